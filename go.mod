@@ -1,0 +1,17 @@
+module github.com/jumpgate/jumpgate
+
+go 1.26.8
+
+require (
+	golang.org/x/crypto v0.59.0
+	golang.org/x/term v0.48.0
+)
+
+require (
+	github.com/creack/pty v1.1.24 // indirect
+	github.com/skeema/knownhosts v1.3.3 // indirect
+	github.com/spf13/pflag v1.1.0 // indirect
+	github.com/vishvananda/netlink v1.3.1 // indirect
+	github.com/vishvananda/netns v0.0.5 // indirect
+	golang.org/x/sys v0.50.0 // indirect
+)

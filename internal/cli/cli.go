@@ -1,0 +1,133 @@
+// Package cli implements jumpgate's command line: one file per subcommand,
+// each turning flags into options for the feature packages under internal/.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/jumpgate/jumpgate/internal/iostreams"
+)
+
+// env is what every subcommand gets from the process: its streams and its
+// environment. Feature packages never read these themselves.
+type env struct {
+	io     *iostreams.IOStreams
+	getenv func(string) string
+	// argv0 is the name the binary was invoked as.
+	argv0 string
+}
+
+// command is one subcommand of jumpgate.
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, e *env, args []string) error
+}
+
+// commands lists the subcommands in the order `jumpgate --help` shows them.
+func commands() []command {
+	return []command{
+		{"ssh", "connect to a host like ssh(1), with jump chains done natively", runSSH},
+		{"ctl", "talk to a running master connection (check, stop, forward, list)", notYet("ctl", 4)},
+		{"forward", "forward ports and sockets through a jump chain", notYet("forward", 5)},
+		{"vpn", "layer-3 or layer-2 tunnel over SSH, configured on both ends", notYet("vpn", 6)},
+		{"console", "open a VM's Spice/VNC console through the jump chain", notYet("console", 8)},
+		{"serve", "run jumpgate's own SSH server (for hypervisors, labs and tests)", runServe},
+		{"net", "apply, plan and destroy declarative virtual networks", notYet("net", 7)},
+		{"topo", "discover and render the network topology of a host", notYet("topo", 7)},
+		{"fw", "generate and apply anti-spoofing bridge firewall rules", notYet("fw", 7)},
+		{"lab", "a throw-away lab of network namespaces to try it all", runLab},
+		{"bench", "measure jumpgate against OpenSSH in one run", runBench},
+		{"version", "print the version and what it was built with", runVersion},
+	}
+}
+
+// Main runs jumpgate with the process's argv (argv[0] included) and returns
+// the exit code. Called as "ssh" (through a link), it behaves as `jumpgate ssh`.
+func Main(ctx context.Context, argv []string, streams *iostreams.IOStreams) int {
+	argv0 := "jumpgate"
+	if len(argv) > 0 {
+		argv0 = filepath.Base(argv[0])
+		argv = argv[1:]
+	}
+	e := &env{io: streams, getenv: os.Getenv, argv0: argv0}
+	if argv0 == "ssh" {
+		return finish(e, runSSH(ctx, e, argv))
+	}
+	return Run(ctx, e, argv)
+}
+
+// Run dispatches args (without argv[0]) to a subcommand.
+func Run(ctx context.Context, e *env, args []string) int {
+	if len(args) == 0 {
+		usage(e.io.ErrOut)
+		return exitUsage
+	}
+	switch args[0] {
+	case "-h", "--help", "help":
+		usage(e.io.Out)
+		return 0
+	case "--version":
+		args = []string{"version"}
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			return finish(e, c.run(ctx, e, args[1:]))
+		}
+	}
+	return finish(e, usageErrorf("unknown command %q", args[0]).hint("run 'jumpgate --help' for the list of commands"))
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "Usage: jumpgate COMMAND [ARGS...]")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Commands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Run 'jumpgate COMMAND --help' for a command's flags.")
+}
+
+// finish prints err once, with its hints, and maps it to an exit code.
+func finish(e *env, err error) int {
+	if err == nil {
+		return 0
+	}
+	var st *statusError
+	if errors.As(err, &st) {
+		return st.code
+	}
+	prog := "jumpgate"
+	if e.argv0 == "ssh" {
+		prog = "ssh"
+	}
+	msg := err.Error()
+	if !strings.HasSuffix(msg, "\n") {
+		msg += "\n"
+	}
+	fmt.Fprintf(e.io.ErrOut, "%s: error: %s", prog, msg)
+	var h *hintedError
+	if errors.As(err, &h) {
+		for _, l := range h.hints {
+			fmt.Fprintf(e.io.ErrOut, "%s: hint: %s\n", prog, l)
+		}
+	}
+	return exitCode(err)
+}
+
+func notYet(name string, issue int) func(context.Context, *env, []string) error {
+	return func(context.Context, *env, []string) error {
+		return &hintedError{
+			err:   fmt.Errorf("'jumpgate %s' is not implemented yet", name),
+			code:  exitConnection,
+			hints: []string{fmt.Sprintf("it is planned in issue #%d; use OpenSSH or iproute2 until then", issue)},
+		}
+	}
+}

@@ -1,0 +1,109 @@
+// Package vlog is the leveled logger behind ssh(1)-style -v, -q and
+// LogLevel: lines go to one writer (stderr, or the -E log file) with
+// OpenSSH's "debug1: " style prefixes.
+package vlog
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+)
+
+// Level is an OpenSSH LogLevel.
+type Level int
+
+// The levels of ssh_config(5) LogLevel, quietest first.
+const (
+	Quiet Level = iota
+	Fatal
+	Error
+	Info
+	Verbose
+	Debug1
+	Debug2
+	Debug3
+)
+
+var levelNames = []string{"QUIET", "FATAL", "ERROR", "INFO", "VERBOSE", "DEBUG1", "DEBUG2", "DEBUG3"}
+
+// String returns the ssh_config spelling of l.
+func (l Level) String() string {
+	if l < 0 || int(l) >= len(levelNames) {
+		return fmt.Sprintf("Level(%d)", int(l))
+	}
+	return levelNames[l]
+}
+
+// ParseLevel parses an ssh_config LogLevel value (DEBUG is DEBUG1).
+func ParseLevel(s string) (Level, error) {
+	u := strings.ToUpper(s)
+	if u == "DEBUG" {
+		return Debug1, nil
+	}
+	for i, n := range levelNames {
+		if n == u {
+			return Level(i), nil
+		}
+	}
+	return 0, fmt.Errorf("unsupported log level %q", s)
+}
+
+// Logger writes lines at or below its level. A nil *Logger discards all.
+type Logger struct {
+	mu    sync.Mutex
+	w     io.Writer
+	level Level
+}
+
+// New returns a logger writing lines at level or quieter to w.
+func New(w io.Writer, level Level) *Logger { return &Logger{w: w, level: level} }
+
+// Enabled reports whether lines at l are written.
+func (lg *Logger) Enabled(l Level) bool { return lg != nil && l <= lg.level }
+
+// Level returns the logger's level (Quiet for nil).
+func (lg *Logger) Level() Level {
+	if lg == nil {
+		return Quiet
+	}
+	return lg.level
+}
+
+// Logf writes one line at level l, prefixed as OpenSSH does for debug levels.
+func (lg *Logger) Logf(l Level, format string, args ...any) {
+	if !lg.Enabled(l) {
+		return
+	}
+	prefix := ""
+	switch l {
+	case Debug1:
+		prefix = "debug1: "
+	case Debug2:
+		prefix = "debug2: "
+	case Debug3:
+		prefix = "debug3: "
+	}
+	msg := strings.TrimRight(fmt.Sprintf(format, args...), "\n")
+	lg.mu.Lock()
+	defer lg.mu.Unlock()
+	fmt.Fprintf(lg.w, "%s%s\r\n", prefix, msg)
+}
+
+// Debugf logs at Debug1.
+func (lg *Logger) Debugf(format string, args ...any) { lg.Logf(Debug1, format, args...) }
+
+// Debug2f logs at Debug2.
+func (lg *Logger) Debug2f(format string, args ...any) { lg.Logf(Debug2, format, args...) }
+
+// Debug3f logs at Debug3.
+func (lg *Logger) Debug3f(format string, args ...any) { lg.Logf(Debug3, format, args...) }
+
+// Verbosef logs at Verbose.
+func (lg *Logger) Verbosef(format string, args ...any) { lg.Logf(Verbose, format, args...) }
+
+// Infof logs at Info.
+func (lg *Logger) Infof(format string, args ...any) { lg.Logf(Info, format, args...) }
+
+// Errorf logs at Error.
+func (lg *Logger) Errorf(format string, args ...any) { lg.Logf(Error, format, args...) }
