@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the test suite needs, when they are missing.
+# Idempotent; does nothing (and needs no network) when all are present.
+set -euo pipefail
+
+pkgs=(openssh-server openssh-client iproute2 iperf3 nftables util-linux procps)
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "deps: missing packages: ${missing[*]}; run as root or install them" >&2
+		exit 1
+	fi
+	echo "deps: installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# Debian's package does not start sshd here, but sshd wants its privilege
+# separation directory to exist.
+mkdir -p /run/sshd 2>/dev/null || true

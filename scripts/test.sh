@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# The whole test suite: the one command the README and .ci/run use.
+# Installs what the tests need, then: gofmt, go vet, staticcheck, go test -race
+# (root/namespace tests included), every fuzz target briefly, every benchmark
+# once, and a check that no test left a network namespace behind.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+STATICCHECK_VERSION=v0.8.2
+FUZZTIME=${FUZZTIME:-5s}
+
+step() { printf '\n=== %s\n' "$*"; }
+
+step "dependencies"
+scripts/deps.sh
+
+netns_before=$(ip netns list 2>/dev/null | awk '{print $1}' | sort)
+
+step "gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then
+	echo "not gofmt'ed:"; echo "$unformatted"; exit 1
+fi
+
+step "go vet"
+go vet ./...
+
+step "staticcheck $STATICCHECK_VERSION"
+go run "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION" ./...
+
+step "go test -race"
+go test -race -count=1 -timeout 40m ./...
+
+step "fuzz targets ($FUZZTIME each)"
+# Every Fuzz function in every package, run for a short while.
+git grep -l '^func Fuzz' -- '*_test.go' | while read -r f; do
+	dir=./$(dirname "$f")
+	for name in $(grep -o '^func Fuzz[A-Za-z0-9_]*' "$f" | sed 's/^func //'); do
+		echo "--- $name ($dir)"
+		go test -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZTIME" "$dir"
+	done
+done
+
+step "benchmarks, once each"
+go test -run '^$' -bench . -benchtime 1x -timeout 20m ./...
+
+step "leftovers"
+netns_after=$(ip netns list 2>/dev/null | awk '{print $1}' | sort)
+leaked=$(comm -13 <(echo "$netns_before") <(echo "$netns_after") | grep -v '^$' || true)
+if [ -n "$leaked" ]; then
+	echo "tests left network namespaces behind: $leaked"; exit 1
+fi
+echo "no network namespaces left behind"
