@@ -1,0 +1,185 @@
+package lab
+
+// Running things inside lab hosts. A process that lives in a lab host is a
+// child process entered with nsenter(1) (and, for servers, unshare(1) for
+// its own mount and UTS namespaces); only short calls such as a dial switch
+// a locked thread into a namespace and straight back.
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/vishvananda/netns"
+)
+
+// labPath is the PATH of everything run inside the lab.
+const labPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// Command returns a command that runs argv inside host's namespaces: its
+// network namespace and, for a host whose server runs, that server's mount
+// and UTS namespaces (its hostname, and its own empty /root as HOME). The
+// command starts in "/" whatever its Dir, since entering a mount namespace
+// moves it there: use absolute paths. An unknown host fails at Start.
+func (l *Lab) Command(ctx context.Context, host string, argv ...string) *exec.Cmd {
+	return l.command(ctx, host, argv)
+}
+
+// command builds argv run through nsenter in host's namespaces.
+func (l *Lab) command(ctx context.Context, host string, argv []string) *exec.Cmd {
+	h, ok := l.host(host)
+	if !ok || len(argv) == 0 {
+		// Fail at Start with a clear message rather than returning nil.
+		cmd := exec.CommandContext(ctx, "/nonexistent/jumpgate-lab-host-"+host)
+		cmd.Err = fmt.Errorf("lab %s: no host %q (hosts: %s) or no command", l.m.Name, host, strings.Join(l.Hosts(), ", "))
+		return cmd
+	}
+	args := []string{"--net=" + h.NetnsPath}
+	if s, ok := l.server(host); ok && sameProcess(s.PID, s.Start) {
+		args = append(args,
+			fmt.Sprintf("--mount=/proc/%d/ns/mnt", s.PID),
+			fmt.Sprintf("--uts=/proc/%d/ns/uts", s.PID))
+	}
+	args = append(append(args, "--"), argv...)
+	cmd := exec.CommandContext(ctx, nsenterPath(), args...)
+	if host != "laptop" {
+		cmd.Env = append(os.Environ(), "HOME=/root")
+	}
+	return cmd
+}
+
+func nsenterPath() string {
+	if p, err := exec.LookPath("nsenter"); err == nil {
+		return p
+	}
+	return "/usr/bin/nsenter"
+}
+
+// inNetns runs fn on a locked thread inside the network namespace at path,
+// then puts the thread back. fn must not start goroutines that expect to
+// be in the namespace.
+func inNetns(path string, fn func() error) error {
+	target, err := netns.GetFromPath(path)
+	if err != nil {
+		return fmt.Errorf("open namespace %s: %w", path, err)
+	}
+	defer target.Close()
+	runtime.LockOSThread()
+	orig, err := netns.Get()
+	if err != nil {
+		runtime.UnlockOSThread()
+		return fmt.Errorf("get network namespace: %w", err)
+	}
+	defer orig.Close()
+	if err := netns.Set(target); err != nil {
+		runtime.UnlockOSThread()
+		return fmt.Errorf("enter namespace %s: %w", path, err)
+	}
+	ferr := fn()
+	if err := netns.Set(orig); err != nil {
+		// The thread stays locked and dies with this goroutine.
+		return errors.Join(ferr, fmt.Errorf("leave namespace %s: %w", path, err))
+	}
+	runtime.UnlockOSThread()
+	return ferr
+}
+
+// DialContext connects from inside host's network namespace, as a process
+// on that host would. The connection works from any goroutine afterwards.
+func (l *Lab) DialContext(ctx context.Context, host, network, addr string) (net.Conn, error) {
+	h, ok := l.host(host)
+	if !ok {
+		return nil, fmt.Errorf("lab %s: no host %q", l.m.Name, host)
+	}
+	var c net.Conn
+	err := inNetns(h.NetnsPath, func() error {
+		var err error
+		var d net.Dialer
+		c, err = d.DialContext(ctx, network, addr)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("dial %s from %s: %w", addr, host, err)
+	}
+	return c, nil
+}
+
+// procStart returns a process's start time in clock ticks since boot,
+// field 22 of /proc/PID/stat, and its state letter.
+func procStart(pid int) (uint64, byte, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, 0, err
+	}
+	// The command name (field 2) may hold spaces and parentheses: fields
+	// after it are counted from the last ')'.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, 0, fmt.Errorf("parse /proc/%d/stat", pid)
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 20 {
+		return 0, 0, fmt.Errorf("parse /proc/%d/stat", pid)
+	}
+	start, err := strconv.ParseUint(f[19], 10, 64)
+	if err != nil {
+		return 0, 0, fmt.Errorf("parse /proc/%d/stat: %w", pid, err)
+	}
+	return start, f[0][0], nil
+}
+
+// sameProcess reports whether pid is still the live process that started
+// at start.
+func sameProcess(pid int, start uint64) bool {
+	if pid <= 0 {
+		return false
+	}
+	s, state, err := procStart(pid)
+	return err == nil && s == start && state != 'Z' && state != 'X'
+}
+
+// netnsInode returns the inode that identifies the network namespace
+// bind-mounted at path.
+func netnsInode(path string) (uint64, error) {
+	var st syscall.Stat_t
+	if err := syscall.Stat(path, &st); err != nil {
+		return 0, err
+	}
+	return st.Ino, nil
+}
+
+// pidsInNetns lists the processes whose network namespace is one of inodes
+// (as `ip netns pids` does).
+func pidsInNetns(inodes map[uint64]bool) []int {
+	if len(inodes) == 0 {
+		return nil
+	}
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	self := os.Getpid()
+	var pids []int
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == self {
+			continue
+		}
+		var st syscall.Stat_t
+		if err := syscall.Stat("/proc/"+e.Name()+"/ns/net", &st); err != nil {
+			continue
+		}
+		if inodes[st.Ino] {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
