@@ -1,0 +1,96 @@
+package sshconn
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/jumpgate/jumpgate/internal/vlog"
+)
+
+// defaultHostKeyAlgorithms is OpenSSH 9.2's HostKeyAlgorithms, as ssh -G
+// prints it. When the resolved value equals it the user did not choose,
+// and we order by what known_hosts holds, as ssh(1) does.
+const defaultHostKeyAlgorithms = "ssh-ed25519-cert-v01@openssh.com,ecdsa-sha2-nistp256-cert-v01@openssh.com,ecdsa-sha2-nistp384-cert-v01@openssh.com,ecdsa-sha2-nistp521-cert-v01@openssh.com,sk-ssh-ed25519-cert-v01@openssh.com,sk-ecdsa-sha2-nistp256-cert-v01@openssh.com,rsa-sha2-512-cert-v01@openssh.com,rsa-sha2-256-cert-v01@openssh.com,ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,sk-ssh-ed25519@openssh.com,sk-ecdsa-sha2-nistp256@openssh.com,rsa-sha2-512,rsa-sha2-256"
+
+// algorithms reads KexAlgorithms, Ciphers, MACs and HostKeyAlgorithms,
+// keeping what x/crypto/ssh supports (nil means x/crypto's defaults).
+func algorithms(s settings, p *hostKeyPolicy, log *vlog.Logger) (ssh.Algorithms, error) {
+	sup := ssh.SupportedAlgorithms()
+	ins := ssh.InsecureAlgorithms()
+	var out ssh.Algorithms
+	var err error
+	pick := func(key, def string, supported ...[]string) []string {
+		if err != nil {
+			return nil
+		}
+		want := s.list(key, def)
+		if len(want) == 0 {
+			return nil
+		}
+		var keep, dropped []string
+		for _, a := range want {
+			if slices.ContainsFunc(supported, func(l []string) bool { return slices.Contains(l, a) }) {
+				keep = append(keep, a)
+			} else {
+				dropped = append(dropped, a)
+			}
+		}
+		if len(dropped) > 0 {
+			log.Debugf("%s: not supported by this client, dropped: %s", key, strings.Join(dropped, ","))
+		}
+		if len(keep) == 0 {
+			err = fmt.Errorf("no supported algorithm in %s %s", key, strings.Join(want, ","))
+		}
+		return keep
+	}
+	out.KeyExchanges = pick("kexalgorithms", "", sup.KeyExchanges, ins.KeyExchanges)
+	out.Ciphers = pick("ciphers", "", sup.Ciphers, ins.Ciphers)
+	out.MACs = pick("macs", "", sup.MACs, ins.MACs)
+	hk := s.str("hostkeyalgorithms", defaultHostKeyAlgorithms)
+	out.HostKeys = pick("hostkeyalgorithms", defaultHostKeyAlgorithms, sup.HostKeys, ins.HostKeys)
+	if err != nil {
+		return ssh.Algorithms{}, err
+	}
+	if hk == defaultHostKeyAlgorithms {
+		kh := readKnownHosts(append(append([]string(nil), p.userFiles...), p.globalFiles...), nil)
+		out.HostKeys = orderHostKeyAlgorithms(out.HostKeys, kh.forHost(p.name()))
+		log.Debug2f("hostkeyalgorithms: %s", strings.Join(out.HostKeys, ","))
+	}
+	return out, nil
+}
+
+// orderHostKeyAlgorithms puts first, keeping their order, the algorithms
+// for which known_hosts holds a key for the host (all certificate
+// algorithms when a @cert-authority matches), as order_hostkeyalgs() does.
+func orderHostKeyAlgorithms(algs []string, entries []khEntry) []string {
+	var first, rest []string
+	for _, a := range algs {
+		known := false
+		for _, e := range entries {
+			switch {
+			case e.Marker == markerCA:
+				known = known || strings.Contains(a, "-cert-v01@openssh.com")
+			case e.Marker == markerNone:
+				known = known || keyTypeForAlgorithm(a) == e.Key.Type()
+			}
+		}
+		if known {
+			first = append(first, a)
+		} else {
+			rest = append(rest, a)
+		}
+	}
+	return append(first, rest...)
+}
+
+// keyTypeForAlgorithm maps a signature algorithm to its key type.
+func keyTypeForAlgorithm(a string) string {
+	switch a {
+	case ssh.KeyAlgoRSASHA256, ssh.KeyAlgoRSASHA512:
+		return ssh.KeyAlgoRSA
+	}
+	return a
+}
