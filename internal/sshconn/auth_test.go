@@ -2,9 +2,9 @@ package sshconn
 
 import (
 	"context"
-	"errors"
 	"crypto/ed25519"
 	"crypto/rand"
+	"errors"
 	"net"
 	"os"
 	"os/exec"
