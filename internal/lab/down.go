@@ -59,6 +59,9 @@ func (l *Lab) teardown(ctx context.Context) error {
 			vs = append(vs, victim{pid, start})
 		}
 	}
+	if len(vs) > 0 {
+		l.logf("lab %s: ending %d processes", l.m.Name, len(vs))
+	}
 	err := l.end(ctx, vs)
 	for _, h := range l.m.Hosts {
 		if rerr := removeNetns(h.NetnsPath); rerr != nil {

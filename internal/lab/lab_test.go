@@ -10,7 +10,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/jumpgate/jumpgate/internal/lab"
 	"github.com/jumpgate/jumpgate/internal/lab/labtest"
@@ -189,5 +188,3 @@ func sorted(s []string) []string {
 	slices.Sort(s)
 	return s
 }
-
-var _ = time.Second
