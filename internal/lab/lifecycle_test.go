@@ -190,4 +190,3 @@ func TestPanicLeavesNothing(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
-
