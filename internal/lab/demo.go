@@ -1,0 +1,168 @@
+package lab
+
+// The demo: the main job of jumpgate as a user sees it. A lab comes up, the
+// laptop runs a command on vm1 through hyper1 and hyper2, every step is
+// printed with what it ran, what it printed and how long it took, and the
+// lab goes away again, also when the context is cancelled (Ctrl-C).
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+	"strings"
+	"time"
+)
+
+// DemoOptions configure [Demo].
+type DemoOptions struct {
+	// Name and StateDir are the demo lab's; Name defaults to "demo".
+	Name     string
+	StateDir string
+	// Binary is the jumpgate binary: the servers, and the client when
+	// Client is "jumpgate".
+	Binary string
+	// Client is "jumpgate" (`Binary ssh`, the default) or "openssh" (ssh).
+	Client string
+	// Server defaults to [Jumpgate]: the demo needs no OpenSSH.
+	Server ServerKind
+	// Out receives the transcript; Log progress lines (nil discards).
+	Out io.Writer
+	Log io.Writer
+}
+
+// DemoStep is one timed step of the demo.
+type DemoStep struct {
+	What   string
+	Output string
+	Took   time.Duration
+}
+
+// Demo runs the demo and returns its steps.
+func Demo(ctx context.Context, o DemoOptions) ([]DemoStep, error) {
+	if o.Name == "" {
+		o.Name = "demo"
+	}
+	if o.Out == nil {
+		o.Out = io.Discard
+	}
+	var client []string
+	switch o.Client {
+	case "", "jumpgate":
+		o.Client = "jumpgate"
+		if o.Binary == "" {
+			return nil, errors.New("demo: the jumpgate client needs the jumpgate binary")
+		}
+		client = []string{o.Binary, "ssh"}
+	case "openssh":
+		p, err := exec.LookPath("ssh")
+		if err != nil {
+			return nil, fmt.Errorf("demo: OpenSSH client: %w", err)
+		}
+		client = []string{p}
+	default:
+		return nil, fmt.Errorf("demo: unknown client %q (want jumpgate or openssh)", o.Client)
+	}
+
+	w := o.Out
+	fmt.Fprintf(w, "jumpgate lab demo: from laptop, run a command on vm1 through hyper1 and hyper2\n\n")
+	var steps []DemoStep
+	t := time.Now()
+	l, err := Up(ctx, Options{Name: o.Name, Server: o.Server, Binary: o.Binary, StateDir: o.StateDir, Log: o.Log})
+	if err != nil {
+		return nil, err
+	}
+	up := DemoStep{What: fmt.Sprintf("lab up: %d namespaces, veths, 2 bridges, %d × %s", len(l.Hosts()), len(l.m.Servers), serverName(o.Server)), Took: time.Since(t)}
+	steps = append(steps, up)
+	printStep(w, up)
+	fmt.Fprintf(w, "    laptop %s ── hyper1 %s ── hyper2 %s ── virbr6 ── vm1 %s\n",
+		l.Addr("laptop"), l.Addr("hyper1"), l.Addr("hyper2"), l.Addr("vm1"))
+	shown := "ssh"
+	if o.Client == "jumpgate" {
+		shown = "jumpgate ssh"
+	}
+	fmt.Fprintf(w, "    every command below runs in laptop as: %s -F %s …\n\n", shown, l.SSHConfig())
+
+	runErr := func() error {
+		for _, args := range [][]string{
+			{"hyper1", "true"},
+			{"-J", "hyper1", "hyper2", "true"},
+			{"-J", "hyper1,hyper2", "vm1", "hostname; uname -sr"},
+		} {
+			argv := append(append(append([]string{}, client...), "-F", l.SSHConfig()), args...)
+			var out, errOut bytes.Buffer
+			cmd := l.Command(ctx, "laptop", argv...)
+			cmd.Stdout, cmd.Stderr = &out, &errOut
+			t := time.Now()
+			err := cmd.Run()
+			s := DemoStep{What: "laptop$ " + shown + " " + shellJoin(args), Output: out.String(), Took: time.Since(t)}
+			steps = append(steps, s)
+			printStep(w, s)
+			if err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				return fmt.Errorf("%s: %w\n%s%s", s.What, err, indent(errOut.String()), l.serverLogs("hyper1", "hyper2", "vm1"))
+			}
+		}
+		return nil
+	}()
+
+	t = time.Now()
+	downErr := l.Down(context.WithoutCancel(ctx))
+	down := DemoStep{What: "lab down: servers ended, namespaces and state removed", Took: time.Since(t)}
+	steps = append(steps, down)
+	if runErr == nil && downErr == nil {
+		printStep(w, down)
+		total := time.Duration(0)
+		for _, s := range steps {
+			total += s.Took
+		}
+		fmt.Fprintf(w, "\n%s in %v\n", "done", total.Round(time.Millisecond))
+	}
+	return steps, errors.Join(runErr, downErr)
+}
+
+func serverName(k ServerKind) string {
+	if k == Jumpgate {
+		return "jumpgate serve"
+	}
+	return "OpenSSH sshd"
+}
+
+func printStep(w io.Writer, s DemoStep) {
+	fmt.Fprintf(w, "%-64s %8s\n", s.What, s.Took.Round(time.Millisecond))
+	if s.Output != "" {
+		fmt.Fprint(w, indent(s.Output))
+	}
+}
+
+func indent(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "    " + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n    ") + "\n"
+}
+
+// shellJoin quotes args as a user would type them.
+func shellJoin(args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		if a == "" || strings.ContainsAny(a, " \t\n;&|'\"$`\\*?<>()") {
+			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+		q[i] = a
+	}
+	return strings.Join(q, " ")
+}
+
+// serverLogs returns the last lines of the given hosts' server logs.
+func (l *Lab) serverLogs(hosts ...string) string {
+	var b strings.Builder
+	for _, h := range hosts {
+		fmt.Fprintf(&b, "server log of %s:\n%s\n", h, tail(l.LogFile(h), 10))
+	}
+	return b.String()
+}
