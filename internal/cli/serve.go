@@ -2,10 +2,206 @@ package cli
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/pem"
 	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/spf13/pflag"
+	"golang.org/x/crypto/ssh"
+
+	"github.com/jumpgate/jumpgate/internal/server"
 )
 
-// runServe is `jumpgate serve`. STUB: the serve owner replaces this file.
+// serveOptions are the flags of `jumpgate serve`.
+type serveOptions struct {
+	listen         []string
+	hostKeys       []string
+	init           bool
+	authorizedKeys string
+	maxAuthTries   int
+	loginGraceTime time.Duration
+	acceptEnv      []string
+	logFile        string
+	pidFile        string
+}
+
+func (o *serveOptions) AddFlags(fs *pflag.FlagSet) {
+	fs.StringArrayVar(&o.listen, "listen", []string{":22"}, "`ADDR` to listen on (repeatable)")
+	fs.StringArrayVar(&o.hostKeys, "host-key", nil, "host private key `FILE` in OpenSSH format (repeatable, at least one)")
+	fs.BoolVar(&o.init, "init", false, "generate an ed25519 host key (and FILE.pub) for each --host-key that is missing")
+	fs.StringVar(&o.authorizedKeys, "authorized-keys", server.DefaultAuthorizedKeys, "authorized_keys `PATH` (tokens %h home, %u user, %%)")
+	fs.IntVar(&o.maxAuthTries, "max-auth-tries", server.DefaultMaxAuthTries, "failed authentication attempts before disconnecting")
+	fs.DurationVar(&o.loginGraceTime, "login-grace-time", server.DefaultLoginGraceTime, "time allowed to log in (0: no limit)")
+	fs.StringArrayVar(&o.acceptEnv, "accept-env", nil, "`PATTERNS` of environment variables clients may set, besides LANG and LC_* (like sshd's AcceptEnv; repeatable, comma or space separated)")
+	fs.StringVar(&o.logFile, "log", "", "append the log to `FILE` instead of stderr")
+	fs.StringVar(&o.pidFile, "pid-file", "", "write the process id to `FILE` once listening, remove it on exit")
+}
+
+// runServe is `jumpgate serve`.
 func runServe(ctx context.Context, e *env, args []string) error {
-	return errors.New("jumpgate serve is not implemented yet")
+	var o serveOptions
+	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	o.AddFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			fs.SetOutput(e.io.Out)
+			fmt.Fprintln(e.io.Out, "Usage: jumpgate serve --host-key FILE [--init] [--listen ADDR]... [flags]")
+			fmt.Fprintln(e.io.Out)
+			fmt.Fprintln(e.io.Out, "An SSH server for lab hosts: public-key auth from authorized_keys, sessions, forwarding.")
+			fmt.Fprintln(e.io.Out)
+			fs.PrintDefaults()
+			return nil
+		}
+		return usageErrorf("serve: %v", err).hint("run 'jumpgate serve --help' for the flags")
+	}
+	if fs.NArg() > 0 {
+		return usageErrorf("serve: unexpected argument %q", fs.Arg(0)).hint("run 'jumpgate serve --help' for the flags")
+	}
+	if len(o.hostKeys) == 0 {
+		return usageErrorf("serve: no host key given").
+			hint("pass --host-key FILE; add --init to generate it if missing")
+	}
+	if o.maxAuthTries < 1 {
+		return usageErrorf("serve: --max-auth-tries must be at least 1")
+	}
+	cfg := server.Config{
+		AuthorizedKeys: o.authorizedKeys,
+		MaxAuthTries:   o.maxAuthTries,
+		LoginGraceTime: o.loginGraceTime,
+	}
+	if o.loginGraceTime == 0 {
+		cfg.LoginGraceTime = -1
+	}
+	for _, a := range o.acceptEnv {
+		cfg.AcceptEnv = append(cfg.AcceptEnv, strings.FieldsFunc(a, func(r rune) bool { return r == ',' || r == ' ' })...)
+	}
+	for _, path := range o.hostKeys {
+		signer, err := loadHostKey(path, o.init)
+		if err != nil {
+			return err
+		}
+		cfg.HostKeys = append(cfg.HostKeys, signer)
+	}
+	logw := e.io.ErrOut
+	if o.logFile != "" {
+		f, err := os.OpenFile(o.logFile, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+		if err != nil {
+			return fmt.Errorf("open log: %w", err)
+		}
+		defer f.Close()
+		logw = f
+	}
+	cfg.Logger = slog.New(slog.NewTextHandler(logw, nil))
+
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	var lns []net.Listener
+	defer func() {
+		for _, ln := range lns {
+			ln.Close()
+		}
+	}()
+	var lc net.ListenConfig
+	for _, addr := range o.listen {
+		ln, err := lc.Listen(ctx, "tcp", addr)
+		if err != nil {
+			return withHint(fmt.Errorf("listen on %s: %w", addr, err), 0,
+				"is another server (sshd?) on that port? choose another with --listen")
+		}
+		lns = append(lns, ln)
+		fmt.Fprintf(e.io.ErrOut, "jumpgate serve: listening on %s\n", ln.Addr())
+	}
+	if o.pidFile != "" {
+		if err := os.WriteFile(o.pidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+			return fmt.Errorf("write pid file: %w", err)
+		}
+		defer os.Remove(o.pidFile)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg    sync.WaitGroup
+		once  sync.Once
+		first error
+	)
+	for _, ln := range lns {
+		wg.Go(func() {
+			if err := server.Serve(ctx, ln, cfg); err != nil {
+				once.Do(func() { first = err })
+				cancel()
+			}
+		})
+	}
+	wg.Wait()
+	return first
+}
+
+// loadHostKey reads an OpenSSH private key, generating an ed25519 one
+// (mode 0600, with FILE.pub beside it) when create is set and it is missing.
+func loadHostKey(path string, create bool) (ssh.Signer, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) && create {
+		if err := generateHostKey(path); err != nil {
+			return nil, err
+		}
+		data, err = os.ReadFile(path)
+	}
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, withHint(fmt.Errorf("read host key: %w", err), 0, "add --init to generate it")
+		}
+		return nil, fmt.Errorf("read host key: %w", err)
+	}
+	signer, err := ssh.ParsePrivateKey(data)
+	if err != nil {
+		return nil, fmt.Errorf("parse host key %s: %w", path, err)
+	}
+	return signer, nil
+}
+
+func generateHostKey(path string) error {
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return fmt.Errorf("generate host key: %w", err)
+	}
+	host, _ := os.Hostname()
+	block, err := ssh.MarshalPrivateKey(priv, "root@"+host)
+	if err != nil {
+		return fmt.Errorf("encode host key: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("create host key: %w", err)
+	}
+	if _, err := f.Write(pem.EncodeToMemory(block)); err != nil {
+		f.Close()
+		os.Remove(path)
+		return fmt.Errorf("write host key: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write host key: %w", err)
+	}
+	spub, err := ssh.NewPublicKey(pub)
+	if err != nil {
+		return fmt.Errorf("encode host key: %w", err)
+	}
+	line := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(spub))) + " root@" + host + "\n"
+	if err := os.WriteFile(path+".pub", []byte(line), 0o644); err != nil {
+		return fmt.Errorf("write host public key: %w", err)
+	}
+	return nil
 }

@@ -1,0 +1,260 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/jumpgate/jumpgate/internal/authkeys"
+)
+
+// Conn is one authenticated connection, as channel handlers see it.
+type Conn struct {
+	*ssh.ServerConn
+	// User is the account logged in as.
+	User *User
+	// Perms are the options of the authorized_keys line that let it in.
+	Perms *authkeys.Perms
+	// Log carries the connection's attributes.
+	Log *slog.Logger
+
+	srv *server
+	wg  sync.WaitGroup // everything started for this connection
+
+	mu             sync.Mutex
+	noMoreSessions bool
+	forwards       map[string]io.Closer // by "host:port" or "unix:path"
+	closed         bool
+}
+
+// authInfo travels from the auth callback to the connection in
+// ssh.Permissions.ExtraData.
+type authInfo struct {
+	user  *User
+	perms *authkeys.Perms
+	line  int
+	path  string
+}
+
+type authInfoKey struct{}
+
+func (s *server) handle(ctx context.Context, nc net.Conn) {
+	start := time.Now()
+	log := s.log.With("remote", nc.RemoteAddr().String())
+	log.Info("connection accepted", "local", nc.LocalAddr().String())
+	defer nc.Close()
+	if ctx.Err() != nil {
+		return
+	}
+	if s.cfg.LoginGraceTime > 0 {
+		nc.SetDeadline(time.Now().Add(s.cfg.LoginGraceTime))
+	}
+	sconn, chans, reqs, err := ssh.NewServerConn(nc, s.sshConfig(log))
+	if err != nil {
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			err = fmt.Errorf("login grace time %s exceeded: %w", s.cfg.LoginGraceTime, err)
+		}
+		log.Warn("connection closed before login", "err", err, "duration", time.Since(start).Round(time.Millisecond))
+		return
+	}
+	nc.SetDeadline(time.Time{})
+	ai := sconn.Permissions.ExtraData[authInfoKey{}].(*authInfo)
+	c := &Conn{
+		ServerConn: sconn,
+		User:       ai.user,
+		Perms:      ai.perms,
+		Log:        log.With("user", sconn.User()),
+		srv:        s,
+		forwards:   map[string]io.Closer{},
+	}
+	c.Log.Info("login", "key", sconn.Permissions.Extensions["pubkey-fp"], "file", ai.path, "line", ai.line,
+		"client", string(sconn.ClientVersion()))
+
+	ctx, cancel := context.WithCancel(ctx)
+	c.wg.Go(func() {
+		for r := range reqs {
+			c.globalRequest(ctx, r)
+		}
+	})
+	for nch := range chans {
+		c.newChannel(ctx, nch)
+	}
+	// The connection is gone: end what it started.
+	cancel()
+	c.closeForwards()
+	sconn.Close()
+	c.wg.Wait()
+	c.Log.Info("connection closed", "duration", time.Since(start).Round(time.Millisecond))
+}
+
+func (s *server) sshConfig(log *slog.Logger) *ssh.ServerConfig {
+	cfg := &ssh.ServerConfig{
+		MaxAuthTries:  s.cfg.MaxAuthTries,
+		ServerVersion: s.cfg.ServerVersion,
+		PublicKeyCallback: func(meta ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
+			return s.authorize(log, meta, key)
+		},
+		AuthLogCallback: func(meta ssh.ConnMetadata, method string, err error) {
+			if err != nil && method != "none" && !errors.Is(err, errQuiet) {
+				log.Warn("auth failed", "user", meta.User(), "method", method, "err", err)
+			}
+		},
+	}
+	for _, k := range s.cfg.HostKeys {
+		cfg.AddHostKey(k)
+	}
+	return cfg
+}
+
+// errQuiet marks auth failures already logged with more detail.
+var errQuiet = errors.New("refused")
+
+// authorize is the public key callback: the key must be on a line of
+// the user's authorized_keys whose options accept this client.
+func (s *server) authorize(log *slog.Logger, meta ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
+	u, err := s.cfg.LookupUser(meta.User())
+	if err != nil {
+		return nil, err
+	}
+	if uid := os.Getuid(); uid != 0 && u.UID != uint32(uid) {
+		return nil, fmt.Errorf("not running as root: cannot log in as %s", u.Name)
+	}
+	path, err := expandPath(s.cfg.AuthorizedKeys, u)
+	if err != nil {
+		return nil, err
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read authorized keys: %w", err)
+	}
+	entries, errs := authkeys.Parse(data)
+	for _, e := range errs {
+		log.Error("authorized keys line rejected", "file", path, "err", e)
+	}
+	want := string(key.Marshal())
+	remote := addrOf(meta.RemoteAddr())
+	for _, e := range entries {
+		if string(e.Key.Marshal()) != want {
+			continue
+		}
+		perms, err := authkeys.Compile(e.Options)
+		if err != nil { // Parse already checked; keep the guard
+			continue
+		}
+		if !perms.AllowsFrom(remote, "") {
+			log.Warn("auth failed", "user", u.Name, "err", fmt.Sprintf("%s line %d: from= does not allow %s", path, e.Line, remote))
+			return nil, fmt.Errorf("from= mismatch: %w", errQuiet)
+		}
+		return &ssh.Permissions{
+			Extensions: map[string]string{"pubkey-fp": ssh.FingerprintSHA256(key)},
+			ExtraData:  map[any]any{authInfoKey{}: &authInfo{user: u, perms: perms, line: e.Line, path: path}},
+		}, nil
+	}
+	return nil, fmt.Errorf("key %s not in %s", ssh.FingerprintSHA256(key), path)
+}
+
+func addrOf(a net.Addr) netip.Addr {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		ip, _ := netip.AddrFromSlice(ta.IP)
+		return ip.Unmap()
+	}
+	ap, err := netip.ParseAddrPort(a.String())
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
+}
+
+func (c *Conn) newChannel(ctx context.Context, nch ssh.NewChannel) {
+	switch t := nch.ChannelType(); t {
+	case "session":
+		c.mu.Lock()
+		refuse := c.noMoreSessions
+		c.mu.Unlock()
+		if refuse {
+			c.Log.Warn("session refused after no-more-sessions@openssh.com")
+			nch.Reject(ssh.Prohibited, "no more sessions")
+			return
+		}
+		c.wg.Go(func() { c.session(ctx, nch) })
+	case "direct-tcpip":
+		c.wg.Go(func() { c.directTCPIP(ctx, nch) })
+	case "direct-streamlocal@openssh.com":
+		c.wg.Go(func() { c.directStreamlocal(ctx, nch) })
+	default:
+		if h, ok := c.srv.cfg.Channels[t]; ok {
+			c.wg.Go(func() { h(ctx, c, nch) })
+			return
+		}
+		c.Log.Info("channel refused", "type", t)
+		nch.Reject(ssh.UnknownChannelType, "unsupported channel type "+t)
+	}
+}
+
+func (c *Conn) globalRequest(ctx context.Context, r *ssh.Request) {
+	switch r.Type {
+	case "tcpip-forward":
+		c.tcpipForward(ctx, r)
+	case "cancel-tcpip-forward":
+		c.cancelTCPIPForward(r)
+	case "streamlocal-forward@openssh.com":
+		c.streamlocalForward(ctx, r)
+	case "cancel-streamlocal-forward@openssh.com":
+		c.cancelStreamlocalForward(r)
+	case "no-more-sessions@openssh.com":
+		c.mu.Lock()
+		c.noMoreSessions = true
+		c.mu.Unlock()
+		r.Reply(true, nil)
+	default:
+		// keepalive@openssh.com and anything unknown: sshd answers
+		// failure, and the answer is what keeps the client alive.
+		r.Reply(false, nil)
+	}
+}
+
+// addForward registers a listener, failing once the connection is closed.
+func (c *Conn) addForward(key string, l io.Closer) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return false
+	}
+	if _, dup := c.forwards[key]; dup {
+		return false
+	}
+	c.forwards[key] = l
+	return true
+}
+
+func (c *Conn) removeForward(key string) bool {
+	c.mu.Lock()
+	l, ok := c.forwards[key]
+	delete(c.forwards, key)
+	c.mu.Unlock()
+	if ok {
+		l.Close()
+	}
+	return ok
+}
+
+func (c *Conn) closeForwards() {
+	c.mu.Lock()
+	c.closed = true
+	fw := c.forwards
+	c.forwards = nil
+	c.mu.Unlock()
+	for _, l := range fw {
+		l.Close()
+	}
+}

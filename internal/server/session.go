@@ -1,0 +1,414 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/sys/unix"
+
+	"github.com/jumpgate/jumpgate/internal/authkeys"
+)
+
+// Session request payloads (RFC 4254 section 6).
+type (
+	ptyReqMsg struct {
+		Term             string
+		Cols, Rows, W, H uint32
+		Modes            string
+	}
+	windowChangeMsg struct{ Cols, Rows, W, H uint32 }
+	envMsg          struct{ Name, Value string }
+	execMsg         struct{ Command string }
+	signalMsg       struct{ Signal string }
+	exitStatusMsg   struct{ Status uint32 }
+	exitSignalMsg   struct {
+		Signal     string
+		CoreDumped bool
+		Error      string
+		Lang       string
+	}
+)
+
+// hangupGrace is how long a command may outlive its closed channel after
+// SIGHUP before it is killed.
+const hangupGrace = 2 * time.Second
+
+// session is one "session" channel.
+type session struct {
+	c   *Conn
+	ch  ssh.Channel
+	env []string // accepted env requests, NAME=value
+	pty *ptyReqMsg
+
+	mu      sync.Mutex
+	cmd     *exec.Cmd // set once started
+	ptmx    *os.File
+	closers []io.Closer // read ends to close when tearing down
+	agent   *agentListener
+}
+
+func (c *Conn) session(ctx context.Context, nch ssh.NewChannel) {
+	ch, reqs, err := nch.Accept()
+	if err != nil {
+		return
+	}
+	s := &session{c: c, ch: ch}
+	var done chan struct{}
+	for r := range reqs {
+		ok := false
+		switch r.Type {
+		case "pty-req":
+			ok = done == nil && s.ptyReq(r.Payload)
+		case "env":
+			ok = done == nil && s.envReq(r.Payload)
+		case "shell", "exec", "subsystem":
+			if done != nil {
+				break
+			}
+			var err error
+			done, err = s.start(ctx, r.Type, r.Payload)
+			if err != nil {
+				c.Log.Warn("session start failed", "req", r.Type, "err", err)
+				done = nil
+				// The reply tells the client; sshd closes the channel too.
+				r.Reply(false, nil)
+				ch.Close()
+				continue
+			}
+			ok = true
+		case "window-change":
+			ok = s.windowChange(r.Payload)
+		case "signal":
+			ok = s.signal(r.Payload)
+		case "auth-agent-req@openssh.com":
+			ok = done == nil && s.agentReq(ctx)
+		default:
+			// x11-req and friends: not offered (yet).
+			if r.Type != "keepalive@openssh.com" {
+				c.Log.Info("session request refused", "req", r.Type)
+			}
+		}
+		if r.WantReply {
+			r.Reply(ok, nil)
+		}
+	}
+	// The channel is closed (by us after exit, or by the client).
+	if done != nil {
+		select {
+		case <-done:
+		default:
+			s.hangup(done)
+		}
+	}
+	ch.Close()
+	if s.agent != nil {
+		s.agent.Close()
+	}
+}
+
+// hangup ends a command whose channel went away: SIGHUP, then SIGKILL,
+// then close our ends of its pipes so nothing waits on it.
+func (s *session) hangup(done chan struct{}) {
+	s.mu.Lock()
+	p := s.cmd.Process
+	s.mu.Unlock()
+	p.Signal(syscall.SIGHUP)
+	select {
+	case <-done:
+		return
+	case <-time.After(hangupGrace):
+	}
+	p.Kill()
+	s.mu.Lock()
+	for _, c := range s.closers {
+		c.Close()
+	}
+	s.mu.Unlock()
+	<-done
+}
+
+func (s *session) ptyReq(b []byte) bool {
+	var m ptyReqMsg
+	if err := ssh.Unmarshal(b, &m); err != nil {
+		return false
+	}
+	if s.c.Perms.NoPTY {
+		s.c.Log.Warn("pty refused by authorized_keys options")
+		return false
+	}
+	s.pty = &m
+	return true
+}
+
+func (s *session) envReq(b []byte) bool {
+	var m envMsg
+	if err := ssh.Unmarshal(b, &m); err != nil || m.Name == "" || strings.ContainsAny(m.Name, "=\x00") || strings.ContainsRune(m.Value, 0) {
+		return false
+	}
+	if !s.acceptEnv(m.Name) {
+		s.c.Log.Info("env refused", "name", m.Name)
+		return false
+	}
+	s.env = append(s.env, m.Name+"="+m.Value)
+	return true
+}
+
+func (s *session) acceptEnv(name string) bool {
+	if name == "LANG" || strings.HasPrefix(name, "LC_") {
+		return true
+	}
+	for _, p := range s.c.srv.cfg.AcceptEnv {
+		neg := strings.HasPrefix(p, "!")
+		if authkeys.Wildcard(strings.TrimPrefix(p, "!"), name) {
+			return !neg
+		}
+	}
+	return false
+}
+
+func (s *session) windowChange(b []byte) bool {
+	var m windowChangeMsg
+	if err := ssh.Unmarshal(b, &m); err != nil {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pty != nil {
+		s.pty.Cols, s.pty.Rows, s.pty.W, s.pty.H = m.Cols, m.Rows, m.W, m.H
+	}
+	if s.ptmx == nil {
+		return s.pty != nil
+	}
+	return setSize(s.ptmx, m.Cols, m.Rows, m.W, m.H) == nil
+}
+
+func (s *session) signal(b []byte) bool {
+	var m signalMsg
+	if err := ssh.Unmarshal(b, &m); err != nil {
+		return false
+	}
+	sig := unix.SignalNum("SIG" + m.Signal)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sig == 0 || s.cmd == nil || s.cmd.Process == nil {
+		return false
+	}
+	s.c.Log.Info("signal", "sig", m.Signal)
+	return s.cmd.Process.Signal(sig) == nil
+}
+
+// command builds the process for a shell, exec or subsystem request.
+func (s *session) command(kind string, payload []byte) (*exec.Cmd, string, error) {
+	u := s.c.User
+	var line string
+	switch kind {
+	case "exec", "subsystem":
+		var m execMsg
+		if err := ssh.Unmarshal(payload, &m); err != nil {
+			return nil, "", fmt.Errorf("bad %s request", kind)
+		}
+		line = m.Command
+	}
+	original := line
+	if kind == "subsystem" {
+		cmdline, ok := s.c.srv.cfg.Subsystems[line]
+		if !ok {
+			return nil, "", fmt.Errorf("unknown subsystem %q", line)
+		}
+		line = cmdline
+	}
+	env := s.environ()
+	if p := s.c.Perms; p.HasCommand {
+		if kind == "exec" {
+			env = setEnv(env, "SSH_ORIGINAL_COMMAND", original)
+		}
+		line = p.Command
+	}
+	base := filepath.Base(u.Shell)
+	cmd := &exec.Cmd{Path: u.Shell, Env: env, SysProcAttr: &syscall.SysProcAttr{}}
+	if kind == "shell" && !s.c.Perms.HasCommand {
+		cmd.Args = []string{"-" + base} // a login shell, as sshd starts it
+	} else {
+		cmd.Args = []string{base, "-c", line}
+	}
+	cmd.Dir = u.Home
+	if st, err := os.Stat(u.Home); err != nil || !st.IsDir() {
+		cmd.Dir = "/"
+	}
+	if os.Getuid() == 0 && u.UID != 0 {
+		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: u.UID, Gid: u.GID, Groups: u.Groups}
+	}
+	show := line
+	if kind == "shell" && !s.c.Perms.HasCommand {
+		show = "(shell)"
+	}
+	return cmd, show, nil
+}
+
+// environ is the command's environment, built as sshd's do_setup_env:
+// the account, then authorized_keys environment=, then what the client
+// sent, then the SSH_* variables.
+func (s *session) environ() []string {
+	u := s.c.User
+	path := "/usr/local/bin:/usr/bin:/bin:/usr/games"
+	if u.UID == 0 {
+		path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+	}
+	env := []string{
+		"USER=" + u.Name, "LOGNAME=" + u.Name, "HOME=" + u.Home, "SHELL=" + u.Shell,
+		"PATH=" + path, "MAIL=/var/mail/" + u.Name,
+	}
+	for _, kv := range s.c.Perms.Environment {
+		k, v, _ := strings.Cut(kv, "=")
+		env = setEnv(env, k, v)
+	}
+	for _, kv := range s.env {
+		k, v, _ := strings.Cut(kv, "=")
+		env = setEnv(env, k, v)
+	}
+	rh, rp := splitAddr(s.c.RemoteAddr())
+	lh, lp := splitAddr(s.c.LocalAddr())
+	env = setEnv(env, "SSH_CLIENT", rh+" "+rp+" "+lp)
+	env = setEnv(env, "SSH_CONNECTION", rh+" "+rp+" "+lh+" "+lp)
+	if s.pty != nil {
+		env = setEnv(env, "TERM", s.pty.Term)
+	}
+	if s.agent != nil {
+		env = setEnv(env, "SSH_AUTH_SOCK", s.agent.path)
+	}
+	return env
+}
+
+func splitAddr(a net.Addr) (string, string) {
+	h, p, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String(), "0"
+	}
+	return h, p
+}
+
+func setEnv(env []string, k, v string) []string {
+	for i, kv := range env {
+		if strings.HasPrefix(kv, k+"=") {
+			env[i] = k + "=" + v
+			return env
+		}
+	}
+	return append(env, k+"="+v)
+}
+
+// start runs the command; done closes once it has exited, its output has
+// been sent and the channel closed.
+func (s *session) start(ctx context.Context, kind string, payload []byte) (chan struct{}, error) {
+	cmd, show, err := s.command(kind, payload)
+	if err != nil {
+		return nil, err
+	}
+	log := s.c.Log.With("req", kind, "cmd", show)
+	var wait func() error
+	if s.pty != nil {
+		wait, err = s.startPTY(cmd)
+	} else {
+		wait, err = s.startPipes(cmd)
+	}
+	if err != nil {
+		return nil, err
+	}
+	log.Info("session started", "pid", cmd.Process.Pid, "pty", s.pty != nil)
+	done := make(chan struct{})
+	s.c.wg.Go(func() {
+		defer close(done)
+		werr := wait()
+		s.exit(log, cmd, werr)
+	})
+	return done, nil
+}
+
+// startPipes runs cmd on three pipes. Our ends are *os.File so that
+// closing them unblocks reads (the runtime poller).
+func (s *session) startPipes(cmd *exec.Cmd) (func() error, error) {
+	inR, inW, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		inR.Close()
+		inW.Close()
+		return nil, err
+	}
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		closeAll(inR, inW, outR, outW)
+		return nil, err
+	}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, errW
+	cmd.SysProcAttr.Setsid = true
+	s.mu.Lock()
+	err = cmd.Start()
+	if err == nil {
+		s.cmd = cmd
+		s.closers = []io.Closer{outR, errR}
+	}
+	s.mu.Unlock()
+	closeAll(inR, outW, errW)
+	if err != nil {
+		closeAll(inW, outR, errR)
+		return nil, err
+	}
+	// stdin: the client's EOF closes the command's stdin.
+	s.c.wg.Go(func() {
+		io.Copy(inW, s.ch)
+		inW.Close()
+	})
+	var out sync.WaitGroup
+	out.Go(func() { io.Copy(s.ch, outR); outR.Close() })
+	out.Go(func() { io.Copy(s.ch.Stderr(), errR); errR.Close() })
+	return func() error {
+		err := cmd.Wait()
+		out.Wait() // all output is sent before exit-status
+		return err
+	}, nil
+}
+
+func closeAll(cs ...io.Closer) {
+	for _, c := range cs {
+		c.Close()
+	}
+}
+
+// exit sends EOF, exit-status or exit-signal, and closes the channel.
+func (s *session) exit(log interface{ Info(string, ...any) }, cmd *exec.Cmd, werr error) {
+	s.ch.CloseWrite()
+	st := cmd.ProcessState
+	if st == nil {
+		log.Info("session ended", "err", werr)
+		s.ch.SendRequest("exit-status", false, ssh.Marshal(exitStatusMsg{255}))
+		s.ch.Close()
+		return
+	}
+	ws, _ := st.Sys().(syscall.WaitStatus)
+	if ws.Signaled() {
+		name := strings.TrimPrefix(unix.SignalName(ws.Signal()), "SIG")
+		if name == "" {
+			name = strconv.Itoa(int(ws.Signal()))
+		}
+		log.Info("session ended", "signal", name)
+		s.ch.SendRequest("exit-signal", false, ssh.Marshal(exitSignalMsg{Signal: name, CoreDumped: ws.CoreDump()}))
+	} else {
+		log.Info("session ended", "status", st.ExitCode())
+		s.ch.SendRequest("exit-status", false, ssh.Marshal(exitStatusMsg{uint32(st.ExitCode())}))
+	}
+	s.ch.Close()
+}
