@@ -1,11 +1,352 @@
 package cli
 
+// `jumpgate lab`: a throw-away lab of network namespaces (see package lab)
+// driven from the command line: up, down, status, exec and the demo.
+
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/jumpgate/jumpgate/internal/lab"
 )
 
-// runLab is `jumpgate lab`. STUB: the lab owner replaces this file.
+const labUsage = `Usage: jumpgate lab COMMAND [FLAGS]
+
+A throw-away lab of network namespaces on this machine:
+
+  laptop ──veth── hyper1 ──veth── hyper2
+                    │               │
+               bridge "wire"   bridge "virbr6"
+                    │              │      │
+                  lan1            vm1    vm2
+
+Commands:
+  up      build the lab and start an SSH server on every host but laptop
+  down    remove everything up made
+  status  show the hosts, their addresses and servers
+  exec    run a command inside a host: jumpgate lab exec HOST -- CMD...
+  demo    build a lab, run a command on vm1 from laptop through two hops, tear it down
+
+Run 'jumpgate lab COMMAND --help' for a command's flags. All but status need root.
+`
+
+// runLab is `jumpgate lab`.
 func runLab(ctx context.Context, e *env, args []string) error {
-	return errors.New("jumpgate lab is not implemented yet")
+	if len(args) == 0 {
+		fmt.Fprint(e.io.ErrOut, labUsage)
+		return &statusError{exitUsage}
+	}
+	sub, rest := args[0], args[1:]
+	switch sub {
+	case "-h", "--help", "help":
+		fmt.Fprint(e.io.Out, labUsage)
+		return nil
+	case "up":
+		return runLabUp(ctx, e, rest)
+	case "down":
+		return runLabDown(ctx, e, rest)
+	case "status":
+		return runLabStatus(e, rest)
+	case "exec":
+		return runLabExec(ctx, e, rest)
+	case "demo":
+		return runLabDemo(ctx, e, rest)
+	}
+	return usageErrorf("unknown lab command %q", sub).hint("run 'jumpgate lab --help' for the list")
+}
+
+// labFlags are the flags every lab command shares.
+type labFlags struct {
+	name, stateDir string
+}
+
+func (f *labFlags) add(flags *pflag.FlagSet, defName string) {
+	flags.StringVar(&f.name, "name", defName, "the lab's `name`, prefix of its namespaces")
+	flags.StringVar(&f.stateDir, "state-dir", "", "the lab's state `dir` (default "+lab.BaseDir+"/NAME)")
+}
+
+// parse parses args; a --help request returns errHelp after printing usage.
+func parseLabFlags(e *env, flags *pflag.FlagSet, use string, args []string) error {
+	flags.SetOutput(io.Discard)
+	flags.Usage = func() {}
+	err := flags.Parse(args)
+	if errors.Is(err, pflag.ErrHelp) {
+		fmt.Fprintf(e.io.Out, "Usage: jumpgate lab %s\n\n%s", use, flags.FlagUsages())
+		return errHelp
+	}
+	if err != nil {
+		return usageErrorf("lab: %v", err).hint("run 'jumpgate lab %s --help'", strings.Fields(use)[0])
+	}
+	return nil
+}
+
+// errHelp ends a command after it printed its help.
+var errHelp = &statusError{0}
+
+func helpOr(err error) error {
+	if err == errHelp {
+		return nil
+	}
+	return err
+}
+
+// needRoot explains that a lab command needs root.
+func needRoot(sub string) error {
+	if os.Geteuid() == 0 {
+		return nil
+	}
+	return withHint(fmt.Errorf("'jumpgate lab %s' needs root: it creates network namespaces, links and mounts", sub), 1,
+		"run it as root: sudo jumpgate lab "+sub)
+}
+
+func runLabUp(ctx context.Context, e *env, args []string) error {
+	flags := pflag.NewFlagSet("lab up", pflag.ContinueOnError)
+	var f labFlags
+	f.add(flags, lab.DefaultName)
+	server := flags.String("server", "openssh", "SSH server on the hosts: `openssh` (Debian's sshd) or jumpgate (jumpgate serve)")
+	if err := parseLabFlags(e, flags, "up [--name N] [--server openssh|jumpgate] [--state-dir D]", args); err != nil {
+		return helpOr(err)
+	}
+	if flags.NArg() > 0 {
+		return usageErrorf("lab up takes no arguments, got %q", flags.Args())
+	}
+	kind, err := lab.ParseServerKind(*server)
+	if err != nil {
+		return usageErrorf("lab up: %v", err)
+	}
+	if err := needRoot("up"); err != nil {
+		return err
+	}
+	bin, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("find the jumpgate binary: %w", err)
+	}
+	t := time.Now()
+	l, err := lab.Up(ctx, lab.Options{Name: f.name, Server: kind, Binary: bin, StateDir: f.stateDir, Log: e.io.ErrOut})
+	if err != nil {
+		return labHint(err, kind)
+	}
+	took := time.Since(t)
+	w := e.io.Out
+	fmt.Fprintf(w, "lab %s is up (%s servers) in %v\n\n", l.Name(), kind, took.Round(time.Millisecond))
+	printHosts(w, l)
+	self := "jumpgate"
+	if e.argv0 != "" && e.argv0 != "ssh" {
+		self = e.argv0
+	}
+	fmt.Fprintf(w, "\nstate: %s (ssh_config, known_hosts, id_ed25519, logs/)\n", l.Dir())
+	fmt.Fprintf(w, "try:   %s lab exec%s laptop -- ssh -F %s vm1 hostname\n", self, nameFlag(l.Name()), l.SSHConfig())
+	fmt.Fprintf(w, "       %s lab exec%s laptop -- %s ssh -F %s vm1 hostname\n", self, nameFlag(l.Name()), bin, l.SSHConfig())
+	fmt.Fprintf(w, "       ip netns exec %s bash\n", l.Netns("laptop"))
+	fmt.Fprintf(w, "down:  %s lab down%s\n", self, nameFlag(l.Name()))
+	return nil
+}
+
+func nameFlag(name string) string {
+	if name == lab.DefaultName {
+		return ""
+	}
+	return " --name " + name
+}
+
+// labHint adds advice to errors from lab.Up.
+func labHint(err error, kind lab.ServerKind) error {
+	if kind == lab.OpenSSH && strings.Contains(err.Error(), "find sshd") {
+		return withHint(err, 1, "install OpenSSH's server: apt-get install openssh-server", "or use jumpgate's own: --server jumpgate")
+	}
+	return err
+}
+
+func printHosts(w io.Writer, l *lab.Lab) {
+	fmt.Fprintf(w, "  %-7s %-12s %-16s %s\n", "HOST", "ADDRESS", "NETNS", "SERVER")
+	for _, h := range l.Hosts() {
+		srv := "-"
+		if pid := l.ServerPID(h); pid != 0 {
+			state := "dead"
+			if l.ServerAlive(h) {
+				state = "alive"
+			}
+			srv = fmt.Sprintf("%s pid %d %s", l.Server(), pid, state)
+		}
+		fmt.Fprintf(w, "  %-7s %-12s %-16s %s\n", h, l.Addr(h), l.Netns(h), srv)
+	}
+}
+
+func openLab(f labFlags) (*lab.Lab, error) {
+	l, err := lab.Open(f.name, f.stateDir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, withHint(fmt.Errorf("no lab %q is up", f.name), 1, "start one: sudo jumpgate lab up"+nameFlag(f.name))
+	}
+	if errors.Is(err, fs.ErrPermission) {
+		return nil, withHint(err, 1, "lab state is root's: run it as root")
+	}
+	return l, err
+}
+
+func runLabDown(ctx context.Context, e *env, args []string) error {
+	flags := pflag.NewFlagSet("lab down", pflag.ContinueOnError)
+	var f labFlags
+	f.add(flags, lab.DefaultName)
+	if err := parseLabFlags(e, flags, "down [--name N] [--state-dir D]", args); err != nil {
+		return helpOr(err)
+	}
+	if flags.NArg() > 0 {
+		return usageErrorf("lab down takes no arguments, got %q", flags.Args())
+	}
+	if err := needRoot("down"); err != nil {
+		return err
+	}
+	l, err := lab.Open(f.name, f.stateDir)
+	if errors.Is(err, fs.ErrNotExist) {
+		fmt.Fprintf(e.io.ErrOut, "lab %s is not up: nothing to do\n", f.name)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	l.SetLog(e.io.ErrOut)
+	t := time.Now()
+	if err := l.Down(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.io.ErrOut, "lab %s removed in %v\n", l.Name(), time.Since(t).Round(time.Millisecond))
+	return nil
+}
+
+// labStatusJSON is `lab status --json`; its fields only ever grow.
+type labStatusJSON struct {
+	Name     string            `json:"name"`
+	Server   string            `json:"server"`
+	StateDir string            `json:"state_dir"`
+	SSHConf  string            `json:"ssh_config"`
+	Hosts    []labHostJSON     `json:"hosts"`
+	Files    map[string]string `json:"files"`
+}
+
+type labHostJSON struct {
+	Name        string `json:"name"`
+	Addr        string `json:"addr"`
+	Netns       string `json:"netns"`
+	ServerPID   int    `json:"server_pid,omitempty"`
+	ServerAlive bool   `json:"server_alive"`
+}
+
+func runLabStatus(e *env, args []string) error {
+	flags := pflag.NewFlagSet("lab status", pflag.ContinueOnError)
+	var f labFlags
+	f.add(flags, lab.DefaultName)
+	asJSON := flags.Bool("json", false, "print JSON")
+	if err := parseLabFlags(e, flags, "status [--name N] [--state-dir D] [--json]", args); err != nil {
+		return helpOr(err)
+	}
+	if flags.NArg() > 0 {
+		return usageErrorf("lab status takes no arguments, got %q", flags.Args())
+	}
+	l, err := openLab(f)
+	if err != nil {
+		return err
+	}
+	if !*asJSON {
+		fmt.Fprintf(e.io.Out, "lab %s (%s servers), state in %s\n\n", l.Name(), l.Server(), l.Dir())
+		printHosts(e.io.Out, l)
+		return nil
+	}
+	st := labStatusJSON{Name: l.Name(), Server: l.Server().String(), StateDir: l.Dir(), SSHConf: l.SSHConfig(),
+		Files: map[string]string{"ssh_config": l.SSHConfig(), "known_hosts": l.KnownHosts(), "identity": l.IdentityFile()}}
+	for _, h := range l.Hosts() {
+		st.Hosts = append(st.Hosts, labHostJSON{Name: h, Addr: l.Addr(h), Netns: l.Netns(h),
+			ServerPID: l.ServerPID(h), ServerAlive: l.ServerAlive(h)})
+	}
+	enc := json.NewEncoder(e.io.Out)
+	enc.SetIndent("", "  ")
+	return enc.Encode(st)
+}
+
+func runLabExec(ctx context.Context, e *env, args []string) error {
+	flags := pflag.NewFlagSet("lab exec", pflag.ContinueOnError)
+	flags.SetInterspersed(false)
+	var f labFlags
+	f.add(flags, lab.DefaultName)
+	if err := parseLabFlags(e, flags, "exec [--name N] HOST -- CMD [ARGS...]", args); err != nil {
+		return helpOr(err)
+	}
+	rest := flags.Args()
+	if len(rest) > 1 && rest[1] == "--" {
+		rest = append(rest[:1:1], rest[2:]...)
+	}
+	if len(rest) < 2 {
+		return usageErrorf("lab exec needs a host and a command").hint("jumpgate lab exec laptop -- ssh -F %s/%s/ssh_config vm1 hostname", lab.BaseDir, f.name)
+	}
+	if err := needRoot("exec"); err != nil {
+		return err
+	}
+	l, err := openLab(f)
+	if err != nil {
+		return err
+	}
+	if l.Addr(rest[0]) == "" {
+		return usageErrorf("lab %s has no host %q", l.Name(), rest[0]).hint("hosts: %s", strings.Join(l.Hosts(), ", "))
+	}
+	cmd := l.Command(ctx, rest[0], rest[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = e.io.In, e.io.Out, e.io.ErrOut
+	err = cmd.Run()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code := ee.ExitCode()
+		if code < 0 { // killed by a signal, as a shell reports it
+			code = exitConnection
+		}
+		return &statusError{code}
+	}
+	if err != nil {
+		return fmt.Errorf("lab exec on %s: %w", rest[0], err)
+	}
+	return nil
+}
+
+func runLabDemo(ctx context.Context, e *env, args []string) error {
+	flags := pflag.NewFlagSet("lab demo", pflag.ContinueOnError)
+	var f labFlags
+	f.add(flags, "demo")
+	client := flags.String("client", "jumpgate", "the SSH client in laptop: `jumpgate` (jumpgate ssh) or openssh (ssh)")
+	server := flags.String("server", "jumpgate", "SSH server on the hosts: `jumpgate` (jumpgate serve) or openssh (sshd)")
+	if err := parseLabFlags(e, flags, "demo [--client jumpgate|openssh] [--server jumpgate|openssh] [--name N]", args); err != nil {
+		return helpOr(err)
+	}
+	if flags.NArg() > 0 {
+		return usageErrorf("lab demo takes no arguments, got %q", flags.Args())
+	}
+	kind, err := lab.ParseServerKind(*server)
+	if err != nil {
+		return usageErrorf("lab demo: %v", err)
+	}
+	if *client != "jumpgate" && *client != "openssh" {
+		return usageErrorf("lab demo: unknown client %q (want jumpgate or openssh)", *client)
+	}
+	if err := needRoot("demo"); err != nil {
+		return err
+	}
+	bin, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("find the jumpgate binary: %w", err)
+	}
+	_, err = lab.Demo(ctx, lab.DemoOptions{Name: f.name, StateDir: f.stateDir, Binary: bin, Client: *client,
+		Server: kind, Out: e.io.Out, Log: io.Discard})
+	if ctx.Err() != nil {
+		return withHint(errors.New("demo interrupted; its lab was removed"), 130)
+	}
+	if err != nil {
+		return labHint(fmt.Errorf("demo: %w", err), kind)
+	}
+	return nil
 }
