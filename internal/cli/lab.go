@@ -345,6 +345,9 @@ func runLabDemo(ctx context.Context, e *env, args []string) error {
 	if ctx.Err() != nil {
 		return withHint(errors.New("demo interrupted; its lab was removed"), 130)
 	}
+	if err != nil && *client == "jumpgate" && strings.Contains(err.Error(), "jumpgate ssh is not implemented") {
+		return withHint(fmt.Errorf("demo: %w", err), 1, "jumpgate's client is not there yet: sudo jumpgate lab demo --client openssh")
+	}
 	if err != nil {
 		return labHint(fmt.Errorf("demo: %w", err), kind)
 	}

@@ -119,19 +119,28 @@ func procStart(pid int) (uint64, byte, error) {
 	if err != nil {
 		return 0, 0, err
 	}
+	start, state, err := parseStat(b)
+	if err != nil {
+		return 0, 0, fmt.Errorf("parse /proc/%d/stat: %w", pid, err)
+	}
+	return start, state, nil
+}
+
+// parseStat returns the start time and state of a /proc/PID/stat line.
+func parseStat(b []byte) (uint64, byte, error) {
 	// The command name (field 2) may hold spaces and parentheses: fields
 	// after it are counted from the last ')'.
 	i := bytes.LastIndexByte(b, ')')
 	if i < 0 {
-		return 0, 0, fmt.Errorf("parse /proc/%d/stat", pid)
+		return 0, 0, fmt.Errorf("no command name")
 	}
 	f := strings.Fields(string(b[i+1:]))
 	if len(f) < 20 {
-		return 0, 0, fmt.Errorf("parse /proc/%d/stat", pid)
+		return 0, 0, fmt.Errorf("%d fields after the command name, want at least 20", len(f))
 	}
 	start, err := strconv.ParseUint(f[19], 10, 64)
 	if err != nil {
-		return 0, 0, fmt.Errorf("parse /proc/%d/stat: %w", pid, err)
+		return 0, 0, fmt.Errorf("start time: %w", err)
 	}
 	return start, f[0][0], nil
 }
