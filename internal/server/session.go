@@ -168,13 +168,17 @@ func (s *session) acceptEnv(name string) bool {
 	if name == "LANG" || strings.HasPrefix(name, "LC_") {
 		return true
 	}
+	ok := false
 	for _, p := range s.c.srv.cfg.AcceptEnv {
 		neg := strings.HasPrefix(p, "!")
 		if authkeys.Wildcard(strings.TrimPrefix(p, "!"), name) {
-			return !neg
+			if neg {
+				return false // a negated match wins, as in ssh_config patterns
+			}
+			ok = true
 		}
 	}
-	return false
+	return ok
 }
 
 func (s *session) windowChange(b []byte) bool {
