@@ -64,3 +64,16 @@ func TestDemoJumpgateServe(t *testing.T) {
 	}
 	checkDemo(t, lab.DemoOptions{Server: lab.Jumpgate, Client: "openssh", Binary: bin})
 }
+
+// TestDemoAsShipped is `jumpgate lab demo` itself: jumpgate at both ends.
+func TestDemoAsShipped(t *testing.T) {
+	nstest.RequireRoot(t)
+	t.Parallel()
+	bin := labtest.Binary(t)
+	for _, sub := range []string{"serve", "ssh"} {
+		if out, _ := exec.Command(bin, sub, "--help").CombinedOutput(); strings.Contains(string(out), "not implemented") {
+			t.Skipf("jumpgate %s is not implemented yet: %s", sub, strings.TrimSpace(string(out)))
+		}
+	}
+	checkDemo(t, lab.DemoOptions{Server: lab.Jumpgate, Client: "jumpgate", Binary: bin})
+}
