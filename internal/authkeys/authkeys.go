@@ -87,14 +87,20 @@ func ParseLine(line string) (Entry, error) {
 	}
 	// A line starts either with the key type or with options; sshd tries
 	// the key first.
-	if e, err := parseKey(line); err == nil {
+	e, err := parseKey(line)
+	if err == nil {
 		return e, nil
+	}
+	if first := line[:strings.IndexAny(line+" ", blanks)]; !strings.ContainsAny(first, `=,"`) {
+		if _, isOption := knownOptions[strings.ToLower(first)]; !isOption && looksLikeKeyType(first) {
+			return Entry{}, err
+		}
 	}
 	opts, rest, err := parseOptions(line)
 	if err != nil {
 		return Entry{}, err
 	}
-	e, err := parseKey(strings.TrimLeft(rest, blanks))
+	e, err = parseKey(strings.TrimLeft(rest, blanks))
 	if err != nil {
 		return Entry{}, err
 	}
@@ -103,6 +109,16 @@ func ParseLine(line string) (Entry, error) {
 	}
 	e.Options = opts
 	return e, nil
+}
+
+// looksLikeKeyType tells a key line with a broken key from an option list.
+func looksLikeKeyType(s string) bool {
+	for _, p := range []string{"ssh-", "ecdsa-", "sk-", "rsa-"} {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // parseKey parses "type base64 [comment]".

@@ -37,8 +37,8 @@ func Compile(opts []Option) (*Perms, error) {
 	p := &Perms{}
 	for _, o := range opts {
 		name := strings.ToLower(o.Name)
-		flag, valued := knownOptions[name]
-		if !flag && !valued {
+		valued, known := knownOptions[name]
+		if !known {
 			return nil, fmt.Errorf("unknown option %q", o.Name)
 		}
 		if valued != o.HasValue {
@@ -108,8 +108,7 @@ func Compile(opts []Option) (*Perms, error) {
 	return p, nil
 }
 
-// knownOptions maps each option (lower case) to whether it is a flag
-// (first) or takes a value (second).
+// knownOptions maps each option (lower case) to whether it takes a value.
 var knownOptions = map[string]bool{
 	"restrict": false, "no-pty": false, "pty": false,
 	"no-port-forwarding": false, "port-forwarding": false,
