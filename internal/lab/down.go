@@ -4,12 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"syscall"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // Down removes everything Up made, and only that: it ends the servers and
@@ -130,17 +127,4 @@ func (l *Lab) waitGone(ctx context.Context, vs []victim, d time.Duration) bool {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-}
-
-// removeNetns unmounts and removes a named network namespace; the
-// namespace itself goes away with its last user.
-func removeNetns(path string) error {
-	if err := unix.Unmount(path, unix.MNT_DETACH); err != nil &&
-		!errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
-		return err
-	}
-	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	return nil
 }

@@ -5,16 +5,12 @@ package lab
 // namespace never sees a lab link), bridges inside the hypervisors.
 
 import (
-	"errors"
 	"fmt"
 	"net"
-	"os"
 	"path/filepath"
-	"runtime"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
-	"golang.org/x/sys/unix"
 )
 
 // netnsDir is where named network namespaces are bind-mounted, as by
@@ -91,52 +87,6 @@ func (l *Lab) createNamespaces() error {
 			return err
 		}
 	}
-	return nil
-}
-
-// ensureNetnsDir makes /run/netns a shared mount point, as iproute2 does,
-// so that removing a namespace's bind mount propagates into the servers'
-// mount namespaces (which are its slaves) instead of pinning it there.
-func ensureNetnsDir() error {
-	if err := os.MkdirAll(netnsDir, 0o755); err != nil {
-		return fmt.Errorf("create %s: %w", netnsDir, err)
-	}
-	err := unix.Mount("", netnsDir, "none", unix.MS_SHARED|unix.MS_REC, "")
-	if errors.Is(err, unix.EINVAL) { // not a mount point yet
-		if err := unix.Mount(netnsDir, netnsDir, "none", unix.MS_BIND|unix.MS_REC, ""); err != nil {
-			return fmt.Errorf("bind-mount %s: %w", netnsDir, err)
-		}
-		err = unix.Mount("", netnsDir, "none", unix.MS_SHARED|unix.MS_REC, "")
-	}
-	if err != nil {
-		return fmt.Errorf("make %s shared: %w", netnsDir, err)
-	}
-	return nil
-}
-
-// newNamedNetns creates a network namespace bind-mounted at
-// /run/netns/name, on a locked thread that is put back afterwards.
-func newNamedNetns(name string) error {
-	runtime.LockOSThread()
-	orig, err := netns.Get()
-	if err != nil {
-		runtime.UnlockOSThread()
-		return err
-	}
-	defer orig.Close()
-	ns, err := netns.NewNamed(name)
-	if err != nil {
-		if serr := netns.Set(orig); serr != nil {
-			return errors.Join(err, serr) // thread stays locked and dies
-		}
-		runtime.UnlockOSThread()
-		return err
-	}
-	ns.Close()
-	if err := netns.Set(orig); err != nil {
-		return fmt.Errorf("restore network namespace: %w", err)
-	}
-	runtime.UnlockOSThread()
 	return nil
 }
 
