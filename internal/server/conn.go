@@ -58,7 +58,7 @@ func (s *server) handle(ctx context.Context, nc net.Conn) {
 	if s.cfg.LoginGraceTime > 0 {
 		nc.SetDeadline(time.Now().Add(s.cfg.LoginGraceTime))
 	}
-	sconn, chans, reqs, err := ssh.NewServerConn(nc, s.sshConfig(log))
+	sconn, chans, reqs, err := ssh.NewServerConn(nc, s.sshConfig(log, nc))
 	if err != nil {
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
@@ -97,7 +97,11 @@ func (s *server) handle(ctx context.Context, nc net.Conn) {
 	c.Log.Info("connection closed", "duration", time.Since(start).Round(time.Millisecond))
 }
 
-func (s *server) sshConfig(log *slog.Logger) *ssh.ServerConfig {
+func (s *server) sshConfig(log *slog.Logger, nc net.Conn) *ssh.ServerConfig {
+	// x/crypto forgives MaxAuthTries failed public key queries before it
+	// counts them; sshd counts every failure, so count here too and cut
+	// the connection at the limit (x/crypto's own limit stays as a backstop).
+	failures := 0
 	cfg := &ssh.ServerConfig{
 		MaxAuthTries:  s.cfg.MaxAuthTries,
 		ServerVersion: s.cfg.ServerVersion,
@@ -105,8 +109,15 @@ func (s *server) sshConfig(log *slog.Logger) *ssh.ServerConfig {
 			return s.authorize(log, meta, key)
 		},
 		AuthLogCallback: func(meta ssh.ConnMetadata, method string, err error) {
-			if err != nil && method != "none" && !errors.Is(err, errQuiet) {
+			if err == nil || method == "none" {
+				return
+			}
+			if !errors.Is(err, errQuiet) {
 				log.Warn("auth failed", "user", meta.User(), "method", method, "err", err)
+			}
+			if failures++; failures >= s.cfg.MaxAuthTries {
+				log.Warn("too many authentication failures", "user", meta.User(), "max", s.cfg.MaxAuthTries)
+				nc.Close()
 			}
 		},
 	}
