@@ -9,7 +9,9 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -144,6 +146,10 @@ func (s *server) authorize(log *slog.Logger, meta ssh.ConnMetadata, key ssh.Publ
 	if err != nil {
 		return nil, err
 	}
+	if err := checkModes(path, u.UID); err != nil {
+		log.Error("authorized keys refused", "file", path, "err", err)
+		return nil, fmt.Errorf("%w: %w", err, errQuiet)
+	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read authorized keys: %w", err)
@@ -172,6 +178,29 @@ func (s *server) authorize(log *slog.Logger, meta ssh.ConnMetadata, key ssh.Publ
 		}, nil
 	}
 	return nil, fmt.Errorf("key %s not in %s", ssh.FingerprintSHA256(key), path)
+}
+
+// checkModes is a small StrictModes: the authorized_keys file and its
+// directory must belong to the user or root and not be writable by
+// group or others, or anyone could add a key.
+func checkModes(path string, uid uint32) error {
+	for _, p := range []string{path, filepath.Dir(path)} {
+		st, err := os.Stat(p)
+		if err != nil {
+			return fmt.Errorf("authorized keys: %w", err)
+		}
+		sys, ok := st.Sys().(*syscall.Stat_t)
+		if !ok {
+			continue
+		}
+		if sys.Uid != uid && sys.Uid != 0 {
+			return fmt.Errorf("bad ownership of %s (uid %d)", p, sys.Uid)
+		}
+		if st.Mode().Perm()&0o022 != 0 && st.Mode()&os.ModeSticky == 0 {
+			return fmt.Errorf("bad modes of %s (%v): writable by group or others", p, st.Mode().Perm())
+		}
+	}
+	return nil
 }
 
 func addrOf(a net.Addr) netip.Addr {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"os/exec"
@@ -393,7 +394,7 @@ func closeAll(cs ...io.Closer) {
 }
 
 // exit sends EOF, exit-status or exit-signal, and closes the channel.
-func (s *session) exit(log interface{ Info(string, ...any) }, cmd *exec.Cmd, werr error) {
+func (s *session) exit(log *slog.Logger, cmd *exec.Cmd, werr error) {
 	s.ch.CloseWrite()
 	st := cmd.ProcessState
 	if st == nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -297,6 +298,21 @@ func TestRestrictions(t *testing.T) {
 			}
 		})
 	}
+	t.Run("group-writable file refused", func(t *testing.T) {
+		d := t.TempDir()
+		k := newKey(t, d)
+		ts := startServer(t, k.authLine(""), nil)
+		if err := os.Chmod(ts.keys, 0o666); err != nil {
+			t.Fatal(err)
+		}
+		if c, err := ts.dial(t, k.signer); err == nil {
+			c.Close()
+			t.Fatal("logged in through a world-writable authorized_keys")
+		}
+		if !strings.Contains(ts.log.String(), "bad modes") {
+			t.Errorf("refusal not logged:\n%s", ts.log)
+		}
+	})
 	t.Cleanup(func() {
 		if !strings.Contains(ts.log.String(), `unknown option \"frobnicate\"`) {
 			t.Errorf("the rejected line was not logged:\n%s", ts.log)
