@@ -17,10 +17,10 @@ package sshconf
 //	*ParseError                          file:line errors
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"strings"
 )
 
 // Option is one keyword and its value as it appeared in a file or on the
@@ -45,25 +45,47 @@ type Options struct {
 	SystemFile string
 	UserFile   string
 	// CommandLine holds -o options and flag-derived options in command-line
-	// order. They are read before any file, so they win.
+	// order. They are read before any file, so they win. An Option with an
+	// empty Key carries a whole -o argument ("User=bob", "User bob") in
+	// Value.
 	CommandLine []Option
-	// UserFromDestination is the user from user@host (it wins over User).
+	// UserFromDestination is the user from user@host. Like ssh(1), it is
+	// used when no -o User or -l came before it on the command line, and
+	// it wins over every config file.
 	UserFromDestination string
 	// PortFromDestination is the port from ssh://host:port, 0 if none.
 	PortFromDestination int
+	// StdioForward is -W: it turns ExitOnForwardFailure and
+	// ClearAllForwardings on by default, as in ssh(1).
+	StdioForward bool
 
-	LocalUser string                // %u, Match localuser
-	HomeDir   string                // %d, ~
-	LocalHost string                // %L (short) and %l (long) come from it
-	Getenv    func(string) string   // ${VAR} expansion
-	Exec      func(cmd string) bool // Match exec; nil means never matches
-	JumpHosts string                // %j, the ProxyJump value in effect
+	LocalUser string              // %u, Match localuser; the default User
+	UID       int                 // %i
+	HomeDir   string              // %d, ~ (ssh(1) takes it from the passwd entry, not $HOME)
+	LocalHost string              // %L (short) and %l (long) come from it
+	Getenv    func(string) string // ${VAR} expansion
+	// Exec runs a Match exec command (already %-expanded) through the
+	// user's shell and reports whether it exited 0; nil means never.
+	Exec func(cmd string) bool
+	// UserHome returns another user's home directory for ~user; nil means
+	// only ~ (LocalUser) expands.
+	UserHome func(user string) (string, bool)
+	// LookupHost reports whether a fully-qualified name (ending in ".")
+	// resolves, for CanonicalizeHostname; nil means nothing resolves.
+	LookupHost func(fqdn string) bool
+	// JumpHosts is unused: OpenSSH 9.2 has no %j token. Kept for API
+	// stability.
+	JumpHosts string
 }
 
 // Host is the resolved, immutable configuration for one destination.
 type Host struct {
 	original string              // the host name as given on the command line
-	values   map[string][]string // lower-case keyword -> values, first wins
+	host     string              // the final host name (HostName, lower-cased)
+	values   map[string][]string // lower-case keyword -> values as -G prints them
+	lines    []line
+	st       *state
+	opts     Options
 }
 
 // ParseError is a problem in a config file, with its place.
@@ -82,15 +104,12 @@ func (e *ParseError) Error() string {
 
 func (e *ParseError) Unwrap() error { return e.Err }
 
-var errUnimplemented = errors.New("sshconf: not implemented yet")
-
-// Resolve returns the effective configuration for the destination host.
-func Resolve(host string, opts Options) (*Host, error) {
-	return nil, errUnimplemented
-}
-
 // Original returns the destination as given on the command line (%n).
 func (h *Host) Original() string { return h.original }
+
+// Hostname returns the host name to connect to: HostName with %h expanded,
+// lower-cased and canonicalised (%h).
+func (h *Host) Hostname() string { return h.host }
 
 // Get returns the first value of keyword key (case-insensitive), with
 // OpenSSH's default applied, as `ssh -G` prints it; "" if unset.
@@ -101,12 +120,70 @@ func (h *Host) Get(key string) string {
 	return ""
 }
 
-// GetAll returns every value of a multi-value keyword (IdentityFile,
-// LocalForward, SendEnv, …), in order.
-func (h *Host) GetAll(key string) []string { return nil }
+// oneLineLists are the keywords `ssh -G` prints on one line, space
+// separated; GetAll splits them.
+var oneLineLists = map[string]bool{"canonicaldomains": true, "globalknownhostsfile": true,
+	"userknownhostsfile": true, "logverbose": true, "permitremoteopen": true,
+	"canonicalizepermittedcnames": true}
 
-// Expand expands %-tokens and a leading ~ in s for this host.
-func (h *Host) Expand(s string) (string, error) { return "", errUnimplemented }
+// GetAll returns every value of a multi-value keyword (IdentityFile,
+// LocalForward, SendEnv, …), in order. Lists `ssh -G` prints on one line
+// (UserKnownHostsFile, CanonicalDomains, …) come back one entry per
+// element; "none" comes back as no entries.
+func (h *Host) GetAll(key string) []string {
+	k := lower(key)
+	if c, ok := keywords[k]; ok {
+		k = c.name
+	}
+	v := h.values[k]
+	if oneLineLists[k] && len(v) == 1 {
+		if v[0] == "none" {
+			return nil
+		}
+		return strings.Fields(v[0])
+	}
+	return append([]string(nil), v...)
+}
+
+// Warnings returns what OpenSSH would print as warnings while reading the
+// files (such as "Unsupported option"), without failing.
+func (h *Host) Warnings() []string { return append([]string(nil), h.st.warnings...) }
+
+// Expand expands a leading ~, ${VAR} and the %-tokens of ssh_config(5)
+// (%% %C %L %d %h %i %k %l %n %p %r %u) in s for this host; %T expands to
+// "NONE".
+func (h *Host) Expand(s string) (string, error) {
+	t, err := tildeExpand(s, h.opts.HomeDir, h.opts.LocalUser, h.opts.UserHome)
+	if err != nil {
+		return "", fmt.Errorf("expand %q: %w", s, err)
+	}
+	keys := h.tokens()
+	keys['T'] = "NONE"
+	v, err := percentExpand(t, keys, h.opts.getenv)
+	if err != nil {
+		return "", fmt.Errorf("expand %q: %w", s, err)
+	}
+	return v, nil
+}
 
 // WriteG writes the configuration as `ssh -G` does.
-func (h *Host) WriteG(w io.Writer) error { return errUnimplemented }
+func (h *Host) WriteG(w io.Writer) error {
+	var b strings.Builder
+	for _, l := range h.lines {
+		b.WriteString(l.key)
+		b.WriteByte(' ')
+		b.WriteString(l.value)
+		b.WriteByte('\n')
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func (h *Host) index() {
+	h.lines = h.dump()
+	h.values = map[string][]string{}
+	for _, l := range h.lines {
+		k := lower(l.key)
+		h.values[k] = append(h.values[k], l.value)
+	}
+}

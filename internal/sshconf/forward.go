@@ -1,0 +1,212 @@
+package sshconf
+
+// Forwarding specifications for LocalForward, RemoteForward and
+// DynamicForward (ssh(1) -L, -R, -D), as OpenSSH's parse_forward.
+
+import (
+	"strconv"
+	"strings"
+)
+
+type fwdField struct {
+	arg    string
+	isPath bool
+}
+
+func parseFwdField(s string) (fwdField, string, bool, bool) {
+	if s == "" {
+		return fwdField{}, "", false, false
+	}
+	if s[0] == '[' {
+		end := strings.IndexByte(s, ']')
+		if end < 0 {
+			return fwdField{}, "", false, true
+		}
+		if end+1 < len(s) && s[end+1] != ':' {
+			return fwdField{}, "", false, true
+		}
+		f := fwdField{arg: s[1:end], isPath: strings.Contains(s[1:end], "/")}
+		rest := ""
+		more := false
+		if end+1 < len(s) {
+			rest = s[end+2:]
+			more = true
+		}
+		return f, rest, true, more
+	}
+	var b strings.Builder
+	isPath := false
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			if i+1 >= len(s) {
+				return fwdField{}, "", false, true
+			}
+			i++
+			b.WriteByte(s[i])
+			if s[i] == '/' {
+				isPath = true
+			}
+			continue
+		case '/':
+			isPath = true
+		case ':':
+			return fwdField{b.String(), isPath}, s[i+1:], true, true
+		}
+		b.WriteByte(s[i])
+	}
+	return fwdField{b.String(), isPath}, "", true, false
+}
+
+func parseForward(spec string, dynamic, remote bool, getenv func(string) string) (forward, bool) {
+	var f forward
+	s, err := dollarExpand(spec, getenv)
+	if err != nil {
+		return f, false
+	}
+	s = strings.TrimLeft(s, " \t\n\v\f\r")
+	var fields []fwdField
+	more := true
+	for len(fields) < 4 && more {
+		var fld fwdField
+		var ok bool
+		fld, s, ok, more = parseFwdField(s)
+		if !ok {
+			if more {
+				return f, false // malformed field
+			}
+			break
+		}
+		fields = append(fields, fld)
+	}
+	if more && s != "" {
+		return f, false
+	}
+	port := func(x string) int {
+		v, err := strconv.ParseInt(x, 10, 64)
+		if err != nil || v < 0 || v > 65535 {
+			return -1
+		}
+		return int(v)
+	}
+	n := len(fields)
+	switch n {
+	case 1:
+		if fields[0].isPath {
+			f.listenPath, f.listenPort = fields[0].arg, portStreamLocal
+		} else {
+			f.listenPort = port(fields[0].arg)
+		}
+		f.connectHost = "socks"
+	case 2:
+		switch {
+		case fields[0].isPath && fields[1].isPath:
+			f.listenPath, f.listenPort = fields[0].arg, portStreamLocal
+			f.connectPath, f.connectPort = fields[1].arg, portStreamLocal
+		case fields[1].isPath:
+			f.listenPort = port(fields[0].arg)
+			f.connectPath, f.connectPort = fields[1].arg, portStreamLocal
+		default:
+			f.listenHost, f.hasListenHost = fields[0].arg, true
+			f.listenPort = port(fields[1].arg)
+			f.connectHost = "socks"
+		}
+	case 3:
+		switch {
+		case fields[0].isPath:
+			f.listenPath, f.listenPort = fields[0].arg, portStreamLocal
+			f.connectHost = fields[1].arg
+			f.connectPort = port(fields[2].arg)
+		case fields[2].isPath:
+			f.listenHost, f.hasListenHost = fields[0].arg, true
+			f.listenPort = port(fields[1].arg)
+			f.connectPath, f.connectPort = fields[2].arg, portStreamLocal
+		default:
+			f.listenPort = port(fields[0].arg)
+			f.connectHost = fields[1].arg
+			f.connectPort = port(fields[2].arg)
+		}
+	case 4:
+		f.listenHost, f.hasListenHost = fields[0].arg, true
+		f.listenPort = port(fields[1].arg)
+		f.connectHost = fields[2].arg
+		f.connectPort = port(fields[3].arg)
+	default:
+		return forward{}, false
+	}
+	if dynamic {
+		if n != 1 && n != 2 {
+			return forward{}, false
+		}
+	} else {
+		if n != 3 && n != 4 && f.connectPath == "" && f.listenPath == "" {
+			return forward{}, false
+		}
+		if f.connectPort <= 0 && f.connectPath == "" {
+			return forward{}, false
+		}
+	}
+	if (f.listenPort < 0 && f.listenPath == "") || (!remote && f.listenPort == 0) {
+		return forward{}, false
+	}
+	if len(f.connectHost) >= 1025 || len(f.listenHost) >= 1025 || len(f.connectPath) >= 108 || len(f.listenPath) >= 108 {
+		return forward{}, false
+	}
+	return f, true
+}
+
+// hpdelim splits "host:port" or "[host]:port" (also "/" as separator).
+func hpdelim(s string) (host, port string, ok bool) {
+	var i int
+	if strings.HasPrefix(s, "[") {
+		j := strings.IndexByte(s, ']')
+		if j < 0 {
+			return "", "", false
+		}
+		i = j + 1
+	} else {
+		i = strings.IndexAny(s, ":/")
+		if i < 0 {
+			i = len(s)
+		}
+	}
+	host = s[:i]
+	if i < len(s) {
+		if s[i] != ':' && s[i] != '/' {
+			return "", "", false
+		}
+		port = s[i+1:]
+	}
+	host = cleanHostname(host)
+	return host, port, true
+}
+
+func cleanHostname(h string) string {
+	if len(h) >= 2 && h[0] == '[' && h[len(h)-1] == ']' {
+		return h[1 : len(h)-1]
+	}
+	return h
+}
+
+// formatForward prints a forward as `ssh -G` does.
+func formatForward(kw string, f forward) string {
+	var b strings.Builder
+	b.WriteString(kw)
+	switch {
+	case f.listenPort == portStreamLocal:
+		b.WriteString(" " + f.listenPath)
+	case !f.hasListenHost:
+		b.WriteString(" " + strconv.Itoa(f.listenPort))
+	default:
+		b.WriteString(" [" + f.listenHost + "]:" + strconv.Itoa(f.listenPort))
+	}
+	if kw != "dynamicforward" {
+		switch {
+		case f.connectPort == portStreamLocal:
+			b.WriteString(" " + f.connectPath)
+		default:
+			b.WriteString(" [" + f.connectHost + "]:" + strconv.Itoa(f.connectPort))
+		}
+	}
+	return b.String()
+}
