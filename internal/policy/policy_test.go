@@ -47,25 +47,37 @@ func packages(t *testing.T) []pkg {
 			return filepath.SkipDir
 		}
 		fset := token.NewFileSet()
-		pkgs, err := parser.ParseDir(fset, path, func(fi os.FileInfo) bool {
-			return !strings.HasSuffix(fi.Name(), "_test.go")
-		}, parser.ParseComments|parser.ImportsOnly)
+		entries, err := os.ReadDir(path)
 		if err != nil {
 			return err
 		}
 		rel, _ := filepath.Rel(top, path)
-		for name, p := range pkgs {
-			q := pkg{dir: filepath.ToSlash(rel), name: name, imports: map[string]bool{}}
-			for _, f := range p.Files {
-				if f.Doc != nil && strings.HasPrefix(f.Doc.Text(), "Package "+name+" ") ||
-					f.Doc != nil && name == "main" && strings.HasPrefix(f.Doc.Text(), "Command ") {
-					q.hasDoc = true
-				}
-				for _, im := range f.Imports {
-					q.imports[strings.Trim(im.Path.Value, `"`)] = true
-				}
+		byName := map[string]*pkg{}
+		for _, ent := range entries {
+			n := ent.Name()
+			if ent.IsDir() || !strings.HasSuffix(n, ".go") || strings.HasSuffix(n, "_test.go") {
+				continue
 			}
-			out = append(out, q)
+			f, err := parser.ParseFile(fset, filepath.Join(path, n), nil, parser.ParseComments|parser.ImportsOnly)
+			if err != nil {
+				return err
+			}
+			name := f.Name.Name
+			q := byName[name]
+			if q == nil {
+				q = &pkg{dir: filepath.ToSlash(rel), name: name, imports: map[string]bool{}}
+				byName[name] = q
+			}
+			if f.Doc != nil && strings.HasPrefix(f.Doc.Text(), "Package "+name+" ") ||
+				f.Doc != nil && name == "main" && strings.HasPrefix(f.Doc.Text(), "Command ") {
+				q.hasDoc = true
+			}
+			for _, im := range f.Imports {
+				q.imports[strings.Trim(im.Path.Value, `"`)] = true
+			}
+		}
+		for _, q := range byName {
+			out = append(out, *q)
 		}
 		return nil
 	})

@@ -30,12 +30,18 @@ type fileFlags struct {
 	checkPerm  bool
 }
 
-func errorf(format string, args ...any) error { return errors.New(fmt.Sprintf(format, args...)) }
+// msgError is an error whose text is OpenSSH's own message, capital letter
+// and all, so that output can be compared with ssh(1)'s.
+type msgError string
+
+func (e msgError) Error() string { return string(e) }
+
+func errorf(format string, args ...any) error { return msgError(fmt.Sprintf(format, args...)) }
 
 // readFile parses one file. A missing file is not an error.
 func (p *parser) readFile(name string, flags fileFlags, active *bool, depth int) (bool, error) {
 	if depth > maxIncludeDepth {
-		return false, &ParseError{File: name, Err: errors.New("Too many recursive configuration includes")}
+		return false, &ParseError{File: name, Err: msgError("Too many recursive configuration includes")}
 	}
 	fsys := p.opts.fsys()
 	rel := strings.TrimPrefix(path.Clean(name), "/")

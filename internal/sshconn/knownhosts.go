@@ -300,7 +300,7 @@ func keyTypeName(k ssh.PublicKey) string {
 		n = "ED25519"
 	case t == ssh.KeyAlgoRSA:
 		n = "RSA"
-	case t == ssh.KeyAlgoDSA:
+	case t == "ssh-dss": // ssh.KeyAlgoDSA, deprecated
 		n = "DSA"
 	case t == ssh.KeyAlgoSKED25519:
 		n = "ED25519-SK"
