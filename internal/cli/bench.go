@@ -1,8 +1,256 @@
 package cli
 
-import "context"
+// `jumpgate bench`: measure jumpgate against OpenSSH in one run. Its one
+// benchmark so far, connect, builds a lab, times fresh connections from the
+// laptop with both clients alternately (package bench), prints the table
+// and a verdict, and removes the lab on every way out.
 
-// runBench is `jumpgate bench`. STUB until the benchmarks land.
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/jumpgate/jumpgate/internal/bench"
+	"github.com/jumpgate/jumpgate/internal/lab"
+)
+
+const benchUsage = `Usage: jumpgate bench BENCHMARK [FLAGS]
+
+Measure jumpgate against OpenSSH in one run, alternating the two.
+
+Benchmarks:
+  connect  fresh connect + 'true' from a lab's laptop to hyper1 (direct),
+           hyper2 (1 hop) and vm1 (2 hops), jumpgate ssh against OpenSSH's ssh
+
+Run 'jumpgate bench BENCHMARK --help' for its flags. Benchmarks need root (they build a lab).
+`
+
+// runBench is `jumpgate bench`.
 func runBench(ctx context.Context, e *env, args []string) error {
-	return notYet("bench", 3)(ctx, e, args)
+	if len(args) == 0 {
+		fmt.Fprint(e.io.ErrOut, benchUsage)
+		return &statusError{exitUsage}
+	}
+	switch args[0] {
+	case "-h", "--help", "help":
+		fmt.Fprint(e.io.Out, benchUsage)
+		return nil
+	case "connect":
+		return runBenchConnect(ctx, e, args[1:])
+	}
+	return usageErrorf("unknown benchmark %q", args[0]).hint("run 'jumpgate bench --help' for the list")
+}
+
+// benchConnectFlags are the flags of `jumpgate bench connect`.
+type benchConnectFlags struct {
+	runs     int
+	server   string
+	client   string
+	kex      string
+	name     string
+	keep     bool
+	json     bool
+	max      float64
+	jgClient string // hidden: the jumpgate side's command, for tests
+}
+
+const benchConnectUse = "connect [--runs N] [--server openssh|jumpgate] [--client PATH] [--keep] [--json]"
+
+func parseBenchConnect(e *env, args []string) (*benchConnectFlags, error) {
+	var f benchConnectFlags
+	flags := pflag.NewFlagSet("bench connect", pflag.ContinueOnError)
+	flags.IntVar(&f.runs, "runs", 15, "timed runs per side and row (after one warm-up)")
+	flags.StringVar(&f.server, "server", "openssh", "SSH server on the lab's hosts: `openssh` (Debian's sshd) or jumpgate (jumpgate serve)")
+	flags.StringVar(&f.client, "client", "/usr/bin/ssh", "OpenSSH's ssh client, the reference (`path`)")
+	flags.StringVar(&f.kex, "kex", bench.DefaultKex, "key exchange forced on both sides (`name`)")
+	flags.StringVar(&f.name, "name", "bench", "the lab's `name`, prefix of its namespaces")
+	flags.BoolVar(&f.keep, "keep", false, "keep the lab on exit (remove it with 'jumpgate lab down --name NAME')")
+	flags.BoolVar(&f.json, "json", false, "print the results as JSON instead of a table")
+	flags.Float64Var(&f.max, "target", 1.0, "target jumpgate/OpenSSH `ratio` for the verdict")
+	flags.StringVar(&f.jgClient, "jumpgate-client", "", "the jumpgate side's command (default: this binary's 'ssh')")
+	_ = flags.MarkHidden("jumpgate-client")
+	flags.SetOutput(io.Discard)
+	flags.Usage = func() {}
+	err := flags.Parse(args)
+	if errors.Is(err, pflag.ErrHelp) {
+		fmt.Fprintf(e.io.Out, "Usage: jumpgate bench %s\n\n%s", benchConnectUse, flags.FlagUsages())
+		return nil, errHelp
+	}
+	if err != nil {
+		return nil, usageErrorf("bench connect: %v", err).hint("run 'jumpgate bench connect --help'")
+	}
+	if flags.NArg() > 0 {
+		return nil, usageErrorf("bench connect takes no arguments, got %q", flags.Args())
+	}
+	if f.runs < 1 {
+		return nil, usageErrorf("bench connect: --runs must be at least 1, got %d", f.runs)
+	}
+	if f.max <= 0 {
+		return nil, usageErrorf("bench connect: --target must be above 0, got %g", f.max)
+	}
+	return &f, nil
+}
+
+func runBenchConnect(ctx context.Context, e *env, args []string) error {
+	f, err := parseBenchConnect(e, args)
+	if err != nil {
+		return helpOr(err)
+	}
+	kind, err := lab.ParseServerKind(f.server)
+	if err != nil {
+		return usageErrorf("bench connect: %v", err)
+	}
+	if _, err := os.Stat(f.client); err != nil {
+		return withHint(fmt.Errorf("bench connect: OpenSSH's client: %w", err), 1,
+			"install it (apt-get install openssh-client) or name it: --client PATH")
+	}
+	if os.Geteuid() != 0 {
+		return withHint(errors.New("'jumpgate bench connect' needs root: it builds a lab of network namespaces"), 1,
+			"run it as root: sudo jumpgate bench connect")
+	}
+	bin, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("find the jumpgate binary: %w", err)
+	}
+	jg := bench.Client{Name: "jumpgate", Argv: []string{bin, "ssh"}}
+	if f.jgClient != "" {
+		jg.Argv = strings.Fields(f.jgClient)
+	}
+	ossh := bench.Client{Name: "OpenSSH", Argv: []string{f.client}}
+
+	dir, err := os.MkdirTemp("/run", "jumpgate-bench-")
+	if err != nil {
+		return fmt.Errorf("bench connect: %w", err)
+	}
+	defer os.RemoveAll(dir)
+
+	w := e.io.ErrOut
+	t := time.Now()
+	l, err := lab.Up(ctx, lab.Options{Name: f.name, Server: kind, Binary: bin, Log: io.Discard})
+	if err != nil {
+		if ctx.Err() != nil {
+			return withHint(errors.New("bench interrupted; its lab was removed"), 130)
+		}
+		return labHint(fmt.Errorf("bench connect: %w", err), kind)
+	}
+	fmt.Fprintf(w, "bench: lab %s up (%s servers) in %v\n", l.Name(), kind, time.Since(t).Round(time.Millisecond))
+	defer func() {
+		if f.keep {
+			fmt.Fprintf(w, "bench: lab %s kept; remove it with: jumpgate lab down --name %s\n", l.Name(), l.Name())
+			return
+		}
+		// Ctrl-C cancels ctx: the lab still goes.
+		if derr := l.Down(context.WithoutCancel(ctx)); derr != nil {
+			fmt.Fprintf(w, "bench: lab %s down: %v\n", l.Name(), derr)
+		}
+	}()
+
+	err = benchConnect(ctx, e, f, l, dir, jg, ossh)
+	if ctx.Err() != nil {
+		if f.keep {
+			return withHint(errors.New("bench interrupted"), 130)
+		}
+		return withHint(errors.New("bench interrupted; its lab was removed"), 130)
+	}
+	if err != nil && strings.Contains(err.Error(), "jumpgate ssh is not implemented") {
+		return withHint(fmt.Errorf("bench connect: %w", err), 1, "jumpgate's client is not there yet: nothing to compare")
+	}
+	if err != nil {
+		return fmt.Errorf("bench connect: %w", err)
+	}
+	return nil
+}
+
+// benchConnect runs the benchmark in a lab that is up.
+func benchConnect(ctx context.Context, e *env, f *benchConnectFlags, l *lab.Lab, dir string, jg, ossh bench.Client) error {
+	c, err := bench.NewConnect(bench.ConnectOptions{Lab: l, A: jg, B: ossh, Kex: f.kex, Dir: dir})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	w := e.io.ErrOut
+	fmt.Fprintf(w, "bench: in laptop, alternately: %s\n", strings.Join(c.Argv(jg, "HOST", false), " "))
+	fmt.Fprintf(w, "bench:                    and: %s\n", strings.Join(c.Argv(ossh, "HOST", false), " "))
+	rows, err := c.Rows(ctx, w)
+	if err != nil {
+		return err
+	}
+	plain := make([]bench.Row, len(rows))
+	for i, r := range rows {
+		plain[i] = r.Row
+	}
+	results, err := bench.Compare(ctx, plain, f.runs, w)
+	if err != nil {
+		return err
+	}
+	verdict := bench.ConnectVerdict(rows, results, f.max)
+	if f.json {
+		return writeBenchJSON(e.io.Out, f, c, jg, ossh, rows, results, verdict)
+	}
+	if err := bench.WriteTable(e.io.Out, results); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(e.io.Out, "verdict: %s\n", verdict)
+	return err
+}
+
+// benchJSON is `bench connect --json`; its fields only ever grow.
+type benchJSON struct {
+	Benchmark string         `json:"benchmark"`
+	Server    string         `json:"server"`
+	Kex       string         `json:"kex_forced"`
+	Runs      int            `json:"runs"`
+	Target    float64        `json:"target_ratio"`
+	Rows      []benchRowJSON `json:"rows"`
+	Verdict   string         `json:"verdict"`
+	OK        bool           `json:"ok"`
+}
+
+type benchRowJSON struct {
+	Name     string        `json:"name"`
+	Host     string        `json:"host"`
+	Hops     int           `json:"hops"`
+	Ratio    float64       `json:"ratio"`
+	Jumpgate benchSideJSON `json:"jumpgate"`
+	OpenSSH  benchSideJSON `json:"openssh"`
+}
+
+type benchSideJSON struct {
+	Argv     []string  `json:"argv"`
+	Kex      string    `json:"kex"`
+	MedianMS float64   `json:"median_ms"`
+	Samples  []float64 `json:"samples_ms"`
+}
+
+func writeBenchJSON(w io.Writer, f *benchConnectFlags, c *bench.Connect, jg, ossh bench.Client, rows []bench.ConnectRow, results []bench.Result, verdict string) error {
+	out := benchJSON{Benchmark: "connect", Server: f.server, Kex: f.kex, Runs: f.runs, Target: f.max,
+		Verdict: verdict, OK: true, Rows: []benchRowJSON{}}
+	for i, r := range results {
+		row := rows[i]
+		out.OK = out.OK && r.Ratio() <= f.max && row.Kex.Same()
+		out.Rows = append(out.Rows, benchRowJSON{Name: row.Name, Host: row.Target.Host, Hops: row.Target.Hops, Ratio: r.Ratio(),
+			Jumpgate: benchSideJSON{Argv: c.Argv(jg, row.Target.Host, false), Kex: row.Kex.A, MedianMS: ms(bench.Median(r.A)), Samples: msAll(r.A)},
+			OpenSSH:  benchSideJSON{Argv: c.Argv(ossh, row.Target.Host, false), Kex: row.Kex.B, MedianMS: ms(bench.Median(r.B)), Samples: msAll(r.B)},
+		})
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func msAll(ds []time.Duration) []float64 {
+	out := make([]float64, len(ds))
+	for i, d := range ds {
+		out[i] = ms(d)
+	}
+	return out
 }
