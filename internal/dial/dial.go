@@ -1,0 +1,350 @@
+// Package dial connects to a destination the way ssh(1) does, but natively:
+// a direct TCP connection (ConnectTimeout, ConnectionAttempts,
+// AddressFamily, BindAddress), a ProxyCommand, or a chain of jump hosts
+// (ProxyJump, -J) where each hop is an SSH client of its own, resolved
+// through the config, host-key checked and authenticated, and the next hop
+// is reached through a direct-tcpip channel of the previous one. No hop
+// needs nc or anything else installed.
+package dial
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/jumpgate/jumpgate/internal/sshconf"
+	"github.com/jumpgate/jumpgate/internal/sshconn"
+	"github.com/jumpgate/jumpgate/internal/vlog"
+)
+
+// maxHops bounds a jump chain, so that a config whose hosts jump through
+// each other ends with an error instead of recursing forever.
+const maxHops = 16
+
+// ResolveFunc resolves the configuration of a jump host as ssh(1) does for
+// the `ssh -l user -p port -J extra -W … host` it runs for that hop: the
+// hop's own config, with user, port and (when extra is not "") ProxyJump
+// from the jump spec, and -W's defaults.
+type ResolveFunc func(hop Hop, extra string) (*sshconf.Host, error)
+
+// Dialer connects to resolved hosts.
+type Dialer struct {
+	// Resolve resolves jump hosts. Required for ProxyJump.
+	Resolve  ResolveFunc
+	Prompter sshconn.Prompter
+	// Log is the destination's logger; hops log to it too.
+	Log *vlog.Logger
+	// Warn receives user-facing warnings (known_hosts additions…).
+	Warn   io.Writer
+	Getenv func(string) string
+	// Stderr receives a ProxyCommand's standard error.
+	Stderr io.Writer
+	// Banner receives the server's pre-auth banner, if any; nil drops it.
+	Banner io.Writer
+}
+
+// Conn is an authenticated connection to a destination, together with the
+// jump hosts it runs through.
+type Conn struct {
+	*ssh.Client
+	Host   *sshconf.Host
+	Auth   *sshconn.Client // for ForwardAgent, HostKeyUnsafe
+	Via    *Conn           // the jump host this connection runs through, or nil
+	Dialed time.Duration   // time to connect and authenticate
+	closer io.Closer       // ProxyCommand process, if any
+}
+
+// Close closes the connection and, after it, its jump hosts.
+func (c *Conn) Close() error {
+	err := c.Client.Close()
+	c.Auth.Close()
+	if c.closer != nil {
+		c.closer.Close()
+	}
+	if c.Via != nil {
+		c.Via.Close()
+	}
+	return err
+}
+
+// Chain names the hosts from the first jump host to this one.
+func (c *Conn) Chain() []string {
+	var names []string
+	for x := c; x != nil; x = x.Via {
+		names = append([]string{x.Host.Original()}, names...)
+	}
+	return names
+}
+
+// HopError is a failure at a jump host on the way to the destination.
+type HopError struct {
+	Hop string // the jump host as named in the chain
+	Err error
+}
+
+func (e *HopError) Error() string { return fmt.Sprintf("jump host %s: %v", e.Hop, e.Err) }
+func (e *HopError) Unwrap() error { return e.Err }
+
+// Dial connects to h and authenticates.
+func (d *Dialer) Dial(ctx context.Context, h *sshconf.Host) (*Conn, error) {
+	return d.dial(ctx, h, 0)
+}
+
+func (d *Dialer) dial(ctx context.Context, h *sshconf.Host, depth int) (*Conn, error) {
+	if depth > maxHops {
+		return nil, fmt.Errorf("jump chain longer than %d hops (do the jump hosts' ProxyJump settings loop?)", maxHops)
+	}
+	start := time.Now()
+	log := d.Log
+	port, _ := strconv.Atoi(h.Get("port"))
+	if port == 0 {
+		port = 22
+	}
+	target := h.Hostname()
+	addr := net.JoinHostPort(target, strconv.Itoa(port))
+
+	var (
+		conn   net.Conn
+		via    *Conn
+		closer io.Closer
+	)
+	switch pj, pc := h.Get("proxyjump"), h.Get("proxycommand"); {
+	case pj != "" && !strings.EqualFold(pj, "none"):
+		hops, err := ParseJumpList(pj)
+		if err != nil || len(hops) == 0 {
+			return nil, fmt.Errorf("ProxyJump %q: %w", pj, err)
+		}
+		last := hops[len(hops)-1]
+		extra := JoinJumpList(hops[:len(hops)-1])
+		hh, err := d.Resolve(last, extra)
+		if err != nil {
+			return nil, &HopError{Hop: last.Host, Err: err}
+		}
+		via, err = d.dial(ctx, hh, depth+1)
+		if err != nil {
+			var he *HopError
+			if errors.As(err, &he) {
+				return nil, err
+			}
+			return nil, &HopError{Hop: last.Host, Err: err}
+		}
+		log.Debugf("Connecting to %s [%s] port %d through jump host %s.", h.Original(), target, port, last.Host)
+		conn, err = dialVia(ctx, via.Client, addr)
+		if err != nil {
+			via.Close()
+			return nil, &HopError{Hop: last.Host, Err: fmt.Errorf("cannot reach %s port %d from there: %w", target, port, err)}
+		}
+	case pc != "" && !strings.EqualFold(pc, "none"):
+		cmd, err := h.Expand(pc)
+		if err != nil {
+			return nil, fmt.Errorf("ProxyCommand: %w", err)
+		}
+		log.Debugf("Executing proxy command: exec %s", cmd)
+		pconn, err := proxyCommand(ctx, cmd, d.Stderr)
+		if err != nil {
+			return nil, err
+		}
+		conn, closer = pconn, pconn
+	default:
+		var err error
+		conn, err = dialTCP(ctx, h, target, port, log)
+		if err != nil {
+			return nil, err
+		}
+	}
+
+	c, err := d.handshake(ctx, h, conn, addr)
+	if err != nil {
+		conn.Close()
+		if closer != nil {
+			closer.Close()
+		}
+		if via != nil {
+			via.Close()
+		}
+		return nil, err
+	}
+	c.Via, c.closer = via, closer
+	c.Dialed = time.Since(start)
+	return c, nil
+}
+
+// dialVia opens a direct-tcpip channel through client, as `ssh -W` would.
+func dialVia(ctx context.Context, client *ssh.Client, addr string) (net.Conn, error) {
+	type result struct {
+		c   net.Conn
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		c, err := client.Dial("tcp", addr)
+		ch <- result{c, err}
+	}()
+	select {
+	case r := <-ch:
+		if r.err != nil {
+			return nil, channelError(r.err)
+		}
+		return r.c, nil
+	case <-ctx.Done():
+		go func() {
+			if r := <-ch; r.c != nil {
+				r.c.Close()
+			}
+		}()
+		return nil, ctx.Err()
+	}
+}
+
+// channelError turns x/crypto's "ssh: rejected: connect failed (Connection
+// refused)" into ssh(1)'s words.
+func channelError(err error) error {
+	return errors.New(OpenFailure(err))
+}
+
+// OpenFailure words a refused channel open as ssh(1) does after "open
+// failed: ": the reason, then the server's message ("connect failed:
+// Connection refused").
+func OpenFailure(err error) string {
+	var oe *ssh.OpenChannelError
+	if errors.As(err, &oe) {
+		if oe.Message == "" {
+			return oe.Reason.String()
+		}
+		return oe.Reason.String() + ": " + oe.Message
+	}
+	return err.Error()
+}
+
+// handshake runs the SSH handshake and authentication over conn.
+func (d *Dialer) handshake(ctx context.Context, h *sshconf.Host, conn net.Conn, addr string) (*Conn, error) {
+	log := d.Log
+	auth, err := sshconn.NewClient(ctx, sshconn.Config{
+		Host: h, Prompter: d.Prompter, Log: log, Warn: d.Warn, Getenv: d.Getenv,
+	})
+	if err != nil {
+		return nil, err
+	}
+	cfg := *auth.Config
+	if d.Banner != nil && log.Enabled(vlog.Info) {
+		cfg.BannerCallback = func(msg string) error {
+			_, err := io.WriteString(d.Banner, msg)
+			return err
+		}
+	}
+	// The handshake blocks on the network; closing conn when ctx ends
+	// unblocks it.
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	hc := net.Conn(conn)
+	if t := connectTimeout(h); t > 0 && conn.SetDeadline(time.Now().Add(t)) == nil {
+		// As ssh(1), ConnectTimeout covers the wait for the server's
+		// identification, not the user typing a passphrase later.
+		hc = &bannerDeadline{Conn: conn}
+	}
+	cc, chans, reqs, err := ssh.NewClientConn(hc, addr, &cfg)
+	if err != nil {
+		auth.Close()
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, &HandshakeError{Host: h, Method: auth.Method(), Err: err}
+	}
+	if m, ok := cc.(ssh.AlgorithmsConnMetadata); ok {
+		a := m.Algorithms()
+		log.Debugf("kex: algorithm: %s", a.KeyExchange)
+		log.Debugf("kex: host key algorithm: %s", a.HostKey)
+		log.Debugf("kex: server->client cipher: %s MAC: %s compression: none", a.Read.Cipher, macName(a.Read))
+		log.Debugf("kex: client->server cipher: %s MAC: %s compression: none", a.Write.Cipher, macName(a.Write))
+	}
+	log.Debugf("Authenticated to %s ([%s]:%s) using %q.", h.Hostname(), hostOf(conn.RemoteAddr()), h.Get("port"), auth.Method())
+	return &Conn{Client: ssh.NewClient(cc, chans, reqs), Host: h, Auth: auth}, nil
+}
+
+func macName(d ssh.DirectionAlgorithms) string {
+	if strings.Contains(d.Cipher, "gcm") || strings.Contains(d.Cipher, "poly1305") {
+		return "<implicit>"
+	}
+	return d.MAC
+}
+
+func hostOf(a net.Addr) string {
+	if a == nil {
+		return "UNKNOWN"
+	}
+	if h, _, err := net.SplitHostPort(a.String()); err == nil {
+		return h
+	}
+	return a.String()
+}
+
+// HandshakeError is a failed SSH handshake or authentication.
+type HandshakeError struct {
+	Host   *sshconf.Host
+	Method string // last authentication method tried
+	Err    error
+}
+
+func (e *HandshakeError) Error() string { return e.Err.Error() }
+func (e *HandshakeError) Unwrap() error { return e.Err }
+
+// AuthFailed reports whether the server was reached and refused every
+// authentication method (ssh(1)'s "Permission denied").
+func (e *HandshakeError) AuthFailed() bool {
+	return strings.Contains(e.Err.Error(), "unable to authenticate")
+}
+
+// Methods is the list of methods tried, for "Permission denied (…)".
+func (e *HandshakeError) Methods() string {
+	msg := e.Err.Error()
+	i := strings.Index(msg, "attempted methods [")
+	if i < 0 {
+		return e.Method
+	}
+	rest := msg[i+len("attempted methods ["):]
+	if j := strings.IndexByte(rest, ']'); j >= 0 {
+		rest = rest[:j]
+	}
+	var out []string
+	for _, m := range strings.Fields(rest) {
+		if m != "none" {
+			out = append(out, m)
+		}
+	}
+	if len(out) == 0 {
+		return e.Method
+	}
+	return strings.Join(out, ",")
+}
+
+// bannerDeadline clears the connection's deadline once the first bytes
+// from the server have arrived.
+type bannerDeadline struct {
+	net.Conn
+	seen bool
+}
+
+func (c *bannerDeadline) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n > 0 && !c.seen {
+		c.seen = true
+		c.Conn.SetDeadline(time.Time{})
+	}
+	return n, err
+}
+
+func connectTimeout(h *sshconf.Host) time.Duration {
+	v := h.Get("connecttimeout")
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		return 0
+	}
+	return time.Duration(n) * time.Second
+}
