@@ -77,6 +77,9 @@ type ConnectOptions struct {
 	// Dir receives the benchmark's ssh_config and scratch files; the
 	// caller removes it. It should be root's and not world-writable.
 	Dir string
+	// Trace, when set, receives the timed -v output of every client
+	// [Connect.Rows] runs (see [WriteTrace]).
+	Trace io.Writer
 }
 
 // Connect runs clients from a lab's laptop. Its methods may be called from
@@ -206,11 +209,15 @@ func (c *Connect) Rows(ctx context.Context, progress io.Writer) ([]ConnectRow, e
 			client Client
 			kex    *string
 		}{{c.o.A, &kex.A}, {c.o.B, &kex.B}} {
-			out, err := c.Run(ctx, c.Argv(side.client, t.Host, true))
+			argv := c.Argv(side.client, t.Host, true)
+			lines, err := c.Trace(ctx, argv)
+			if c.o.Trace != nil {
+				WriteTrace(c.o.Trace, strings.Join(argv, " "), lines)
+			}
 			if err != nil {
 				return nil, fmt.Errorf("%s, %s -v: %w", t.Name(), side.client.Name, err)
 			}
-			*side.kex = JoinKex(ParseKex(out))
+			*side.kex = JoinKex(ParseKex([]byte(Text(lines))))
 		}
 		if progress != nil {
 			fmt.Fprintf(progress, "bench: %s: kex %s %s, %s %s\n", t.Name(), c.o.A.Name, kex.A, c.o.B.Name, kex.B)

@@ -179,6 +179,30 @@ func TestConnectLab(t *testing.T) {
 		}
 	})
 
+	t.Run("trace", func(t *testing.T) {
+		lines, err := c.Trace(ctx, c.Argv(ossh, "hyper2", true))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var kex int
+		for i, l := range lines {
+			if i > 0 && l.At < lines[i-1].At {
+				t.Errorf("line %d at %v, before the one above (%v)", i, l.At, lines[i-1].At)
+			}
+			if strings.HasPrefix(l.Text, kexPrefix) {
+				kex++
+			}
+		}
+		if kex != 2 {
+			t.Errorf("%d kex lines in the trace to hyper2, want 2 (hop and target):\n%s", kex, Text(lines))
+		}
+		var b strings.Builder
+		WriteTrace(&b, "ssh -v hyper2", lines)
+		if !strings.Contains(b.String(), "ms debug1: kex: algorithm: "+DefaultKex) {
+			t.Errorf("WriteTrace:\n%s", b.String())
+		}
+	})
+
 	t.Run("rows", func(t *testing.T) {
 		rows, err := c.Rows(ctx, nil)
 		if err != nil {

@@ -57,11 +57,12 @@ type benchConnectFlags struct {
 	name     string
 	keep     bool
 	json     bool
+	trace    bool
 	max      float64
 	jgClient string // hidden: the jumpgate side's command, for tests
 }
 
-const benchConnectUse = "connect [--runs N] [--server openssh|jumpgate] [--client PATH] [--keep] [--json]"
+const benchConnectUse = "connect [--runs N] [--server openssh|jumpgate] [--client PATH] [--keep] [--json] [--trace]"
 
 func parseBenchConnect(e *env, args []string) (*benchConnectFlags, error) {
 	var f benchConnectFlags
@@ -73,6 +74,7 @@ func parseBenchConnect(e *env, args []string) (*benchConnectFlags, error) {
 	flags.StringVar(&f.name, "name", "bench", "the lab's `name`, prefix of its namespaces")
 	flags.BoolVar(&f.keep, "keep", false, "keep the lab on exit (remove it with 'jumpgate lab down --name NAME')")
 	flags.BoolVar(&f.json, "json", false, "print the results as JSON instead of a table")
+	flags.BoolVar(&f.trace, "trace", false, "print each client's -v output, timed, on stderr (where does the time go?)")
 	flags.Float64Var(&f.max, "target", 1.0, "target jumpgate/OpenSSH `ratio` for the verdict")
 	flags.StringVar(&f.jgClient, "jumpgate-client", "", "the jumpgate side's command (default: this binary's 'ssh')")
 	_ = flags.MarkHidden("jumpgate-client")
@@ -170,12 +172,16 @@ func runBenchConnect(ctx context.Context, e *env, args []string) error {
 
 // benchConnect runs the benchmark in a lab that is up.
 func benchConnect(ctx context.Context, e *env, f *benchConnectFlags, l *lab.Lab, dir string, jg, ossh bench.Client) error {
-	c, err := bench.NewConnect(bench.ConnectOptions{Lab: l, A: jg, B: ossh, Kex: f.kex, Dir: dir})
+	w := e.io.ErrOut
+	o := bench.ConnectOptions{Lab: l, A: jg, B: ossh, Kex: f.kex, Dir: dir}
+	if f.trace {
+		o.Trace = w
+	}
+	c, err := bench.NewConnect(o)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	w := e.io.ErrOut
 	fmt.Fprintf(w, "bench: in laptop, alternately: %s\n", strings.Join(c.Argv(jg, "HOST", false), " "))
 	fmt.Fprintf(w, "bench:                    and: %s\n", strings.Join(c.Argv(ossh, "HOST", false), " "))
 	rows, err := c.Rows(ctx, w)
