@@ -3,10 +3,571 @@ package cli
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/jumpgate/jumpgate/internal/dial"
+	"github.com/jumpgate/jumpgate/internal/iostreams"
+	"github.com/jumpgate/jumpgate/internal/session"
+	"github.com/jumpgate/jumpgate/internal/sshconf"
+	"github.com/jumpgate/jumpgate/internal/sshconn"
+	"github.com/jumpgate/jumpgate/internal/vlog"
 )
 
-// runSSH is `jumpgate ssh` (and the binary invoked as "ssh").
-// STUB: the ssh owner replaces this file.
+// sshRun is one invocation of `jumpgate ssh`: what the command line and
+// the process give, and where messages go.
+type sshRun struct {
+	e    *env
+	args *sshArgs
+	base sshconf.Options // for the destination and, trimmed, for jump hosts
+	logw io.Writer       // stderr, or the -E file
+	log  *vlog.Logger
+}
+
+// runSSH is `jumpgate ssh` (and the binary invoked as "ssh"). Its messages
+// are OpenSSH's, so that scripts and people used to ssh(1) recognise them;
+// every failure exits 255 and a remote command's status passes through.
 func runSSH(ctx context.Context, e *env, args []string) error {
-	return errors.New("jumpgate ssh is not implemented yet")
+	home, uname, uid := localUser(e)
+	a, err := parseSSHArgs(args, home, func(p string) error {
+		_, err := os.Stat(p)
+		if err != nil {
+			var pe *os.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
+			return errors.New(strerrorText(err))
+		}
+		return nil
+	})
+	if err != nil {
+		var ae *sshArgError
+		if errors.As(err, &ae) {
+			switch {
+			case ae.msg != "" && ae.plain:
+				fmt.Fprintf(e.io.ErrOut, "%s\n", ae.msg)
+			case ae.msg != "":
+				fmt.Fprintf(e.io.ErrOut, "%s\r\n", ae.msg)
+			}
+			if ae.usage {
+				io.WriteString(e.io.ErrOut, sshUsage)
+			}
+			return &statusError{exitConnection}
+		}
+		return err
+	}
+	for _, w := range a.warnings {
+		fmt.Fprintln(e.io.ErrOut, w)
+	}
+	if a.version {
+		fmt.Fprintf(e.io.ErrOut, "jumpgate %s (OpenSSH_9.2p1 compatible client), %s\n", version, goVersion())
+		return nil
+	}
+	if a.query != "" {
+		return sshQuery(e, a.query)
+	}
+
+	r := &sshRun{e: e, args: a, logw: e.io.ErrOut}
+	if a.logFile != "" {
+		f, err := os.OpenFile(a.logFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+		if err != nil {
+			fmt.Fprintf(e.io.ErrOut, "Couldn't open logfile %s: %s\n", a.logFile, strerrorText(err))
+			return &statusError{exitConnection}
+		}
+		defer f.Close()
+		r.logw = f
+	}
+	host, _ := os.Hostname()
+	r.base = sshconf.Options{
+		ConfigFile: a.configFile,
+		LocalUser:  uname,
+		UID:        uid,
+		HomeDir:    home,
+		LocalHost:  host,
+		Getenv:     e.getenv,
+		Exec:       func(cmd string) bool { return matchExec(e, cmd) },
+		UserHome: func(name string) (string, bool) {
+			u, err := user.Lookup(name)
+			if err != nil {
+				return "", false
+			}
+			return u.HomeDir, true
+		},
+		LookupHost: func(fqdn string) bool {
+			_, err := net.DefaultResolver.LookupHost(ctx, fqdn)
+			return err == nil
+		},
+	}
+	return r.run(ctx)
+}
+
+// fail prints an ssh(1)-style message on the log and exits 255.
+func (r *sshRun) fail(format string, args ...any) error {
+	fmt.Fprintf(r.logw, format+"\r\n", args...)
+	return &statusError{exitConnection}
+}
+
+func (r *sshRun) run(ctx context.Context) error {
+	a := r.args
+	dest := a.dest
+	if hops, last, ok, err := dial.ParseChain(dest); ok {
+		if err != nil {
+			return r.fail("ssh: %v", err)
+		}
+		if _, dup := a.override["ProxyJump"]; dup {
+			return r.fail("Cannot combine -J with a + chain in the destination (%s)", dest)
+		}
+		a.set("ProxyJump", dial.JoinJumpList(hops))
+		dest = last.Host
+		if last.User != "" && a.destUser == "" {
+			a.destUser = last.User
+		}
+		if last.Port > 0 && a.destPort == 0 {
+			a.destPort = last.Port
+		}
+	}
+	opts := r.base
+	opts.CommandLine = a.options()
+	opts.UserFromDestination = a.destUser
+	opts.PortFromDestination = a.destPort
+	opts.StdioForward = a.stdio != ""
+	h, err := sshconf.Resolve(dest, opts)
+	if err != nil {
+		return r.fail("%s", configErrorText(err))
+	}
+	r.log = vlog.New(r.logw, logLevel(h))
+	for _, w := range h.Warnings() {
+		r.log.Infof("%s", w)
+	}
+
+	// Session decisions, in ssh(1)'s order.
+	command := strings.Join(a.command, " ")
+	remoteCommand := h.Get("remotecommand")
+	if remoteCommand != "" && command != "" {
+		return r.fail("Cannot execute command-line and remote command.")
+	}
+	if command == "" && remoteCommand != "" {
+		if command, err = h.Expand(remoteCommand); err != nil {
+			return r.fail("%v", err)
+		}
+	}
+	sessionType := h.Get("sessiontype")
+	if h.Get("forkafterauthentication") == "yes" && command == "" && sessionType != "none" {
+		return r.fail("Cannot fork into background without a command to execute.")
+	}
+	stdinNull := h.Get("stdinnull") == "yes"
+	requestTTY := h.Get("requesttty")
+	tty := requestTTY == "yes" || requestTTY == "force"
+	if command == "" {
+		tty = requestTTY != "no" && requestTTY != "false"
+	}
+	if requestTTY == "no" || requestTTY == "false" || sessionType == "none" {
+		tty = false
+	}
+	if (!r.e.io.InIsTerminal() || stdinNull) && requestTTY != "force" {
+		if tty {
+			r.log.Infof("Pseudo-terminal will not be allocated because stdin is not a terminal.")
+		}
+		tty = false
+	}
+	if a.printG {
+		if err := h.WriteG(r.e.io.Out); err != nil {
+			return r.fail("%v", err)
+		}
+		return nil
+	}
+	if err := r.unsupported(h); err != nil {
+		return err
+	}
+
+	if a.forkAfter && os.Getenv(forkedEnv) == "" {
+		return r.forkToBackground(ctx)
+	}
+
+	conn, err := r.dialer().Dial(ctx, h)
+	if err != nil {
+		return r.connectError(h, err)
+	}
+	defer conn.Close()
+	notifyForked()
+
+	if interval, _ := strconv.Atoi(h.Get("serveraliveinterval")); interval > 0 {
+		count, _ := strconv.Atoi(h.Get("serveralivecountmax"))
+		kctx, stop := context.WithCancel(ctx)
+		defer stop()
+		alive := make(chan error, 1)
+		go func() {
+			alive <- dial.KeepAlive(kctx, conn.Client, h.Hostname(), time.Duration(interval)*time.Second, count, r.log)
+		}()
+		defer func() {
+			stop()
+			if err := <-alive; err != nil {
+				fmt.Fprintf(r.logw, "%v\r\n", err)
+			}
+		}()
+	}
+
+	var stdin io.Reader = r.e.io.In
+	if stdinNull {
+		stdin = nil
+	}
+	switch {
+	case a.stdio != "":
+		return r.stdioForward(ctx, conn, stdin)
+	case sessionType == "none":
+		r.log.Debugf("Requesting no-more-sessions@openssh.com")
+		return r.waitNoSession(ctx, conn)
+	}
+	so := session.Options{
+		Command:    command,
+		Subsystem:  sessionType == "subsystem",
+		PTY:        tty,
+		Term:       r.e.getenv("TERM"),
+		Env:        sessionEnv(h, r.e.getenv),
+		EscapeChar: escapeChar(h.Get("escapechar")),
+		Stdin:      stdin,
+		Stdout:     r.e.io.Out,
+		Stderr:     r.e.io.ErrOut,
+		Host:       h.Hostname(),
+		Log:        r.log,
+		Setup: func(s *ssh.Session) error {
+			return conn.Auth.ForwardAgent(conn.Client, s)
+		},
+	}
+	if tty {
+		if f, ok := r.e.io.In.(*os.File); ok && iostreams.IsTerminal(f) {
+			so.TTY = f
+		}
+	}
+	err = session.Run(ctx, conn.Client, so)
+	var ee *ssh.ExitError
+	var de *session.DisconnectError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &ee):
+		if ee.Signal() != "" {
+			r.log.Infof("Remote command on %s was killed by signal %s.", h.Hostname(), ee.Signal())
+			return &statusError{exitConnection}
+		}
+		return &statusError{ee.ExitStatus()}
+	case errors.As(err, &de):
+		return &statusError{exitConnection}
+	case ctx.Err() != nil:
+		return &statusError{exitConnection}
+	default:
+		return r.fail("%v", err)
+	}
+}
+
+// unsupported refuses what later issues deliver, before connecting, so that
+// nobody is left thinking a forward or tunnel is up.
+func (r *sshRun) unsupported(h *sshconf.Host) error {
+	a := r.args
+	if a.muxCommand != "" {
+		return r.fail("ssh -O %s: connection multiplexing is not available in this jumpgate yet (issue #4); no control socket was contacted", a.muxCommand)
+	}
+	var what []string
+	for _, k := range []string{"localforward", "remoteforward", "dynamicforward"} {
+		if len(h.GetAll(k)) > 0 && h.Get("clearallforwardings") != "yes" {
+			what = append(what, "port forwarding (-L, -R, -D, "+k+")")
+			break
+		}
+	}
+	if _, ok := a.override["ForwardX11"]; ok && a.override["ForwardX11"] == "yes" {
+		what = append(what, "X11 forwarding (-X, -Y)")
+	}
+	if t := h.Get("tunnel"); t != "" && t != "no" && t != "false" {
+		what = append(what, "tun/tap forwarding (-w, Tunnel)")
+	}
+	if len(what) > 0 {
+		return r.fail("%s: not supported by this jumpgate yet (forwarding arrives with issue #5, tunnels with #6); nothing was started", strings.Join(what, ", "))
+	}
+	if h.Get("compression") == "yes" {
+		r.log.Debugf("Compression is not supported by jumpgate; continuing uncompressed.")
+	}
+	if h.Get("forwardx11") == "yes" {
+		r.log.Debugf("ForwardX11 is not supported by jumpgate yet; continuing without it.")
+	}
+	if cm := h.Get("controlmaster"); cm != "" && cm != "false" && cm != "no" {
+		r.log.Debugf("ControlMaster %s: multiplexing is not available yet; connecting directly.", cm)
+	}
+	return nil
+}
+
+func (r *sshRun) dialer() *dial.Dialer {
+	var prompter sshconn.Prompter = sshconn.NewTTYPrompter(r.log)
+	return &dial.Dialer{
+		Resolve:  r.resolveHop,
+		Prompter: prompter,
+		Log:      r.log,
+		Warn:     r.logw,
+		Getenv:   r.e.getenv,
+		Stderr:   r.e.io.ErrOut,
+		Banner:   r.e.io.ErrOut,
+	}
+}
+
+// resolveHop resolves a jump host as ssh(1) does for the
+// `ssh -l user -p port -J extra -F config -v -W … host` it would run: the
+// hop's own config, the -F file and the verbosity, but not -o options.
+func (r *sshRun) resolveHop(hop dial.Hop, extra string) (*sshconf.Host, error) {
+	opts := r.base
+	opts.CommandLine = nil
+	if r.args.logLevel >= int(vlog.Debug1) {
+		opts.CommandLine = append(opts.CommandLine, sshconf.Option{Key: "LogLevel", Value: logLevelNames[r.args.logLevel]})
+	}
+	if hop.User != "" {
+		opts.CommandLine = append(opts.CommandLine, sshconf.Option{Key: "User", Value: hop.User})
+	}
+	if hop.Port > 0 {
+		opts.CommandLine = append(opts.CommandLine, sshconf.Option{Key: "Port", Value: strconv.Itoa(hop.Port)})
+	}
+	if extra != "" {
+		opts.CommandLine = append(opts.CommandLine, sshconf.Option{Key: "ProxyJump", Value: extra})
+	}
+	opts.StdioForward = true
+	return sshconf.Resolve(hop.Host, opts)
+}
+
+// connectError prints a failed connection as ssh(1) would.
+func (r *sshRun) connectError(h *sshconf.Host, err error) error {
+	var (
+		hk  *sshconn.HostKeyError
+		hs  *dial.HandshakeError
+		hop *dial.HopError
+		ce  *dial.ConnectError
+		re  *dial.ResolveError
+		pe  *sshconf.ParseError
+	)
+	prefix := ""
+	if errors.As(err, &hop) {
+		prefix = "jump host " + hop.Hop + ": "
+	}
+	switch {
+	case errors.Is(err, context.Canceled):
+		return &statusError{exitConnection}
+	case errors.As(err, &hk):
+		if prefix != "" {
+			return r.fail("Host key verification failed (%s).", strings.TrimSuffix(prefix, ": "))
+		}
+		return r.fail("Host key verification failed.")
+	case errors.As(err, &hs) && hs.AuthFailed():
+		return r.fail("%s%s@%s: Permission denied (%s).", prefix, hs.Host.Get("user"), hs.Host.Hostname(), hs.Methods())
+	case errors.As(err, &re):
+		return r.fail("ssh: %s%v", prefix, re)
+	case errors.As(err, &ce):
+		return r.fail("ssh: %s%v", prefix, ce)
+	case errors.As(err, &pe):
+		return r.fail("%s%s", prefix, configErrorText(pe))
+	case errors.As(err, &hs):
+		return r.fail("%sConnection to %s port %s failed during the SSH handshake: %v", prefix, hs.Host.Hostname(), hs.Host.Get("port"), trimSSHPrefix(hs.Err))
+	default:
+		if prefix != "" {
+			return r.fail("ssh: %v", err)
+		}
+		return r.fail("ssh: connect to %s: %v", h.Hostname(), err)
+	}
+}
+
+func trimSSHPrefix(err error) string {
+	s := err.Error()
+	for {
+		t := strings.TrimPrefix(strings.TrimPrefix(s, "ssh: "), "handshake failed: ")
+		if t == s {
+			return s
+		}
+		s = t
+	}
+}
+
+// stdioForward is -W: standard input and output joined to host:port (or a
+// Unix socket path) on the far side.
+func (r *sshRun) stdioForward(ctx context.Context, conn *dial.Conn, stdin io.Reader) error {
+	a := r.args
+	var (
+		c   net.Conn
+		err error
+	)
+	if a.stdioPort == 0 {
+		c, err = conn.Client.Dial("unix", a.stdioHost)
+	} else {
+		c, err = conn.Client.Dial("tcp", net.JoinHostPort(a.stdioHost, strconv.Itoa(a.stdioPort)))
+	}
+	if err != nil {
+		fmt.Fprintf(r.logw, "channel 0: open failed: %s\r\n", dial.OpenFailure(err))
+		return r.fail("stdio forwarding failed")
+	}
+	defer c.Close()
+	done := make(chan struct{})
+	go func() {
+		if stdin != nil {
+			io.Copy(c, stdin)
+		}
+		if cw, ok := c.(interface{ CloseWrite() error }); ok {
+			cw.CloseWrite()
+		}
+	}()
+	go func() {
+		io.Copy(r.e.io.Out, c)
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return &statusError{exitConnection}
+	}
+}
+
+// waitNoSession is -N: stay connected until the server or a signal ends it.
+func (r *sshRun) waitNoSession(ctx context.Context, conn *dial.Conn) error {
+	closed := make(chan error, 1)
+	go func() { closed <- conn.Client.Wait() }()
+	select {
+	case <-closed:
+		return &statusError{exitConnection}
+	case <-ctx.Done():
+		return &statusError{exitConnection}
+	}
+}
+
+// sessionEnv is SendEnv (patterns over the local environment) then SetEnv.
+func sessionEnv(h *sshconf.Host, getenv func(string) string) []string {
+	var out []string
+	pats := h.GetAll("sendenv")
+	if len(pats) > 0 {
+		for _, kv := range os.Environ() {
+			name, _, _ := strings.Cut(kv, "=")
+			if matchEnv(pats, name) {
+				out = append(out, name+"="+getenv(name))
+			}
+		}
+	}
+	return append(out, h.GetAll("setenv")...)
+}
+
+func matchEnv(pats []string, name string) bool {
+	ok := false
+	for _, p := range pats {
+		neg := strings.HasPrefix(p, "-")
+		if globMatch(strings.TrimPrefix(p, "-"), name) {
+			ok = !neg
+		}
+	}
+	return ok
+}
+
+// globMatch is ssh's match_pattern: * and ? only.
+func globMatch(pat, s string) bool {
+	for len(pat) > 0 {
+		switch pat[0] {
+		case '*':
+			for i := len(s); i >= 0; i-- {
+				if globMatch(pat[1:], s[i:]) {
+					return true
+				}
+			}
+			return false
+		case '?':
+			if s == "" {
+				return false
+			}
+		default:
+			if s == "" || s[0] != pat[0] {
+				return false
+			}
+		}
+		pat, s = pat[1:], s[1:]
+	}
+	return s == ""
+}
+
+// escapeChar decodes EscapeChar as `ssh -G` prints it: "none", "~", or
+// "\^A" for a control character.
+func escapeChar(v string) int {
+	switch {
+	case v == "none" || v == "":
+		return -1
+	case len(v) == 3 && v[0] == '\\' && v[1] == '^':
+		return int(v[2] & 31)
+	case strings.HasPrefix(v, "^") && len(v) == 2:
+		return int(v[1] & 31)
+	case strings.HasPrefix(v, `\\`):
+		return '\\'
+	default:
+		return int(v[0])
+	}
+}
+
+func logLevel(h *sshconf.Host) vlog.Level {
+	l, err := vlog.ParseLevel(h.Get("loglevel"))
+	if err != nil {
+		return vlog.Info
+	}
+	return l
+}
+
+// configErrorText words a config error as ssh(1): "FILE line N: …", and
+// for -o "command-line line 0: …" (with OpenSSH's own inconsistency for
+// unknown keywords).
+func configErrorText(err error) string {
+	var pe *sshconf.ParseError
+	if !errors.As(err, &pe) {
+		return err.Error()
+	}
+	if pe.File == "" {
+		msg := pe.Err.Error()
+		if strings.HasPrefix(msg, "Bad configuration option") {
+			return "command-line: line 0: " + msg
+		}
+		return "command-line line 0: " + msg
+	}
+	if pe.Line == 0 {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
+func matchExec(e *env, cmd string) bool {
+	sh := e.getenv("SHELL")
+	if sh == "" {
+		sh = "/bin/sh"
+	}
+	c := exec.Command(sh, "-c", cmd)
+	c.Stdout = e.io.ErrOut
+	c.Stderr = e.io.ErrOut
+	return c.Run() == nil
+}
+
+// localUser is who runs us: home from the passwd entry as ssh(1) takes it.
+func localUser(e *env) (home, name string, uid int) {
+	uid = os.Getuid()
+	if u, err := user.LookupId(strconv.Itoa(uid)); err == nil {
+		return u.HomeDir, u.Username, uid
+	}
+	return e.getenv("HOME"), e.getenv("USER"), uid
+}
+
+// strerrorText is the C library's wording of an errno ("No such file or
+// directory").
+func strerrorText(err error) string {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	s := err.Error()
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }

@@ -264,7 +264,7 @@ func (d *Dialer) handshake(ctx context.Context, h *sshconf.Host, conn net.Conn, 
 		log.Debugf("kex: server->client cipher: %s MAC: %s compression: none", a.Read.Cipher, macName(a.Read))
 		log.Debugf("kex: client->server cipher: %s MAC: %s compression: none", a.Write.Cipher, macName(a.Write))
 	}
-	log.Debugf("Authenticated to %s ([%s]:%s) using %q.", h.Hostname(), hostOf(conn.RemoteAddr()), h.Get("port"), auth.Method())
+	log.Debugf("Authenticated to %s ([%s]:%s) using %q.", h.Hostname(), hostOf(conn.RemoteAddr(), h.Hostname()), h.Get("port"), auth.Method())
 	return &Conn{Client: ssh.NewClient(cc, chans, reqs), Host: h, Auth: auth}, nil
 }
 
@@ -275,9 +275,10 @@ func macName(d ssh.DirectionAlgorithms) string {
 	return d.MAC
 }
 
-func hostOf(a net.Addr) string {
-	if a == nil {
-		return "UNKNOWN"
+func hostOf(a net.Addr, fallback string) string {
+	if ta, ok := a.(*net.TCPAddr); !ok || ta.IP.IsUnspecified() {
+		// A channel through a jump host or a ProxyCommand pipe.
+		return fallback
 	}
 	if h, _, err := net.SplitHostPort(a.String()); err == nil {
 		return h

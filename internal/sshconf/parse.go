@@ -44,7 +44,11 @@ func (p *parser) readFile(name string, flags fileFlags, active *bool, depth int)
 		return false, &ParseError{File: name, Err: msgError("Too many recursive configuration includes")}
 	}
 	fsys := p.opts.fsys()
-	rel := strings.TrimPrefix(path.Clean(name), "/")
+	abs := name
+	if !path.IsAbs(abs) {
+		abs = path.Join(p.opts.workDir(), abs)
+	}
+	rel := strings.TrimPrefix(path.Clean(abs), "/")
 	info, err := fs.Stat(fsys, rel)
 	if err != nil {
 		return false, nil

@@ -20,6 +20,18 @@ func (o *Options) fsys() fs.FS {
 	return os.DirFS("/")
 }
 
+func (o *Options) workDir() string {
+	if o.WorkDir != "" {
+		return o.WorkDir
+	}
+	if o.FS == nil {
+		if wd, err := os.Getwd(); err == nil {
+			return wd
+		}
+	}
+	return "/"
+}
+
 func (o *Options) getenv(name string) string {
 	if o.Getenv == nil {
 		return ""

@@ -40,6 +40,9 @@ type Options struct {
 	// ConfigFile is -F: "" means the user's ~/.ssh/config and the system
 	// file; "none" means no files at all; anything else only that file.
 	ConfigFile string
+	// WorkDir is where a relative ConfigFile is found (ssh -F ./cfg);
+	// default the process's working directory, or "/" with FS set.
+	WorkDir string
 	// SystemFile and UserFile default to /etc/ssh/ssh_config and
 	// HomeDir/.ssh/config.
 	SystemFile string

@@ -38,8 +38,11 @@ func (l Level) String() string {
 // ParseLevel parses an ssh_config LogLevel value (DEBUG is DEBUG1).
 func ParseLevel(s string) (Level, error) {
 	u := strings.ToUpper(s)
-	if u == "DEBUG" {
+	switch u {
+	case "DEBUG":
 		return Debug1, nil
+	case "SILENT": // how ssh -G prints QUIET
+		return Quiet, nil
 	}
 	for i, n := range levelNames {
 		if n == u {

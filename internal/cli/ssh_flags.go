@@ -1,0 +1,609 @@
+package cli
+
+import (
+	"fmt"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/jumpgate/jumpgate/internal/dial"
+	"github.com/jumpgate/jumpgate/internal/sshconf"
+)
+
+// sshOptstring is OpenSSH 9.2's getopt string for ssh(1).
+const sshOptstring = "1246ab:c:e:fgi:kl:m:no:p:qstvxAB:CD:E:F:GI:J:KL:MNO:PQ:R:S:TVw:W:XYy"
+
+// sshUsage is ssh(1)'s usage text, which scripts and users know.
+const sshUsage = `usage: ssh [-46AaCfGgKkMNnqsTtVvXxYy] [-B bind_interface]
+           [-b bind_address] [-c cipher_spec] [-D [bind_address:]port]
+           [-E log_file] [-e escape_char] [-F configfile] [-I pkcs11]
+           [-i identity_file] [-J [user@]host[:port]] [-L address]
+           [-l login_name] [-m mac_spec] [-O ctl_cmd] [-o option] [-p port]
+           [-Q query_option] [-R address] [-S ctl_path] [-W host:port]
+           [-w local_tun[:remote_tun]] destination [command [argument ...]]
+`
+
+// sshArgs is the command line of `jumpgate ssh`, parsed the way ssh(1)
+// parses it. Flags that ssh(1) assigns directly (and that therefore beat -o
+// and the config files) are kept in override; -o, -l, -i, -L, -R, -D and
+// -w go to ordered, where the first value obtained wins as in a file.
+type sshArgs struct {
+	dest     string   // host, with user@ and ssh:// taken off
+	destUser string   // user from user@host or ssh://user@host
+	destPort int      // port from ssh://host:port, 0 if none
+	command  []string // remote command words
+
+	configFile string // -F; "" means the default files
+	logFile    string // -E
+	printG     bool   // -G
+	version    bool   // -V
+	query      string // -Q
+	forkAfter  bool   // -f
+	stdinNull  bool   // -n (and -f)
+	stdio      string // -W host:port, as given
+	stdioHost  string
+	stdioPort  int // 0 for a Unix socket path in stdioHost
+	muxCommand string
+	logLevel   int // -1 unset; else a vlog.Level from -q/-v
+
+	destAt  int // len(ordered) when the destination was read
+	portSet bool
+
+	override map[string]string // keyword → value set by a flag
+	overOrd  []string          // keywords of override in first-set order
+	ordered  []sshconf.Option
+	warnings []string // printed before anything else, as ssh(1) does
+}
+
+// sshArgError is a command-line error that ssh(1) reports with the given
+// text (and, for getopt errors, its usage) and exit status 255.
+type sshArgError struct {
+	msg   string
+	usage bool
+	// plain is a message ssh(1) writes with fprintf ("\n"); the others
+	// go through its logger ("\r\n").
+	plain bool
+}
+
+func (e *sshArgError) Error() string { return e.msg }
+
+// parseSSHArgs parses args (without argv[0]) as ssh(1) does: options up to
+// the destination, options again after it (unless "--" ended them), then the
+// command. home expands ~ in -i and -E paths.
+func parseSSHArgs(args []string, home string, stat func(string) error) (*sshArgs, error) {
+	a := &sshArgs{logLevel: -1, override: map[string]string{}}
+	verbose := 0
+	terminated := false
+	haveDest := false
+	rest := args
+	for {
+		g := getopt{args: rest, optstring: sshOptstring}
+		for {
+			opt, arg, err := g.next()
+			if err != nil {
+				return nil, err
+			}
+			if opt == 0 {
+				break
+			}
+			if err := a.apply(opt, arg, &verbose, home, stat); err != nil {
+				return nil, err
+			}
+		}
+		if g.terminated {
+			terminated = true
+		}
+		rest = rest[g.index:]
+		if haveDest {
+			break
+		}
+		if len(rest) == 0 {
+			break
+		}
+		if err := a.setDest(rest[0]); err != nil {
+			return nil, err
+		}
+		haveDest = true
+		rest = rest[1:]
+		if len(rest) == 0 || terminated {
+			break
+		}
+	}
+	a.command = rest
+	if !haveDest && !a.version && a.query == "" {
+		return nil, &sshArgError{usage: true}
+	}
+	return a, nil
+}
+
+// set records a directly assigned option: a later flag replaces it.
+func (a *sshArgs) set(key, value string) {
+	if _, ok := a.override[key]; !ok {
+		a.overOrd = append(a.overOrd, key)
+	}
+	a.override[key] = value
+}
+
+func (a *sshArgs) add(key, value string) {
+	a.ordered = append(a.ordered, sshconf.Option{Key: key, Value: value})
+}
+
+func (a *sshArgs) apply(opt byte, arg string, verbose *int, home string, stat func(string) error) error {
+	bad := func(format string, args ...any) error { return &sshArgError{msg: fmt.Sprintf(format, args...)} }
+	badPlain := func(format string, args ...any) error {
+		return &sshArgError{msg: fmt.Sprintf(format, args...), plain: true}
+	}
+	switch opt {
+	case '1', '2', 'P', 'y', 'I':
+		// -1 is an error in OpenSSH 9.2; -2 is a no-op; -P is unused;
+		// -y (syslog) and -I (PKCS#11) are accepted and ignored here.
+		if opt == '1' {
+			return bad("SSH protocol v.1 is no longer supported")
+		}
+		if opt == 'I' {
+			a.set("PKCS11Provider", arg)
+		}
+	case '4':
+		a.set("AddressFamily", "inet")
+	case '6':
+		a.set("AddressFamily", "inet6")
+	case 'A':
+		a.set("ForwardAgent", "yes")
+	case 'a':
+		a.set("ForwardAgent", "no")
+	case 'B':
+		a.set("BindInterface", arg)
+	case 'b':
+		a.set("BindAddress", arg)
+	case 'C':
+		a.set("Compression", "yes")
+	case 'c':
+		if !validAlgList(arg, openSSHCiphers) {
+			return badPlain("Unknown cipher type '%s'", arg)
+		}
+		a.set("Ciphers", arg)
+	case 'D':
+		if !validForwardSpec(arg, 'D') {
+			return badPlain("Bad dynamic forwarding specification '%s'", arg)
+		}
+		a.add("DynamicForward", arg)
+	case 'E':
+		a.logFile = expandTilde(arg, home)
+	case 'e':
+		switch {
+		case len(arg) == 2 && arg[0] == '^' && arg[1] >= 64 && arg[1] < 128, len(arg) == 1, arg == "none":
+			a.set("EscapeChar", arg)
+		default:
+			return badPlain("Bad escape character '%s'.", arg)
+		}
+	case 'F':
+		a.configFile = arg
+	case 'f':
+		a.forkAfter, a.stdinNull = true, true
+		a.set("ForkAfterAuthentication", "yes")
+		a.set("StdinNull", "yes")
+	case 'G':
+		a.printG = true
+	case 'g':
+		a.set("GatewayPorts", "yes")
+	case 'i':
+		p := expandTilde(arg, home)
+		if err := stat(p); err != nil {
+			a.warnings = append(a.warnings, fmt.Sprintf("Warning: Identity file %s not accessible: %s.", p, err))
+			break
+		}
+		a.add("IdentityFile", p)
+	case 'J':
+		if _, ok := a.override["ProxyJump"]; ok {
+			return bad("Only a single -J option is permitted (use commas to separate multiple jump hops)")
+		}
+		for _, o := range a.ordered {
+			if strings.EqualFold(optionKey(o), "proxycommand") {
+				return bad("Cannot specify -J with ProxyCommand")
+			}
+		}
+		if _, err := dial.ParseJumpList(arg); err != nil {
+			return bad("Invalid -J argument")
+		}
+		a.set("ProxyJump", arg)
+	case 'K':
+		a.set("GSSAPIAuthentication", "yes")
+		a.set("GSSAPIDelegateCredentials", "yes")
+	case 'k':
+		a.set("GSSAPIDelegateCredentials", "no")
+	case 'L':
+		listen, target, ok := splitForwardSpec(arg)
+		if !ok || target == "" || !validForwardSpec(arg, 'L') {
+			return badPlain("Bad local forwarding specification '%s'", arg)
+		}
+		a.add("LocalForward", listen+" "+target)
+	case 'l':
+		a.add("User", arg)
+	case 'M':
+		if a.override["ControlMaster"] == "yes" {
+			a.set("ControlMaster", "ask")
+		} else {
+			a.set("ControlMaster", "yes")
+		}
+	case 'm':
+		if !validAlgList(arg, openSSHMACs) {
+			return badPlain("Unknown mac type '%s'", arg)
+		}
+		a.set("MACs", arg)
+	case 'N':
+		if st, ok := a.override["SessionType"]; ok && st != "none" {
+			return bad("Cannot specify -N with -s/SessionType")
+		}
+		a.set("SessionType", "none")
+		a.set("RequestTTY", "no")
+	case 'n':
+		a.stdinNull = true
+		a.set("StdinNull", "yes")
+	case 'O':
+		if a.stdio != "" {
+			return bad("Cannot specify multiplexing command with -W")
+		}
+		switch arg {
+		case "check", "forward", "exit", "stop", "cancel", "proxy":
+			a.muxCommand = arg
+		default:
+			return bad("Invalid multiplex command.")
+		}
+	case 'o':
+		a.ordered = append(a.ordered, sshconf.Option{Value: arg})
+	case 'p':
+		n, err := strconv.Atoi(arg)
+		if err != nil || n <= 0 || n > 65535 {
+			return badPlain("Bad port '%s'", arg)
+		}
+		if !a.portSet {
+			// ssh(1) 9.2 keeps the first -p, like the first -o Port.
+			a.portSet = true
+			a.add("Port", strconv.Itoa(n))
+		}
+	case 'Q':
+		a.query = arg
+	case 'q':
+		a.logLevel = 0 // QUIET
+	case 'R':
+		listen, target, ok := splitForwardSpec(arg)
+		if !ok || !validForwardSpec(arg, 'R') {
+			return badPlain("Bad remote forwarding specification '%s'", arg)
+		}
+		a.add("RemoteForward", strings.TrimSpace(listen+" "+target))
+	case 'S':
+		a.set("ControlPath", arg)
+	case 's':
+		if st, ok := a.override["SessionType"]; ok && st != "subsystem" {
+			return bad("Cannot specify -s with -N/SessionType")
+		}
+		a.set("SessionType", "subsystem")
+	case 'T':
+		a.set("RequestTTY", "no")
+	case 't':
+		if a.override["RequestTTY"] == "yes" {
+			a.set("RequestTTY", "force")
+		} else {
+			a.set("RequestTTY", "yes")
+		}
+	case 'V':
+		a.version = true
+	case 'v':
+		if *verbose == 0 {
+			*verbose = 1
+			a.logLevel = 5 // DEBUG1
+		} else if a.logLevel < 7 {
+			a.logLevel++
+		}
+	case 'W':
+		if a.stdio != "" {
+			return bad("stdio forward already specified")
+		}
+		if a.muxCommand != "" {
+			return bad("Cannot specify stdio forward with -O")
+		}
+		host, port, ok := parseStdioForward(arg)
+		if !ok {
+			return badPlain("Bad stdio forwarding specification '%s'", arg)
+		}
+		a.stdio, a.stdioHost, a.stdioPort = arg, host, port
+		a.set("RequestTTY", "no")
+		a.set("SessionType", "none")
+	case 'w':
+		if !validTun(arg) {
+			return badPlain("Bad tun device '%s'", arg)
+		}
+		a.add("Tunnel", "yes")
+		a.set("TunnelDevice", arg)
+	case 'X':
+		a.set("ForwardX11", "yes")
+	case 'x':
+		a.set("ForwardX11", "no")
+	case 'Y':
+		a.set("ForwardX11", "yes")
+		a.set("ForwardX11Trusted", "yes")
+	}
+	return nil
+}
+
+// options returns the command-line options for sshconf: direct assignments
+// first (so they win), then the ordered ones.
+func (a *sshArgs) options() []sshconf.Option {
+	out := make([]sshconf.Option, 0, len(a.overOrd)+len(a.ordered)+1)
+	if a.logLevel >= 0 {
+		out = append(out, sshconf.Option{Key: "LogLevel", Value: logLevelNames[a.logLevel]})
+	}
+	for _, k := range a.overOrd {
+		out = append(out, sshconf.Option{Key: k, Value: a.override[k]})
+	}
+	for i, o := range a.ordered {
+		// ssh(1) fills User and Port from the destination as it reads it;
+		// a -l, -o User or -o Port after that finds them already set.
+		k := strings.ToLower(optionKey(o))
+		if i >= a.destAt && (a.destUser != "" && k == "user" || a.destPort != 0 && k == "port") {
+			continue
+		}
+		out = append(out, o)
+	}
+	return out
+}
+
+var logLevelNames = [...]string{"QUIET", "FATAL", "ERROR", "INFO", "VERBOSE", "DEBUG1", "DEBUG2", "DEBUG3"}
+
+// optionKey is the keyword of an option, also for a whole "-o Key=Value".
+func optionKey(o sshconf.Option) string {
+	if o.Key != "" {
+		return o.Key
+	}
+	s := strings.TrimLeft(o.Value, " \t")
+	if i := strings.IndexAny(s, " \t="); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// setDest takes the destination apart: ssh://[user@]host[:port] or
+// [user@]host, where only the last @ separates the user.
+func (a *sshArgs) setDest(s string) error {
+	a.destAt = len(a.ordered)
+	if rest, ok := strings.CutPrefix(s, "ssh://"); ok {
+		u, err := url.Parse("ssh://" + rest)
+		if err != nil || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+			return &sshArgError{usage: true}
+		}
+		if u.User != nil {
+			a.destUser = u.User.Username()
+		}
+		a.dest = u.Hostname()
+		if p := u.Port(); p != "" {
+			n, err := strconv.Atoi(p)
+			if err != nil || n <= 0 || n > 65535 {
+				return &sshArgError{usage: true}
+			}
+			a.destPort = n
+		}
+		return nil
+	}
+	if i := strings.LastIndexByte(s, '@'); i >= 0 {
+		if i == 0 {
+			return &sshArgError{usage: true}
+		}
+		a.destUser, s = s[:i], s[i+1:]
+	}
+	a.dest = s
+	return nil
+}
+
+// parseStdioForward parses -W host:port, [v6]:port or a Unix socket path.
+func parseStdioForward(s string) (string, int, bool) {
+	if strings.HasPrefix(s, "/") || strings.HasPrefix(s, "./") {
+		return s, 0, true
+	}
+	var host, port string
+	if strings.HasPrefix(s, "[") {
+		end := strings.Index(s, "]:")
+		if end < 0 {
+			return "", 0, false
+		}
+		host, port = s[1:end], s[end+2:]
+	} else {
+		i := strings.IndexByte(s, ':')
+		if i < 0 || strings.Contains(s[i+1:], ":") {
+			return "", 0, false
+		}
+		host, port = s[:i], s[i+1:]
+	}
+	n, err := strconv.Atoi(port)
+	if host == "" || err != nil || n <= 0 || n > 65535 {
+		if err != nil && host != "" && port != "" && !strings.ContainsAny(port, "0123456789") {
+			// A service name, as getservbyname would find.
+			if p, ok := wellKnownPorts[port]; ok {
+				return host, p, true
+			}
+		}
+		return "", 0, false
+	}
+	return host, n, true
+}
+
+var wellKnownPorts = map[string]int{"ssh": 22, "http": 80, "https": 443, "telnet": 23, "smtp": 25, "domain": 53}
+
+// validTun checks -w local_tun[:remote_tun] (numbers or "any").
+func validTun(s string) bool {
+	ok := func(t string) bool {
+		if t == "any" {
+			return true
+		}
+		n, err := strconv.Atoi(t)
+		return err == nil && n >= 0 && n <= 0x7fffffff-2
+	}
+	l, r, found := strings.Cut(s, ":")
+	return ok(l) && (!found || ok(r))
+}
+
+func expandTilde(p, home string) string {
+	if p == "~" {
+		return home
+	}
+	if rest, ok := strings.CutPrefix(p, "~/"); ok {
+		return strings.TrimSuffix(home, "/") + "/" + rest
+	}
+	return p
+}
+
+// getopt is BSD getopt(3) as OpenSSH uses it: no permutation, options end
+// at the first non-option or after "--".
+type getopt struct {
+	args       []string
+	optstring  string
+	index      int // next argument
+	pos        int // position inside a cluster like -NT
+	terminated bool
+}
+
+// next returns the next option and its argument; opt 0 means no more.
+func (g *getopt) next() (opt byte, arg string, err error) {
+	if g.pos == 0 {
+		if g.index >= len(g.args) {
+			return 0, "", nil
+		}
+		s := g.args[g.index]
+		if s == "--" {
+			g.index++
+			g.terminated = true
+			return 0, "", nil
+		}
+		if len(s) < 2 || s[0] != '-' {
+			return 0, "", nil
+		}
+		g.pos = 1
+	}
+	s := g.args[g.index]
+	c := s[g.pos]
+	g.pos++
+	i := strings.IndexByte(g.optstring, c)
+	if c == ':' || i < 0 {
+		if g.pos >= len(s) {
+			g.index, g.pos = g.index+1, 0
+		}
+		return 0, "", &sshArgError{msg: fmt.Sprintf("unknown option -- %c", c), usage: true}
+	}
+	if i+1 < len(g.optstring) && g.optstring[i+1] == ':' {
+		if g.pos < len(s) {
+			arg = s[g.pos:]
+		} else if g.index+1 < len(g.args) {
+			g.index++
+			arg = g.args[g.index]
+		} else {
+			g.index, g.pos = g.index+1, 0
+			return 0, "", &sshArgError{msg: fmt.Sprintf("option requires an argument -- %c", c), usage: true}
+		}
+		g.index, g.pos = g.index+1, 0
+		return c, arg, nil
+	}
+	if g.pos >= len(s) {
+		g.index, g.pos = g.index+1, 0
+	}
+	return c, "", nil
+}
+
+// OpenSSH 9.2's cipher and MAC names (ssh -Q cipher, ssh -Q mac), which -c
+// and -m accept, optionally after +, - or ^.
+var (
+	openSSHCiphers = []string{"3des-cbc", "aes128-cbc", "aes192-cbc", "aes256-cbc", "aes128-ctr", "aes192-ctr",
+		"aes256-ctr", "aes128-gcm@openssh.com", "aes256-gcm@openssh.com", "chacha20-poly1305@openssh.com"}
+	openSSHMACs = []string{"hmac-sha1", "hmac-sha1-96", "hmac-sha2-256", "hmac-sha2-512", "hmac-md5", "hmac-md5-96",
+		"umac-64@openssh.com", "umac-128@openssh.com", "hmac-sha1-etm@openssh.com", "hmac-sha1-96-etm@openssh.com",
+		"hmac-sha2-256-etm@openssh.com", "hmac-sha2-512-etm@openssh.com", "hmac-md5-etm@openssh.com",
+		"hmac-md5-96-etm@openssh.com", "umac-64-etm@openssh.com", "umac-128-etm@openssh.com"}
+)
+
+func validAlgList(s string, known []string) bool {
+	s = strings.TrimLeft(s, "+-^")
+	if s == "" {
+		return false
+	}
+	for _, name := range strings.Split(s, ",") {
+		if !slices.Contains(known, name) {
+			return false
+		}
+	}
+	return true
+}
+
+// fwdFields splits a forwarding spec at colons outside [brackets].
+func fwdFields(s string) ([]string, bool) {
+	var out []string
+	for s != "" {
+		var f string
+		if s[0] == '[' {
+			end := strings.IndexByte(s, ']')
+			if end < 0 {
+				return nil, false
+			}
+			f, s = s[:end+1], s[end+1:]
+			if s != "" && s[0] != ':' {
+				return nil, false
+			}
+		} else {
+			i := strings.IndexByte(s, ':')
+			if i < 0 {
+				i = len(s)
+			}
+			f, s = s[:i], s[i:]
+		}
+		out = append(out, f)
+		if s == "" {
+			break
+		}
+		s = s[1:] // the colon
+		if s == "" {
+			out = append(out, "")
+		}
+	}
+	return out, true
+}
+
+// splitForwardSpec turns -L/-R's colon form into ssh_config's two
+// arguments: [bind:]port or a socket path, then host:hostport or a path.
+// A -R with one part (SOCKS) has no target.
+func splitForwardSpec(spec string) (listen, target string, ok bool) {
+	f, ok := fwdFields(spec)
+	if !ok || len(f) == 0 {
+		return "", "", false
+	}
+	switch n := len(f); {
+	case n == 1:
+		return f[0], "", true
+	case strings.HasPrefix(f[n-1], "/"):
+		return strings.Join(f[:n-1], ":"), f[n-1], true
+	case n >= 3:
+		return strings.Join(f[:n-2], ":"), f[n-2] + ":" + f[n-1], true
+	case n == 2:
+		// [bind:]port with no target (remote SOCKS), or port:/path above.
+		return spec, "", true
+	}
+	return "", "", false
+}
+
+// validForwardSpec is a first check of a -L/-R/-D spec; sshconf does the
+// rest as it parses the resulting LocalForward/RemoteForward line.
+func validForwardSpec(spec string, kind byte) bool {
+	f, ok := fwdFields(spec)
+	if !ok || len(f) == 0 || len(f) > 4 {
+		return false
+	}
+	for _, x := range f {
+		if x == "" {
+			return false
+		}
+	}
+	if kind == 'D' {
+		return len(f) <= 2 && (len(f) == 1 || !strings.HasPrefix(f[1], "/"))
+	}
+	if kind == 'L' && len(f) < 2 {
+		return false
+	}
+	return true
+}
