@@ -145,6 +145,9 @@ func (r *sshRun) run(ctx context.Context) error {
 		return r.fail("%s", configErrorText(err))
 	}
 	r.log = vlog.New(r.logw, logLevel(h))
+	if r.log.Enabled(vlog.Debug1) {
+		fmt.Fprintf(r.logw, "jumpgate %s (ssh of OpenSSH 9.2 compatible), %s\r\n", version, goVersion())
+	}
 	for _, w := range h.Warnings() {
 		r.log.Infof("%s", w)
 	}
@@ -253,8 +256,10 @@ func (r *sshRun) run(ctx context.Context) error {
 	var de *session.DisconnectError
 	switch {
 	case err == nil:
+		r.log.Debugf("Exit status 0")
 		return nil
 	case errors.As(err, &ee):
+		r.log.Debugf("Exit status %d", ee.ExitStatus())
 		if ee.Signal() != "" {
 			r.log.Infof("Remote command on %s was killed by signal %s.", h.Hostname(), ee.Signal())
 			return &statusError{exitConnection}
