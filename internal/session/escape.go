@@ -201,8 +201,14 @@ func (e *Escaper) commandByte(c byte, act func(Action, []byte)) {
 	}
 }
 
+// commandChars are the characters that select an escape command; an
+// escape character that is one of them cannot be sent doubled (as in
+// ssh(1), where with EscapeChar B "BB" is a BREAK).
+const commandChars = ".?#\x1aBRVv&C"
+
 // Quote returns input that, fed to a fresh [Escaper] for c, sends p
 // unchanged: every escape character at the start of a line is doubled.
+// It cannot do so when c is one of the command characters.
 func Quote(c byte, p []byte) []byte {
 	out := make([]byte, 0, len(p))
 	lineStart := true
