@@ -57,10 +57,18 @@ func Main(ctx context.Context, argv []string, streams *iostreams.IOStreams) int 
 		argv = argv[1:]
 	}
 	e := &env{io: streams, getenv: os.Getenv, argv0: argv0}
-	if argv0 == "ssh" {
+	// Called as "ssh" (a link), or with ssh's flags straight away, as
+	// `scp -S jumpgate` and other programs that exec an ssh binary do.
+	if argv0 == "ssh" || len(argv) > 0 && looksLikeSSHFlag(argv[0]) {
 		return finish(e, runSSH(ctx, e, argv))
 	}
 	return Run(ctx, e, argv)
+}
+
+// looksLikeSSHFlag reports whether arg is an ssh(1) option rather than one
+// of jumpgate's own (--help, --version, -h).
+func looksLikeSSHFlag(arg string) bool {
+	return len(arg) >= 2 && arg[0] == '-' && arg[1] != '-' && arg != "-h"
 }
 
 // Run dispatches args (without argv[0]) to a subcommand.

@@ -155,6 +155,9 @@ func (r *sshRun) run(ctx context.Context) error {
 	// Session decisions, in ssh(1)'s order.
 	command := strings.Join(a.command, " ")
 	remoteCommand := h.Get("remotecommand")
+	if strings.EqualFold(remoteCommand, "none") {
+		remoteCommand = ""
+	}
 	if remoteCommand != "" && command != "" {
 		return r.fail("Cannot execute command-line and remote command.")
 	}
