@@ -29,6 +29,10 @@ func TestDispatch(t *testing.T) {
 			wantOut: []string{"jumpgate ", "go go1.", "golang.org/x/crypto "}, wantNoErr: true},
 		{name: "version with args", argv: []string{"jumpgate", "version", "x"}, wantCode: exitUsage,
 			wantErr: []string{"version takes no arguments"}},
+		{name: "ssh flags first run ssh, as scp -S does", argv: []string{"jumpgate", "-G", "-F", "none", "-o", "User=zed", "h"},
+			wantCode: 0, wantOut: []string{"user zed\n", "hostname h\n"}},
+		{name: "invoked as ssh", argv: []string{"/usr/local/bin/ssh", "-F", "none", "-G", "h"},
+			wantCode: 0, wantOut: []string{"hostname h\n"}},
 		{name: "not yet implemented says so", argv: []string{"jumpgate", "fw"}, wantCode: exitConnection,
 			wantErr: []string{"not implemented yet", "issue #7"}},
 	}
