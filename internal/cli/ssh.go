@@ -171,12 +171,16 @@ func (r *sshRun) run(ctx context.Context) error {
 		return r.fail("Cannot fork into background without a command to execute.")
 	}
 	stdinNull := h.Get("stdinnull") == "yes"
+	// RequestTTY comes back as `ssh -G` spells it: true, false, force
+	// or auto; yes and no are the config file's synonyms.
 	requestTTY := h.Get("requesttty")
-	tty := requestTTY == "yes" || requestTTY == "force"
+	ttyYes := requestTTY == "yes" || requestTTY == "true"
+	ttyNo := requestTTY == "no" || requestTTY == "false"
+	tty := ttyYes || requestTTY == "force"
 	if command == "" {
-		tty = requestTTY != "no" && requestTTY != "false"
+		tty = !ttyNo
 	}
-	if requestTTY == "no" || requestTTY == "false" || sessionType == "none" {
+	if ttyNo || sessionType == "none" {
 		tty = false
 	}
 	if (!r.e.io.InIsTerminal() || stdinNull) && requestTTY != "force" {
@@ -237,6 +241,7 @@ func (r *sshRun) run(ctx context.Context) error {
 		Command:    command,
 		Subsystem:  sessionType == "subsystem",
 		PTY:        tty,
+		RequirePTY: ttyYes || requestTTY == "force",
 		Term:       r.e.getenv("TERM"),
 		Env:        sessionEnv(h, r.e.getenv),
 		EscapeChar: escapeChar(h.Get("escapechar")),
