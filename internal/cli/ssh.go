@@ -238,18 +238,19 @@ func (r *sshRun) run(ctx context.Context) error {
 		return r.waitNoSession(ctx, conn)
 	}
 	so := session.Options{
-		Command:    command,
-		Subsystem:  sessionType == "subsystem",
-		PTY:        tty,
-		RequirePTY: ttyYes || requestTTY == "force",
-		Term:       r.e.getenv("TERM"),
-		Env:        sessionEnv(h, r.e.getenv),
-		EscapeChar: escapeChar(h.Get("escapechar")),
-		Stdin:      stdin,
-		Stdout:     r.e.io.Out,
-		Stderr:     r.e.io.ErrOut,
-		Host:       h.Hostname(),
-		Log:        r.log,
+		Command:           command,
+		Subsystem:         sessionType == "subsystem",
+		PTY:               tty,
+		EnableCommandLine: h.Get("enableescapecommandline") == "yes",
+		RequirePTY:        ttyYes || requestTTY == "force",
+		Term:              r.e.getenv("TERM"),
+		Env:               sessionEnv(h, r.e.getenv),
+		EscapeChar:        escapeChar(h.Get("escapechar")),
+		Stdin:             stdin,
+		Stdout:            r.e.io.Out,
+		Stderr:            r.e.io.ErrOut,
+		Host:              h.Hostname(),
+		Log:               r.log,
 		Setup: func(s *ssh.Session) error {
 			return conn.Auth.ForwardAgent(conn.Client, s)
 		},
