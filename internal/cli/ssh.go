@@ -116,7 +116,7 @@ func (r *sshRun) fail(format string, args ...any) error {
 	return &statusError{exitConnection}
 }
 
-func (r *sshRun) run(ctx context.Context) error {
+func (r *sshRun) run(ctx context.Context) (retErr error) {
 	a := r.args
 	dest := a.dest
 	if hops, last, ok, err := dial.ParseChain(dest); ok {
@@ -210,21 +210,22 @@ func (r *sshRun) run(ctx context.Context) error {
 	defer conn.Close()
 	notifyForked()
 
+	// A keepalive timeout closes the connection under the session, which
+	// then fails in its own words ("closed by remote host"); ssh(1) says
+	// only "Timeout, server … not responding." and exits 255, so the
+	// timeout wins over whatever the session or -W returned.
+	var ka keepaliveWatch
 	if interval, _ := strconv.Atoi(h.Get("serveraliveinterval")); interval > 0 {
 		count, _ := strconv.Atoi(h.Get("serveralivecountmax"))
-		kctx, stop := context.WithCancel(ctx)
-		defer stop()
-		alive := make(chan error, 1)
-		go func() {
-			alive <- dial.KeepAlive(kctx, conn.Client, h.Hostname(), time.Duration(interval)*time.Second, count, r.log)
-		}()
-		defer func() {
-			stop()
-			if err := <-alive; err != nil {
-				fmt.Fprintf(r.logw, "%v\r\n", err)
-			}
-		}()
+		ka.start(ctx, func(kctx context.Context) error {
+			return dial.KeepAlive(kctx, conn.Client, h.Hostname(), time.Duration(interval)*time.Second, count, r.log)
+		})
 	}
+	defer func() {
+		if kerr := ka.take(); kerr != nil {
+			retErr = r.fail("%v", kerr)
+		}
+	}()
 
 	var stdin io.Reader = r.e.io.In
 	if stdinNull {
@@ -261,6 +262,11 @@ func (r *sshRun) run(ctx context.Context) error {
 		}
 	}
 	err = session.Run(ctx, conn.Client, so)
+	if err != nil {
+		if kerr := ka.take(); kerr != nil {
+			return r.fail("%v", kerr)
+		}
+	}
 	var ee *ssh.ExitError
 	var de *session.DisconnectError
 	switch {
@@ -584,4 +590,28 @@ func strerrorText(err error) string {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// keepaliveWatch runs ServerAliveInterval's keepalives beside the session.
+type keepaliveWatch struct {
+	stop context.CancelFunc
+	done chan error
+}
+
+func (k *keepaliveWatch) start(ctx context.Context, run func(context.Context) error) {
+	kctx, stop := context.WithCancel(ctx)
+	k.stop, k.done = stop, make(chan error, 1)
+	go func() { k.done <- run(kctx) }()
+}
+
+// take stops the keepalives and returns their timeout, if any, once;
+// later calls (and a watch never started) return nil.
+func (k *keepaliveWatch) take() error {
+	if k.done == nil {
+		return nil
+	}
+	k.stop()
+	err := <-k.done
+	k.done = nil
+	return err
 }
