@@ -4,6 +4,7 @@ package sshconf
 // DynamicForward (ssh(1) -L, -R, -D), as OpenSSH's parse_forward.
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 )
@@ -209,4 +210,143 @@ func formatForward(kw string, f forward) string {
 		}
 	}
 	return b.String()
+}
+
+// ForwardKind says which way a [Forward] goes.
+type ForwardKind int
+
+const (
+	// Local is LocalForward (-L): listen here, connect on the far side.
+	Local ForwardKind = iota
+	// Remote is RemoteForward (-R): the server listens, we connect.
+	Remote
+	// Dynamic is DynamicForward (-D): a SOCKS server here, connecting on
+	// the far side.
+	Dynamic
+	// RemoteDynamic is RemoteForward with no target (-R [bind:]port): the
+	// server listens and we act as a SOCKS server, connecting from here.
+	RemoteDynamic
+)
+
+// String returns the ssh_config keyword of the kind.
+func (k ForwardKind) String() string {
+	switch k {
+	case Local:
+		return "LocalForward"
+	case Remote, RemoteDynamic:
+		return "RemoteForward"
+	case Dynamic:
+		return "DynamicForward"
+	}
+	return "ForwardKind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// Forward is one forwarding specification, as OpenSSH's struct Forward.
+// A listening or connecting side is either a TCP address (host and port)
+// or a Unix socket path (Path set, Port 0).
+type Forward struct {
+	Kind ForwardKind
+	// ListenHost is the bind address; HasListenHost tells "" given
+	// explicitly (all addresses) from none given (GatewayPorts decides).
+	ListenHost    string
+	HasListenHost bool
+	ListenPort    int // 0 with a remote forward: the server picks
+	ListenPath    string
+	// ConnectHost is sent unresolved: the far side resolves it.
+	ConnectHost string
+	ConnectPort int
+	ConnectPath string
+}
+
+// ParseForward parses a forwarding specification in the colon form of
+// ssh(1)'s -L, -R and -D ("[bind:]port:host:hostport", "/sock:/sock",
+// "port:/sock", "[bind:]port", ...). A Remote spec without a target comes
+// back as RemoteDynamic. ${VAR} is expanded from getenv (nil: none).
+// Errors are OpenSSH's words: "Bad local forwarding specification 'x'".
+func ParseForward(spec string, kind ForwardKind, getenv func(string) string) (Forward, error) {
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	remote := kind == Remote || kind == RemoteDynamic
+	f, ok := parseForward(spec, kind == Dynamic, remote, getenv)
+	if !ok && remote {
+		f, ok = parseForward(spec, true, true, getenv)
+	}
+	if !ok {
+		word := map[ForwardKind]string{Local: "local", Remote: "remote", RemoteDynamic: "remote", Dynamic: "dynamic"}[kind]
+		return Forward{}, fmt.Errorf("Bad %s forwarding specification '%s'", word, spec)
+	}
+	return exportForward(f, kind), nil
+}
+
+func exportForward(f forward, kind ForwardKind) Forward {
+	out := Forward{Kind: kind, ListenHost: f.listenHost, HasListenHost: f.hasListenHost,
+		ListenPort: f.listenPort, ListenPath: f.listenPath,
+		ConnectHost: f.connectHost, ConnectPort: f.connectPort, ConnectPath: f.connectPath}
+	if f.listenPort == portStreamLocal {
+		out.ListenPort = 0
+	}
+	if f.connectPort == portStreamLocal {
+		out.ConnectPort = 0
+	}
+	remote := kind == Remote || kind == RemoteDynamic
+	out.Kind = Local
+	if remote {
+		out.Kind = Remote
+	}
+	if f.connectHost == "socks" && f.connectPort <= 0 && f.connectPath == "" {
+		out.ConnectHost, out.ConnectPort = "", 0
+		out.Kind = Dynamic
+		if remote {
+			out.Kind = RemoteDynamic
+		}
+	}
+	return out
+}
+
+// String formats f in the colon form ParseForward reads back.
+func (f Forward) String() string {
+	quote := func(s string) string {
+		var b strings.Builder
+		for i := 0; i < len(s); i++ {
+			if strings.IndexByte(":[]\\", s[i]) >= 0 {
+				b.WriteByte('\\')
+			}
+			b.WriteByte(s[i])
+		}
+		return b.String()
+	}
+	var parts []string
+	if f.ListenPath != "" {
+		parts = append(parts, quote(f.ListenPath))
+	} else {
+		if f.HasListenHost {
+			parts = append(parts, quote(f.ListenHost))
+		}
+		parts = append(parts, strconv.Itoa(f.ListenPort))
+	}
+	switch {
+	case f.ConnectPath != "":
+		parts = append(parts, quote(f.ConnectPath))
+	case f.Kind == Local || f.Kind == Remote:
+		parts = append(parts, quote(f.ConnectHost), strconv.Itoa(f.ConnectPort))
+	}
+	return strings.Join(parts, ":")
+}
+
+// Forwards returns the host's LocalForward, DynamicForward and
+// RemoteForward entries in that order, with paths expanded; none when
+// ClearAllForwardings is set.
+func (h *Host) Forwards() []Forward {
+	if h.Get("clearallforwardings") == "yes" {
+		return nil
+	}
+	var out []Forward
+	for _, f := range h.st.localFwds {
+		out = append(out, exportForward(f, Local))
+	}
+	for _, f := range h.st.remoteFwds {
+		out = append(out, exportForward(f, Remote))
+	}
+	return out
 }
