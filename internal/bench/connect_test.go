@@ -98,18 +98,11 @@ func TestConnectVerdict(t *testing.T) {
 	}
 }
 
-// jumpgateClient returns the jumpgate side for lab tests: jumpgate ssh from
-// a fresh build, or OpenSSH's when jumpgate ssh is not implemented yet, so
-// that the harness is exercised either way.
-func jumpgateClient(tb testing.TB, openssh string) Client {
+// jumpgateClient returns the jumpgate side for lab tests: jumpgate ssh
+// from a fresh build.
+func jumpgateClient(tb testing.TB) Client {
 	tb.Helper()
-	bin := labtest.Binary(tb)
-	out, _ := exec.Command(bin, "ssh", "-V").CombinedOutput()
-	if strings.Contains(string(out), "not implemented") {
-		tb.Logf("jumpgate ssh is not implemented yet: OpenSSH on both sides")
-		return Client{Name: "jumpgate", Argv: []string{openssh}}
-	}
-	return Client{Name: "jumpgate", Argv: []string{bin, "ssh"}}
+	return Client{Name: "jumpgate", Argv: []string{labtest.Binary(tb), "ssh"}}
 }
 
 // needOpenSSH skips interop tests without OpenSSH or under -short.
@@ -152,19 +145,22 @@ func TestConnectLab(t *testing.T) {
 	openssh := needOpenSSH(t)
 	l := labtest.New(t, lab.Options{Server: lab.OpenSSH})
 	ossh := Client{Name: "OpenSSH", Argv: []string{openssh}}
-	c := newConnect(t, l, jumpgateClient(t, openssh), ossh)
+	jg := jumpgateClient(t)
+	c := newConnect(t, l, jg, ossh)
 	ctx := context.Background()
 
 	t.Run("hostname through the hops", func(t *testing.T) {
-		for _, tg := range ConnectTargets() {
-			argv := c.Argv(ossh, tg.Host, false)
-			argv[len(argv)-1] = "hostname >&2"
-			out, err := c.Run(ctx, argv)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := strings.TrimSpace(string(out)); got != tg.Host {
-				t.Errorf("%s: hostname %q", tg.Name(), got)
+		for _, client := range []Client{jg, ossh} {
+			for _, tg := range ConnectTargets() {
+				argv := c.Argv(client, tg.Host, false)
+				argv[len(argv)-1] = "hostname >&2"
+				out, err := c.Run(ctx, argv)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := strings.TrimSpace(string(out)); got != tg.Host {
+					t.Errorf("%s to %s: hostname %q", client.Name, tg.Name(), got)
+				}
 			}
 		}
 	})
@@ -212,8 +208,8 @@ func TestConnectLab(t *testing.T) {
 			t.Fatalf("%d rows, want 3", len(rows))
 		}
 		for _, r := range rows {
-			if r.Kex.B != DefaultKex {
-				t.Errorf("%s: OpenSSH kex %q, want %s", r.Name, r.Kex.B, DefaultKex)
+			if r.Kex.A != DefaultKex || r.Kex.B != DefaultKex {
+				t.Errorf("%s: kex jumpgate %q, OpenSSH %q; want %s on both", r.Name, r.Kex.A, r.Kex.B, DefaultKex)
 			}
 			if !strings.HasPrefix(r.Note, "kex ") {
 				t.Errorf("%s: note %q", r.Name, r.Note)
@@ -258,7 +254,7 @@ func accepted(tb testing.TB, log string) int {
 func BenchmarkConnect(b *testing.B) {
 	openssh := needOpenSSH(b)
 	l := labtest.New(b, lab.Options{Server: lab.OpenSSH})
-	c := newConnect(b, l, jumpgateClient(b, openssh), Client{Name: "OpenSSH", Argv: []string{openssh}})
+	c := newConnect(b, l, jumpgateClient(b), Client{Name: "OpenSSH", Argv: []string{openssh}})
 	rows, err := c.Rows(context.Background(), nil)
 	if err != nil {
 		b.Fatal(err)

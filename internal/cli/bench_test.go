@@ -59,10 +59,9 @@ func TestBenchUsage(t *testing.T) {
 	})
 }
 
-// benchBinary returns the jumpgate binary and the flags that make its
-// benchmark run: while jumpgate ssh is not implemented, OpenSSH stands in
-// for it, so that the harness is tested either way.
-func benchBinary(t *testing.T) (string, []string) {
+// benchBinary returns a fresh jumpgate binary for the end-to-end tests,
+// which run it as a process: its own path is the jumpgate side.
+func benchBinary(t *testing.T) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("OpenSSH interop: skipped under -short")
@@ -71,13 +70,7 @@ func benchBinary(t *testing.T) (string, []string) {
 		t.Skip("OpenSSH's ssh is not installed")
 	}
 	nstest.RequireRoot(t)
-	bin := labtest.Binary(t)
-	out, _ := exec.Command(bin, "ssh", "-V").CombinedOutput()
-	if strings.Contains(string(out), "not implemented") {
-		t.Logf("jumpgate ssh is not implemented yet: OpenSSH on both sides")
-		return bin, []string{"--jumpgate-client", "/usr/bin/ssh"}
-	}
-	return bin, nil
+	return labtest.Binary(t)
 }
 
 // tableRow matches a row of the table: name, runs, medians, ratio, note.
@@ -86,10 +79,10 @@ var tableRow = regexp.MustCompile(`^(\S+ \([^)]+\))\s+(\d+)\s+(\S+)\s+(\S+)\s+(\
 // TestBenchConnect runs `jumpgate bench connect` as a user would, as a
 // process, and reads its table; the lab must be gone afterwards.
 func TestBenchConnect(t *testing.T) {
-	bin, extra := benchBinary(t)
+	bin := benchBinary(t)
 	t.Parallel()
 	name := labtest.UniqueName()
-	cmd := exec.Command(bin, append([]string{"bench", "connect", "--runs", "2", "--name", name}, extra...)...)
+	cmd := exec.Command(bin, "bench", "connect", "--runs", "2", "--name", name)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()
@@ -116,16 +109,16 @@ func TestBenchConnect(t *testing.T) {
 			if r, err := strconv.ParseFloat(m[5], 64); err != nil || r <= 0 || r > 20 {
 				t.Errorf("%s: ratio %q", m[1], m[5])
 			}
-			if !strings.Contains(m[6], "curve25519-sha256") {
-				t.Errorf("%s: note %q lacks the forced kex", m[1], m[6])
+			if m[6] != "kex curve25519-sha256 (both)" {
+				t.Errorf("%s: note %q, want the forced kex on both sides", m[1], m[6])
 			}
 		}
 	}
 	if want := []string{"hyper1 (direct)", "hyper2 (1 hop)", "vm1 (2 hops)"}; strings.Join(rows, ",") != strings.Join(want, ",") {
 		t.Errorf("rows %q, want %q", rows, want)
 	}
-	if !strings.Contains(stdout, "\nverdict: ") {
-		t.Errorf("no verdict on stdout")
+	if !strings.Contains(stdout, "\nverdict: ") || !strings.Contains(stdout, "same key exchange on both sides\n") {
+		t.Errorf("no verdict on stdout, or not the same kex")
 	}
 	for _, w := range []string{"bench: lab " + name + " up (openssh servers)", "vm1 (2 hops) done (2 runs each)"} {
 		if !strings.Contains(errOut.String(), w) {
@@ -138,11 +131,11 @@ func TestBenchConnect(t *testing.T) {
 // TestBenchConnectJSONKeep runs against jumpgate's own servers, prints JSON
 // and keeps the lab for `jumpgate lab down`.
 func TestBenchConnectJSONKeep(t *testing.T) {
-	bin, extra := benchBinary(t)
+	bin := benchBinary(t)
 	t.Parallel()
 	name := labtest.UniqueName()
-	cmd := exec.Command(bin, append([]string{"bench", "connect", "--runs", "1", "--name", name,
-		"--server", "jumpgate", "--json", "--keep"}, extra...)...)
+	cmd := exec.Command(bin, "bench", "connect", "--runs", "1", "--name", name,
+		"--server", "jumpgate", "--json", "--keep")
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()
@@ -158,7 +151,8 @@ func TestBenchConnectJSONKeep(t *testing.T) {
 		t.Errorf("result %+v", res)
 	}
 	for _, r := range res.Rows {
-		if r.Ratio <= 0 || len(r.Jumpgate.Samples) != 1 || r.OpenSSH.MedianMS <= 0 || r.OpenSSH.Kex != "curve25519-sha256" ||
+		if r.Ratio <= 0 || len(r.Jumpgate.Samples) != 1 || r.OpenSSH.MedianMS <= 0 ||
+			r.OpenSSH.Kex != "curve25519-sha256" || r.Jumpgate.Kex != "curve25519-sha256" ||
 			len(r.OpenSSH.Argv) == 0 || r.OpenSSH.Argv[len(r.OpenSSH.Argv)-2] != r.Host {
 			t.Errorf("row %+v", r)
 		}
@@ -178,10 +172,10 @@ func TestBenchConnectJSONKeep(t *testing.T) {
 // TestBenchConnectInterrupted sends Ctrl-C while the benchmark runs: it
 // must say so, exit 130 and leave no lab behind.
 func TestBenchConnectInterrupted(t *testing.T) {
-	bin, extra := benchBinary(t)
+	bin := benchBinary(t)
 	t.Parallel()
 	name := labtest.UniqueName()
-	cmd := exec.Command(bin, append([]string{"bench", "connect", "--runs", "50", "--name", name}, extra...)...)
+	cmd := exec.Command(bin, "bench", "connect", "--runs", "50", "--name", name)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
