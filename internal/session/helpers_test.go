@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/pem"
 	"fmt"
 	"net"
 	"os"
@@ -92,6 +93,13 @@ func (p *peer) cut(c *ssh.Client) {
 	}
 }
 
+// testSigner is an ed25519 signer that keeps its private key, so that
+// ssh(1) can be given it as a file.
+type testSigner struct {
+	ssh.Signer
+	priv ed25519.PrivateKey
+}
+
 func newSigner(t testing.TB) ssh.Signer {
 	t.Helper()
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
@@ -102,7 +110,31 @@ func newSigner(t testing.TB) ssh.Signer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s
+	return testSigner{s, priv}
+}
+
+// writeKey writes s's private key for ssh(1) -i and returns the path.
+func writeKey(t testing.TB, dir string, s ssh.Signer) string {
+	t.Helper()
+	block, err := ssh.MarshalPrivateKey(s.(testSigner).priv, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "id_ed25519")
+	if err := os.WriteFile(p, pem.EncodeToMemory(block), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// writeKnownHosts writes a known_hosts file trusting p.
+func writeKnownHosts(t testing.TB, path string, p *peer) {
+	t.Helper()
+	host, port, _ := net.SplitHostPort(p.addr)
+	line := fmt.Sprintf("[%s]:%s %s", host, port, ssh.MarshalAuthorizedKey(p.hostKey))
+	if err := os.WriteFile(path, []byte(line), 0o600); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func authLine(s ssh.Signer, opts string) string {
@@ -228,6 +260,7 @@ func startSSHD(t testing.TB, keyOpts string) *peer {
 		"Subsystem jgtest " + script,
 		"PrintMotd no",
 		"PrintLastLog no",
+		"MaxSessions 64", // subtests share one connection
 		"",
 	}, "\n")
 	cfgPath := filepath.Join(dir, "sshd_config")

@@ -74,6 +74,7 @@ func TestRunExec(t *testing.T) {
 	for _, p := range peers(t, "") {
 		t.Run(p.name, func(t *testing.T) {
 			t.Parallel()
+			c := p.dial(t) // sessions share a connection, as ssh -S would
 			for _, tt := range tests {
 				t.Run(tt.name, func(t *testing.T) {
 					t.Parallel()
@@ -85,7 +86,7 @@ func TestRunExec(t *testing.T) {
 						b, _ := io.ReadAll(io.NewSectionReader(r, 0, r.Size()))
 						o.Stdin = strings.NewReader(string(b))
 					}
-					got := run(t, p.dial(t), o)
+					got := run(t, c, o)
 					if s := exitStatus(got.err); s != tt.status {
 						t.Errorf("status = %q, want %q (stderr %q)", s, tt.status, got.stderr)
 					}
