@@ -213,3 +213,41 @@ func TestPTYWindowChange(t *testing.T) {
 		})
 	}
 }
+
+// TestPTYCancelRestores checks that cancelling ctx (SIGINT at the CLI)
+// ends a pty session with ctx.Err() and the terminal restored.
+func TestPTYCancelRestores(t *testing.T) {
+	t.Parallel()
+	peer := startJumpgate(t, "")
+	m, s, err := pty.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	defer s.Close()
+	go io.Copy(io.Discard, m)
+	before := termios(t, s)
+	ctx, cancel := context.WithCancel(context.Background())
+	var out syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, peer.dial(t), Options{Command: "echo ready; sleep 30", PTY: true, TTY: s, Stdin: s,
+			Stdout: &out, Stderr: io.Discard, EscapeChar: '~', Host: "h"})
+	}()
+	out.waitFor(t, "ready")
+	if tio := termios(t, s); tio.Lflag&unix.ICANON != 0 {
+		t.Fatalf("not raw during the session")
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("Run = %v, want context.Canceled", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return after cancel")
+	}
+	if after := termios(t, s); !reflect.DeepEqual(after, before) {
+		t.Errorf("terminal not restored after cancel")
+	}
+}

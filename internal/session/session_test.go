@@ -221,3 +221,33 @@ func TestRunLogsEnv(t *testing.T) {
 		t.Errorf("log = %q", logb.String())
 	}
 }
+
+// failWriter fails every write after the first n bytes, like a closed
+// pipe (`jumpgate ssh host yes | head -c n`).
+type failWriter struct{ n int }
+
+func (f *failWriter) Write(p []byte) (int, error) {
+	if f.n <= 0 {
+		return 0, errors.New("broken pipe")
+	}
+	f.n -= len(p)
+	return len(p), nil
+}
+
+// TestRunStdoutClosed checks that a local stdout that fails ends the
+// session rather than letting an endless command run on.
+func TestRunStdoutClosed(t *testing.T) {
+	t.Parallel()
+	for _, p := range peers(t, "") {
+		t.Run(p.name, func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			err := Run(ctx, p.dial(t), Options{Command: "yes", Stdout: &failWriter{n: 100000}, EscapeChar: -1})
+			if err == nil || ctx.Err() != nil {
+				t.Fatalf("Run = %v (ctx %v), want an error before the deadline", err, ctx.Err())
+			}
+			t.Logf("Run = %v", err)
+		})
+	}
+}
