@@ -1,0 +1,501 @@
+package netcfg
+
+// Parsing walks yaml.v3's node tree by hand rather than decoding into
+// structs, so that every error names the file, line and field, unknown
+// fields are errors, and the cross-references (namespaces, bridges, route
+// devices) are checked where they are written.
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net/netip"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Parse reads a network file; file names it in errors (and, without a
+// name: field, gives the topology its name).
+func Parse(file string, data []byte) (*Topology, error) {
+	p := &parser{file: file}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, p.yamlErr(err)
+	}
+	if doc.Kind == 0 || len(doc.Content) == 0 {
+		return nil, &SchemaError{File: file, Line: 1, Column: 1, Msg: "empty file; it needs at least \"version: 1\""}
+	}
+	t := &Topology{}
+	if err := p.top(doc.Content[0], t); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+type parser struct {
+	file string
+}
+
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+func (p *parser) yamlErr(err error) error {
+	msg := err.Error()
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		return &SchemaError{File: p.file, Line: line, Column: 1, Msg: "yaml: " + m[2]}
+	}
+	return &SchemaError{File: p.file, Line: 1, Column: 1, Msg: msg}
+}
+
+func (p *parser) errAt(n *yaml.Node, field, format string, args ...any) error {
+	return &SchemaError{File: p.file, Line: n.Line, Column: n.Column, Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
+// fields walks a mapping, calling the handler for each known key; unknown
+// and repeated keys are errors, and so are missing required ones.
+func (p *parser) fields(n *yaml.Node, path string, handlers map[string]func(v *yaml.Node, field string) error, required ...string) error {
+	if n.Kind != yaml.MappingNode {
+		return p.errAt(n, path, "expected a mapping, found %s", kindName(n))
+	}
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		field := k.Value
+		if path != "" {
+			field = path + "." + k.Value
+		}
+		h, ok := handlers[k.Value]
+		if !ok {
+			return p.errAt(k, field, "unknown field (known: %s)", knownList(handlers))
+		}
+		if seen[k.Value] {
+			return p.errAt(k, field, "field given twice")
+		}
+		seen[k.Value] = true
+		if err := h(v, field); err != nil {
+			return err
+		}
+	}
+	for _, r := range required {
+		if !seen[r] {
+			f := r
+			if path != "" {
+				f = path + "." + r
+			}
+			return p.errAt(n, f, "required field missing")
+		}
+	}
+	return nil
+}
+
+func knownList(h map[string]func(*yaml.Node, string) error) string {
+	var ks []string
+	for k := range h {
+		ks = append(ks, k)
+	}
+	// Small maps: a simple insertion sort keeps the message stable.
+	for i := 1; i < len(ks); i++ {
+		for j := i; j > 0 && ks[j] < ks[j-1]; j-- {
+			ks[j], ks[j-1] = ks[j-1], ks[j]
+		}
+	}
+	return strings.Join(ks, ", ")
+}
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		return fmt.Sprintf("%q", n.Value)
+	case yaml.AliasNode:
+		return "an alias"
+	}
+	return "nothing"
+}
+
+func (p *parser) seq(n *yaml.Node, field string, each func(i int, v *yaml.Node, field string) error) error {
+	if n.Kind != yaml.SequenceNode {
+		return p.errAt(n, field, "expected a list, found %s", kindName(n))
+	}
+	for i, v := range n.Content {
+		if err := each(i, v, fmt.Sprintf("%s[%d]", field, i)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p *parser) str(n *yaml.Node, field string, dst *string) error {
+	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
+		return p.errAt(n, field, "expected a string, found %s", kindName(n))
+	}
+	*dst = n.Value
+	return nil
+}
+
+func (p *parser) boolean(n *yaml.Node, field string, dst *bool) error {
+	if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" {
+		return p.errAt(n, field, "expected true or false, found %s", kindName(n))
+	}
+	*dst = n.Value == "true" || n.Value == "True" || n.Value == "TRUE"
+	return nil
+}
+
+var ifName = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,15}$`)
+
+func (p *parser) name(n *yaml.Node, field string, dst *string) error {
+	if err := p.str(n, field, dst); err != nil {
+		return err
+	}
+	if !ifName.MatchString(*dst) || *dst == "." || *dst == ".." {
+		return p.errAt(n, field, "%q is not a valid name (1–15 of A-Z a-z 0-9 _ . -)", *dst)
+	}
+	return nil
+}
+
+func (p *parser) duration(n *yaml.Node, field string, dst *time.Duration) error {
+	var s string
+	if err := p.str(n, field, &s); err != nil {
+		return err
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 || d > 24*time.Hour {
+		return p.errAt(n, field, "%q is not a duration between 0 and 24h (e.g. 50ms, 300s)", s)
+	}
+	*dst = d
+	return nil
+}
+
+func (p *parser) addresses(n *yaml.Node, field string, dst *[]netip.Prefix) error {
+	return p.seq(n, field, func(_ int, v *yaml.Node, f string) error {
+		var s string
+		if err := p.str(v, f, &s); err != nil {
+			return err
+		}
+		pfx, err := netip.ParsePrefix(s)
+		if err != nil {
+			return p.errAt(v, f, "%q is not an address with a prefix length (e.g. 198.18.1.1/24)", s)
+		}
+		*dst = append(*dst, pfx)
+		return nil
+	})
+}
+
+// ParseRate reads a tc-style rate: a number followed by bit, kbit, mbit
+// or gbit (powers of 1000).
+func ParseRate(s string) (uint64, error) {
+	units := []struct {
+		suffix string
+		mult   float64
+	}{{"gbit", 1e9}, {"mbit", 1e6}, {"kbit", 1e3}, {"bit", 1}}
+	low := strings.ToLower(strings.TrimSpace(s))
+	for _, u := range units {
+		num, ok := strings.CutSuffix(low, u.suffix)
+		if !ok {
+			continue
+		}
+		f, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
+		if err != nil || f <= 0 || math.IsInf(f, 0) || f*u.mult > 1e12 {
+			break
+		}
+		return uint64(f * u.mult), nil
+	}
+	return 0, errors.New("not a rate (e.g. 100mbit, 512kbit, 1gbit; bytes per second are not accepted)")
+}
+
+func (p *parser) shape(n *yaml.Node, field string, dst *Shape) error {
+	return p.fields(n, field, map[string]func(*yaml.Node, string) error{
+		"rate": func(v *yaml.Node, f string) error {
+			var s string
+			if err := p.str(v, f, &s); err != nil {
+				return err
+			}
+			r, err := ParseRate(s)
+			if err != nil {
+				return p.errAt(v, f, "%q is %v", s, err)
+			}
+			dst.Rate = r
+			return nil
+		},
+		"delay": func(v *yaml.Node, f string) error {
+			if err := p.duration(v, f, &dst.Delay); err != nil {
+				return err
+			}
+			if dst.Delay > 10*time.Second {
+				return p.errAt(v, f, "delay over 10s")
+			}
+			return nil
+		},
+		"loss": func(v *yaml.Node, f string) error {
+			var s string
+			if err := p.str(v, f, &s); err != nil {
+				return err
+			}
+			l, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(s), "%"), 64)
+			if err != nil || l < 0 || l > 100 || math.IsNaN(l) {
+				return p.errAt(v, f, "%q is not a percentage between 0 and 100 (e.g. 1%%)", s)
+			}
+			dst.Loss = l
+			return nil
+		},
+	})
+}
+
+func (p *parser) end(n *yaml.Node, field string, e *End) error {
+	return p.fields(n, field, map[string]func(*yaml.Node, string) error{
+		"name":      func(v *yaml.Node, f string) error { return p.name(v, f, &e.Name) },
+		"namespace": func(v *yaml.Node, f string) error { return p.name(v, f, &e.Namespace) },
+		"bridge":    func(v *yaml.Node, f string) error { return p.name(v, f, &e.Bridge) },
+		"addresses": func(v *yaml.Node, f string) error { return p.addresses(v, f, &e.Addresses) },
+	}, "name")
+}
+
+// top reads the document and checks the references between its parts.
+func (p *parser) top(n *yaml.Node, t *Topology) error {
+	version := 0
+	var versionNode *yaml.Node
+	refs := &refChecker{p: p, links: map[string]*yaml.Node{}, bridges: map[string]bool{}, nss: map[string]bool{}}
+	err := p.fields(n, "", map[string]func(*yaml.Node, string) error{
+		"version": func(v *yaml.Node, f string) error {
+			versionNode = v
+			if v.Kind != yaml.ScalarNode || v.Tag != "!!int" {
+				return p.errAt(v, f, "expected an integer, found %s", kindName(v))
+			}
+			i, err := strconv.Atoi(v.Value)
+			if err != nil {
+				return p.errAt(v, f, "expected an integer, found %q", v.Value)
+			}
+			version = i
+			return nil
+		},
+		"name": func(v *yaml.Node, f string) error { return p.name(v, f, &t.Name) },
+		"namespaces": func(v *yaml.Node, f string) error {
+			return p.seq(v, f, func(_ int, v *yaml.Node, f string) error {
+				var ns Namespace
+				err := p.fields(v, f, map[string]func(*yaml.Node, string) error{
+					"name": func(v *yaml.Node, f string) error {
+						if err := p.name(v, f, &ns.Name); err != nil {
+							return err
+						}
+						if ns.Name == "host" || refs.nss[ns.Name] {
+							return p.errAt(v, f, "namespace %q declared twice (or reserved)", ns.Name)
+						}
+						refs.nss[ns.Name] = true
+						return nil
+					},
+				}, "name")
+				t.Namespaces = append(t.Namespaces, ns)
+				return err
+			})
+		},
+		"bridges": func(v *yaml.Node, f string) error {
+			return p.seq(v, f, func(_ int, v *yaml.Node, f string) error {
+				var b Bridge
+				var nsNode *yaml.Node
+				err := p.fields(v, f, map[string]func(*yaml.Node, string) error{
+					"name":           func(v *yaml.Node, f string) error { return p.name(v, f, &b.Name) },
+					"namespace":      func(v *yaml.Node, f string) error { nsNode = v; return p.name(v, f, &b.Namespace) },
+					"stp":            func(v *yaml.Node, f string) error { return p.boolean(v, f, &b.STP) },
+					"ageing":         func(v *yaml.Node, f string) error { return p.duration(v, f, &b.Ageing) },
+					"vlan_filtering": func(v *yaml.Node, f string) error { return p.boolean(v, f, &b.VLANFiltering) },
+					"addresses":      func(v *yaml.Node, f string) error { return p.addresses(v, f, &b.Addresses) },
+				}, "name")
+				if err != nil {
+					return err
+				}
+				if err := refs.namespace(nsNode, f+".namespace", b.Namespace); err != nil {
+					return err
+				}
+				if err := refs.link(v, f+".name", b.Namespace, b.Name); err != nil {
+					return err
+				}
+				refs.bridges[b.Namespace+"/"+b.Name] = true
+				t.Bridges = append(t.Bridges, b)
+				return nil
+			})
+		},
+		"veths": func(v *yaml.Node, f string) error {
+			return p.seq(v, f, func(_ int, v *yaml.Node, f string) error {
+				var vt Veth
+				var aNode, bNode *yaml.Node
+				err := p.fields(v, f, map[string]func(*yaml.Node, string) error{
+					"a":     func(v *yaml.Node, f string) error { aNode = v; return p.end(v, f, &vt.A) },
+					"b":     func(v *yaml.Node, f string) error { bNode = v; return p.end(v, f, &vt.B) },
+					"shape": func(v *yaml.Node, f string) error { return p.shape(v, f, &vt.Shape) },
+				}, "a", "b")
+				if err != nil {
+					return err
+				}
+				for _, e := range []struct {
+					n   *yaml.Node
+					f   string
+					end End
+				}{{aNode, f + ".a", vt.A}, {bNode, f + ".b", vt.B}} {
+					if err := refs.endRefs(e.n, e.f, e.end.Namespace, e.end.Name, e.end.Bridge); err != nil {
+						return err
+					}
+				}
+				t.Veths = append(t.Veths, vt)
+				return nil
+			})
+		},
+		"taps": func(v *yaml.Node, f string) error {
+			return p.seq(v, f, func(_ int, v *yaml.Node, f string) error {
+				var tp Tap
+				err := p.fields(v, f, map[string]func(*yaml.Node, string) error{
+					"name":      func(v *yaml.Node, f string) error { return p.name(v, f, &tp.Name) },
+					"namespace": func(v *yaml.Node, f string) error { return p.name(v, f, &tp.Namespace) },
+					"bridge":    func(v *yaml.Node, f string) error { return p.name(v, f, &tp.Bridge) },
+					"owner": func(v *yaml.Node, f string) error {
+						u, err := strconv.ParseUint(v.Value, 10, 32)
+						if v.Kind != yaml.ScalarNode || v.Tag != "!!int" || err != nil {
+							return p.errAt(v, f, "expected a numeric uid, found %s", kindName(v))
+						}
+						uid := uint32(u)
+						tp.Owner = &uid
+						return nil
+					},
+					"addresses": func(v *yaml.Node, f string) error { return p.addresses(v, f, &tp.Addresses) },
+				}, "name")
+				if err != nil {
+					return err
+				}
+				if err := refs.endRefs(v, f, tp.Namespace, tp.Name, tp.Bridge); err != nil {
+					return err
+				}
+				t.Taps = append(t.Taps, tp)
+				return nil
+			})
+		},
+		"routes": func(v *yaml.Node, f string) error {
+			return p.seq(v, f, func(_ int, v *yaml.Node, f string) error {
+				var r Route
+				var devNode, nsNode *yaml.Node
+				err := p.fields(v, f, map[string]func(*yaml.Node, string) error{
+					"namespace": func(v *yaml.Node, f string) error { nsNode = v; return p.name(v, f, &r.Namespace) },
+					"to": func(v *yaml.Node, f string) error {
+						var s string
+						if err := p.str(v, f, &s); err != nil {
+							return err
+						}
+						pfx, err := netip.ParsePrefix(s)
+						if err != nil {
+							return p.errAt(v, f, "%q is not a prefix (e.g. 198.18.6.0/24)", s)
+						}
+						if pfx.Bits() == 0 {
+							return p.errAt(v, f, "default routes are not allowed in version 1")
+						}
+						r.To = pfx.Masked()
+						return nil
+					},
+					"via": func(v *yaml.Node, f string) error {
+						var s string
+						if err := p.str(v, f, &s); err != nil {
+							return err
+						}
+						a, err := netip.ParseAddr(s)
+						if err != nil {
+							return p.errAt(v, f, "%q is not an address", s)
+						}
+						r.Via = a
+						return nil
+					},
+					"dev": func(v *yaml.Node, f string) error { devNode = v; return p.name(v, f, &r.Dev) },
+				}, "to")
+				if err != nil {
+					return err
+				}
+				if !r.Via.IsValid() && r.Dev == "" {
+					return p.errAt(v, f, "a route needs via, dev or both")
+				}
+				if r.Via.IsValid() && r.Via.Is4() != r.To.Addr().Is4() {
+					return p.errAt(v, f+".via", "address family differs from to")
+				}
+				if err := refs.namespace(nsNode, f+".namespace", r.Namespace); err != nil {
+					return err
+				}
+				if devNode != nil && refs.links[r.Namespace+"/"+r.Dev] == nil {
+					return p.errAt(devNode, f+".dev", "no link %q in namespace %s in this file", r.Dev, nsLabel(r.Namespace))
+				}
+				t.Routes = append(t.Routes, r)
+				return nil
+			})
+		},
+	}, "version")
+	if err != nil {
+		return err
+	}
+	if version != Version {
+		return p.errAt(versionNode, "version", "unsupported version %d (this jumpgate reads version %d)", version, Version)
+	}
+	if t.Name == "" {
+		t.Name = defaultName(p.file)
+	}
+	return nil
+}
+
+// defaultName derives a topology name from its file name.
+func defaultName(file string) string {
+	base := strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
+	var b strings.Builder
+	for _, r := range base {
+		if r < 128 && ifName.MatchString(string(r)) {
+			b.WriteRune(r)
+		}
+	}
+	s := b.String()
+	if len(s) > 15 {
+		s = s[:15]
+	}
+	if s == "" || s == "." || s == ".." {
+		s = "net"
+	}
+	return s
+}
+
+// refChecker remembers what has been declared so that references are
+// checked in file order: a namespace before its links, a bridge before its
+// ports.
+type refChecker struct {
+	p       *parser
+	nss     map[string]bool
+	links   map[string]*yaml.Node // ns/name → where declared
+	bridges map[string]bool
+}
+
+func (r *refChecker) namespace(n *yaml.Node, field, ns string) error {
+	if ns == "" || r.nss[ns] {
+		return nil
+	}
+	return r.p.errAt(n, field, "namespace %q is not declared under namespaces (declare it above its links)", ns)
+}
+
+func (r *refChecker) link(n *yaml.Node, field, ns, name string) error {
+	key := ns + "/" + name
+	if prev := r.links[key]; prev != nil {
+		return r.p.errAt(n, field, "link %q in namespace %s already declared at line %d", name, nsLabel(ns), prev.Line)
+	}
+	r.links[key] = n
+	return nil
+}
+
+func (r *refChecker) endRefs(n *yaml.Node, field, ns, name, bridge string) error {
+	if err := r.namespace(n, field+".namespace", ns); err != nil {
+		return err
+	}
+	if err := r.link(n, field+".name", ns, name); err != nil {
+		return err
+	}
+	if bridge != "" && !r.bridges[ns+"/"+bridge] {
+		return r.p.errAt(n, field+".bridge", "no bridge %q in namespace %s declared above", bridge, nsLabel(ns))
+	}
+	return nil
+}
