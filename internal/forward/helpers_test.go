@@ -1,0 +1,161 @@
+package forward
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/jumpgate/jumpgate/internal/server"
+)
+
+// startServer runs `jumpgate serve`'s server in-process on loopback and
+// returns a client connected to it as root.
+func startServer(t testing.TB) *ssh.Client {
+	t.Helper()
+	if os.Getuid() != 0 {
+		t.Skip("the in-process server logs in as root")
+	}
+	dir := t.TempDir()
+	_, hpriv, _ := ed25519.GenerateKey(rand.Reader)
+	hk, _ := ssh.NewSignerFromKey(hpriv)
+	_, cpriv, _ := ed25519.GenerateKey(rand.Reader)
+	ck, _ := ssh.NewSignerFromKey(cpriv)
+	keys := filepath.Join(dir, "authorized_keys")
+	if err := os.WriteFile(keys, ssh.MarshalAuthorizedKey(ck.PublicKey()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- server.Serve(ctx, ln, server.Config{
+			HostKeys:       []ssh.Signer{hk},
+			AuthorizedKeys: keys,
+			Logger:         slog.New(slog.NewTextHandler(io.Discard, nil)),
+		})
+	}()
+	c, err := ssh.Dial("tcp", ln.Addr().String(), &ssh.ClientConfig{
+		User:            "root",
+		Auth:            []ssh.AuthMethod{ssh.PublicKeys(ck)},
+		HostKeyCallback: ssh.FixedHostKey(hk.PublicKey()),
+		Timeout:         10 * time.Second,
+	})
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		c.Close()
+		cancel()
+		<-done
+	})
+	return c
+}
+
+// upperServer answers each connection with its input upper-cased, after
+// the client's EOF, then closes: it shows that half-close got through.
+func upperServer(t testing.TB, network, addr string) net.Listener {
+	t.Helper()
+	ln, err := net.Listen(network, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				b, _ := io.ReadAll(c)
+				c.Write([]byte(strings.ToUpper(string(b))))
+			}()
+		}
+	}()
+	return ln
+}
+
+// roundTrip sends msg over c, half-closes and expects msg upper-cased.
+func roundTrip(t testing.TB, c net.Conn, msg string) {
+	t.Helper()
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(c, msg); err != nil {
+		t.Fatalf("write: %v", err)
+	}
+	if err := c.(interface{ CloseWrite() error }).CloseWrite(); err != nil {
+		t.Fatalf("close write: %v", err)
+	}
+	got, err := io.ReadAll(c)
+	if err != nil || string(got) != strings.ToUpper(msg) {
+		t.Fatalf("got %q, %v; want %q", got, err, strings.ToUpper(msg))
+	}
+}
+
+// socks5Connect asks a SOCKS5 server on c to connect to host:port.
+func socks5Connect(c net.Conn, host string, port int) error {
+	req := []byte{5, 1, 0, 5, 1, 0, 3, byte(len(host))}
+	req = append(req, host...)
+	req = binary.BigEndian.AppendUint16(req, uint16(port))
+	if _, err := c.Write(req); err != nil {
+		return err
+	}
+	var resp [12]byte
+	if _, err := io.ReadFull(c, resp[:]); err != nil {
+		return err
+	}
+	if resp[0] != 5 || resp[1] != 0 || resp[3] != 0 {
+		return &socksError{resp[3]}
+	}
+	return nil
+}
+
+type socksError struct{ code byte }
+
+func (e *socksError) Error() string { return fmt.Sprintf("socks5 reply %d", e.code) }
+
+func countFDs(t testing.TB) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skipf("no /proc/self/fd: %v", err)
+	}
+	return len(ents)
+}
+
+// settle waits for goroutines and fds to come back to their baseline.
+func settle(t testing.TB, goroutines, fds int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		runtime.GC()
+		g, f := runtime.NumGoroutine(), countFDs(t)
+		if g <= goroutines && f <= fds {
+			return
+		}
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			n := runtime.Stack(buf, true)
+			t.Fatalf("leak: %d goroutines (baseline %d), %d fds (baseline %d)\n%s", g, goroutines, f, fds, buf[:n])
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
