@@ -59,24 +59,28 @@ func (f *Forwarder) startLocal(fw sshconf.Forward) (net.Addr, error) {
 		}
 		lns = append(lns, ln)
 	} else {
-		var firstErr error
+		// As ssh(1), the forward is up if any address could be bound;
+		// the others are reported.
+		var errs []error
 		for _, a := range localBindAddrs(fw, f.o.GatewayPorts) {
 			ln, err := net.Listen("tcp", hostPort(a, fw.ListenPort))
 			if err != nil {
-				quiet := a == "::1" && errors.Is(err, syscall.EADDRNOTAVAIL) // no IPv6 here
-				err = fmt.Errorf("bind [%s]:%d: %s", a, fw.ListenPort, sysErrText(err))
-				if firstErr == nil {
-					firstErr = err
+				if a == "::1" && errors.Is(err, syscall.EADDRNOTAVAIL) {
+					continue // no IPv6 here
 				}
-				if !quiet {
-					f.o.Log.Errorf("%v", err)
-				}
+				errs = append(errs, fmt.Errorf("bind [%s]:%d: %s", a, fw.ListenPort, sysErrText(err)))
 				continue
 			}
 			lns = append(lns, ln)
 		}
 		if len(lns) == 0 {
-			return nil, firstErr
+			if len(errs) == 0 {
+				return nil, fmt.Errorf("cannot listen to port: %d", fw.ListenPort)
+			}
+			return nil, errors.Join(errs...)
+		}
+		for _, err := range errs {
+			f.o.Log.Errorf("%v", err)
 		}
 	}
 	for _, ln := range lns {
