@@ -208,7 +208,14 @@ func (r *sshRun) run(ctx context.Context) (retErr error) {
 		return r.connectError(h, err)
 	}
 	defer conn.Close()
-	notifyForked()
+	fwd, err := r.startForwards(ctx, h, conn)
+	if err != nil {
+		return err
+	}
+	if fwd != nil {
+		defer fwd.Close()
+	}
+	notifyForked() // -f: only once the forwards are up
 
 	// A keepalive timeout closes the connection under the session, which
 	// then fails in its own words ("closed by remote host"); ssh(1) says
@@ -297,12 +304,6 @@ func (r *sshRun) unsupported(h *sshconf.Host) error {
 		return r.fail("ssh -O %s: connection multiplexing is not available in this jumpgate yet (issue #4); no control socket was contacted", a.muxCommand)
 	}
 	var what []string
-	for _, k := range []string{"localforward", "remoteforward", "dynamicforward"} {
-		if len(h.GetAll(k)) > 0 && h.Get("clearallforwardings") != "yes" {
-			what = append(what, "port forwarding (-L, -R, -D, "+k+")")
-			break
-		}
-	}
 	if _, ok := a.override["ForwardX11"]; ok && a.override["ForwardX11"] == "yes" {
 		what = append(what, "X11 forwarding (-X, -Y)")
 	}
