@@ -3,7 +3,7 @@
 # Idempotent; does nothing (and needs no network) when all are present.
 set -euo pipefail
 
-pkgs=(openssh-server openssh-client iproute2 iperf3 nftables util-linux procps)
+pkgs=(openssh-server openssh-client iproute2 iperf3 nftables util-linux procps graphviz chromium)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -77,6 +77,10 @@ type Namespace struct {
 	FDB []FDBEntry `json:"fdb,omitempty"`
 	// Neighbours is the ARP/NDP table.
 	Neighbours []Neighbour `json:"neighbours,omitempty"`
+
+	// nsids maps this namespace's netnsids to namespace IDs, where
+	// discovery knows them (`ip netns list-id`).
+	nsids map[int]string
 }
 
 // Link is one network device.
@@ -101,6 +105,10 @@ type Link struct {
 	// Tap describes a tun/tap device and who holds it open.
 	Tap       *Tap      `json:"tap,omitempty"`
 	Addresses []Address `json:"addresses,omitempty"`
+
+	// Raw discovery data that Finish turns into Bridges.
+	portState          string
+	stp, vlanFiltering bool
 }
 
 // PeerRef points at a link, possibly in another namespace.
@@ -111,6 +119,12 @@ type PeerRef struct {
 	// Name is the peer's name, "" when its namespace was not visible.
 	Name  string `json:"name,omitempty"`
 	Index int    `json:"index"`
+
+	// nsid is the kernel's IFLA_LINK_NETNSID as discovered, -1 for the
+	// link's own namespace; mac is the peer's MAC when discovery could
+	// read it. Finish resolves them into Namespace and Name.
+	nsid int
+	mac  string
 }
 
 // Tap is a tun or tap device's settings and holders.
@@ -325,43 +339,16 @@ func (t *Topology) Finish() {
 		slices.SortFunc(ns.Links, func(a, b Link) int { return strings.Compare(a.Name, b.Name) })
 		ns.deriveBridges()
 	}
-	for i := range t.Namespaces {
-		ns := &t.Namespaces[i]
-		for j := range ns.Links {
-			l := &ns.Links[j]
-			if l.Peer == nil || l.Peer.Name != "" {
-				continue
-			}
-			if pns := t.Namespace(l.Peer.Namespace); pns != nil {
-				if p := pns.LinkByIndex(l.Peer.Index); p != nil {
-					l.Peer.Name = p.Name
-				}
-			}
-		}
-	}
+	t.resolvePeers()
 }
 
-// deriveBridges fills Bridges from Links (keeping STP and VLAN settings
-// already discovered) and each port's stations from FDB and Neighbours.
+// deriveBridges fills Bridges from Links and each port's stations from FDB and Neighbours.
 func (n *Namespace) deriveBridges() {
-	old := n.Bridges
 	n.Bridges = nil
 	for _, l := range n.Links {
-		if l.Kind != KindBridge {
-			continue
+		if l.Kind == KindBridge {
+			n.Bridges = append(n.Bridges, Bridge{Name: l.Name, STP: l.stp, VLANFiltering: l.vlanFiltering, Ports: []Port{}})
 		}
-		b := Bridge{Name: l.Name, Ports: []Port{}}
-		for _, o := range old {
-			if o.Name == l.Name {
-				b.STP, b.VLANFiltering = o.STP, o.VLANFiltering
-				for _, p := range o.Ports {
-					if p.State != "" {
-						b.Ports = append(b.Ports, Port{Name: p.Name, State: p.State})
-					}
-				}
-			}
-		}
-		n.Bridges = append(n.Bridges, b)
 	}
 	ipsByMAC := map[string][]string{}
 	for _, nb := range n.Neighbours {
@@ -374,16 +361,11 @@ func (n *Namespace) deriveBridges() {
 	}
 	for i := range n.Bridges {
 		b := &n.Bridges[i]
-		states := map[string]string{}
-		for _, p := range b.Ports {
-			states[p.Name] = p.State
-		}
-		b.Ports = b.Ports[:0]
 		for _, l := range n.Links {
 			if l.Master != b.Name {
 				continue
 			}
-			p := Port{Name: l.Name, Kind: l.Kind, State: states[l.Name]}
+			p := Port{Name: l.Name, Kind: l.Kind, State: l.portState}
 			for _, f := range n.FDB {
 				if f.Port != l.Name || f.Local || f.Permanent || (f.Bridge != "" && f.Bridge != b.Name) {
 					continue

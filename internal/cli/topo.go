@@ -1,0 +1,297 @@
+package cli
+
+// `jumpgate topo [TARGET]`: discover a host's network topology, locally
+// through netlink or on TARGET through an SSH exec channel (the same
+// connection flags as `jumpgate ssh`), and render it.
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/user"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/jumpgate/jumpgate/internal/dial"
+	"github.com/jumpgate/jumpgate/internal/sshconf"
+	"github.com/jumpgate/jumpgate/internal/topo"
+	"github.com/jumpgate/jumpgate/internal/vlog"
+)
+
+const topoUse = `Usage: jumpgate topo [flags] [TARGET]
+
+Without TARGET, discovers this host's namespaces, links, bridges, veth
+peers, taps, Open vSwitch and libvirt through netlink. With TARGET
+([user@]host, a + chain or a config alias), runs iproute2 on it over SSH;
+nothing needs to be installed there.
+
+`
+
+// topoFlags is the command line of `jumpgate topo`.
+type topoFlags struct {
+	format, serve, netns, output string
+	poll                         time.Duration
+	// ssh(1) connection flags, passed on as ssh's argv.
+	config, jump, login string
+	port                int
+	opts, idents        []string
+}
+
+func (f *topoFlags) add(fs *pflag.FlagSet) {
+	fs.StringVar(&f.format, "format", "text", "output `format`: text, json, dot, svg or html")
+	fs.StringVar(&f.serve, "serve", "", "serve a live page at `ADDR` (host:port; loopback unless a host is named)")
+	fs.StringVar(&f.netns, "netns", "", "only namespaces whose name matches the glob `PATTERN` (the root namespace is always shown)")
+	fs.StringVarP(&f.output, "output", "O", "", "write to `FILE` instead of standard output")
+	fs.DurationVar(&f.poll, "poll", 2*time.Second, "with --serve on a TARGET, how often to rediscover")
+	fs.StringVarP(&f.config, "config", "F", "", "ssh_config `file` (as ssh -F)")
+	fs.StringVarP(&f.jump, "jump", "J", "", "jump hosts (as ssh -J)")
+	fs.StringVarP(&f.login, "login", "l", "", "remote user (as ssh -l)")
+	fs.IntVarP(&f.port, "port", "p", 0, "remote port (as ssh -p)")
+	fs.StringArrayVarP(&f.opts, "option", "o", nil, "ssh_config option (as ssh -o)")
+	fs.StringArrayVarP(&f.idents, "identity", "i", nil, "identity file (as ssh -i)")
+}
+
+// sshArgv is the ssh(1) command line the connection flags stand for.
+func (f *topoFlags) sshArgv(target string) []string {
+	var a []string
+	if f.config != "" {
+		a = append(a, "-F", f.config)
+	}
+	if f.jump != "" {
+		a = append(a, "-J", f.jump)
+	}
+	if f.login != "" {
+		a = append(a, "-l", f.login)
+	}
+	if f.port != 0 {
+		a = append(a, "-p", strconv.Itoa(f.port))
+	}
+	for _, o := range f.opts {
+		a = append(a, "-o", o)
+	}
+	for _, i := range f.idents {
+		a = append(a, "-i", i)
+	}
+	return append(a, target)
+}
+
+func runTopo(ctx context.Context, e *env, args []string) error {
+	fs := pflag.NewFlagSet("topo", pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	var f topoFlags
+	f.add(fs)
+	err := fs.Parse(args)
+	if errors.Is(err, pflag.ErrHelp) {
+		fmt.Fprintf(e.io.Out, "%s%s", topoUse, fs.FlagUsages())
+		return nil
+	}
+	if err != nil {
+		return usageErrorf("topo: %v", err).hint("run 'jumpgate topo --help'")
+	}
+	switch f.format {
+	case "text", "json", "dot", "svg", "html":
+	default:
+		return usageErrorf("topo: unknown format %q", f.format).hint("use --format text, json, dot, svg or html")
+	}
+	if fs.NArg() > 1 {
+		return usageErrorf("topo: one TARGET at most, got %d", fs.NArg()).hint("run 'jumpgate topo --help'")
+	}
+	if _, err := path.Match(f.netns, ""); err != nil {
+		return usageErrorf("topo: bad --netns pattern %q: %v", f.netns, err)
+	}
+
+	var discover func(context.Context) (*topo.Topology, error)
+	if fs.NArg() == 1 {
+		conn, err := topoDial(ctx, e, f.sshArgv(fs.Arg(0)))
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		discover = func(ctx context.Context) (*topo.Topology, error) {
+			t, err := topo.DiscoverRemote(ctx, func(ctx context.Context, script string) ([]byte, error) {
+				return execRemote(ctx, conn, script)
+			})
+			if err != nil {
+				return nil, fmt.Errorf("discover %s: %w", fs.Arg(0), err)
+			}
+			f.filter(t)
+			return t, nil
+		}
+	} else {
+		opts := topo.Options{Run: topo.ExecRunner}
+		if f.netns != "" {
+			opts.Filter = func(name string) bool { ok, _ := path.Match(f.netns, name); return ok }
+		}
+		discover = func(ctx context.Context) (*topo.Topology, error) {
+			t, err := topo.Discover(ctx, opts)
+			if err != nil {
+				return nil, withHint(fmt.Errorf("discover local topology: %w", err), 1,
+					"reading other namespaces needs root (CAP_SYS_ADMIN): run it with sudo")
+			}
+			return t, nil
+		}
+	}
+
+	if f.serve != "" {
+		return serveTopo(ctx, e, &f, fs.NArg() == 1, discover)
+	}
+	t, err := discover(ctx)
+	if err != nil {
+		return err
+	}
+	var out bytes.Buffer
+	if err := renderTopo(ctx, &out, t, f.format); err != nil {
+		return err
+	}
+	for _, w := range t.Warnings {
+		fmt.Fprintf(e.io.ErrOut, "jumpgate: warning: %s\n", w)
+	}
+	if f.output != "" {
+		if err := os.WriteFile(f.output, out.Bytes(), 0o644); err != nil {
+			return fmt.Errorf("write %s: %w", f.output, err)
+		}
+		return nil
+	}
+	_, err = e.io.Out.Write(out.Bytes())
+	return err
+}
+
+// filter drops the namespaces --netns does not match (remote discovery
+// reads them all; the script is one round trip either way).
+func (f *topoFlags) filter(t *topo.Topology) {
+	if f.netns == "" {
+		return
+	}
+	keep := t.Namespaces[:0]
+	for _, ns := range t.Namespaces {
+		if ok, _ := path.Match(f.netns, ns.Name); ns.Root || ok {
+			keep = append(keep, ns)
+		}
+	}
+	t.Namespaces = keep
+}
+
+func renderTopo(ctx context.Context, w io.Writer, t *topo.Topology, format string) error {
+	switch format {
+	case "json":
+		return topo.WriteJSON(w, t)
+	case "dot":
+		return topo.WriteDOT(w, t)
+	case "svg":
+		b, err := topo.SVG(ctx, t)
+		if err != nil {
+			return withHint(err, 1, "install graphviz (apt-get install graphviz), or use --format dot and render it elsewhere")
+		}
+		_, err = w.Write(b)
+		return err
+	case "html":
+		return topo.WriteHTML(w, t, false)
+	}
+	return topo.WriteText(w, t)
+}
+
+// execRemote runs script with sh on the far end of conn and returns its
+// standard output.
+func execRemote(ctx context.Context, conn *dial.Conn, script string) ([]byte, error) {
+	s, err := conn.Client.NewSession()
+	if err != nil {
+		return nil, fmt.Errorf("open session: %w", err)
+	}
+	defer s.Close()
+	var out, errb bytes.Buffer
+	s.Stdout, s.Stderr = &out, &errb
+	done := make(chan error, 1)
+	go func() { done <- s.Run("sh -c " + shellQuote(script)) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			return nil, fmt.Errorf("sh on the remote host: %w: %s", err, bytes.TrimSpace(errb.Bytes()))
+		}
+		return out.Bytes(), nil
+	case <-ctx.Done():
+		s.Close()
+		return nil, ctx.Err()
+	}
+}
+
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// topoDial connects to the host sshArgv names exactly as `jumpgate ssh
+// ARGV` would (ssh_config, jump chains, known_hosts, agent, keys), and
+// prints a failure the way ssh(1) does. It is the reusable "resolve and
+// dial from ssh flags" step; it repeats runSSH's setup because ssh.go
+// keeps it inline.
+func topoDial(ctx context.Context, e *env, sshArgv []string) (*dial.Conn, error) {
+	home, uname, uid := localUser(e)
+	a, err := parseSSHArgs(sshArgv, home, func(p string) error {
+		_, err := os.Stat(p)
+		return err
+	})
+	if err != nil {
+		return nil, usageErrorf("topo: %v", err)
+	}
+	r := &sshRun{e: e, args: a, logw: e.io.ErrOut}
+	host, _ := os.Hostname()
+	r.base = sshconf.Options{
+		ConfigFile: a.configFile,
+		LocalUser:  uname,
+		UID:        uid,
+		HomeDir:    home,
+		LocalHost:  host,
+		Getenv:     e.getenv,
+		Exec:       func(cmd string) bool { return matchExec(e, cmd) },
+		UserHome: func(name string) (string, bool) {
+			u, err := user.Lookup(name)
+			if err != nil {
+				return "", false
+			}
+			return u.HomeDir, true
+		},
+		LookupHost: func(fqdn string) bool {
+			_, err := net.DefaultResolver.LookupHost(ctx, fqdn)
+			return err == nil
+		},
+	}
+	dest := a.dest
+	if hops, last, ok, err := dial.ParseChain(dest); ok {
+		if err != nil {
+			return nil, r.fail("ssh: %v", err)
+		}
+		if _, dup := a.override["ProxyJump"]; dup {
+			return nil, r.fail("Cannot combine -J with a + chain in the destination (%s)", dest)
+		}
+		a.set("ProxyJump", dial.JoinJumpList(hops))
+		dest = last.Host
+		if last.User != "" && a.destUser == "" {
+			a.destUser = last.User
+		}
+		if last.Port > 0 && a.destPort == 0 {
+			a.destPort = last.Port
+		}
+	}
+	opts := r.base
+	opts.CommandLine = a.options()
+	opts.UserFromDestination = a.destUser
+	opts.PortFromDestination = a.destPort
+	h, err := sshconf.Resolve(dest, opts)
+	if err != nil {
+		return nil, r.fail("%s", configErrorText(err))
+	}
+	r.log = vlog.New(r.logw, logLevel(h))
+	conn, err := r.dialer().Dial(ctx, h)
+	if err != nil {
+		return nil, r.connectError(h, err)
+	}
+	return conn, nil
+}
