@@ -228,14 +228,19 @@ func (p *planner) createBridge(s *linkSpec) error {
 	b := s.bridge
 	la := netlink.NewLinkAttrs()
 	la.Name = s.name
-	la.Alias = p.alias
-	vf := b.VLANFiltering
-	nb := &netlink.Bridge{LinkAttrs: la, VlanFiltering: &vf}
+	nb := &netlink.Bridge{LinkAttrs: la}
+	if b.VLANFiltering { // only when asked: some kernels have no VLAN filtering at all
+		vf := true
+		nb.VlanFiltering = &vf
+	}
 	if b.Ageing > 0 {
 		a := ageingCS(b)
 		nb.AgeingTime = &a
 	}
 	if err := h.LinkAdd(nb); err != nil {
+		if b.VLANFiltering && errors.Is(err, unix.EOPNOTSUPP) {
+			return fmt.Errorf("add bridge %s: vlan_filtering: this kernel has no bridge VLAN filtering: %w", s.label(), err)
+		}
 		return fmt.Errorf("add bridge %s: %w", s.label(), err)
 	}
 	if err := p.setAlias(s.ns, s.name); err != nil {
