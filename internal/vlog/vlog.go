@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // Level is an OpenSSH LogLevel.
@@ -56,21 +57,32 @@ func ParseLevel(s string) (Level, error) {
 type Logger struct {
 	mu    sync.Mutex
 	w     io.Writer
-	level Level
+	level atomic.Int32
 }
 
 // New returns a logger writing lines at level or quieter to w.
-func New(w io.Writer, level Level) *Logger { return &Logger{w: w, level: level} }
+func New(w io.Writer, level Level) *Logger {
+	lg := &Logger{w: w}
+	lg.level.Store(int32(level))
+	return lg
+}
 
 // Enabled reports whether lines at l are written.
-func (lg *Logger) Enabled(l Level) bool { return lg != nil && l <= lg.level }
+func (lg *Logger) Enabled(l Level) bool { return lg != nil && l <= lg.Level() }
 
 // Level returns the logger's level (Quiet for nil).
 func (lg *Logger) Level() Level {
 	if lg == nil {
 		return Quiet
 	}
-	return lg.level
+	return Level(lg.level.Load())
+}
+
+// SetLevel changes the level, as ssh(1)'s ~v and ~V escapes do.
+func (lg *Logger) SetLevel(l Level) {
+	if lg != nil {
+		lg.level.Store(int32(l))
+	}
 }
 
 // Logf writes one line at level l, prefixed as OpenSSH does for debug levels.
