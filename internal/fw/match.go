@@ -12,10 +12,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-
-	"github.com/google/nftables"
-	"github.com/google/nftables/expr"
-	"golang.org/x/sys/unix"
 )
 
 // Ethernet types (IEEE 802.3), as the wire carries them.
@@ -25,16 +21,53 @@ const (
 	etherTypeIPv6 = 0x86dd
 )
 
-// setLookup resolves a set name to the set added in the same transaction.
-type setLookup func(name string) *nftables.Set
+// Where a payload load starts (nft's NFT_PAYLOAD_*_HEADER bases).
+type base uint8
 
-// match is one condition of a rule, in text and as expressions.
-type match struct {
-	text  string
-	exprs func(sets setLookup) []expr.Any
+const (
+	baseLink base = iota
+	baseNetwork
+	baseTransport
+)
+
+// opKind is one kind of nftables expression we use.
+type opKind uint8
+
+const (
+	opPayload opKind = iota // load len bytes at base+off into the register
+	opMeta                  // load a meta key into the register
+	opCmp                   // compare the register with data (eq, or neq)
+	opBitwise               // register = (register & mask) ^ 0
+	opLookup                // register in the named set (or not, when neq)
+)
+
+// Meta keys we load.
+const (
+	metaIIFName = "iifname"
+	metaOIFName = "oifname"
+	metaL4Proto = "l4proto"
+)
+
+// op is one expression of a rule, in a form kept free of the nftables
+// library so that rule generation builds and tests on any OS; the Linux
+// side turns ops into the library's expressions one for one.
+type op struct {
+	kind   opKind
+	base   base
+	off, n uint32
+	meta   string
+	neq    bool
+	data   []byte // cmp operand, bitwise mask
+	set    string
 }
 
-// Rule is one nftables rule: its text and how to build its expressions.
+// match is one condition of a rule: its text and its expressions.
+type match struct {
+	text string
+	ops  []op
+}
+
+// Rule is one nftables rule.
 type Rule struct {
 	matches []match
 	verdict string // "drop", "return", "jump CHAIN"
@@ -53,24 +86,10 @@ func (r Rule) Text() string {
 	return s + r.verdict
 }
 
-// exprs builds the rule's expressions.
-func (r Rule) exprs(sets setLookup) []expr.Any {
-	var out []expr.Any
+func (r Rule) ops() []op {
+	var out []op
 	for _, m := range r.matches {
-		out = append(out, m.exprs(sets)...)
-	}
-	if r.counter {
-		out = append(out, &expr.Counter{})
-	}
-	switch {
-	case r.verdict == "drop":
-		out = append(out, &expr.Verdict{Kind: expr.VerdictDrop})
-	case r.verdict == "return":
-		out = append(out, &expr.Verdict{Kind: expr.VerdictReturn})
-	case len(r.verdict) > 5 && r.verdict[:5] == "jump ":
-		out = append(out, &expr.Verdict{Kind: expr.VerdictJump, Chain: r.verdict[5:]})
-	default:
-		panic("fw: unknown verdict " + r.verdict) // our own generator's bug
+		out = append(out, m.ops...)
 	}
 	return out
 }
@@ -79,33 +98,24 @@ func rule(verdict string, counter bool, ms ...match) Rule {
 	return Rule{matches: ms, verdict: verdict, counter: counter}
 }
 
-func load(base expr.PayloadBase, off, n uint32) *expr.Payload {
-	return &expr.Payload{DestRegister: 1, Base: base, Offset: off, Len: n}
-}
+func load(b base, off, n uint32) op { return op{kind: opPayload, base: b, off: off, n: n} }
 
-func cmp(op expr.CmpOp, data []byte) *expr.Cmp {
-	return &expr.Cmp{Op: op, Register: 1, Data: data}
-}
+func cmp(neq bool, data []byte) op { return op{kind: opCmp, neq: neq, data: data} }
+
+func lookup(set string, neq bool) op { return op{kind: opLookup, set: set, neq: neq} }
+
+func meta(key string) op { return op{kind: opMeta, meta: key} }
 
 func be16(v uint16) []byte { return binary.BigEndian.AppendUint16(nil, v) }
 
-// etherTypeDep is the dependency nft adds before a layer-3 field.
-func etherTypeDep(t uint16) []expr.Any {
-	return []expr.Any{load(expr.PayloadBaseLLHeader, 12, 2), cmp(expr.CmpOpEq, be16(t))}
+// etherTypeDep is the dependency nft adds before a layer-3 field in the
+// bridge family: the Ethernet type at the link header.
+func etherTypeDep(t uint16) []op {
+	return []op{load(baseLink, 12, 2), cmp(false, be16(t))}
 }
 
-func l4Dep(proto byte) []expr.Any {
-	return []expr.Any{
-		&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
-		cmp(expr.CmpOpEq, []byte{proto}),
-	}
-}
-
-func lookup(set string, invert bool) func(setLookup) expr.Any {
-	return func(sets setLookup) expr.Any {
-		s := sets(set)
-		return &expr.Lookup{SourceRegister: 1, SetName: s.Name, SetID: s.ID, Invert: invert}
-	}
+func l4Dep(proto byte) []op {
+	return []op{meta(metaL4Proto), cmp(false, []byte{proto})}
 }
 
 func opText(neq bool) string {
@@ -115,27 +125,18 @@ func opText(neq bool) string {
 	return ""
 }
 
-func cmpOp(neq bool) expr.CmpOp {
-	if neq {
-		return expr.CmpOpNeq
-	}
-	return expr.CmpOpEq
-}
+// ifNameSize is IFNAMSIZ: iifname and oifname compare that many bytes.
+const ifNameSize = 16
 
 // ifName matches iifname or oifname "name".
 func ifName(out bool, name string) match {
-	key, word := expr.MetaKeyIIFNAME, "iifname"
+	key := metaIIFName
 	if out {
-		key, word = expr.MetaKeyOIFNAME, "oifname"
+		key = metaOIFName
 	}
-	data := make([]byte, unix.IFNAMSIZ)
-	copy(data, name+"\x00")
-	return match{
-		text: fmt.Sprintf("%s %q", word, name),
-		exprs: func(setLookup) []expr.Any {
-			return []expr.Any{&expr.Meta{Key: key, Register: 1}, cmp(expr.CmpOpEq, data)}
-		},
-	}
+	data := make([]byte, ifNameSize)
+	copy(data, name)
+	return match{text: fmt.Sprintf("%s %q", key, name), ops: []op{meta(key), cmp(false, data)}}
 }
 
 // etherAddrSet matches ether saddr/daddr against a set.
@@ -144,47 +145,33 @@ func etherAddrSet(daddr, neq bool, set string) match {
 	if daddr {
 		off, word = 0, "daddr"
 	}
-	lk := lookup(set, neq)
 	return match{
 		text: fmt.Sprintf("ether %s %s@%s", word, opText(neq), set),
-		exprs: func(sets setLookup) []expr.Any {
-			return []expr.Any{load(expr.PayloadBaseLLHeader, off, 6), lk(sets)}
-		},
+		ops:  []op{load(baseLink, off, 6), lookup(set, neq)},
 	}
 }
 
 // etherDaddrUnicast matches frames to a unicast MAC (group bit clear).
 func etherDaddrUnicast() match {
-	zero := make([]byte, 6)
 	return match{
 		text: "ether daddr & 01:00:00:00:00:00 == 00:00:00:00:00:00",
-		exprs: func(setLookup) []expr.Any {
-			return []expr.Any{
-				load(expr.PayloadBaseLLHeader, 0, 6),
-				&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 6, Mask: []byte{1, 0, 0, 0, 0, 0}, Xor: zero},
-				cmp(expr.CmpOpEq, zero),
-			}
+		ops: []op{
+			load(baseLink, 0, 6),
+			{kind: opBitwise, n: 6, data: []byte{1, 0, 0, 0, 0, 0}},
+			cmp(false, make([]byte, 6)),
 		},
 	}
 }
 
 // etherType matches the frame's Ethernet type.
 func etherType(name string, t uint16) match {
-	return match{
-		text:  "ether type " + name,
-		exprs: func(setLookup) []expr.Any { return etherTypeDep(t) },
-	}
+	return match{text: "ether type " + name, ops: etherTypeDep(t)}
 }
 
 // arpField compares a fixed ARP header field (RFC 826) with a value.
 func arpField(text string, off uint32, neq bool, val []byte) match {
-	return match{
-		text: text,
-		exprs: func(setLookup) []expr.Any {
-			return append(etherTypeDep(etherTypeARP),
-				load(expr.PayloadBaseNetworkHeader, off, uint32(len(val))), cmp(cmpOp(neq), val))
-		},
-	}
+	return match{text: text, ops: append(etherTypeDep(etherTypeARP),
+		load(baseNetwork, off, uint32(len(val))), cmp(neq, val))}
 }
 
 // ARP header offsets for Ethernet/IPv4 (RFC 826): sender hardware
@@ -200,12 +187,9 @@ func arpSet(ip, neq bool, set string) match {
 	if ip {
 		off, n, word = arpSPAOffset, 4, "ip"
 	}
-	lk := lookup(set, neq)
 	return match{
 		text: fmt.Sprintf("arp saddr %s %s@%s", word, opText(neq), set),
-		exprs: func(sets setLookup) []expr.Any {
-			return append(etherTypeDep(etherTypeARP), load(expr.PayloadBaseNetworkHeader, off, n), lk(sets))
-		},
+		ops:  append(etherTypeDep(etherTypeARP), load(baseNetwork, off, n), lookup(set, neq)),
 	}
 }
 
@@ -215,44 +199,39 @@ func ipSaddrSet(v6, neq bool, set string) match {
 	if v6 {
 		t, off, n, word = etherTypeIPv6, 8, 16, "ip6"
 	}
-	lk := lookup(set, neq)
 	return match{
 		text: fmt.Sprintf("%s saddr %s@%s", word, opText(neq), set),
-		exprs: func(sets setLookup) []expr.Any {
-			return append(etherTypeDep(t), load(expr.PayloadBaseNetworkHeader, off, n), lk(sets))
-		},
+		ops:  append(etherTypeDep(t), load(baseNetwork, off, n), lookup(set, neq)),
 	}
 }
+
+// IP protocol numbers (IANA).
+const (
+	protoUDP    = 17
+	protoICMPv6 = 58
+)
 
 // dhcpDiscover matches a DHCP client's first packets (RFC 2131 §4.1: sent
 // from 0.0.0.0 to the limited broadcast, UDP 68 → 67), which no binding can
 // cover because the client has no address yet.
 func dhcpDiscover() match {
-	return match{
-		text: "ip saddr 0.0.0.0 ip daddr 255.255.255.255 udp sport 68 udp dport 67",
-		exprs: func(setLookup) []expr.Any {
-			out := etherTypeDep(etherTypeIPv4)
-			out = append(out,
-				load(expr.PayloadBaseNetworkHeader, 12, 4), cmp(expr.CmpOpEq, []byte{0, 0, 0, 0}),
-				load(expr.PayloadBaseNetworkHeader, 16, 4), cmp(expr.CmpOpEq, []byte{255, 255, 255, 255}))
-			out = append(out, l4Dep(unix.IPPROTO_UDP)...)
-			return append(out, load(expr.PayloadBaseTransportHeader, 0, 4), cmp(expr.CmpOpEq, []byte{0, 68, 0, 67}))
-		},
-	}
+	ops := etherTypeDep(etherTypeIPv4)
+	ops = append(ops,
+		load(baseNetwork, 12, 4), cmp(false, []byte{0, 0, 0, 0}),
+		load(baseNetwork, 16, 4), cmp(false, []byte{255, 255, 255, 255}))
+	ops = append(ops, l4Dep(protoUDP)...)
+	ops = append(ops, load(baseTransport, 0, 4), cmp(false, []byte{0, 68, 0, 67}))
+	return match{text: "ip saddr 0.0.0.0 ip daddr 255.255.255.255 udp sport 68 udp dport 67", ops: ops}
 }
 
 // dadProbe matches IPv6 duplicate address detection (RFC 4862 §5.4: a
-// neighbour solicitation from the unspecified address).
+// neighbour solicitation, ICMPv6 type 135, from the unspecified address).
 func dadProbe() match {
-	return match{
-		text: "ip6 saddr :: icmpv6 type nd-neighbor-solicit",
-		exprs: func(setLookup) []expr.Any {
-			out := etherTypeDep(etherTypeIPv6)
-			out = append(out, load(expr.PayloadBaseNetworkHeader, 8, 16), cmp(expr.CmpOpEq, make([]byte, 16)))
-			out = append(out, l4Dep(unix.IPPROTO_ICMPV6)...)
-			return append(out, load(expr.PayloadBaseTransportHeader, 0, 1), cmp(expr.CmpOpEq, []byte{135}))
-		},
-	}
+	ops := etherTypeDep(etherTypeIPv6)
+	ops = append(ops, load(baseNetwork, 8, 16), cmp(false, make([]byte, 16)))
+	ops = append(ops, l4Dep(protoICMPv6)...)
+	ops = append(ops, load(baseTransport, 0, 1), cmp(false, []byte{135}))
+	return match{text: "ip6 saddr :: icmpv6 type nd-neighbor-solicit", ops: ops}
 }
 
 // SetType is the type of a named set's elements.
@@ -265,16 +244,6 @@ const (
 	SetIPv6Addr  SetType = "ipv6_addr"
 )
 
-func (t SetType) datatype() nftables.SetDatatype {
-	switch t {
-	case SetEtherAddr:
-		return nftables.TypeEtherAddr
-	case SetIPv4Addr:
-		return nftables.TypeIPAddr
-	}
-	return nftables.TypeIP6Addr
-}
-
 // Set is one named set of our table.
 type Set struct {
 	Name  string
@@ -286,17 +255,15 @@ type Set struct {
 func (s Set) keys() [][]byte {
 	var out [][]byte
 	for _, e := range s.Elems {
-		switch s.Type {
-		case SetEtherAddr:
+		if s.Type == SetEtherAddr {
 			mac, err := net.ParseMAC(e)
 			if err != nil {
-				panic("fw: bad mac in set: " + e)
+				panic("fw: bad mac in set: " + e) // generator bug
 			}
 			out = append(out, mac)
-		default:
-			a := netip.MustParseAddr(e)
-			out = append(out, a.AsSlice())
+			continue
 		}
+		out = append(out, netip.MustParseAddr(e).AsSlice())
 	}
 	return out
 }

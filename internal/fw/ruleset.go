@@ -273,3 +273,11 @@ func (rs *Ruleset) Text() string {
 	b.WriteString("}\n")
 	return b.String()
 }
+
+// Target is the network namespace whose nftables [Apply] and [Flush]
+// change.
+type Target struct {
+	// NetNS is the path of a network namespace file (/run/netns/NAME,
+	// /proc/PID/ns/net); empty for the caller's own namespace.
+	NetNS string
+}
