@@ -153,3 +153,12 @@ func FuzzParse(f *testing.F) {
 		Export(top)
 	})
 }
+
+func readExample(t *testing.T, name string) *Topology {
+	t.Helper()
+	top, err := ReadFile(filepath.Join("../../examples", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return top
+}

@@ -87,15 +87,6 @@ func snapshot(t *testing.T, o Options) string {
 	return strings.Join(out, "\n")
 }
 
-func readExample(t *testing.T, name string) *Topology {
-	t.Helper()
-	top, err := ReadFile(filepath.Join("../../examples", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return top
-}
-
 // TestApplyRoundTrip applies each example twice (the second apply must
 // change nothing and say so), checks the plan is then empty, destroys it
 // and checks the kernel is as it was.
