@@ -41,7 +41,7 @@ func commands() []command {
 		{"serve", "run jumpgate's own SSH server (for hypervisors, labs and tests)", runServe},
 		{"net", "apply, plan and destroy declarative virtual networks", runNet},
 		{"topo", "discover and render the network topology of a host", runTopo},
-		{"fw", "generate and apply anti-spoofing bridge firewall rules", notYet("fw", 7)},
+		{"fw", "generate and apply anti-spoofing bridge firewall rules", runFw},
 		{"lab", "a throw-away lab of network namespaces to try it all", runLab},
 		{"bench", "measure jumpgate against OpenSSH in one run", runBench},
 		{"version", "print the version and what it was built with", runVersion},
