@@ -8,7 +8,6 @@ import (
 	"net"
 	"os/exec"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 )
@@ -132,7 +131,7 @@ func iperf(t *testing.T, o Options, secs int) float64 {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(secs+15)*time.Second)
 	defer cancel()
 	port := fmt.Sprint(20000 + time.Now().UnixNano()%10000)
-	srv := exec.CommandContext(ctx, "ip", "netns", "exec", o.NetnsPrefix+"b", "iperf3", "-s", "-1", "-B", "198.18.40.2", "-p", port)
+	srv := exec.CommandContext(ctx, "ip", "netns", "exec", o.NetnsPrefix+"b", "iperf3", "-s", "-B", "198.18.40.2", "-p", port)
 	var srvOut bytes.Buffer
 	srv.Stdout, srv.Stderr = &srvOut, &srvOut
 	if err := srv.Start(); err != nil {
@@ -142,21 +141,33 @@ func iperf(t *testing.T, o Options, secs int) float64 {
 		_ = srv.Process.Kill()
 		_ = srv.Wait()
 	})
-	var out []byte
-	var err error
-	for range 50 { // the server needs a moment to listen
-		out, err = exec.CommandContext(ctx, "ip", "netns", "exec", o.NetnsPrefix+"a",
-			"iperf3", "-c", "198.18.40.2", "-p", port, "-t", fmt.Sprint(secs), "-J").Output()
-		if err == nil || !strings.Contains(string(out), "connect") {
+	// Wait until the server listens, dialling from a's namespace.
+	k := newKernel(o)
+	defer k.close()
+	for i := 0; ; i++ {
+		err := k.inNS("a", func() error {
+			c, err := net.DialTimeout("tcp", "198.18.40.2:"+port, time.Second)
+			if err == nil {
+				c.Close()
+			}
+			return err
+		})
+		if err == nil {
 			break
 		}
-		time.Sleep(50 * time.Millisecond)
+		if i == 100 {
+			t.Fatalf("iperf3 server never listened: %v\n%s", err, srvOut.String())
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
+	out, err := exec.CommandContext(ctx, "ip", "netns", "exec", o.NetnsPrefix+"a",
+		"iperf3", "-c", "198.18.40.2", "-p", port, "-t", fmt.Sprint(secs), "-J").Output()
 	if err != nil {
 		t.Fatalf("iperf3: %v\n%s\nserver:\n%s", err, out, srvOut.String())
 	}
 	var res struct {
-		End struct {
+		Error string `json:"error"`
+		End   struct {
 			SumReceived struct {
 				BitsPerSecond float64 `json:"bits_per_second"`
 			} `json:"sum_received"`
@@ -164,6 +175,9 @@ func iperf(t *testing.T, o Options, secs int) float64 {
 	}
 	if err := json.Unmarshal(out, &res); err != nil {
 		t.Fatalf("iperf3 json: %v\n%s", err, out)
+	}
+	if res.Error != "" {
+		t.Fatalf("iperf3: %s", res.Error)
 	}
 	return res.End.SumReceived.BitsPerSecond / 1e6
 }
