@@ -1,0 +1,282 @@
+package bench
+
+// The forward benchmark: iperf3 through `ssh -L` over two hops (laptop →
+// hyper1 → hyper2 → vm1), jumpgate's client against OpenSSH's, each
+// keeping its forward up for the whole run while iperf3 runs through the
+// two forwards alternately.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/jumpgate/jumpgate/internal/lab"
+)
+
+// DefaultCipher is the cipher forced on both sides of the forward
+// benchmark: both implement it with AES-NI, whereas their defaults differ
+// (OpenSSH prefers chacha20-poly1305).
+const DefaultCipher = "aes128-gcm@openssh.com"
+
+// ForwardOptions configure [Forward].
+type ForwardOptions struct {
+	// Lab is a running lab: the clients run in its laptop, iperf3's
+	// server in Target.
+	Lab *lab.Lab
+	// A is jumpgate's client, B the reference (OpenSSH's).
+	A, B Client
+	// Target is the host iperf3 serves on; default "vm1" (two hops).
+	Target string
+	// Kex and Cipher are forced on both sides, every hop; defaults
+	// [DefaultKex] and [DefaultCipher]. Cipher "default" forces none.
+	Kex, Cipher string
+	// Runs per side and direction, after a dropped warm-up; Seconds per
+	// iperf3 run. Defaults 5 and 3.
+	Runs    int
+	Seconds int
+	// Dir receives the benchmark's ssh_config; the caller removes it.
+	Dir string
+}
+
+// ForwardResult is one direction's throughput samples in bits per
+// second: A is jumpgate's, B OpenSSH's.
+type ForwardResult struct {
+	Name string
+	A, B []float64
+}
+
+// Ratio is median(A)/median(B): above 1 means A is faster.
+func (r ForwardResult) Ratio() float64 {
+	b := MedianFloat(r.B)
+	if b == 0 {
+		return 0
+	}
+	return MedianFloat(r.A) / b
+}
+
+// MedianFloat returns the median of xs, or 0 for none.
+func MedianFloat(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// Forward runs the forward benchmark: an iperf3 server on the target, a
+// `-N -L` forward to it from each client, then iperf3 from the laptop
+// through one forward and the other in turn (swapping which goes first
+// each round), for upload (laptop → target) and download. progress (may
+// be nil) gets a line per run.
+func Forward(ctx context.Context, o ForwardOptions, progress io.Writer) ([]ForwardResult, error) {
+	if o.Lab == nil || len(o.A.Argv) == 0 || len(o.B.Argv) == 0 {
+		return nil, errors.New("forward benchmark: needs a lab and two clients")
+	}
+	if _, err := exec.LookPath("iperf3"); err != nil {
+		return nil, fmt.Errorf("forward benchmark: %w", err)
+	}
+	if o.Target == "" {
+		o.Target = "vm1"
+	}
+	if o.Kex == "" {
+		o.Kex = DefaultKex
+	}
+	if o.Cipher == "" {
+		o.Cipher = DefaultCipher
+	}
+	if o.Runs < 1 {
+		o.Runs = 5
+	}
+	if o.Seconds < 1 {
+		o.Seconds = 3
+	}
+	if progress == nil {
+		progress = io.Discard
+	}
+	for _, s := range []string{o.Kex, o.Cipher, o.Target} {
+		if strings.ContainsAny(s, " \t\n\"'") {
+			return nil, fmt.Errorf("forward benchmark: bad name %q", s)
+		}
+	}
+	labConf, err := os.ReadFile(o.Lab.SSHConfig())
+	if err != nil {
+		return nil, fmt.Errorf("forward benchmark: read the lab's ssh_config: %w", err)
+	}
+	conf := fmt.Sprintf("# ssh_config of the forward benchmark: the lab's (below), with the\n"+
+		"# same algorithms on both sides, every hop.\nKexAlgorithms %s\n", o.Kex)
+	if o.Cipher != "default" {
+		conf += "Ciphers " + o.Cipher + "\n"
+	}
+	conf += "ControlMaster no\nControlPath none\nBatchMode yes\nExitOnForwardFailure yes\n\n" + string(labConf)
+	config := filepath.Join(o.Dir, "ssh_config")
+	if err := os.WriteFile(config, []byte(conf), 0o600); err != nil {
+		return nil, fmt.Errorf("forward benchmark: write ssh_config: %w", err)
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	const serverPort = 5201
+	srv := o.Lab.Command(ctx, o.Target, "iperf3", "-s", "-B", "127.0.0.1", "-p", strconv.Itoa(serverPort))
+	if err := srv.Start(); err != nil {
+		return nil, fmt.Errorf("forward benchmark: iperf3 server on %s: %w", o.Target, err)
+	}
+	defer srv.Wait()
+	defer srv.Process.Kill()
+
+	ports := map[string]int{"A": 15201, "B": 15202}
+	for side, c := range map[string]Client{"A": o.A, "B": o.B} {
+		argv := append(slices.Clone(c.Argv), "-F", config, "-N",
+			"-L", fmt.Sprintf("127.0.0.1:%d:127.0.0.1:%d", ports[side], serverPort), o.Target)
+		cmd := o.Lab.Command(ctx, "laptop", argv...)
+		errOut, err := os.CreateTemp(o.Dir, "stderr-")
+		if err != nil {
+			return nil, err
+		}
+		defer errOut.Close()
+		cmd.Stderr = errOut
+		if err := cmd.Start(); err != nil {
+			return nil, fmt.Errorf("forward benchmark: start %s: %w", c.Name, err)
+		}
+		defer cmd.Wait()
+		defer cmd.Process.Kill()
+		if err := waitPort(ctx, o.Lab, ports[side]); err != nil {
+			b, _ := os.ReadFile(errOut.Name())
+			return nil, fmt.Errorf("forward benchmark: %s's forward: %w%s", c.Name, err, indentTail(b, 12))
+		}
+	}
+	fmt.Fprintf(progress, "bench: in laptop: %s … -N -L 127.0.0.1:%d:127.0.0.1:%d %s\n", strings.Join(o.A.Argv, " "), ports["A"], serverPort, o.Target)
+	fmt.Fprintf(progress, "bench:       and: %s … -N -L 127.0.0.1:%d:127.0.0.1:%d %s\n", strings.Join(o.B.Argv, " "), ports["B"], serverPort, o.Target)
+
+	var results []ForwardResult
+	for _, dir := range []string{"upload", "download"} {
+		res := ForwardResult{Name: fmt.Sprintf("%s, laptop %s %s (-L, 2 hops)", dir, map[string]string{"upload": "→", "download": "←"}[dir], o.Target)}
+		for round := 0; round <= o.Runs; round++ {
+			order := []string{"A", "B"}
+			if round%2 == 1 {
+				order = []string{"B", "A"}
+			}
+			for _, side := range order {
+				bps, err := iperf(ctx, o.Lab, ports[side], o.Seconds, dir == "download")
+				// iperf3's server answers "busy" for a moment after a
+				// test while it tears the last one down.
+				for try := 0; err != nil && strings.Contains(err.Error(), "busy") && try < 20; try++ {
+					time.Sleep(250 * time.Millisecond)
+					bps, err = iperf(ctx, o.Lab, ports[side], o.Seconds, dir == "download")
+				}
+				if err != nil {
+					return nil, fmt.Errorf("forward benchmark: %s through %s: %w", dir, map[string]string{"A": o.A.Name, "B": o.B.Name}[side], err)
+				}
+				if round == 0 {
+					continue // warm-up
+				}
+				if side == "A" {
+					res.A = append(res.A, bps)
+				} else {
+					res.B = append(res.B, bps)
+				}
+				fmt.Fprintf(progress, "bench: %s %d/%d %s: %.0f Mbit/s\n", dir, round, o.Runs, map[string]string{"A": o.A.Name, "B": o.B.Name}[side], bps/1e6)
+			}
+		}
+		results = append(results, res)
+	}
+	return results, nil
+}
+
+// waitPort waits until the laptop listens on 127.0.0.1:port. It asks
+// ss(8) rather than connecting, since a probe connection would reach
+// iperf3's server and disturb its next test.
+func waitPort(ctx context.Context, l *lab.Lab, port int) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		out, err := l.Command(ctx, "laptop", "ss", "-Hltn", fmt.Sprintf("sport = :%d", port)).Output()
+		if err == nil && len(strings.TrimSpace(string(out))) > 0 {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("port %d not listening after 30 s", port)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// iperf runs one iperf3 client in the laptop through the forward on port
+// and returns the bits per second received.
+func iperf(ctx context.Context, l *lab.Lab, port, seconds int, reverse bool) (float64, error) {
+	args := []string{"iperf3", "-c", "127.0.0.1", "-p", strconv.Itoa(port), "-t", strconv.Itoa(seconds), "-J"}
+	if reverse {
+		args = append(args, "-R")
+	}
+	out, err := l.Command(ctx, "laptop", args...).Output()
+	var rep struct {
+		End struct {
+			SumReceived struct {
+				BitsPerSecond float64 `json:"bits_per_second"`
+			} `json:"sum_received"`
+		} `json:"end"`
+		Error string `json:"error"`
+	}
+	if jerr := json.Unmarshal(out, &rep); jerr != nil {
+		return 0, errors.Join(err, fmt.Errorf("iperf3 output: %w", jerr))
+	}
+	if rep.Error != "" {
+		return 0, fmt.Errorf("iperf3: %s", rep.Error)
+	}
+	if err != nil {
+		return 0, err
+	}
+	if rep.End.SumReceived.BitsPerSecond <= 0 {
+		return 0, errors.New("iperf3 reported no throughput")
+	}
+	return rep.End.SumReceived.BitsPerSecond, nil
+}
+
+// WriteForwardTable prints forward results: medians in Mbit/s, every
+// sample, and the A/B ratio (target ≥ 1).
+func WriteForwardTable(w io.Writer, a, b string, results []ForwardResult) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "direction\t%s Mbit/s\t%s Mbit/s\tratio\tsamples %s | %s\n", a, b, a, b)
+	for _, r := range results {
+		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.2f\t%s | %s\n", r.Name, MedianFloat(r.A)/1e6, MedianFloat(r.B)/1e6, r.Ratio(), mbits(r.A), mbits(r.B))
+	}
+	return tw.Flush()
+}
+
+func mbits(xs []float64) string {
+	var s []string
+	for _, x := range xs {
+		s = append(s, strconv.FormatFloat(x/1e6, 'f', 0, 64))
+	}
+	return strings.Join(s, " ")
+}
+
+// ForwardVerdict says whether every direction meets the target ratio
+// (A/B ≥ min).
+func ForwardVerdict(results []ForwardResult, min float64) string {
+	var bad []string
+	for _, r := range results {
+		if r.Ratio() < min {
+			bad = append(bad, fmt.Sprintf("%s %.2f", r.Name, r.Ratio()))
+		}
+	}
+	if len(bad) == 0 {
+		return fmt.Sprintf("ok: every direction at least %.2f of OpenSSH's throughput", min)
+	}
+	return fmt.Sprintf("slower than target %.2f: %s", min, strings.Join(bad, "; "))
+}

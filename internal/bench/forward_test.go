@@ -1,0 +1,80 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jumpgate/jumpgate/internal/lab"
+	"github.com/jumpgate/jumpgate/internal/lab/labtest"
+)
+
+func TestMedianFloat(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		in   []float64
+		want float64
+	}{
+		{"none", nil, 0},
+		{"odd", []float64{3, 1, 2}, 2},
+		{"even", []float64{4, 1, 3, 2}, 2.5},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := MedianFloat(tt.in); got != tt.want {
+				t.Errorf("MedianFloat(%v) = %v, want %v", tt.in, got, tt.want)
+			}
+		})
+	}
+	r := ForwardResult{A: []float64{2, 2}, B: []float64{1, 1}}
+	if r.Ratio() != 2 || !strings.HasPrefix(ForwardVerdict([]ForwardResult{r}, 1), "ok") {
+		t.Errorf("ratio %v, verdict %q", r.Ratio(), ForwardVerdict([]ForwardResult{r}, 1))
+	}
+}
+
+// TestForward runs the forward benchmark once per side and direction in
+// a lab of Debian's sshd, jumpgate ssh against OpenSSH's ssh.
+func TestForward(t *testing.T) {
+	if testing.Short() {
+		t.Skip("lab benchmark skipped under -short")
+	}
+	for _, bin := range []string{"ssh", "/usr/sbin/sshd", "iperf3"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			t.Skipf("%s is not installed", bin)
+		}
+	}
+	l := labtest.New(t, lab.Options{Server: lab.OpenSSH})
+	dir, err := os.MkdirTemp("/run", "jumpgate-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	var progress bytes.Buffer
+	res, err := Forward(ctx, ForwardOptions{
+		Lab: l, Dir: dir, Runs: 1, Seconds: 1,
+		A: Client{Name: "jumpgate", Argv: []string{labtest.Binary(t), "ssh"}},
+		B: Client{Name: "OpenSSH", Argv: []string{"ssh"}},
+	}, &progress)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, progress.String())
+	}
+	if len(res) != 2 {
+		t.Fatalf("%d results, want upload and download", len(res))
+	}
+	for _, r := range res {
+		if len(r.A) != 1 || len(r.B) != 1 || r.A[0] <= 0 || r.B[0] <= 0 {
+			t.Errorf("%s: samples %v %v", r.Name, r.A, r.B)
+		}
+	}
+	var table bytes.Buffer
+	WriteForwardTable(&table, "jumpgate", "OpenSSH", res)
+	t.Logf("\n%s", table.String())
+}
