@@ -44,6 +44,8 @@ func runBench(ctx context.Context, e *env, args []string) error {
 		return nil
 	case "connect":
 		return runBenchConnect(ctx, e, args[1:])
+	case "forward":
+		return runBenchForward(ctx, e, args[1:])
 	}
 	return usageErrorf("unknown benchmark %q", args[0]).hint("run 'jumpgate bench --help' for the list")
 }
