@@ -87,16 +87,7 @@ func dialTCP(ctx context.Context, h *sshconf.Host, host string, port int, log *v
 		d.LocalAddr = &net.TCPAddr{IP: ip}
 	}
 	if iface := h.Get("bindinterface"); iface != "" {
-		d.Control = func(_, _ string, c syscall.RawConn) error {
-			var serr error
-			err := c.Control(func(fd uintptr) {
-				serr = syscall.SetsockoptString(int(fd), syscall.SOL_SOCKET, syscall.SO_BINDTODEVICE, iface)
-			})
-			if err != nil {
-				return err
-			}
-			return serr
-		}
+		d.Control = bindToDevice(iface)
 	}
 	attempts, _ := strconv.Atoi(h.Get("connectionattempts"))
 	if attempts < 1 {
