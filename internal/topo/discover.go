@@ -17,4 +17,3 @@ type Options struct {
 	// discovery; nil runs nothing.
 	Run Runner
 }
-

@@ -94,6 +94,9 @@ func splitSections(b []byte) []section {
 // commands could not report (an error instead of JSON) becomes a warning;
 // output cut short is an error.
 func ParseBundle(b []byte) (*Topology, error) {
+	// JSON strings are UTF-8; a name that is not becomes U+FFFD here, once,
+	// so that the model reads back as it was written.
+	b = bytes.ToValidUTF8(b, []byte("\uFFFD"))
 	secs := splitSections(b)
 	if len(secs) == 0 || secs[len(secs)-1].name != "end" {
 		return nil, fmt.Errorf("parse discovery output: cut short (no end marker)")
