@@ -1,0 +1,673 @@
+package mux
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/jumpgate/jumpgate/internal/forward"
+	"github.com/jumpgate/jumpgate/internal/sshconf"
+	"github.com/jumpgate/jumpgate/internal/vlog"
+)
+
+// Config is what a master needs: the shared connection and its policies.
+type Config struct {
+	// Client is the authenticated connection the master shares.
+	Client *ssh.Client
+	// Host names the destination in prompts and in [Info].
+	Host string
+	// Log receives the master's debug messages; nil discards them.
+	Log *vlog.Logger
+	// IdleTimeout ends Serve once no client has had a session or stdio
+	// forward open for this long (ControlPersist time); 0 never.
+	IdleTimeout time.Duration
+	// Ask confirms a client's request (ControlMaster ask, autoask); nil
+	// allows everything.
+	Ask func(prompt string) bool
+	// SendEnv filters the environment a client passes (SendEnv
+	// patterns of the master, as OpenSSH's env_permitted); nil passes
+	// nothing.
+	SendEnv func(name string) bool
+	// Agent sets up agent forwarding on a session whose client asked for
+	// it; nil ignores the request.
+	Agent func(*ssh.Session) error
+	// Forward shapes forwards clients ask for.
+	Forward forward.Options
+}
+
+// Master shares one SSH connection with the clients of a control socket.
+type Master struct {
+	cfg   Config
+	log   *vlog.Logger
+	start time.Time
+
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	bytesIn, bytesOut atomic.Uint64
+
+	mu        sync.Mutex
+	ln        *Listener
+	stopped   bool // no longer listening
+	terminate bool
+	active    int // sessions and stdio forwards open
+	conns     map[*ctlConn]struct{}
+	chans     map[*channel]struct{}
+	fwds      []*fwdEntry // forwards that live with the master
+	remote    *forward.Forwarder
+	nextID    uint32
+	wake      chan struct{}
+}
+
+// NewMaster returns a master for cfg; [Master.Serve] runs it.
+func NewMaster(cfg Config) *Master {
+	ctx, cancel := context.WithCancel(context.Background())
+	log := cfg.Log
+	if log == nil {
+		log = vlog.New(io.Discard, vlog.Quiet)
+	}
+	return &Master{cfg: cfg, log: log, start: time.Now(), ctx: ctx, cancel: cancel,
+		conns: map[*ctlConn]struct{}{}, chans: map[*channel]struct{}{}, wake: make(chan struct{}, 1)}
+}
+
+func (m *Master) poke() {
+	select {
+	case m.wake <- struct{}{}:
+	default:
+	}
+}
+
+// ErrTerminated is returned by Serve after a client's MUX_C_TERMINATE
+// (-O exit).
+var ErrTerminated = errors.New("master terminated by request")
+
+// ErrConnectionLost is returned by Serve when the shared connection ends.
+var ErrConnectionLost = errors.New("shared connection lost")
+
+// Serve accepts clients on ln until ctx ends, a client asks the master to
+// exit (-O exit: everything ends now, [ErrTerminated]), the connection
+// dies ([ErrConnectionLost]), or the master has stopped listening (-O
+// stop, [Master.Stop]) or stayed idle for IdleTimeout and no session is
+// left (nil). Everything it started is closed when it returns.
+func (m *Master) Serve(ctx context.Context, ln *Listener) error {
+	m.mu.Lock()
+	m.ln = ln
+	m.mu.Unlock()
+	lost := make(chan struct{})
+	go func() {
+		m.cfg.Client.Wait()
+		close(lost)
+	}()
+	go m.accept(ln)
+	defer m.shutdown()
+
+	var idle <-chan time.Time
+	var idleTimer *time.Timer
+	for {
+		m.mu.Lock()
+		terminate, stopped, active := m.terminate, m.stopped, m.active
+		m.mu.Unlock()
+		switch {
+		case terminate:
+			return ErrTerminated
+		case stopped && active == 0:
+			return nil
+		}
+		if idleTimer != nil {
+			idleTimer.Stop()
+			idle = nil
+		}
+		if active == 0 && m.cfg.IdleTimeout > 0 {
+			idleTimer = time.NewTimer(m.cfg.IdleTimeout)
+			idle = idleTimer.C
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-lost:
+			return ErrConnectionLost
+		case <-idle:
+			m.log.Debugf("control master idle for %s; exiting", m.cfg.IdleTimeout)
+			return nil
+		case <-m.wake:
+		}
+	}
+}
+
+// Stop stops accepting clients and removes the socket; Serve returns once
+// the running sessions have finished (-O stop).
+func (m *Master) Stop() {
+	m.mu.Lock()
+	ln := m.ln
+	m.stopped = true
+	m.mu.Unlock()
+	if ln != nil {
+		ln.Close()
+	}
+	m.poke()
+}
+
+func (m *Master) shutdown() {
+	m.Stop()
+	m.cancel()
+	m.mu.Lock()
+	conns := m.conns
+	m.conns = map[*ctlConn]struct{}{}
+	chans := m.chans
+	fwds := m.fwds
+	m.fwds = nil
+	remote := m.remote
+	m.mu.Unlock()
+	for c := range chans {
+		c.close()
+	}
+	for c := range conns {
+		c.fc.Close()
+	}
+	for _, f := range fwds {
+		f.close()
+	}
+	if remote != nil {
+		remote.Close()
+	}
+}
+
+func (m *Master) accept(ln *Listener) {
+	for {
+		uc, err := ln.AcceptUnix()
+		if err != nil {
+			return
+		}
+		go m.serveConn(uc)
+	}
+}
+
+// helloTimeout bounds how long a new client may take to say hello or to
+// pass its descriptors, so a silent one cannot pin a goroutine forever.
+const helloTimeout = 30 * time.Second
+
+func (m *Master) serveConn(uc *net.UnixConn) {
+	uid, pid, err := peerUID(uc)
+	if err != nil || (uid != 0 && uid != os.Geteuid()) {
+		if err != nil {
+			m.log.Debugf("control client: cannot check peer credentials: %v", err)
+		} else {
+			m.log.Infof("control client uid %d (pid %d) refused: the master belongs to uid %d", uid, pid, os.Geteuid())
+		}
+		uc.Close()
+		return
+	}
+	c := &ctlConn{m: m, fc: newFDConn(uc), pid: pid}
+	m.mu.Lock()
+	if m.ctx.Err() != nil {
+		m.mu.Unlock()
+		uc.Close()
+		return
+	}
+	m.conns[c] = struct{}{}
+	m.mu.Unlock()
+	defer c.finish()
+	if err := c.fc.writePacket(&Hello{Version: Version}); err != nil {
+		return
+	}
+	uc.SetReadDeadline(time.Now().Add(helloTimeout))
+	body, err := ReadPacket(c.fc)
+	if err != nil {
+		return
+	}
+	msg, err := Decode(body)
+	h, ok := msg.(*Hello)
+	if err != nil || !ok {
+		m.log.Debugf("control client pid %d: expected hello: %v", pid, err)
+		return
+	}
+	if h.Version != Version {
+		m.log.Debugf("control client pid %d: unsupported multiplexing protocol version %d (expected %d)", pid, h.Version, Version)
+		return
+	}
+	uc.SetReadDeadline(time.Time{})
+	for {
+		body, err := ReadPacket(c.fc)
+		if err != nil {
+			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+				m.log.Debugf("control client pid %d: %v", pid, err)
+			}
+			return
+		}
+		msg, err := Decode(body)
+		if err != nil {
+			var ut *unknownTypeError
+			if errors.As(err, &ut) {
+				c.fc.writePacket(&Refusal{ID: ut.id, Reason: "unsupported request"})
+				continue
+			}
+			m.log.Debugf("control client pid %d: %v", pid, err)
+			return
+		}
+		if !c.dispatch(msg) {
+			return
+		}
+	}
+}
+
+// ctlConn is one client of the control socket.
+type ctlConn struct {
+	m   *Master
+	fc  *fdConn
+	pid int
+
+	mu      sync.Mutex
+	ch      *channel    // the session or stdio forward, at most one
+	hadChan bool        // it opened one: its forwards die with it
+	fwds    []*fwdEntry // forwards it asked for
+}
+
+// dispatch handles one request; false ends the connection.
+func (c *ctlConn) dispatch(msg Message) bool {
+	m := c.m
+	switch q := msg.(type) {
+	case *Hello:
+		m.log.Debugf("control client pid %d: HELLO received twice", c.pid)
+		return false
+	case *Request:
+		switch q.Kind {
+		case MsgAliveCheck:
+			return c.reply(&Alive{ID: q.ID, PID: uint32(os.Getpid())})
+		case MsgTerminate:
+			if !m.ask("Terminate shared connection to %s? ", m.cfg.Host) {
+				return c.reply(&Refusal{Denied: true, ID: q.ID, Reason: "Permission denied"})
+			}
+			c.reply(&Request{Kind: MsgOK, ID: q.ID})
+			m.mu.Lock()
+			m.terminate = true
+			m.mu.Unlock()
+			m.poke()
+			return true
+		case MsgStopListening:
+			if !m.ask("Disable further multiplexing on shared connection to %s? ", m.cfg.Host) {
+				return c.reply(&Refusal{Denied: true, ID: q.ID, Reason: "Permission denied"})
+			}
+			m.log.Debugf("control client pid %d: stop listening", c.pid)
+			m.Stop()
+			return c.reply(&Request{Kind: MsgOK, ID: q.ID})
+		case MsgInfo:
+			b, _ := json.Marshal(m.Info())
+			return c.reply(&InfoReply{ID: q.ID, JSON: string(b)})
+		case MsgProxy:
+			return c.reply(&Refusal{ID: q.ID, Reason: "proxy mode (-O proxy) is not supported by this jumpgate master"})
+		}
+		return c.reply(&Refusal{ID: q.ID, Reason: "unsupported request"})
+	case *NewSession:
+		fds, err := c.recv(3)
+		if err != nil {
+			c.reply(&Refusal{ID: q.ID, Reason: "did not receive file descriptors"})
+			return false
+		}
+		return c.startChannel(q.ID, fds, func(ch *channel) error { return ch.session(q) })
+	case *StdioForward:
+		fds, err := c.recv(2)
+		if err != nil {
+			c.reply(&Refusal{ID: q.ID, Reason: "did not receive file descriptors"})
+			return false
+		}
+		if m.cfg.Ask != nil {
+			what := net.JoinHostPort(q.Host, strconv.Itoa(int(q.Port)))
+			if q.Port == PortStreamLocal {
+				what = q.Host
+			}
+			if !m.ask("Allow forward to %s? ", what) {
+				closeAll(fds)
+				return c.reply(&Refusal{Denied: true, ID: q.ID, Reason: "Permission denied"})
+			}
+		}
+		return c.startChannel(q.ID, fds, func(ch *channel) error { return ch.stdio(q) })
+	case *Forward:
+		if q.Close {
+			return c.reply(c.closeForward(q))
+		}
+		return c.reply(c.openForward(q))
+	}
+	return c.reply(&Refusal{ID: peekID(Encode(msg)), Reason: "unsupported request"})
+}
+
+func (c *ctlConn) recv(n int) ([]int, error) {
+	c.fc.uc.SetReadDeadline(time.Now().Add(helloTimeout))
+	defer c.fc.uc.SetReadDeadline(time.Time{})
+	return c.fc.recvFDs(n)
+}
+
+func (c *ctlConn) reply(msg Message) bool {
+	return c.fc.writePacket(msg) == nil
+}
+
+func (m *Master) ask(format string, args ...any) bool {
+	if m.cfg.Ask == nil {
+		return true
+	}
+	return m.cfg.Ask(fmt.Sprintf(format, args...))
+}
+
+// finish runs when the client goes: its session ends, and the forwards
+// it asked for end too if it had a session (they were its command line's);
+// forwards asked for without one (-O forward) stay with the master.
+func (c *ctlConn) finish() {
+	c.fc.Close()
+	m := c.m
+	c.mu.Lock()
+	ch, had, fwds := c.ch, c.hadChan, c.fwds
+	c.fwds = nil
+	c.mu.Unlock()
+	if ch != nil {
+		ch.close()
+	}
+	m.mu.Lock()
+	delete(m.conns, c)
+	if !had && m.ctx.Err() == nil {
+		m.fwds = append(m.fwds, fwds...)
+		fwds = nil
+	}
+	m.mu.Unlock()
+	for _, f := range fwds {
+		f.close()
+	}
+}
+
+// startChannel runs a session or stdio forward for the client.
+func (c *ctlConn) startChannel(id uint32, fds []int, run func(*channel) error) bool {
+	m := c.m
+	c.mu.Lock()
+	if c.ch != nil {
+		c.mu.Unlock()
+		closeAll(fds)
+		return c.reply(&Refusal{ID: id, Reason: "Multiple sessions not supported"})
+	}
+	m.mu.Lock()
+	if m.ctx.Err() != nil {
+		m.mu.Unlock()
+		c.mu.Unlock()
+		closeAll(fds)
+		return c.reply(&Refusal{ID: id, Reason: "master is shutting down"})
+	}
+	m.nextID++
+	ch := &channel{m: m, c: c, id: m.nextID, req: id, started: time.Now(), done: make(chan struct{})}
+	m.chans[ch] = struct{}{}
+	m.active++
+	m.mu.Unlock()
+	c.ch, c.hadChan = ch, true
+	c.mu.Unlock()
+	ch.files = openFiles(fds)
+	go func() {
+		err := run(ch)
+		if err != nil {
+			m.log.Debugf("control client pid %d: %v", c.pid, err)
+		}
+		ch.close()
+		c.fc.Close() // the client's cue that it is over
+		m.mu.Lock()
+		delete(m.chans, ch)
+		m.active--
+		m.mu.Unlock()
+		m.poke()
+	}()
+	return true
+}
+
+// Info is a master's state for `jumpgate ctl`.
+type Info struct {
+	Host      string        `json:"host"`
+	PID       int           `json:"pid"`
+	Started   time.Time     `json:"started"`
+	Listening bool          `json:"listening"`
+	Clients   int           `json:"clients"`
+	Channels  []ChannelInfo `json:"channels"`
+	Forwards  []string      `json:"forwards"`
+	BytesIn   uint64        `json:"bytes_in"`
+	BytesOut  uint64        `json:"bytes_out"`
+}
+
+// ChannelInfo is one session or stdio forward of a master.
+type ChannelInfo struct {
+	ID        uint32    `json:"id"`
+	Kind      string    `json:"kind"` // "session" or "stdio"
+	What      string    `json:"what"`
+	ClientPID int       `json:"client_pid"`
+	Started   time.Time `json:"started"`
+	BytesIn   uint64    `json:"bytes_in"`  // from the remote side
+	BytesOut  uint64    `json:"bytes_out"` // to the remote side
+}
+
+// Info reports the master's clients, channels, forwards and traffic.
+func (m *Master) Info() Info {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	in := Info{Host: m.cfg.Host, PID: os.Getpid(), Started: m.start, Listening: !m.stopped,
+		Clients: len(m.conns), BytesIn: m.bytesIn.Load(), BytesOut: m.bytesOut.Load(), Channels: []ChannelInfo{}, Forwards: []string{}}
+	for ch := range m.chans {
+		in.Channels = append(in.Channels, ChannelInfo{ID: ch.id, Kind: ch.kind, What: ch.what, ClientPID: ch.c.pid,
+			Started: ch.started, BytesIn: ch.in.Load(), BytesOut: ch.out.Load()})
+	}
+	for c := range m.conns {
+		c.mu.Lock()
+		for _, f := range c.fwds {
+			in.Forwards = append(in.Forwards, f.desc+" (client pid "+strconv.Itoa(c.pid)+")")
+		}
+		c.mu.Unlock()
+	}
+	for _, f := range m.fwds {
+		in.Forwards = append(in.Forwards, f.desc)
+	}
+	return in
+}
+
+// fwdEntry is one forward asked for through the control socket.
+type fwdEntry struct {
+	key  Forward // as asked (ID cleared)
+	desc string
+	f    *forward.Forwarder // nil for remote forwards (shared forwarder)
+	port uint32             // allocated remote port
+}
+
+func (f *fwdEntry) close() {
+	if f.f != nil {
+		f.f.Close()
+	}
+}
+
+func fwdKey(q *Forward) Forward {
+	k := *q
+	k.ID = 0
+	return k
+}
+
+// toSSHConf turns a mux forward into what package forward starts.
+func toSSHConf(q *Forward) (sshconf.Forward, error) {
+	var fw sshconf.Forward
+	switch q.Kind {
+	case FwdLocal:
+		fw.Kind = sshconf.Local
+	case FwdRemote:
+		fw.Kind = sshconf.Remote
+	case FwdDynamic:
+		fw.Kind = sshconf.Dynamic
+	default:
+		return fw, errors.New("Invalid forwarding request")
+	}
+	if q.ListenPort == PortStreamLocal {
+		if q.Kind == FwdDynamic {
+			return fw, errors.New("Invalid forwarding request")
+		}
+		fw.ListenPath = q.ListenHost
+	} else {
+		if q.ListenPort > 65535 {
+			return fw, errors.New("Invalid forwarding request")
+		}
+		fw.ListenPort = int(q.ListenPort)
+		if q.ListenHost != "" {
+			fw.HasListenHost = true
+			fw.ListenHost = q.ListenHost
+			if q.ListenHost == "*" {
+				fw.ListenHost = ""
+			}
+		}
+	}
+	if q.Kind == FwdDynamic {
+		return fw, nil
+	}
+	if q.ConnectPort == PortStreamLocal {
+		fw.ConnectPath = q.ConnectHost
+	} else {
+		if q.ConnectPort > 65535 || (q.Kind == FwdLocal && q.ConnectPort == 0) || q.ConnectHost == "" {
+			return fw, errors.New("Invalid forwarding request")
+		}
+		fw.ConnectHost, fw.ConnectPort = q.ConnectHost, int(q.ConnectPort)
+	}
+	if q.Kind == FwdRemote && fw.ConnectPath == "" && q.ConnectHost == "" {
+		fw.Kind = sshconf.RemoteDynamic
+	}
+	return fw, nil
+}
+
+func describeFwd(q *Forward) string {
+	side := func(h string, p uint32) string {
+		if p == PortStreamLocal {
+			return h
+		}
+		if h == "" {
+			h = "LOCALHOST"
+		}
+		return h + ":" + strconv.Itoa(int(p))
+	}
+	switch q.Kind {
+	case FwdLocal:
+		return "local forward " + side(q.ListenHost, q.ListenPort) + " -> " + side(q.ConnectHost, q.ConnectPort)
+	case FwdDynamic:
+		return "dynamic forward " + side(q.ListenHost, q.ListenPort) + " -> *"
+	default:
+		return "remote forward " + side(q.ListenHost, q.ListenPort) + " -> " + side(q.ConnectHost, q.ConnectPort)
+	}
+}
+
+func (c *ctlConn) findForward(k Forward) (*fwdEntry, bool) {
+	c.mu.Lock()
+	for _, f := range c.fwds {
+		if f.key == k {
+			c.mu.Unlock()
+			return f, true
+		}
+	}
+	c.mu.Unlock()
+	m := c.m
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, f := range m.fwds {
+		if f.key == k {
+			return f, false
+		}
+	}
+	return nil, false
+}
+
+func (c *ctlConn) openForward(q *Forward) Message {
+	m := c.m
+	fw, err := toSSHConf(q)
+	if err != nil {
+		return &Refusal{ID: q.ID, Reason: err.Error()}
+	}
+	desc := describeFwd(q)
+	k := fwdKey(q)
+	if f, _ := c.findForward(k); f != nil {
+		if q.Kind == FwdRemote && q.ListenPort == 0 {
+			return &RemotePort{ID: q.ID, Port: f.port}
+		}
+		return &Request{Kind: MsgOK, ID: q.ID}
+	}
+	if !m.ask("Open %s on %s?", desc, m.cfg.Host) {
+		return &Refusal{Denied: true, ID: q.ID, Reason: "Permission denied"}
+	}
+	e := &fwdEntry{key: k, desc: desc}
+	var addr net.Addr
+	if q.Kind == FwdRemote {
+		// One forwarder takes every forwarded channel of the connection,
+		// so remote forwards share it and live with the master.
+		m.mu.Lock()
+		if m.remote == nil {
+			m.remote = forward.New(m.cfg.Client, m.cfg.Forward)
+		}
+		rf := m.remote
+		m.mu.Unlock()
+		addr, err = rf.Start(m.ctx, fw)
+	} else {
+		e.f = forward.New(m.cfg.Client, m.cfg.Forward)
+		addr, err = e.f.Start(m.ctx, fw)
+		if err != nil {
+			e.f.Close()
+		}
+	}
+	if err != nil {
+		m.log.Debugf("requested %s failed: %v", desc, err)
+		return &Refusal{ID: q.ID, Reason: fmt.Sprintf("Port forwarding failed: %v", err)}
+	}
+	m.log.Debugf("control client pid %d: %s", c.pid, desc)
+	if q.Kind == FwdRemote {
+		m.mu.Lock()
+		m.fwds = append(m.fwds, e)
+		m.mu.Unlock()
+		if q.ListenPort == 0 {
+			if ta, ok := addr.(interface{ String() string }); ok {
+				_, p, _ := net.SplitHostPort(ta.String())
+				n, _ := strconv.Atoi(p)
+				e.port = uint32(n)
+			}
+			return &RemotePort{ID: q.ID, Port: e.port}
+		}
+		return &Request{Kind: MsgOK, ID: q.ID}
+	}
+	c.mu.Lock()
+	c.fwds = append(c.fwds, e)
+	c.mu.Unlock()
+	return &Request{Kind: MsgOK, ID: q.ID}
+}
+
+func (c *ctlConn) closeForward(q *Forward) Message {
+	m := c.m
+	k := fwdKey(q)
+	k.Close = false
+	f, own := c.findForward(k)
+	if f == nil {
+		return &Refusal{ID: q.ID, Reason: "port not forwarded"}
+	}
+	if f.f == nil {
+		return &Refusal{ID: q.ID, Reason: "cancelling a remote forward is not supported by this jumpgate master; it ends with the master"}
+	}
+	f.close()
+	if own {
+		c.mu.Lock()
+		c.fwds = remove(c.fwds, f)
+		c.mu.Unlock()
+	} else {
+		m.mu.Lock()
+		m.fwds = remove(m.fwds, f)
+		m.mu.Unlock()
+	}
+	return &Request{Kind: MsgOK, ID: q.ID}
+}
+
+func remove(list []*fwdEntry, f *fwdEntry) []*fwdEntry {
+	out := list[:0]
+	for _, x := range list {
+		if x != f {
+			out = append(out, x)
+		}
+	}
+	return out
+}
