@@ -36,7 +36,7 @@ func commands() []command {
 		{"ssh", "connect to a host like ssh(1), with jump chains done natively", runSSH},
 		{"ctl", "talk to a running master connection (check, stop, forward, list)", notYet("ctl", 4)},
 		{"forward", "forward ports and sockets through a jump chain", notYet("forward", 5)},
-		{"vpn", "layer-3 or layer-2 tunnel over SSH, configured on both ends", notYet("vpn", 6)},
+		{"vpn", "layer-3 or layer-2 tunnel over SSH, configured on both ends", runVPN},
 		{"console", "open a VM's Spice/VNC console through the jump chain", notYet("console", 8)},
 		{"serve", "run jumpgate's own SSH server (for hypervisors, labs and tests)", runServe},
 		{"net", "apply, plan and destroy declarative virtual networks", runNet},

@@ -23,6 +23,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/jumpgate/jumpgate/internal/server"
+	"github.com/jumpgate/jumpgate/internal/vpn"
 )
 
 // serveOptions are the flags of `jumpgate serve`.
@@ -36,6 +37,7 @@ type serveOptions struct {
 	acceptEnv      []string
 	logFile        string
 	pidFile        string
+	permitTunnel   bool
 }
 
 func (o *serveOptions) AddFlags(fs *pflag.FlagSet) {
@@ -48,6 +50,7 @@ func (o *serveOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&o.acceptEnv, "accept-env", nil, "`PATTERNS` of environment variables clients may set, besides LANG and LC_* (like sshd's AcceptEnv; repeatable, comma or space separated)")
 	fs.StringVar(&o.logFile, "log", "", "append the log to `FILE` instead of stderr")
 	fs.StringVar(&o.pidFile, "pid-file", "", "write the process id to `FILE` once listening, remove it on exit")
+	fs.BoolVar(&o.permitTunnel, "permit-tunnel", false, "accept layer-3 tun@openssh.com tunnels (ssh -w, jumpgate vpn), like sshd's PermitTunnel point-to-point")
 }
 
 // runServe is `jumpgate serve`.
@@ -85,6 +88,13 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	if o.loginGraceTime == 0 {
 		cfg.LoginGraceTime = -1
+	}
+	if o.permitTunnel {
+		cfg.Channels = map[string]server.ChannelHandler{
+			vpn.TunChannelType: func(ctx context.Context, c *server.Conn, nch ssh.NewChannel) {
+				vpn.ServeTunChannel(ctx, nch, c.Log)
+			},
+		}
 	}
 	for _, a := range o.acceptEnv {
 		cfg.AcceptEnv = append(cfg.AcceptEnv, strings.FieldsFunc(a, func(r rune) bool { return r == ',' || r == ' ' })...)

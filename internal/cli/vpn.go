@@ -1,0 +1,360 @@
+package cli
+
+// `jumpgate vpn`: ssh's connection flags (-F -J -o -i -l -p -v -q -f) go
+// through ssh's own parser and dialer; the tunnel's flags are long options.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"os/signal"
+	"os/user"
+	"strconv"
+	"syscall"
+
+	"github.com/spf13/pflag"
+
+	"github.com/jumpgate/jumpgate/internal/dial"
+	"github.com/jumpgate/jumpgate/internal/sshconf"
+	"github.com/jumpgate/jumpgate/internal/vlog"
+	"github.com/jumpgate/jumpgate/internal/vpn"
+)
+
+// vpnOptions are the flags of `jumpgate vpn`.
+type vpnOptions struct {
+	// connection, as jumpgate ssh
+	configFile string
+	jump       string
+	options    []string
+	identities []string
+	login      string
+	port       int
+	verbose    int
+	quiet      bool
+	fork       bool
+
+	l3, l2       bool
+	localAddr    string
+	remoteAddr   string
+	routes       []string
+	remoteRoutes []string
+	nat          bool
+	remoteBridge string
+	localBridge  string
+	localPorts   []string
+	mtu          int
+	transport    string
+	helper       string
+}
+
+func (o *vpnOptions) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVarP(&o.configFile, "config", "F", "", "ssh_config `FILE` (as ssh -F)")
+	fs.StringVarP(&o.jump, "jump", "J", "", "jump `HOSTS` (as ssh -J)")
+	fs.StringArrayVarP(&o.options, "option", "o", nil, "ssh_config `OPTION` (as ssh -o; repeatable)")
+	fs.StringArrayVarP(&o.identities, "identity", "i", nil, "identity `FILE` (as ssh -i; repeatable)")
+	fs.StringVarP(&o.login, "login", "l", "", "remote `USER` (as ssh -l)")
+	fs.IntVarP(&o.port, "port", "p", 0, "remote `PORT` (as ssh -p)")
+	fs.CountVarP(&o.verbose, "verbose", "v", "debug messages (as ssh -v; repeatable)")
+	fs.BoolVarP(&o.quiet, "quiet", "q", false, "no messages but errors")
+	fs.BoolVarP(&o.fork, "background", "f", false, "go to the background once the tunnel is up")
+
+	fs.BoolVar(&o.l3, "l3", false, "layer-3 tunnel: tun devices, point-to-point addresses, routes")
+	fs.BoolVar(&o.l2, "l2", false, "layer-2 tunnel: tap devices joined to bridges")
+	fs.StringVar(&o.localAddr, "local-addr", "", "`CIDR` of this end (l3), or put on the local bridge or tap (l2); l3 default: a free /30 of "+vpn.AutoRange.String())
+	fs.StringVar(&o.remoteAddr, "remote-addr", "", "`CIDR` of the far end (l3; with --local-addr)")
+	fs.StringArrayVar(&o.routes, "route", nil, "`CIDR` reached through the tunnel from here (repeatable)")
+	fs.StringArrayVar(&o.remoteRoutes, "remote-route", nil, "`CIDR` reached through the tunnel from the far end (repeatable)")
+	fs.BoolVar(&o.nat, "nat", false, "forward and masquerade on the far end what comes through the tunnel (l3)")
+	fs.StringVar(&o.remoteBridge, "remote-bridge", "", "far bridge `NAME` the far tap joins (l2, required)")
+	fs.StringVar(&o.localBridge, "local-bridge", "", "local bridge `NAME` the tap joins, created if missing (l2)")
+	fs.StringArrayVar(&o.localPorts, "local-port", nil, "`IFACE` added to the local bridge (l2; repeatable)")
+	fs.IntVar(&o.mtu, "mtu", 0, "tunnel MTU (default: the smallest MTU of the links the SSH connection uses; l2: the far bridge's)")
+	fs.StringVar(&o.transport, "transport", "auto", "auto, tun@openssh.com (sshd with PermitTunnel) or peer (a jumpgate helper on the far host)")
+	fs.StringVar(&o.helper, "remote-helper", "auto", "peer mode helper: auto (copy this jumpgate, cached by hash), never, or its `PATH` on the far host")
+}
+
+const vpnUsage = `Usage: jumpgate vpn [-F FILE] [-J HOSTS] [-o OPTION]... [-i FILE] [-l USER] [-p PORT] [-f] TARGET (--l3|--l2) [flags]
+
+A layer-3 (tun) or layer-2 (tap) tunnel to TARGET over SSH, configured on both
+ends and removed on exit. The transport is OpenSSH's tun@openssh.com where the
+server permits it (layer 3), else peer mode: a copy of jumpgate on the far host.
+`
+
+// runVPN is `jumpgate vpn`.
+func runVPN(ctx context.Context, e *env, args []string) error {
+	if len(args) > 0 && args[0] == vpnPeerFlag {
+		return runVPNPeer(ctx, e, args[1:])
+	}
+	var o vpnOptions
+	fs := pflag.NewFlagSet("vpn", pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.SetInterspersed(true)
+	o.AddFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			fmt.Fprint(e.io.Out, vpnUsage+"\n")
+			fs.SetOutput(e.io.Out)
+			fs.PrintDefaults()
+			return nil
+		}
+		return usageErrorf("vpn: %v", err).hint("run 'jumpgate vpn --help' for the flags")
+	}
+	if fs.NArg() != 1 {
+		return usageErrorf("vpn: want one TARGET, got %d arguments", fs.NArg()).hint("jumpgate vpn [connection flags] TARGET --l3|--l2 …")
+	}
+	vo, err := o.tunnelOptions()
+	if err != nil {
+		return err
+	}
+	a, err := o.sshArgs(e, fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGHUP)
+	defer stop()
+
+	r := newSSHRun(ctx, e, a)
+	if o.fork && os.Getenv(forkedEnv) == "" {
+		return r.forkToBackground(ctx)
+	}
+	conn, h, err := r.dialDest(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	vo.LocalMTU = firstHopMTU(conn)
+	vo.Announce = e.io.ErrOut
+	if vo.Binary, err = os.Executable(); err != nil {
+		return fmt.Errorf("find this jumpgate binary: %w", err)
+	}
+	t, err := vpn.Connect(ctx, conn.Client, vo)
+	if err != nil {
+		var hint []string
+		if errors.Is(err, vpn.ErrNotRoot) {
+			hint = append(hint, "run jumpgate vpn as root, and log in as root on the far host (-l root)")
+		}
+		return withHint(fmt.Errorf("vpn to %s: %w", h.Hostname(), err), exitConnection, hint...)
+	}
+	if !o.quiet {
+		fmt.Fprintf(e.io.ErrOut, "jumpgate: %s\n", t.Summary(fs.Arg(0)))
+	}
+	notifyForked()
+	// The connection's end ends the tunnel even if its channel lingers.
+	go func() {
+		conn.Client.Wait()
+		stop()
+	}()
+	if err := t.Run(ctx); err != nil {
+		return withHint(fmt.Errorf("vpn to %s: %w", h.Hostname(), err), exitConnection)
+	}
+	return nil
+}
+
+// tunnelOptions checks the tunnel flags and turns them into vpn.Options.
+func (o *vpnOptions) tunnelOptions() (vpn.Options, error) {
+	var vo vpn.Options
+	hint := "run 'jumpgate vpn --help' for the flags"
+	switch {
+	case o.l3 == o.l2:
+		return vo, usageErrorf("vpn: give one of --l3 and --l2").hint("%s", hint)
+	case o.l3:
+		vo.Mode = vpn.L3
+		if (o.localAddr == "") != (o.remoteAddr == "") {
+			return vo, usageErrorf("vpn: --local-addr and --remote-addr go together for --l3").hint("leave both out to pick a free /30 of %s", vpn.AutoRange)
+		}
+		if o.remoteBridge != "" || o.localBridge != "" || len(o.localPorts) > 0 {
+			return vo, usageErrorf("vpn: bridges and ports are for --l2").hint("%s", hint)
+		}
+	case o.l2:
+		vo.Mode = vpn.L2
+		if o.remoteBridge == "" {
+			return vo, usageErrorf("vpn: --l2 needs --remote-bridge NAME").hint("the far tap joins that bridge, as brctl addif would")
+		}
+		if len(o.routes)+len(o.remoteRoutes) > 0 || o.nat {
+			return vo, usageErrorf("vpn: --route, --remote-route and --nat are for --l3").hint("%s", hint)
+		}
+		if len(o.localPorts) > 0 && o.localBridge == "" {
+			return vo, usageErrorf("vpn: --local-port needs --local-bridge").hint("%s", hint)
+		}
+	}
+	var err error
+	parse := func(flag, s string) (netip.Prefix, error) {
+		if s == "" {
+			return netip.Prefix{}, nil
+		}
+		p, perr := netip.ParsePrefix(s)
+		if perr != nil || !p.Addr().Is4() {
+			return p, usageErrorf("vpn: %s %q: want an IPv4 address with its prefix length, like 198.19.252.1/30", flag, s)
+		}
+		return p, nil
+	}
+	if vo.Local, err = parse("--local-addr", o.localAddr); err != nil {
+		return vo, err
+	}
+	if vo.Remote, err = parse("--remote-addr", o.remoteAddr); err != nil {
+		return vo, err
+	}
+	for _, r := range o.routes {
+		p, err := parse("--route", r)
+		if err != nil {
+			return vo, err
+		}
+		vo.Routes = append(vo.Routes, p.Masked())
+	}
+	for _, r := range o.remoteRoutes {
+		p, err := parse("--remote-route", r)
+		if err != nil {
+			return vo, err
+		}
+		vo.RemoteRoutes = append(vo.RemoteRoutes, p.Masked())
+	}
+	if o.mtu != 0 && (o.mtu < 576 || o.mtu > 65535) {
+		return vo, usageErrorf("vpn: --mtu %d out of range 576…65535", o.mtu)
+	}
+	switch o.transport {
+	case vpn.TransportAuto, vpn.TransportNative, vpn.TransportPeer:
+	case "native":
+		o.transport = vpn.TransportNative
+	default:
+		return vo, usageErrorf("vpn: unknown --transport %q", o.transport).hint("auto, tun@openssh.com or peer")
+	}
+	if o.helper == "" {
+		return vo, usageErrorf("vpn: empty --remote-helper").hint("auto, never or a PATH on the far host")
+	}
+	vo.NAT, vo.RemoteBridge, vo.LocalBridge, vo.LocalPorts = o.nat, o.remoteBridge, o.localBridge, o.localPorts
+	vo.MTU, vo.Transport, vo.Helper = o.mtu, o.transport, o.helper
+	return vo, nil
+}
+
+// sshArgs feeds the connection flags through ssh's own parser, so they
+// mean what they mean to jumpgate ssh.
+func (o *vpnOptions) sshArgs(e *env, target string) (*sshArgs, error) {
+	var argv []string
+	if o.configFile != "" {
+		argv = append(argv, "-F", o.configFile)
+	}
+	if o.jump != "" {
+		argv = append(argv, "-J", o.jump)
+	}
+	for _, x := range o.options {
+		argv = append(argv, "-o", x)
+	}
+	for _, x := range o.identities {
+		argv = append(argv, "-i", x)
+	}
+	if o.login != "" {
+		argv = append(argv, "-l", o.login)
+	}
+	if o.port != 0 {
+		argv = append(argv, "-p", strconv.Itoa(o.port))
+	}
+	for range o.verbose {
+		argv = append(argv, "-v")
+	}
+	if o.quiet {
+		argv = append(argv, "-q")
+	}
+	argv = append(argv, "-N", "--", target)
+	home, _, _ := localUser(e)
+	a, err := parseSSHArgs(argv, home, func(p string) error {
+		_, err := os.Stat(p)
+		return err
+	})
+	if err != nil {
+		var ae *sshArgError
+		if errors.As(err, &ae) && ae.msg != "" {
+			return nil, usageErrorf("vpn: %s", ae.msg)
+		}
+		return nil, usageErrorf("vpn: bad connection flags or target %q", target)
+	}
+	for _, w := range a.warnings {
+		fmt.Fprintln(e.io.ErrOut, w)
+	}
+	return a, nil
+}
+
+// newSSHRun is runSSH's setup without its session decisions.
+func newSSHRun(ctx context.Context, e *env, a *sshArgs) *sshRun {
+	home, uname, uid := localUser(e)
+	host, _ := os.Hostname()
+	r := &sshRun{e: e, args: a, logw: e.io.ErrOut}
+	r.base = sshconf.Options{
+		ConfigFile: a.configFile,
+		LocalUser:  uname,
+		UID:        uid,
+		HomeDir:    home,
+		LocalHost:  host,
+		Getenv:     e.getenv,
+		Exec:       func(cmd string) bool { return matchExec(e, cmd) },
+		UserHome: func(name string) (string, bool) {
+			u, err := user.Lookup(name)
+			if err != nil {
+				return "", false
+			}
+			return u.HomeDir, true
+		},
+		LookupHost: func(fqdn string) bool {
+			_, err := net.DefaultResolver.LookupHost(ctx, fqdn)
+			return err == nil
+		},
+	}
+	return r
+}
+
+// dialDest resolves and dials the destination as jumpgate ssh does
+// (chains, ProxyJump, config), printing failures as ssh(1) would.
+func (r *sshRun) dialDest(ctx context.Context) (*dial.Conn, *sshconf.Host, error) {
+	a := r.args
+	dest := a.dest
+	if hops, last, ok, err := dial.ParseChain(dest); ok {
+		if err != nil {
+			return nil, nil, r.fail("ssh: %v", err)
+		}
+		if _, dup := a.override["ProxyJump"]; dup {
+			return nil, nil, r.fail("Cannot combine -J with a + chain in the destination (%s)", dest)
+		}
+		a.set("ProxyJump", dial.JoinJumpList(hops))
+		dest = last.Host
+		if last.User != "" && a.destUser == "" {
+			a.destUser = last.User
+		}
+		if last.Port > 0 && a.destPort == 0 {
+			a.destPort = last.Port
+		}
+	}
+	opts := r.base
+	opts.CommandLine = a.options()
+	opts.UserFromDestination = a.destUser
+	opts.PortFromDestination = a.destPort
+	h, err := sshconf.Resolve(dest, opts)
+	if err != nil {
+		return nil, nil, r.fail("%s", configErrorText(err))
+	}
+	r.log = vlog.New(r.logw, logLevel(h))
+	conn, err := r.dialer().Dial(ctx, h)
+	if err != nil {
+		return nil, nil, r.connectError(h, err)
+	}
+	return conn, h, nil
+}
+
+// firstHopMTU is the MTU of the local link the connection (or its first
+// jump host's) leaves by; 0 if unknown.
+func firstHopMTU(c *dial.Conn) int {
+	for c.Via != nil {
+		c = c.Via
+	}
+	ta, ok := c.Client.LocalAddr().(*net.TCPAddr)
+	if !ok {
+		return 0
+	}
+	ip, ok := netip.AddrFromSlice(ta.IP)
+	if !ok {
+		return 0
+	}
+	return vpn.LinkMTU(ip)
+}

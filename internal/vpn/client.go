@@ -1,0 +1,372 @@
+package vpn
+
+// The near side: probe the far host → choose addresses, MTU and transport
+// → set up the local end → set up the far end (tun@openssh.com plus the
+// keeper script, or the copied helper) → pump until either side ends →
+// remove both ends.
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// Transport names, as shown and as --transport takes them.
+const (
+	TransportAuto   = "auto"
+	TransportNative = "tun@openssh.com"
+	TransportPeer   = "peer"
+)
+
+// Options describe a tunnel from the near side.
+type Options struct {
+	Mode Mode
+	// Local and Remote are the addresses of the two ends (L3: both or
+	// neither; zero picks a /30 of [AutoRange]). For L2, Local goes on the
+	// local bridge or tap.
+	Local, Remote netip.Prefix
+	// Routes are reached through the tunnel from here; RemoteRoutes from
+	// the far side.
+	Routes, RemoteRoutes []netip.Prefix
+	NAT                  bool
+	RemoteBridge         string
+	LocalBridge          string
+	LocalPorts           []string
+	// MTU 0 chooses one (see [Connect]).
+	MTU int
+	// Transport is TransportAuto, TransportNative or TransportPeer.
+	Transport string
+	// Helper is "never", "auto" or the path of jumpgate on the far host.
+	Helper string
+	// Binary is this program, copied to the far host for peer mode.
+	Binary string
+	// LocalMTU is the MTU of the link the SSH connection leaves by (0:
+	// unknown).
+	LocalMTU int
+	// Announce receives the one-time helper copy notice.
+	Announce io.Writer
+}
+
+// Tunnel is an established tunnel.
+type Tunnel struct {
+	Near      *Endpoint
+	FarDevice string
+	Transport string
+	Local     netip.Prefix // near end's address
+	Remote    netip.Prefix // far end's address
+	MTU       int
+	Counters  Counters
+
+	client *ssh.Client
+	r      PacketReader
+	w      PacketWriter
+	far    io.Closer    // the channel carrying packets
+	keeper *ssh.Session // native: the far configuration; peer: the helper
+}
+
+// ErrNotRoot is returned when an end lacks the privileges to make devices.
+var ErrNotRoot = errors.New("tunnels need root (CAP_NET_ADMIN) on both ends")
+
+// Connect sets up both ends of a tunnel over c and returns once packets
+// can flow. The MTU, unless given, is the smallest of the two hosts' links
+// that carry the SSH connection (for L2, the far bridge's), so packets
+// routed between the tunnel and those networks are never fragmented.
+func Connect(ctx context.Context, c *ssh.Client, o Options) (_ *Tunnel, err error) {
+	if os.Geteuid() != 0 {
+		return nil, fmt.Errorf("this host: %w", ErrNotRoot)
+	}
+	if o.Transport == "" {
+		o.Transport = TransportAuto
+	}
+	if o.Helper == "" {
+		o.Helper = "auto"
+	}
+	if o.Mode == L2 && o.Transport == TransportNative {
+		return nil, errors.New("layer 2 over tun@openssh.com is not supported: x/crypto/ssh joins channel messages and Ethernet frames carry no length to split them again; use --transport peer")
+	}
+	if o.Mode == L2 && o.RemoteBridge == "" {
+		return nil, errors.New("layer 2 tunnel needs a remote bridge")
+	}
+	sha := ""
+	if o.Transport != TransportNative && o.Helper == "auto" {
+		if sha, err = fileSHA256(o.Binary); err != nil {
+			return nil, fmt.Errorf("hash jumpgate binary for peer mode: %w", err)
+		}
+	}
+	fi, err := probe(ctx, c, o.RemoteBridge, sha)
+	if err != nil {
+		return nil, err
+	}
+	if fi.uid != 0 {
+		return nil, fmt.Errorf("far host (uid %d): %w", fi.uid, ErrNotRoot)
+	}
+	if o.Mode == L2 && fi.bridgeMTU == 0 {
+		return nil, fmt.Errorf("far host has no bridge %q", o.RemoteBridge)
+	}
+	t := &Tunnel{client: c, Local: o.Local, Remote: o.Remote, MTU: o.MTU}
+	if o.Mode == L3 && !t.Local.IsValid() {
+		used, err := UsedPrefixes()
+		if err != nil {
+			return nil, err
+		}
+		if t.Local, t.Remote, err = PickPair(append(used, fi.used...)); err != nil {
+			return nil, err
+		}
+	}
+	if t.MTU == 0 {
+		t.MTU = chooseMTU(o, fi)
+	}
+	defer func() {
+		if err != nil {
+			t.close()
+		}
+	}()
+
+	// Transport: tun@openssh.com where the server allows it (layer 3).
+	unit := fi.freeUnit("tun")
+	if o.Mode == L3 && o.Transport != TransportPeer {
+		ch, reqs, oerr := c.OpenChannel(TunChannelType, TunOpen{Mode: uint32(L3), Unit: uint32(unit)}.Marshal())
+		switch {
+		case oerr == nil:
+			go ssh.DiscardRequests(reqs)
+			t.Transport, t.FarDevice = TransportNative, "tun"+strconv.Itoa(unit)
+			t.far, t.r, t.w = ch, NewL3Reader(ch, t.MTU), NewL3Writer(ch)
+		case o.Transport == TransportNative:
+			return nil, fmt.Errorf("open %s: %w", TunChannelType, oerr)
+		}
+	}
+	if t.Transport == "" {
+		if err := t.startPeer(ctx, o, fi, sha); err != nil {
+			return nil, err
+		}
+	}
+	near := Config{Mode: o.Mode, MTU: t.MTU, Addr: t.Local, Routes: o.Routes}
+	if o.Mode == L2 {
+		near.Bridge, near.CreateBridge, near.Ports = o.LocalBridge, true, o.LocalPorts
+	}
+	if t.Near, err = Setup(ctx, near); err != nil {
+		return nil, fmt.Errorf("this host: %w", err)
+	}
+	if t.Transport == TransportNative {
+		if err := t.startKeeper(ctx, o); err != nil {
+			return nil, err
+		}
+	}
+	return t, nil
+}
+
+func chooseMTU(o Options, fi *farInfo) int {
+	mtu := 1500
+	if o.Mode == L2 && fi.bridgeMTU > 0 {
+		return fi.bridgeMTU
+	}
+	var known []int
+	for _, m := range []int{o.LocalMTU, fi.mtu} {
+		if m >= 576 {
+			known = append(known, m)
+		}
+	}
+	if len(known) > 0 {
+		mtu = min(slices.Min(known), 65535)
+	}
+	return mtu
+}
+
+// startPeer puts the helper in place and starts it with the far config.
+func (t *Tunnel) startPeer(ctx context.Context, o Options, fi *farInfo, sha string) error {
+	path := o.Helper
+	switch o.Helper {
+	case "never":
+		return fmt.Errorf("the far host does not allow tun@openssh.com and --remote-helper is never")
+	case "auto":
+		if fi.os != "Linux" || !slices.Contains(unameArch(runtime.GOARCH), fi.arch) {
+			return fmt.Errorf("far host is %s/%s; this jumpgate is linux/%s and cannot run there as a helper (pass --remote-helper PATH)", fi.os, fi.arch, runtime.GOARCH)
+		}
+		path = fi.cache + "/" + sha
+		if fi.helperSHA != sha {
+			f, err := os.Open(o.Binary)
+			if err != nil {
+				return fmt.Errorf("open jumpgate binary: %w", err)
+			}
+			defer f.Close()
+			st, _ := f.Stat()
+			if o.Announce != nil {
+				fmt.Fprintf(o.Announce, "jumpgate: copying jumpgate (%.1f MB) to the far host as %s for peer mode\n", float64(st.Size())/1e6, path)
+			}
+			if _, err := output(ctx, t.client, shellCommand(uploadScript, "upload", fi.cache, sha), f); err != nil {
+				return fmt.Errorf("copy helper to far host: %w", err)
+			}
+		}
+	}
+	args := []string{"vpn", "--serve-peer", "--mode", o.Mode.String(), "--mtu", strconv.Itoa(t.MTU)}
+	if t.Remote.IsValid() {
+		args = append(args, "--addr", t.Remote.String())
+	}
+	for _, r := range o.RemoteRoutes {
+		args = append(args, "--route", r.String())
+	}
+	if o.NAT {
+		args = append(args, "--nat")
+	}
+	if o.RemoteBridge != "" {
+		args = append(args, "--bridge", o.RemoteBridge)
+	}
+	cmd := "exec " + shellQuote(path)
+	for _, a := range args {
+		cmd += " " + shellQuote(a)
+	}
+	s, err := t.client.NewSession()
+	if err != nil {
+		return fmt.Errorf("start helper: %w", err)
+	}
+	t.keeper = s
+	stdin, err := s.StdinPipe()
+	if err != nil {
+		return err
+	}
+	stdout, err := s.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	var errb strings.Builder
+	s.Stderr = &limitWriter{w: &errb, n: 4096}
+	if err := s.Start(cmd); err != nil {
+		return fmt.Errorf("start helper %s: %w", path, err)
+	}
+	br := bufio.NewReaderSize(stdout, 256<<10)
+	h, err := readHello(br)
+	if err != nil {
+		if msg := strings.TrimSpace(errb.String()); msg != "" {
+			err = fmt.Errorf("%w: %s", err, msg)
+		}
+		return fmt.Errorf("helper on far host: %w", err)
+	}
+	t.Transport, t.FarDevice = TransportPeer, h.Device
+	t.far = s
+	t.r, t.w = NewFrameReader(br, t.MTU+14), NewFrameWriter(stdin)
+	return nil
+}
+
+// startKeeper configures the far device of a native tunnel.
+func (t *Tunnel) startKeeper(ctx context.Context, o Options) error {
+	nat, rules := "0", ""
+	if o.NAT {
+		nat, rules = "1", NATRuleset(t.FarDevice)
+	}
+	addr := ""
+	if t.Remote.IsValid() {
+		addr = t.Remote.String()
+	}
+	args := []string{t.FarDevice, strconv.Itoa(t.MTU), addr, nat, rules}
+	for _, r := range o.RemoteRoutes {
+		args = append(args, r.String())
+	}
+	s, err := t.client.NewSession()
+	if err != nil {
+		return fmt.Errorf("configure far device: %w", err)
+	}
+	t.keeper = s
+	if _, err := s.StdinPipe(); err != nil { // held open: EOF tells it to clean up
+		return err
+	}
+	stdout, err := s.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	var errb strings.Builder
+	s.Stderr = &limitWriter{w: &errb, n: 4096}
+	if err := s.Start(shellCommand(keeperScript, "jumpgate-vpn", args...)); err != nil {
+		return fmt.Errorf("configure far device: %w", err)
+	}
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if strings.TrimSpace(line) != "ready" {
+		s.Wait()
+		msg := strings.TrimSpace(errb.String())
+		if msg == "" && err != nil {
+			msg = err.Error()
+		}
+		return fmt.Errorf("configure %s on far host: %s", t.FarDevice, msg)
+	}
+	return nil
+}
+
+// Run carries packets until ctx ends or the tunnel breaks, then removes
+// both ends. It returns nil for a clean end.
+func (t *Tunnel) Run(ctx context.Context) error {
+	err := Pump(ctx, t.Near, t.r, t.w, t.far, &t.Counters)
+	return errors.Join(err, t.close())
+}
+
+func (t *Tunnel) close() error {
+	var errs []error
+	if t.far != nil {
+		t.far.Close()
+	}
+	if t.keeper != nil {
+		t.keeper.Close()
+	}
+	if t.Near != nil {
+		errs = append(errs, t.Near.Close())
+		t.Near = nil
+	}
+	return errors.Join(errs...)
+}
+
+// Summary is the line shown once the tunnel is up.
+func (t *Tunnel) Summary(farHost string) string {
+	mode := t.Near.Config().Mode
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s tunnel up: %s", mode, t.Near.Name())
+	if a := t.Near.Config().Addr; a.IsValid() {
+		fmt.Fprintf(&b, " %s", a)
+	}
+	if br := t.Near.Config().Bridge; br != "" {
+		fmt.Fprintf(&b, " (bridge %s)", br)
+	}
+	fmt.Fprintf(&b, " <-> %s %s", farHost, t.FarDevice)
+	if t.Remote.IsValid() && mode == L3 {
+		fmt.Fprintf(&b, " %s", t.Remote)
+	}
+	fmt.Fprintf(&b, ", transport %s, mtu %d", t.Transport, t.MTU)
+	return b.String()
+}
+
+func fileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// limitWriter keeps the first n bytes written to it.
+type limitWriter struct {
+	w io.Writer
+	n int
+}
+
+func (l *limitWriter) Write(p []byte) (int, error) {
+	if l.n > 0 {
+		k := min(len(p), l.n)
+		l.w.Write(p[:k])
+		l.n -= k
+	}
+	return len(p), nil
+}

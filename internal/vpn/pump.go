@@ -1,0 +1,135 @@
+package vpn
+
+// Pump: device → batch of ready packets → PacketWriter (one flush per
+// batch); PacketReader → device, one packet per write.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"sync/atomic"
+)
+
+// PacketReader yields packets from the far side.
+type PacketReader interface {
+	ReadPacket() ([]byte, error)
+}
+
+// PacketWriter sends packets to the far side; Flush ends a batch.
+type PacketWriter interface {
+	WritePacket(p []byte) error
+	Flush() error
+}
+
+// batchReader is a device that can hand over every packet it has ready
+// in one call (tunDevice, through a non-blocking read loop).
+type batchReader interface {
+	ReadBatch(buf []byte, fn func(p []byte) error) error
+}
+
+// Counters count what crossed a tunnel; read them with atomic loads.
+type Counters struct {
+	TxPackets, TxBytes, RxPackets, RxBytes atomic.Uint64
+}
+
+// Pump copies packets between dev and the far side (r, w) until ctx ends
+// or either direction fails, then closes far (the channel) and returns the
+// first error: nil when ctx ended or the far side closed cleanly. dev is
+// left open for the caller to close.
+func Pump(ctx context.Context, dev Device, r PacketReader, w PacketWriter, far io.Closer, c *Counters) error {
+	if c == nil {
+		c = new(Counters)
+	}
+	var (
+		once  sync.Once
+		first error
+		wg    sync.WaitGroup
+	)
+	done := make(chan struct{})
+	fail := func(err error) {
+		once.Do(func() {
+			first = err
+			close(done)
+		})
+	}
+	wg.Go(func() { fail(toFar(dev, w, c)) })
+	wg.Go(func() { fail(fromFar(dev, r, c)) })
+	select {
+	case <-ctx.Done():
+		fail(nil)
+	case <-done:
+	}
+	far.Close()
+	// Unblock the device reader: a read deadline on a tun fd works with
+	// Go's poller, so the device stays open for its owner.
+	if d, ok := dev.(interface{ interrupt() }); ok {
+		d.interrupt()
+	}
+	wg.Wait()
+	if errors.Is(first, io.EOF) {
+		return nil
+	}
+	return first
+}
+
+func toFar(dev Device, w PacketWriter, c *Counters) error {
+	buf := make([]byte, MaxPacket)
+	var sendErr error
+	send := func(p []byte) error {
+		c.TxPackets.Add(1)
+		c.TxBytes.Add(uint64(len(p)))
+		sendErr = w.WritePacket(p)
+		return sendErr
+	}
+	for {
+		if br, ok := dev.(batchReader); ok {
+			if err := br.ReadBatch(buf, send); err != nil {
+				if sendErr != nil {
+					return fmt.Errorf("send to far side: %w", sendErr)
+				}
+				return devErr(err)
+			}
+		} else {
+			n, err := dev.Read(buf)
+			if err != nil {
+				return devErr(err)
+			}
+			if err := send(buf[:n]); err != nil {
+				return fmt.Errorf("send to far side: %w", err)
+			}
+		}
+		if err := w.Flush(); err != nil {
+			return fmt.Errorf("send to far side: %w", err)
+		}
+	}
+}
+
+func fromFar(dev Device, r PacketReader, c *Counters) error {
+	for {
+		p, err := r.ReadPacket()
+		if err != nil {
+			return err
+		}
+		c.RxPackets.Add(1)
+		c.RxBytes.Add(uint64(len(p)))
+		if _, err := dev.Write(p); err != nil {
+			if errors.Is(err, os.ErrClosed) || errors.Is(err, os.ErrDeadlineExceeded) {
+				return io.EOF
+			}
+			// The kernel refuses a malformed packet (EINVAL) or a full
+			// queue; the packet is lost as on a wire, the tunnel goes on.
+			continue
+		}
+	}
+}
+
+// devErr turns the end of a device read into the end of the pump.
+func devErr(err error) error {
+	if errors.Is(err, os.ErrClosed) || errors.Is(err, os.ErrDeadlineExceeded) {
+		return io.EOF
+	}
+	return fmt.Errorf("read tunnel device: %w", err)
+}

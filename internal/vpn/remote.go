@@ -1,0 +1,192 @@
+package vpn
+
+// What the near side asks of the far host over exec channels, with nothing
+// but a POSIX shell, coreutils and iproute2 there: one probe (who am I,
+// which devices and networks exist, is the helper cached), the helper's
+// upload, and for the native transport the "keeper" that configures the
+// tun device sshd made and undoes its NAT when its channel closes.
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"golang.org/x/crypto/ssh"
+)
+
+const probeScript = `br=$1 sha=$2
+echo "uid=$(id -u)"
+echo "os=$(uname -s)"
+echo "arch=$(uname -m)"
+for n in /sys/class/net/*; do echo "net=${n##*/}"; done
+ip -o -4 addr show 2>/dev/null | while read -r _ _ _ a _; do echo "addr=$a"; done
+ip -4 route show 2>/dev/null | while read -r d _; do echo "route=$d"; done
+set -- $SSH_CONNECTION
+if [ -n "$3" ]; then
+	dev=$(ip -o addr show to "$3/32" 2>/dev/null | { read -r _ d _; echo "$d"; })
+	[ -n "$dev" ] && echo "mtu=$(cat "/sys/class/net/$dev/mtu")"
+fi
+[ -n "$br" ] && [ -e "/sys/class/net/$br/bridge" ] && echo "brmtu=$(cat "/sys/class/net/$br/mtu")"
+d="${XDG_CACHE_HOME:-$HOME/.cache}/jumpgate/bin"
+echo "cache=$d"
+if [ -n "$sha" ] && [ -x "$d/$sha" ]; then echo "helper=$(sha256sum < "$d/$sha" | cut -d' ' -f1)"; fi
+`
+
+const uploadScript = `set -e
+umask 077
+mkdir -p "$1"
+t="$1/.$2.$$"
+trap 'rm -f "$t"' EXIT
+cat > "$t"
+h=$(sha256sum < "$t" | cut -d' ' -f1)
+if [ "$h" != "$2" ]; then echo "copied helper has sha256 $h, want $2" >&2; exit 1; fi
+chmod 700 "$t"
+mv -f "$t" "$1/$2"
+`
+
+// keeperScript configures tun device $1 made by the server for a native
+// tunnel, says "ready", and on EOF, hangup or any exit removes its NAT.
+const keeperScript = `dev=$1 mtu=$2 addr=$3 nat=$4 rules=$5
+shift 5
+oldfwd=
+cleanup() {
+	trap - EXIT
+	if [ "$nat" = 1 ]; then
+		nft delete table ip "jumpgate_$dev" 2>/dev/null
+		[ -n "$oldfwd" ] && echo "$oldfwd" > /proc/sys/net/ipv4/ip_forward
+	fi
+}
+trap cleanup EXIT
+trap 'exit 0' HUP INT TERM PIPE
+set -e
+ip link set dev "$dev" mtu "$mtu" up
+[ -z "$addr" ] || ip addr add "$addr" dev "$dev"
+for r; do ip route add "$r" dev "$dev"; done
+if [ "$nat" = 1 ]; then
+	old=$(cat /proc/sys/net/ipv4/ip_forward)
+	[ "$old" = 1 ] || { echo 1 > /proc/sys/net/ipv4/ip_forward; oldfwd=$old; }
+	printf '%s' "$rules" | nft -f -
+fi
+set +e
+echo ready
+cat > /dev/null
+`
+
+// shellCommand quotes argv for the remote user's shell: sh -c SCRIPT NAME ARGS.
+func shellCommand(script, name string, args ...string) string {
+	q := []string{"sh", "-c", shellQuote(script), name}
+	for _, a := range args {
+		q = append(q, shellQuote(a))
+	}
+	return strings.Join(q, " ")
+}
+
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// farInfo is what the probe found on the far host.
+type farInfo struct {
+	uid       int
+	os, arch  string
+	nets      map[string]bool
+	used      []netip.Prefix
+	mtu       int // of the link the SSH connection arrives on
+	bridgeMTU int // 0: no such bridge
+	cache     string
+	helperSHA string // of the cached helper, "" if none
+}
+
+func probe(ctx context.Context, c *ssh.Client, bridge, sha string) (*farInfo, error) {
+	out, err := output(ctx, c, shellCommand(probeScript, "probe", bridge, sha), nil)
+	if err != nil {
+		return nil, fmt.Errorf("probe far host: %w", err)
+	}
+	return parseProbe(out), nil
+}
+
+func parseProbe(out []byte) *farInfo {
+	fi := &farInfo{uid: -1, nets: map[string]bool{}}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), "=")
+		if !ok {
+			continue
+		}
+		switch k {
+		case "uid":
+			fi.uid, _ = strconv.Atoi(v)
+		case "os":
+			fi.os = v
+		case "arch":
+			fi.arch = v
+		case "net":
+			fi.nets[v] = true
+		case "addr", "route":
+			if p, err := netip.ParsePrefix(v); err == nil {
+				fi.used = append(fi.used, p.Masked())
+			} else if a, err := netip.ParseAddr(v); err == nil {
+				fi.used = append(fi.used, netip.PrefixFrom(a, a.BitLen()))
+			}
+		case "mtu":
+			fi.mtu, _ = strconv.Atoi(v)
+		case "brmtu":
+			fi.bridgeMTU, _ = strconv.Atoi(v)
+		case "cache":
+			fi.cache = v
+		case "helper":
+			fi.helperSHA = v
+		}
+	}
+	return fi
+}
+
+// freeUnit is the first N for which prefix+N is not an interface there.
+func (fi *farInfo) freeUnit(prefix string) int {
+	for n := 0; ; n++ {
+		if !fi.nets[prefix+strconv.Itoa(n)] {
+			return n
+		}
+	}
+}
+
+// output runs cmd on the far host and returns its stdout; a failure
+// carries its stderr.
+func output(ctx context.Context, c *ssh.Client, cmd string, stdin io.Reader) ([]byte, error) {
+	s, err := c.NewSession()
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	stop := context.AfterFunc(ctx, func() { s.Close() })
+	defer stop()
+	var out, errb bytes.Buffer
+	s.Stdout, s.Stderr, s.Stdin = &out, &errb, stdin
+	if err := s.Run(cmd); err != nil {
+		if msg := strings.TrimSpace(errb.String()); msg != "" {
+			return nil, fmt.Errorf("%w: %s", err, msg)
+		}
+		return nil, err
+	}
+	return out.Bytes(), nil
+}
+
+// unameArch maps GOARCH to what uname -m says on Linux.
+func unameArch(goarch string) []string {
+	switch goarch {
+	case "amd64":
+		return []string{"x86_64"}
+	case "arm64":
+		return []string{"aarch64", "arm64"}
+	case "386":
+		return []string{"i386", "i486", "i586", "i686"}
+	case "arm":
+		return []string{"armv6l", "armv7l", "armv8l"}
+	}
+	return []string{goarch}
+}
