@@ -121,6 +121,7 @@ func (m *Master) Serve(ctx context.Context, ln *Listener) error {
 		case terminate:
 			return ErrTerminated
 		case stopped && active == 0:
+			m.log.Debugf("control master stopped with no sessions left")
 			return nil
 		}
 		if idleTimer != nil {

@@ -1,0 +1,182 @@
+package mux
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/jumpgate/jumpgate/internal/server"
+	"github.com/jumpgate/jumpgate/internal/vlog"
+)
+
+// syncBuffer is a bytes.Buffer safe for concurrent writers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startServer runs `jumpgate serve`'s server in-process on loopback and
+// returns a client logged in as root.
+func startServer(t testing.TB) *ssh.Client {
+	t.Helper()
+	if os.Getuid() != 0 {
+		t.Skip("the in-process server logs in as root")
+	}
+	dir := t.TempDir()
+	_, hpriv, _ := ed25519.GenerateKey(rand.Reader)
+	hk, _ := ssh.NewSignerFromKey(hpriv)
+	_, cpriv, _ := ed25519.GenerateKey(rand.Reader)
+	ck, _ := ssh.NewSignerFromKey(cpriv)
+	keys := filepath.Join(dir, "authorized_keys")
+	if err := os.WriteFile(keys, ssh.MarshalAuthorizedKey(ck.PublicKey()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- server.Serve(ctx, ln, server.Config{
+			HostKeys:       []ssh.Signer{hk},
+			AuthorizedKeys: keys,
+			Logger:         slog.New(slog.NewTextHandler(io.Discard, nil)),
+		})
+	}()
+	c, err := ssh.Dial("tcp", ln.Addr().String(), &ssh.ClientConfig{
+		User:            "root",
+		Auth:            []ssh.AuthMethod{ssh.PublicKeys(ck)},
+		HostKeyCallback: ssh.FixedHostKey(hk.PublicKey()),
+		Timeout:         30 * time.Second,
+	})
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		c.Close()
+		cancel()
+		<-done
+	})
+	return c
+}
+
+type testMaster struct {
+	*Master
+	path string
+	dir  string
+	log  *syncBuffer
+	done chan error
+}
+
+// startMaster serves a master for a fresh in-process server on a control
+// socket in a new 0700 directory under /run.
+func startMaster(t testing.TB, mod func(*Config)) *testMaster {
+	t.Helper()
+	client := startServer(t)
+	dir, err := os.MkdirTemp("/run", "jumpgate-mux-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	tm := &testMaster{path: filepath.Join(dir, "ctl"), dir: dir, log: &syncBuffer{}, done: make(chan error, 1)}
+	ln, err := Listen(tm.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{Client: client, Host: "testhost", Log: vlog.New(tm.log, vlog.Debug3)}
+	if mod != nil {
+		mod(&cfg)
+	}
+	tm.Master = NewMaster(cfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { tm.done <- tm.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-tm.done:
+		case <-time.After(30 * time.Second):
+			t.Errorf("Serve did not return")
+		}
+		if t.Failed() {
+			t.Logf("master log:\n%s", tm.log)
+		}
+	})
+	return tm
+}
+
+func dialMaster(t testing.TB, path string) *Client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, err := Dial(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// pipeFiles returns a pipe for the client to pass and a buffer that
+// collects what the master writes into it.
+func outPipe(t testing.TB) (*os.File, func() string) {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	done := make(chan struct{})
+	go func() {
+		io.Copy(&buf, r)
+		r.Close()
+		close(done)
+	}()
+	return w, func() string {
+		w.Close()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			t.Errorf("output pipe never reached EOF")
+		}
+		return buf.String()
+	}
+}
+
+func inPipe(t testing.TB, data string) *os.File {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		io.WriteString(w, data)
+		w.Close()
+	}()
+	t.Cleanup(func() { r.Close() })
+	return r
+}
