@@ -43,6 +43,9 @@ func Pump(ctx context.Context, dev Device, r PacketReader, w PacketWriter, far i
 	if c == nil {
 		c = new(Counters)
 	}
+	if e, ok := dev.(*Endpoint); ok {
+		dev = e.Device // for ReadBatch and interrupt
+	}
 	var (
 		once  sync.Once
 		first error

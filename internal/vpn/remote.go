@@ -20,18 +20,21 @@ import (
 )
 
 const probeScript = `br=$1 sha=$2
+# iproute2, not /sys: a server in its own mount namespace may see another
+# network namespace's sysfs.
+mtu_of() { ip -o link show dev "$1" 2>/dev/null | { read -r l; set -- $l; while [ $# -gt 1 ]; do [ "$1" = mtu ] && echo "$2"; shift; done; }; }
 echo "uid=$(id -u)"
 echo "os=$(uname -s)"
 echo "arch=$(uname -m)"
-for n in /sys/class/net/*; do echo "net=${n##*/}"; done
+ip -o link show 2>/dev/null | while read -r _ n _; do n=${n%:}; echo "net=${n%@*}"; done
 ip -o -4 addr show 2>/dev/null | while read -r _ _ _ a _; do echo "addr=$a"; done
 ip -4 route show 2>/dev/null | while read -r d _; do echo "route=$d"; done
 set -- $SSH_CONNECTION
 if [ -n "$3" ]; then
 	dev=$(ip -o addr show to "$3/32" 2>/dev/null | { read -r _ d _; echo "$d"; })
-	[ -n "$dev" ] && echo "mtu=$(cat "/sys/class/net/$dev/mtu")"
+	[ -n "$dev" ] && echo "mtu=$(mtu_of "$dev")"
 fi
-[ -n "$br" ] && [ -e "/sys/class/net/$br/bridge" ] && echo "brmtu=$(cat "/sys/class/net/$br/mtu")"
+if [ -n "$br" ] && ip -o link show type bridge 2>/dev/null | grep -q "^[0-9]*: $br[:@]"; then echo "brmtu=$(mtu_of "$br")"; fi
 d="${XDG_CACHE_HOME:-$HOME/.cache}/jumpgate/bin"
 echo "cache=$d"
 if [ -n "$sha" ] && [ -x "$d/$sha" ]; then echo "helper=$(sha256sum < "$d/$sha" | cut -d' ' -f1)"; fi

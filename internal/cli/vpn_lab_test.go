@@ -1,0 +1,349 @@
+package cli
+
+// Lab tests of jumpgate vpn: the built binary on the laptop against hyper1
+// served by Debian's sshd (PermitTunnel yes on port 22; a second sshd with
+// PermitTunnel no on 2222 for peer mode) and by `jumpgate serve
+// --permit-tunnel` on 2223. Traffic crosses the tunnel as TCP to sshd's
+// port (ping is not installed); every subtest compares the links of both
+// ends before and after.
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jumpgate/jumpgate/internal/lab"
+	"github.com/jumpgate/jumpgate/internal/lab/labtest"
+)
+
+type vpnLab struct {
+	l   *lab.Lab
+	bin string
+	cfg string
+}
+
+func newVPNLab(t testing.TB) *vpnLab {
+	if testing.Short() {
+		t.Skip("lab interop test skipped under -short")
+	}
+	for _, bin := range []string{"ssh", "/usr/sbin/sshd", "iperf3"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			t.Skipf("%s is not installed", bin)
+		}
+	}
+	v := &vpnLab{l: labtest.New(t, lab.Options{Server: lab.OpenSSH}), bin: labtest.Binary(t)}
+	v.cfg = v.l.SSHConfig()
+	dir := filepath.Join(v.l.Dir(), "hosts", "hyper1")
+	conf, err := os.ReadFile(filepath.Join(dir, "sshd_config"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A stock sshd: PermitTunnel no, on port 2222.
+	stock := strings.NewReplacer("Port 22\n", "Port 2222\n", "PermitTunnel yes", "PermitTunnel no",
+		"server.pid", "server-2222.pid").Replace(string(conf))
+	stockConf := filepath.Join(dir, "sshd_config_2222")
+	if err := os.WriteFile(stockConf, []byte(stock), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	v.start(t, "/usr/sbin/sshd", "-D", "-e", "-f", stockConf)
+	v.start(t, v.bin, "serve", "--permit-tunnel", "--listen", "0.0.0.0:2223",
+		"--host-key", filepath.Join(dir, "ssh_host_ed25519_key"),
+		"--authorized-keys", filepath.Join(v.l.Dir(), "authorized_keys"))
+	for _, port := range []string{"2222", "2223"} {
+		v.waitPort(t, "laptop", "198.18.1.2:"+port)
+	}
+	return v
+}
+
+// start runs a server on hyper1 until the test ends.
+func (v *vpnLab) start(t testing.TB, argv ...string) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := v.l.Command(ctx, "hyper1", argv...)
+	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 10 * time.Second
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cancel(); cmd.Wait() })
+}
+
+// waitPort waits until host reaches addr over TCP.
+func (v *vpnLab) waitPort(t testing.TB, host, addr string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		c, err := v.l.DialContext(ctx, host, "tcp", addr)
+		cancel()
+		if err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s cannot reach %s: %v", host, addr, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// banner reads the SSH banner of addr from the laptop: TCP across the
+// tunnel both ways.
+func (v *vpnLab) banner(t testing.TB, addr string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	c, err := v.l.DialContext(ctx, "laptop", "tcp", addr)
+	if err != nil {
+		t.Errorf("dial %s from the laptop: %v", addr, err)
+		return ""
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(15 * time.Second))
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		t.Errorf("read banner of %s: %v", addr, err)
+	}
+	return line
+}
+
+// links lists host's interface names.
+func (v *vpnLab) links(t testing.TB, host string) []string {
+	t.Helper()
+	out, err := v.l.Command(context.Background(), host, "ip", "-o", "link", "show").Output()
+	if err != nil {
+		t.Fatalf("ip link on %s: %v", host, err)
+	}
+	var names []string
+	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if f := strings.Fields(l); len(f) > 1 {
+			names = append(names, strings.SplitN(strings.TrimSuffix(f[1], ":"), "@", 2)[0])
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+func (v *vpnLab) hostOutput(t testing.TB, host string, argv ...string) string {
+	t.Helper()
+	out, err := v.l.Command(context.Background(), host, argv...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s on %s: %v\n%s", argv, host, err, out)
+	}
+	return string(out)
+}
+
+// vpnProc is a running jumpgate vpn (or ssh -w) on the laptop.
+type vpnProc struct {
+	cmd    *exec.Cmd
+	stderr strings.Builder
+	lines  chan string
+	done   chan struct{}
+}
+
+// startVPN starts `jumpgate vpn args…` on the laptop and waits for its up
+// line, which it returns.
+func (v *vpnLab) startVPN(t testing.TB, args ...string) (*vpnProc, string) {
+	t.Helper()
+	p := v.run(t, append([]string{v.bin, "vpn", "-F", v.cfg}, args...)...)
+	deadline := time.After(90 * time.Second)
+	for {
+		select {
+		case l, ok := <-p.lines:
+			if !ok {
+				<-p.done
+				t.Fatalf("jumpgate vpn %v ended before the tunnel was up: %v\n%s", args, p.cmd.ProcessState, p.stderr.String())
+			}
+			if strings.Contains(l, "tunnel up") {
+				return p, l
+			}
+		case <-deadline:
+			t.Fatalf("jumpgate vpn %v: no up line in time\n%s", args, p.stderr.String())
+		}
+	}
+}
+
+func (v *vpnLab) run(t testing.TB, argv ...string) *vpnProc {
+	t.Helper()
+	p := &vpnProc{lines: make(chan string, 100), done: make(chan struct{})}
+	p.cmd = v.l.Command(context.Background(), "laptop", argv...)
+	p.cmd.Env = labEnv()
+	pr, pw := io.Pipe()
+	p.cmd.Stderr = pw
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			p.stderr.WriteString(sc.Text() + "\n")
+			select {
+			case p.lines <- sc.Text():
+			default:
+			}
+		}
+		close(p.lines)
+	}()
+	go func() {
+		p.cmd.Wait()
+		pw.Close()
+		close(p.done)
+	}()
+	t.Cleanup(func() { p.stop(t, syscall.SIGKILL) })
+	return p
+}
+
+// stop signals the process and waits for it to end.
+func (p *vpnProc) stop(t testing.TB, sig syscall.Signal) {
+	select {
+	case <-p.done:
+		return
+	default:
+	}
+	p.cmd.Process.Signal(sig)
+	select {
+	case <-p.done:
+	case <-time.After(60 * time.Second):
+		p.cmd.Process.Kill()
+		<-p.done
+		t.Errorf("%v did not end within 60s of %v", p.cmd.Args, sig)
+	}
+}
+
+// expectLinks polls until host's links are want again.
+func (v *vpnLab) expectLinks(t testing.TB, host string, want []string) {
+	t.Helper()
+	var got []string
+	for range 100 {
+		if got = v.links(t, host); slices.Equal(got, want) {
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Errorf("links on %s after the tunnel: %v, before: %v", host, got, want)
+}
+
+var upLine = regexp.MustCompile(`^jumpgate: (l[23]) tunnel up: (\S+) .*<-> hyper1 (\S+).*, transport (\S+), mtu (\d+)$`)
+
+func TestVPNLab(t *testing.T) {
+	v := newVPNLab(t)
+	laptop0, hyper0 := v.links(t, "laptop"), v.links(t, "hyper1")
+	check := func(t *testing.T) {
+		v.expectLinks(t, "laptop", laptop0)
+		v.expectLinks(t, "hyper1", hyper0)
+	}
+
+	t.Run("l3 native against sshd", func(t *testing.T) {
+		p, line := v.startVPN(t, "hyper1", "--l3")
+		m := upLine.FindStringSubmatch(line)
+		if m == nil || m[4] != "tun@openssh.com" || !strings.HasPrefix(m[3], "tun") {
+			t.Errorf("up line %q: want transport tun@openssh.com to a tunN", line)
+		}
+		if b := v.banner(t, "198.19.252.2:22"); !strings.HasPrefix(b, "SSH-2.0-OpenSSH") {
+			t.Errorf("banner across the tunnel: %q", b)
+		}
+		p.stop(t, syscall.SIGINT)
+		check(t)
+	})
+
+	t.Run("l3 peer against stock sshd with nat", func(t *testing.T) {
+		args := []string{"-p", "2222", "-o", "HostKeyAlias=hyper1", "hyper1", "--l3", "--nat", "--route", "198.18.2.0/24"}
+		p, line := v.startVPN(t, args...)
+		if m := upLine.FindStringSubmatch(line); m == nil || m[4] != "peer" {
+			t.Errorf("up line %q: want transport peer", line)
+		}
+		if !strings.Contains(p.stderr.String(), "copying jumpgate") {
+			t.Errorf("first peer-mode run did not announce the copy:\n%s", p.stderr.String())
+		}
+		if b := v.banner(t, "198.19.252.2:22"); !strings.HasPrefix(b, "SSH-2.0-OpenSSH") {
+			t.Errorf("banner of hyper1 across the tunnel: %q", b)
+		}
+		// hyper2 has no route back to the tunnel: only NAT gets it there.
+		if b := v.banner(t, "198.18.2.2:22"); !strings.HasPrefix(b, "SSH-2.0-OpenSSH") {
+			t.Errorf("banner of hyper2 through NAT: %q", b)
+		}
+		if out := v.hostOutput(t, "hyper1", "nft", "list", "tables"); !strings.Contains(out, "jumpgate_") {
+			t.Errorf("no NAT table on hyper1 while up: %q", out)
+		}
+		p.stop(t, syscall.SIGTERM)
+		check(t)
+		if out := v.hostOutput(t, "hyper1", "nft", "list", "tables"); strings.Contains(out, "jumpgate_") {
+			t.Errorf("NAT table left on hyper1: %q", out)
+		}
+		if fwd := v.hostOutput(t, "hyper1", "cat", "/proc/sys/net/ipv4/ip_forward"); strings.TrimSpace(fwd) != "0" {
+			t.Errorf("ip_forward on hyper1 is %q after the tunnel, want 0 as before", fwd)
+		}
+
+		// The helper is cached: the second run copies nothing.
+		p, _ = v.startVPN(t, "-p", "2222", "-o", "HostKeyAlias=hyper1", "hyper1", "--l3")
+		if strings.Contains(p.stderr.String(), "copying") {
+			t.Errorf("second run copied the helper again:\n%s", p.stderr.String())
+		}
+		// kill -9 of the near side: the far helper sees its channel close.
+		p.stop(t, syscall.SIGKILL)
+		v.expectLinks(t, "hyper1", hyper0)
+		// The near device went with the process; nothing else was made.
+		v.expectLinks(t, "laptop", laptop0)
+	})
+
+	t.Run("l2 peer joins wire", func(t *testing.T) {
+		p, line := v.startVPN(t, "-p", "2222", "-o", "HostKeyAlias=hyper1", "hyper1", "--l2",
+			"--remote-bridge", "wire", "--local-bridge", "virtual", "--local-addr", "198.18.3.99/24")
+		if m := upLine.FindStringSubmatch(line); m == nil || m[1] != "l2" || m[4] != "peer" {
+			t.Errorf("up line %q", line)
+		}
+		// lan1 sits on wire, where hyper1 has no address: layer 2 only.
+		if b := v.banner(t, "198.18.3.11:22"); !strings.HasPrefix(b, "SSH-2.0-OpenSSH") {
+			t.Errorf("banner of lan1 across the bridge: %q", b)
+		}
+		if out := v.hostOutput(t, "laptop", "ip", "neigh", "show", "198.18.3.11"); !strings.Contains(out, "lladdr") {
+			t.Errorf("lan1's MAC not resolved on the laptop: %q", out)
+		}
+		p.stop(t, syscall.SIGINT)
+		check(t)
+	})
+
+	t.Run("l3 native against jumpgate serve", func(t *testing.T) {
+		p, line := v.startVPN(t, "-p", "2223", "-o", "HostKeyAlias=hyper1", "hyper1", "--l3", "--transport", "tun@openssh.com")
+		if m := upLine.FindStringSubmatch(line); m == nil || m[4] != "tun@openssh.com" {
+			t.Errorf("up line %q", line)
+		}
+		if b := v.banner(t, "198.19.252.2:22"); !strings.HasPrefix(b, "SSH-2.0-OpenSSH") {
+			t.Errorf("banner across the tunnel: %q", b)
+		}
+		p.stop(t, syscall.SIGINT)
+		check(t)
+	})
+
+	t.Run("openssh ssh -w against jumpgate serve", func(t *testing.T) {
+		unit := 70 + int(time.Now().UnixNano()%20)
+		dev := "tun" + strconv.Itoa(unit)
+		p := v.run(t, "ssh", "-F", v.cfg, "-p", "2223", "-o", "HostKeyAlias=hyper1", "-o", "ExitOnForwardFailure=yes",
+			"-w", fmt.Sprintf("%d:%d", unit, unit), "-N", "hyper1")
+		deadline := time.Now().Add(60 * time.Second)
+		for !slices.Contains(v.links(t, "laptop"), dev) || !slices.Contains(v.links(t, "hyper1"), dev) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s not on both ends:\n%s", dev, p.stderr.String())
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		v.hostOutput(t, "laptop", "sh", "-c", "ip addr add 198.19.255.1/30 dev "+dev+" && ip link set "+dev+" up")
+		v.hostOutput(t, "hyper1", "sh", "-c", "ip addr add 198.19.255.2/30 dev "+dev+" && ip link set "+dev+" up")
+		if b := v.banner(t, "198.19.255.2:22"); !strings.HasPrefix(b, "SSH-2.0-OpenSSH") {
+			t.Errorf("banner across ssh -w: %q", b)
+		}
+		p.stop(t, syscall.SIGTERM)
+		check(t)
+	})
+}
