@@ -48,6 +48,11 @@ type Dialer struct {
 	Stderr io.Writer
 	// Banner receives the server's pre-auth banner, if any; nil drops it.
 	Banner io.Writer
+	// ViaMaster, when set, is asked first for a connection to addr
+	// through the jump host hop (connection multiplexing: the hop's
+	// master opens it, so the hop is not authenticated again). It returns
+	// nil, nil when it cannot help, and the hop is then dialled directly.
+	ViaMaster func(ctx context.Context, hop *sshconf.Host, addr string) (net.Conn, error)
 }
 
 // Conn is an authenticated connection to a destination, together with the
@@ -126,6 +131,15 @@ func (d *Dialer) dial(ctx context.Context, h *sshconf.Host, depth int) (*Conn, e
 		hh, err := d.Resolve(last, extra)
 		if err != nil {
 			return nil, &HopError{Hop: last.Host, Err: err}
+		}
+		if d.ViaMaster != nil {
+			if conn, err = d.ViaMaster(ctx, hh, addr); err != nil {
+				return nil, &HopError{Hop: last.Host, Err: err}
+			}
+			if conn != nil {
+				log.Debugf("Connecting to %s [%s] port %d through the master of jump host %s.", h.Original(), target, port, last.Host)
+				break
+			}
 		}
 		via, err = d.dial(ctx, hh, depth+1)
 		if err != nil {
