@@ -19,6 +19,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"golang.org/x/crypto/ssh"
 )
@@ -240,8 +241,8 @@ func (t *Tunnel) startPeer(ctx context.Context, o Options, fi *farInfo, sha stri
 	if err != nil {
 		return err
 	}
-	var errb strings.Builder
-	s.Stderr = &limitWriter{w: &errb, n: 4096}
+	errb := &limitWriter{n: 4096}
+	s.Stderr = errb
 	if err := s.Start(cmd); err != nil {
 		return fmt.Errorf("start helper %s: %w", path, err)
 	}
@@ -285,8 +286,8 @@ func (t *Tunnel) startKeeper(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	var errb strings.Builder
-	s.Stderr = &limitWriter{w: &errb, n: 4096}
+	errb := &limitWriter{n: 4096}
+	s.Stderr = errb
 	if err := s.Start(shellCommand(keeperScript, "jumpgate-vpn", args...)); err != nil {
 		return fmt.Errorf("configure far device: %w", err)
 	}
@@ -356,17 +357,27 @@ func fileSHA256(path string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// limitWriter keeps the first n bytes written to it.
+// limitWriter keeps the first n bytes written to it; x/crypto writes a
+// session's stderr from its own goroutine, hence the lock.
 type limitWriter struct {
-	w io.Writer
-	n int
+	mu  sync.Mutex
+	buf strings.Builder
+	n   int
 }
 
 func (l *limitWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	if l.n > 0 {
 		k := min(len(p), l.n)
-		l.w.Write(p[:k])
+		l.buf.Write(p[:k])
 		l.n -= k
 	}
 	return len(p), nil
+}
+
+func (l *limitWriter) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
 }
