@@ -30,6 +30,7 @@ type channel struct {
 	id      uint32 // session id for the client
 	req     uint32 // request id to answer
 	kind    string
+	tty     bool
 	what    string
 	started time.Time
 	files   []*passedFile
@@ -181,6 +182,10 @@ func (ch *channel) session(q *NewSession) error {
 		}
 		if err := sess.RequestPty(term, rows, cols, ssh.TerminalModes{}); err != nil {
 			ttyFail = true
+		} else {
+			ch.mu.Lock()
+			ch.tty = true
+			ch.mu.Unlock()
 		}
 	}
 	for _, kv := range q.Env {
@@ -292,4 +297,20 @@ func (ch *channel) stdio(q *StdioForward) error {
 	case <-ch.done:
 	}
 	return nil
+}
+
+// windowChanged sends the size of the client's terminal if it has a pty.
+func (ch *channel) windowChanged() {
+	ch.mu.Lock()
+	sess, tty := ch.sess, ch.tty
+	ch.mu.Unlock()
+	if !tty || sess == nil {
+		return
+	}
+	for _, f := range ch.files[:2] {
+		if ws, ok := f.winsize(); ok {
+			sess.WindowChange(int(ws.Row), int(ws.Col))
+			return
+		}
+	}
 }

@@ -423,6 +423,21 @@ func (c *ctlConn) startChannel(id uint32, fds []int, run func(*channel) error) b
 	return true
 }
 
+// WindowChanged re-reads the terminal size of every session with a pty
+// and tells the server of changes. OpenSSH's clients signal SIGWINCH to
+// the master's pid; the process running the master calls this then.
+func (m *Master) WindowChanged() {
+	m.mu.Lock()
+	chans := make([]*channel, 0, len(m.chans))
+	for ch := range m.chans {
+		chans = append(chans, ch)
+	}
+	m.mu.Unlock()
+	for _, ch := range chans {
+		ch.windowChanged()
+	}
+}
+
 // Info is a master's state for `jumpgate ctl`.
 type Info struct {
 	Host      string        `json:"host"`
