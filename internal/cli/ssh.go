@@ -195,12 +195,24 @@ func (r *sshRun) run(ctx context.Context) (retErr error) {
 		}
 		return nil
 	}
+	if a.muxCommand != "" {
+		return r.muxControl(ctx, h)
+	}
 	if err := r.unsupported(h); err != nil {
 		return err
 	}
 
+	if os.Getenv(muxMasterEnv) != "" {
+		_, _, err := r.viaMaster(ctx, h, muxSession{})
+		return err
+	}
 	if a.forkAfter && os.Getenv(forkedEnv) == "" {
 		return r.forkToBackground(ctx)
+	}
+	done, plan, err := r.viaMaster(ctx, h, muxSession{command: command, tty: tty,
+		subsystem: sessionType == "subsystem", none: sessionType == "none", stdinNull: stdinNull})
+	if done {
+		return err
 	}
 
 	conn, err := r.dialer().Dial(ctx, h)
@@ -208,6 +220,11 @@ func (r *sshRun) run(ctx context.Context) (retErr error) {
 		return r.connectError(h, err)
 	}
 	defer conn.Close()
+	if plan.inProc {
+		var stop func()
+		ctx, stop = r.startInProcessMaster(ctx, h, conn, plan)
+		defer stop()
+	}
 	fwd, err := r.startForwards(ctx, h, conn)
 	if err != nil {
 		return err
@@ -300,9 +317,6 @@ func (r *sshRun) run(ctx context.Context) (retErr error) {
 // nobody is left thinking a forward or tunnel is up.
 func (r *sshRun) unsupported(h *sshconf.Host) error {
 	a := r.args
-	if a.muxCommand != "" {
-		return r.fail("ssh -O %s: connection multiplexing is not available in this jumpgate yet (issue #4); no control socket was contacted", a.muxCommand)
-	}
 	var what []string
 	if _, ok := a.override["ForwardX11"]; ok && a.override["ForwardX11"] == "yes" {
 		what = append(what, "X11 forwarding (-X, -Y)")
@@ -319,9 +333,6 @@ func (r *sshRun) unsupported(h *sshconf.Host) error {
 	if h.Get("forwardx11") == "yes" {
 		r.log.Debugf("ForwardX11 is not supported by jumpgate yet; continuing without it.")
 	}
-	if cm := h.Get("controlmaster"); cm != "" && cm != "false" && cm != "no" {
-		r.log.Debugf("ControlMaster %s: multiplexing is not available yet; connecting directly.", cm)
-	}
 	return nil
 }
 
@@ -335,6 +346,8 @@ func (r *sshRun) dialer() *dial.Dialer {
 		Getenv:   r.e.getenv,
 		Stderr:   r.e.io.ErrOut,
 		Banner:   r.e.io.ErrOut,
+
+		ViaMaster: r.hopViaMaster,
 	}
 }
 
