@@ -184,7 +184,7 @@ func (r *sshRun) run(ctx context.Context) (retErr error) {
 		tty = false
 	}
 	if (!r.e.io.InIsTerminal() || stdinNull) && requestTTY != "force" {
-		if tty {
+		if tty && a.muxCommand == "" {
 			r.log.Infof("Pseudo-terminal will not be allocated because stdin is not a terminal.")
 		}
 		tty = false
