@@ -34,7 +34,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"ssh", "connect to a host like ssh(1), with jump chains done natively", runSSH},
-		{"ctl", "talk to a running master connection (check, stop, forward, list)", notYet("ctl", 4)},
+		{"ctl", "talk to a running master connection (check, stop, forward, list)", runCtl},
 		{"forward", "forward ports and sockets through a jump chain", notYet("forward", 5)},
 		{"vpn", "layer-3 or layer-2 tunnel over SSH, configured on both ends", runVPN},
 		{"console", "open a VM's Spice/VNC console through the jump chain", notYet("console", 8)},
