@@ -161,7 +161,11 @@ func (d *Dialer) dial(ctx context.Context, h *sshconf.Host, depth int) (*Conn, e
 			return nil, fmt.Errorf("ProxyCommand: %w", err)
 		}
 		log.Debugf("Executing proxy command: exec %s", cmd)
-		pconn, err := proxyCommand(ctx, cmd, d.Stderr)
+		shell := ""
+		if d.Getenv != nil {
+			shell = d.Getenv("SHELL")
+		}
+		pconn, err := proxyCommand(ctx, shell, cmd, d.Stderr)
 		if err != nil {
 			return nil, err
 		}

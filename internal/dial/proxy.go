@@ -20,8 +20,9 @@ type cmdConn struct {
 	once sync.Once
 }
 
-// proxyCommand starts cmd as ssh(1) does, with `/bin/sh -c "exec cmd"`.
-func proxyCommand(ctx context.Context, command string, stderr io.Writer) (*cmdConn, error) {
+// proxyCommand starts cmd as ssh(1) does, with `$SHELL -c "exec cmd"`
+// (/bin/sh when SHELL is unset or empty).
+func proxyCommand(ctx context.Context, shell, command string, stderr io.Writer) (*cmdConn, error) {
 	inR, inW, err := os.Pipe()
 	if err != nil {
 		return nil, err
@@ -32,14 +33,18 @@ func proxyCommand(ctx context.Context, command string, stderr io.Writer) (*cmdCo
 		inW.Close()
 		return nil, err
 	}
-	cmd := exec.Command("/bin/sh", "-c", "exec "+command)
+	if shell == "" {
+		shell = "/bin/sh"
+	}
+	cmd := exec.Command(shell, "-c", "exec "+command)
 	cmd.Stdin, cmd.Stdout = inR, outW
 	if stderr == nil {
 		stderr = os.Stderr
 	}
 	cmd.Stderr = stderr
-	// Its own process group, so the terminal's ^C reaches us first.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// In our process group, as ssh(1) leaves it: a ProxyCommand that is
+	// itself an ssh asking for a passphrase on /dev/tty must be in the
+	// terminal's foreground group, or SIGTTOU stops it for good.
 	if err := cmd.Start(); err != nil {
 		for _, f := range []*os.File{inR, inW, outR, outW} {
 			f.Close()
