@@ -97,6 +97,13 @@ func (r *sshRun) muxSettingsFor(h *sshconf.Host, cmdline []sshconf.Option) (muxS
 		s.path = cp
 		return s, nil
 	}
+	if h.IsSet("controlmaster") || h.IsSet("controlpath") {
+		// The user's config chose (ControlMaster no, ControlPath none):
+		// OpenSSH's semantics, not jumpgate's defaults.
+		if s.mode == "no" || h.IsSet("controlpath") {
+			return muxSettings{mode: "no"}, nil
+		}
+	}
 	// No ControlPath: jumpgate multiplexes by default, unless the command
 	// line (or, for a hop, the destination's command line) said no.
 	cmdMaster := ""

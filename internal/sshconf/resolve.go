@@ -212,6 +212,16 @@ func (p *parser) canonicalize(name string) (string, bool, error) {
 
 // finish fills defaults and applies ssh.c's post-processing.
 func finish(st *state, o *Options, hostArg, host string) (*Host, error) {
+	set := map[string]bool{}
+	for k := range st.ints {
+		set[k] = true
+	}
+	for k := range st.strs {
+		set[k] = true
+	}
+	for k := range st.arrays {
+		set[k] = true
+	}
 	stdio := o.StdioForward
 	b2i := func(b bool) int {
 		if b {
@@ -327,7 +337,7 @@ func finish(st *state, o *Options, hostArg, host string) (*Host, error) {
 		return nil, errorf("Invalid number of ConnectionAttempts")
 	}
 
-	h := &Host{original: hostArg, host: host, st: st, opts: *o}
+	h := &Host{original: hostArg, host: host, st: st, opts: *o, set: set}
 	keys := h.tokens()
 	var err error
 	pexp := func(s string, dollar bool) string {

@@ -89,6 +89,19 @@ type Host struct {
 	lines    []line
 	st       *state
 	opts     Options
+	set      map[string]bool // keywords given somewhere, before defaults
+}
+
+// IsSet reports whether keyword key was given on the command line or in a
+// config file, rather than left to its default; for callers whose own
+// defaults differ from OpenSSH's (jumpgate multiplexes unless told not
+// to) and must still honour an explicit "no".
+func (h *Host) IsSet(key string) bool {
+	k := lower(key)
+	if c, ok := keywords[k]; ok {
+		k = c.name
+	}
+	return h.set[k]
 }
 
 // ParseError is a problem in a config file, with its place.

@@ -284,3 +284,36 @@ func BenchmarkResolve(b *testing.B) {
 		}
 	}
 }
+
+func TestIsSet(t *testing.T) {
+	fsys := fstest.MapFS{"etc/cfg": {Data: []byte("Host a\n\tControlMaster no\nHost b\n\tControlPath none\n")}}
+	tests := []struct {
+		host, key string
+		want      bool
+	}{
+		{"a", "ControlMaster", true},
+		{"a", "controlpath", false},
+		{"b", "ControlPath", true},
+		{"b", "controlmaster", false},
+		{"c", "ControlMaster", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.host+"/"+tt.key, func(t *testing.T) {
+			h, err := Resolve(tt.host, Options{FS: fsys, ConfigFile: "/etc/cfg", HomeDir: "/root", LocalUser: "root"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := h.IsSet(tt.key); got != tt.want {
+				t.Fatalf("IsSet(%q) = %v, want %v (value %q)", tt.key, got, tt.want, h.Get(tt.key))
+			}
+		})
+	}
+	h, err := Resolve("c", Options{FS: fsys, ConfigFile: "/etc/cfg", HomeDir: "/root", LocalUser: "root",
+		CommandLine: []Option{{Value: "ControlMaster=no"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !h.IsSet("controlmaster") {
+		t.Fatal("a -o option does not count as set")
+	}
+}
