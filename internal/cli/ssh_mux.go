@@ -132,7 +132,11 @@ func (r *sshRun) muxSettingsFor(h *sshconf.Host, cmdline []sshconf.Option) (muxS
 	if err != nil {
 		return muxSettings{mode: "no"}, err
 	}
-	sum := sha1.Sum([]byte(strings.Join([]string{r.base.LocalHost, h.Hostname(), h.Get("port"), h.Get("user"),
+	// The network namespace is part of the name: a master reaches its
+	// host from the namespace it runs in, and two namespaces (two labs,
+	// a VPN's netns) can hold the same addresses for different machines.
+	netns, _ := os.Readlink("/proc/self/ns/net")
+	sum := sha1.Sum([]byte(strings.Join([]string{r.base.LocalHost, netns, h.Hostname(), h.Get("port"), h.Get("user"),
 		h.Get("proxyjump"), h.Get("proxycommand")}, "\x00")))
 	s.path = filepath.Join(dir, hex.EncodeToString(sum[:12]))
 	s.ours = true
