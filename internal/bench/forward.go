@@ -171,10 +171,12 @@ func Forward(ctx context.Context, o ForwardOptions, progress io.Writer) ([]Forwa
 			}
 			for _, side := range order {
 				bps, err := iperf(ctx, o.Lab, ports[side], o.Seconds, dir == "download")
-				// iperf3's server answers "busy" for a moment after a
-				// test while it tears the last one down.
-				for try := 0; err != nil && strings.Contains(err.Error(), "busy") && try < 20; try++ {
-					time.Sleep(250 * time.Millisecond)
+				// iperf3's server answers "busy", or drops the control
+				// connection, for a moment after a test while it tears
+				// the last one down: retry a few times before failing.
+				for try := 0; err != nil && ctx.Err() == nil && try < 8; try++ {
+					fmt.Fprintf(progress, "bench: %s through %s: %v; retrying\n", dir, map[string]string{"A": o.A.Name, "B": o.B.Name}[side], err)
+					time.Sleep(500 * time.Millisecond)
 					bps, err = iperf(ctx, o.Lab, ports[side], o.Seconds, dir == "download")
 				}
 				if err != nil {
