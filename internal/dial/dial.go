@@ -53,6 +53,10 @@ type Dialer struct {
 	// master opens it, so the hop is not authenticated again). It returns
 	// nil, nil when it cannot help, and the hop is then dialled directly.
 	ViaMaster func(ctx context.Context, hop *sshconf.Host, addr string) (net.Conn, error)
+	// ResolveDomain, when set, makes a host whose HostName is
+	// HOST/DOMAIN (hyper2/vm1) the libvirt domain DOMAIN on the
+	// hypervisor HOST, reached through it ([Dialer.dialDomain]).
+	ResolveDomain DomainResolver
 }
 
 // Conn is an authenticated connection to a destination, together with the
@@ -105,6 +109,9 @@ func (d *Dialer) Dial(ctx context.Context, h *sshconf.Host) (*Conn, error) {
 func (d *Dialer) dial(ctx context.Context, h *sshconf.Host, depth int) (*Conn, error) {
 	if depth > maxHops {
 		return nil, fmt.Errorf("jump chain longer than %d hops (do the jump hosts' ProxyJump settings loop?)", maxHops)
+	}
+	if hyper, domain, ok := SplitDomain(h.Hostname()); ok && d.ResolveDomain != nil {
+		return d.dialDomain(ctx, h, hyper, domain, depth)
 	}
 	start := time.Now()
 	log := d.Log

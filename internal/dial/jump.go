@@ -109,7 +109,12 @@ func ParseHop(s string) (Hop, error) {
 // checkHop refuses characters that cannot be in a host name and would not
 // survive being written back into a jump list.
 func checkHop(h Hop, s string) (Hop, error) {
-	if h.Host == "" || strings.ContainsAny(h.Host, " \t\n,/@[]+") || strings.ContainsAny(h.User, " \t\n,") ||
+	host := h.Host
+	if hyper, domain, ok := SplitDomain(host); ok && !strings.HasPrefix(s, "ssh://") {
+		// A libvirt domain as a jump host: hyper2/vm1.
+		host = hyper + domain
+	}
+	if host == "" || strings.ContainsAny(host, " \t\n,/@[]+") || strings.ContainsAny(h.User, " \t\n,") ||
 		strings.HasPrefix(h.User, "ssh:") {
 		return Hop{}, fmt.Errorf("%w %q: invalid character", ErrBadJump, s)
 	}
