@@ -347,7 +347,8 @@ func (r *sshRun) dialer() *dial.Dialer {
 		Stderr:   r.e.io.ErrOut,
 		Banner:   r.e.io.ErrOut,
 
-		ViaMaster: r.hopViaMaster,
+		ViaMaster:     r.hopViaMaster,
+		ResolveDomain: r.resolveDomain,
 	}
 }
 
