@@ -37,7 +37,7 @@ func commands() []command {
 		{"ctl", "talk to a running master connection (check, stop, forward, list)", runCtl},
 		{"forward", "forward ports and sockets through a jump chain", notYet("forward", 5)},
 		{"vpn", "layer-3 or layer-2 tunnel over SSH, configured on both ends", runVPN},
-		{"console", "open a VM's Spice/VNC console through the jump chain", notYet("console", 8)},
+		{"console", "open a VM's Spice/VNC console through the jump chain", runConsole},
 		{"serve", "run jumpgate's own SSH server (for hypervisors, labs and tests)", runServe},
 		{"net", "apply, plan and destroy declarative virtual networks", runNet},
 		{"topo", "discover and render the network topology of a host", runTopo},

@@ -33,8 +33,8 @@ func TestDispatch(t *testing.T) {
 			wantCode: 0, wantOut: []string{"user zed\n", "hostname h\n"}},
 		{name: "invoked as ssh", argv: []string{"/usr/local/bin/ssh", "-F", "none", "-G", "h"},
 			wantCode: 0, wantOut: []string{"hostname h\n"}},
-		{name: "not yet implemented says so", argv: []string{"jumpgate", "console"}, wantCode: exitConnection,
-			wantErr: []string{"not implemented yet", "issue #8"}},
+		{name: "console wants HOST/DOMAIN", argv: []string{"jumpgate", "console", "--print", "hyper1"}, wantCode: exitUsage,
+			wantErr: []string{`console: "hyper1" is not HOST/DOMAIN`, "hint: name the hypervisor and the libvirt domain"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
