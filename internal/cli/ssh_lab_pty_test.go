@@ -147,7 +147,7 @@ func (s *sshLab) testPTY(t *testing.T) {
 		out := p.out.String()
 		// "\r\r\n": ssh(1) writes "\r\n" once the terminal is back in
 		// cooked mode, where the pty turns "\n" into "\r\n" again.
-		if code != 0 || !regexp.MustCompile(`^/dev/pts/\d+\r\nConnection to `+regexp.QuoteMeta(s.l.Addr("vm1"))+` closed\.\r\r\n$`).MatchString(out) {
+		if code != 0 || !regexp.MustCompile(`^/dev/pts/\d+\r\n`+regexp.QuoteMeta(s.closed("vm1"))+`\r\r\n$`).MatchString(out) {
 			t.Errorf("exit %d, terminal %q; want 0, a /dev/pts/N and the closing line", code, out)
 		}
 		if after := p.termios(); !sameModes(before, after) {
@@ -162,7 +162,7 @@ func (s *sshLab) testPTY(t *testing.T) {
 		p.send("echo hi; exit 3\r")
 		code := p.wait()
 		// The echo of the typed line holds "hi;", the output "\rhi\r\n".
-		if out := p.out.String(); code != 3 || !strings.Contains(out, "\rhi\r\n") || !strings.Contains(out, "Connection to "+s.l.Addr("hyper1")+" closed.") {
+		if out := p.out.String(); code != 3 || !strings.Contains(out, "\rhi\r\n") || !strings.Contains(out, s.closed("hyper1")) {
 			t.Errorf("exit %d, terminal %q; want 3 and hi", code, out)
 		}
 		if after := p.termios(); !sameModes(before, after) {
@@ -171,6 +171,7 @@ func (s *sshLab) testPTY(t *testing.T) {
 	})
 	t.Run("~. disconnects", func(t *testing.T) {
 		t.Parallel()
+		s.directOnly(t, "~. does not end a session that goes through a master")
 		p := s.startPTY(t, labRun{}, "-F", cfg, "-t", "hyper1", "echo READY; exec sleep 30")
 		before := p.termios()
 		p.expect("READY\r\n", 1)
@@ -194,6 +195,7 @@ func (s *sshLab) testPTY(t *testing.T) {
 // on the terminal.
 func (s *sshLab) testPassphrase(t *testing.T) {
 	t.Parallel()
+	s.directOnly(t, "a master opened with the lab's key is reused for a config naming another IdentityFile, so no passphrase is asked and even three wrong ones log in")
 	const phrase = "s3cret-Phrase"
 	dir := t.TempDir()
 	key := filepath.Join(dir, "id_enc")

@@ -25,10 +25,24 @@ import (
 	"github.com/jumpgate/jumpgate/internal/lab/labtest"
 )
 
-// sshLab is one lab and the jumpgate binary, for one server kind's subtests.
+// sshLab is one lab and the jumpgate binary, for one server kind's
+// subtests in one multiplexing mode.
 type sshLab struct {
-	l   *lab.Lab
-	bin string
+	l     *lab.Lab
+	bin   string
+	muxed bool // connections go through masters (jumpgate's default)
+	// opts come first on every jumpgate ssh command line ("-o
+	// ControlMaster=no" for direct connections).
+	opts []string
+	// runtimeDir is XDG_RUNTIME_DIR, where masters put their sockets: one
+	// per lab and mode, since every lab has the same addresses.
+	runtimeDir string
+}
+
+// jg is the start of a jumpgate ssh command line for a shell (a
+// ProxyCommand).
+func (s *sshLab) jg() string {
+	return strings.Join(append([]string{s.bin, "ssh"}, s.opts...), " ")
 }
 
 // labResult is how one run of a command ended.
@@ -64,20 +78,54 @@ func TestSSHLab(t *testing.T) {
 			if kind == lab.OpenSSH {
 				requireOpenSSH(t)
 			}
-			s := &sshLab{l: labtest.New(t, lab.Options{Server: kind}), bin: labtest.Binary(t)}
-			t.Run("jump", s.testJumps)
-			t.Run("exit", s.testExitCodes)
-			t.Run("stdin", s.testStdin)
-			t.Run("pty", s.testPTY)
-			t.Run("agent", s.testAgent)
-			t.Run("passphrase", s.testPassphrase)
-			t.Run("hostkey", s.testChangedHostKey)
-			t.Run("fork", s.testFork)
-			t.Run("proxycommand for openssh", s.testOpenSSHProxyCommand)
-			t.Run("log", s.testLog)
-			t.Run("keepalive", s.testKeepAlive)
+			// Made before the lab, so removed after it (and its masters).
+			direct, muxed := t.TempDir(), t.TempDir()
+			l := labtest.New(t, lab.Options{Server: kind})
+			bin := labtest.Binary(t)
+			t.Run("direct", func(t *testing.T) {
+				t.Parallel()
+				(&sshLab{l: l, bin: bin, opts: []string{"-o", "ControlMaster=no"}, runtimeDir: direct}).suite(t)
+			})
+			// jumpgate's default: ControlMaster auto, ControlPersist 10m.
+			t.Run("multiplexed", func(t *testing.T) {
+				t.Parallel()
+				(&sshLab{l: l, bin: bin, muxed: true, runtimeDir: muxed}).suite(t)
+			})
 		})
 	}
+}
+
+func (s *sshLab) suite(t *testing.T) {
+	t.Run("jump", s.testJumps)
+	t.Run("exit", s.testExitCodes)
+	t.Run("stdin", s.testStdin)
+	t.Run("pty", s.testPTY)
+	t.Run("agent", s.testAgent)
+	t.Run("passphrase", s.testPassphrase)
+	t.Run("hostkey", s.testChangedHostKey)
+	t.Run("fork", s.testFork)
+	t.Run("proxycommand for openssh", s.testOpenSSHProxyCommand)
+	t.Run("log", s.testLog)
+	t.Run("keepalive", s.testKeepAlive)
+}
+
+// directOnly skips t when connections go through masters, where the
+// behaviour it checks is known to be broken (reported to the lead; remove
+// the call once fixed, and the multiplexed run checks it too).
+func (s *sshLab) directOnly(t *testing.T, bug string) {
+	t.Helper()
+	if s.muxed {
+		t.Skipf("known bug when multiplexed: %s", bug)
+	}
+}
+
+// closed is the line ssh(1) prints as a pty session ends: through a
+// master it names the host as given, not its address.
+func (s *sshLab) closed(host string) string {
+	if s.muxed {
+		return "Shared connection to " + host + " closed."
+	}
+	return "Connection to " + s.l.Addr(host) + " closed."
 }
 
 // requireOpenSSH skips without Debian's ssh and sshd (CI has both).
@@ -92,8 +140,9 @@ func requireOpenSSH(t *testing.T) {
 
 // command returns `jumpgate ssh args…` on the laptop.
 func (s *sshLab) command(ctx context.Context, o labRun, args ...string) *exec.Cmd {
-	cmd := s.l.Command(ctx, "laptop", append([]string{s.bin, "ssh"}, args...)...)
-	cmd.Env = labEnv(o.env...)
+	argv := append(append([]string{s.bin, "ssh"}, s.opts...), args...)
+	cmd := s.l.Command(ctx, "laptop", argv...)
+	cmd.Env = labEnv(append([]string{"XDG_RUNTIME_DIR=" + s.runtimeDir}, o.env...)...)
 	cmd.Stdin = o.stdin
 	cmd.WaitDelay = 5 * time.Second
 	return cmd
@@ -172,18 +221,22 @@ func (s *sshLab) testJumps(t *testing.T) {
 	tests := []struct {
 		name string
 		args []string
+		bug  string // set: checked only without masters (see directOnly)
 	}{
-		{"ProxyJump from the config", []string{"-F", cfg, "vm1", "hostname"}},
+		{"ProxyJump from the config", []string{"-F", cfg, "vm1", "hostname"}, ""},
 		{"-J by address", []string{"-F", byAddr, "-i", s.l.IdentityFile(), "-o", "UserKnownHostsFile=" + s.l.KnownHosts(),
-			"-J", s.l.Addr("hyper1") + "," + s.l.Addr("hyper2"), s.l.Addr("vm1"), "hostname"}},
-		{"-J by name", []string{"-F", cfg, "-J", "hyper1,hyper2", "vm1", "hostname"}},
-		{"ProxyCommand with -W", []string{"-F", cfg, "-o", "ProxyCommand=" + s.bin + " ssh -F " + cfg + " -W %h:%p hyper2", "vm1", "hostname"}},
-		{"+ chain", []string{"-F", cfg, "hyper1+hyper2+vm1", "hostname"}},
-		{"+ chain with users and port", []string{"-F", cfg, "root%hyper1+root%hyper2:22+vm1", "hostname"}},
+			"-J", s.l.Addr("hyper1") + "," + s.l.Addr("hyper2"), s.l.Addr("vm1"), "hostname"}, ""},
+		{"-J by name", []string{"-F", cfg, "-J", "hyper1,hyper2", "vm1", "hostname"}, ""},
+		{"ProxyCommand with -W", []string{"-F", cfg, "-o", "ProxyCommand=" + s.jg() + " -F " + cfg + " -W %h:%p hyper2", "vm1", "hostname"}, "jumpgate ssh -W starts a background master that keeps stdout open, so whoever reads it (a ProxyCommand's ssh) never sees EOF"},
+		{"+ chain", []string{"-F", cfg, "hyper1+hyper2+vm1", "hostname"}, ""},
+		{"+ chain with users and port", []string{"-F", cfg, "root%hyper1+root%hyper2:22+vm1", "hostname"}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
+			if tt.bug != "" {
+				s.directOnly(t, tt.bug)
+			}
 			s.ssh(t, tt.args...).want(t, 0, "vm1\n")
 		})
 	}
@@ -202,22 +255,26 @@ func (s *sshLab) testExitCodes(t *testing.T) {
 		args []string
 		code int
 		errs []string
+		bug  string
 	}{
-		{"remote status", []string{"-F", cfg, "vm1", "exit 7"}, 7, nil},
-		{"remote signal", []string{"-F", cfg, "vm1", "kill -TERM $$"}, 255, []string{"killed by signal TERM"}},
+		{"remote status", []string{"-F", cfg, "vm1", "exit 7"}, 7, nil, ""},
+		{"remote signal", []string{"-F", cfg, "vm1", "kill -TERM $$"}, 255, []string{"killed by signal TERM"}, "no message for a remote signal"},
 		{"unreachable hop", []string{"-F", cfg, "-J", "hyper1," + nowhere, "vm1", "true"}, 255,
-			[]string{"jump host hyper1: ", nowhere + " port 22"}},
+			[]string{"jump host hyper1: ", nowhere + " port 22"}, "a hop failing behind its master says \"cannot reach H:P from jump host … through its master\" and then names the unreachable host as a failed jump host too"},
 		{"unreachable hop in a + chain", []string{"-F", cfg, "hyper1+" + nowhere + "+vm1", "true"}, 255,
-			[]string{"jump host hyper1: ", nowhere + " port 22"}},
+			[]string{"jump host hyper1: ", nowhere + " port 22"}, "a hop failing behind its master says \"cannot reach H:P from jump host … through its master\" and then names the unreachable host as a failed jump host too"},
 		{"connection refused", []string{"-F", cfg, "-p", "2222", "hyper1", "true"}, 255,
-			[]string{"ssh: connect to host " + s.l.Addr("hyper1") + " port 2222: Connection refused\r\n"}},
+			[]string{"ssh: connect to host " + s.l.Addr("hyper1") + " port 2222: Connection refused\r\n"}, ""},
 		{"connection refused behind a hop", []string{"-F", cfg, "-p", "2222", "-J", "hyper1", "hyper2", "true"}, 255,
 			// The reason's wording is the hop's server's.
-			[]string{"jump host hyper1: ", s.l.Addr("hyper2") + " port 2222", "efused"}},
+			[]string{"jump host hyper1: ", s.l.Addr("hyper2") + " port 2222", "efused"}, "a hop failing behind its master says \"cannot reach H:P from jump host … through its master\" and then names the unreachable host as a failed jump host too"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
+			if tt.bug != "" {
+				s.directOnly(t, tt.bug)
+			}
 			s.ssh(t, tt.args...).want(t, tt.code, "", tt.errs...)
 		})
 	}
@@ -254,6 +311,7 @@ func (s *sshLab) testStdin(t *testing.T) {
 // testAgent forwards a real ssh-agent holding the lab key.
 func (s *sshLab) testAgent(t *testing.T) {
 	t.Parallel()
+	s.directOnly(t, "-A forwards no agent through a master, and a master opened with the lab key authenticates a config that names only the agent's key")
 	sock := startAgent(t, s.l.IdentityFile())
 	cfg := s.l.SSHConfig()
 	env := labRun{env: []string{"SSH_AUTH_SOCK=" + sock}}
@@ -333,6 +391,7 @@ func startAgent(t *testing.T, key string) string {
 // hyper1: refused with OpenSSH's banner, and the file left alone.
 func (s *sshLab) testChangedHostKey(t *testing.T) {
 	t.Parallel()
+	s.directOnly(t, "a master is reused whatever UserKnownHostsFile says, so a changed host key goes unnoticed and the command runs")
 	dir := t.TempDir()
 	other := filepath.Join(dir, "other")
 	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "impostor", "-f", other).CombinedOutput(); err != nil {
@@ -435,18 +494,19 @@ func (s *sshLab) testFork(t *testing.T) {
 // ProxyCommand.
 func (s *sshLab) testOpenSSHProxyCommand(t *testing.T) {
 	t.Parallel()
+	s.directOnly(t, "jumpgate ssh -W starts a background master that keeps stdout open, so whoever reads it (a ProxyCommand's ssh) never sees EOF")
 	cfg := s.l.SSHConfig()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	proxy := s.bin + " ssh -F " + cfg + " -W %h:%p hyper2"
+	proxy := s.jg() + " -F " + cfg + " -W %h:%p hyper2"
 	cmd := s.l.Command(ctx, "laptop", "ssh", "-F", cfg, "-o", "BatchMode=yes", "-o", "ProxyCommand="+proxy, "vm1", "hostname; exit 3")
-	cmd.Env = labEnv()
+	cmd.Env = labEnv("XDG_RUNTIME_DIR=" + s.runtimeDir)
 	runCmd(t, cmd).want(t, 3, "vm1\n")
 
 	t.Run("unreachable target", func(t *testing.T) {
 		cmd := s.l.Command(ctx, "laptop", "ssh", "-F", cfg, "-o", "BatchMode=yes", "-o",
-			"ProxyCommand="+s.bin+" ssh -F "+cfg+" -W 198.18.9.9:22 hyper2", "vm1", "true")
-		cmd.Env = labEnv()
+			"ProxyCommand="+s.jg()+" -F "+cfg+" -W 198.18.9.9:22 hyper2", "vm1", "true")
+		cmd.Env = labEnv("XDG_RUNTIME_DIR=" + s.runtimeDir)
 		runCmd(t, cmd).want(t, 255, "", "channel 0: open failed", "stdio forwarding failed")
 	})
 }
@@ -457,6 +517,7 @@ func (s *sshLab) testLog(t *testing.T) {
 	cfg := s.l.SSHConfig()
 	t.Run("-E with -v", func(t *testing.T) {
 		t.Parallel()
+		s.directOnly(t, "-E -v writes no debug lines when the session goes through a master")
 		logFile := filepath.Join(t.TempDir(), "log")
 		s.ssh(t, "-F", cfg, "-E", logFile, "-v", "vm1", "echo ok").want(t, 0, "ok\n")
 		b, err := os.ReadFile(logFile)
@@ -484,6 +545,9 @@ func (s *sshLab) testLog(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
+			if tt.name == "signal" {
+				s.directOnly(t, "no message for a remote signal")
+			}
 			s.ssh(t, append([]string{"-F", cfg}, tt.args...)...).want(t, tt.code, "", tt.noisy)
 			s.ssh(t, append([]string{"-F", cfg, "-q"}, tt.args...)...).want(t, tt.code, "")
 		})
@@ -495,6 +559,7 @@ func (s *sshLab) testLog(t *testing.T) {
 // keepalives go unanswered.
 func (s *sshLab) testKeepAlive(t *testing.T) {
 	t.Parallel()
+	s.directOnly(t, "ServerAliveInterval is not applied to a session through a master: it hangs on a dead server")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cmd := s.command(ctx, labRun{}, "-F", s.l.SSHConfig(), "-o", "ServerAliveInterval=1", "-o", "ServerAliveCountMax=2",
