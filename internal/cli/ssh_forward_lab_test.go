@@ -211,7 +211,12 @@ func TestSSHForwardLab(t *testing.T) {
 			if kind == lab.OpenSSH {
 				requireOpenSSH(t)
 			}
-			s := &sshLab{l: labtest.New(t, lab.Options{Server: kind}), bin: labtest.Binary(t)}
+			// Made before the lab, so removed after it (and any master).
+			runtime := t.TempDir()
+			// Direct connections: these tests are of the forwards
+			// themselves, not of forwarding through a master.
+			s := &sshLab{l: labtest.New(t, lab.Options{Server: kind}), bin: labtest.Binary(t),
+				opts: []string{"-o", "ControlMaster=no"}, runtimeDir: runtime}
 			// vm1 serves on its loopback, on its lab address and on a
 			// socket in its own /root; the laptop on its loopback.
 			s.startUpper(t, "vm1", "tcp:127.0.0.1:7000", "tcp:198.18.6.11:7001", "unix:/root/upper.sock")
