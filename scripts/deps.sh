@@ -3,7 +3,11 @@
 # Idempotent; does nothing (and needs no network) when all are present.
 set -euo pipefail
 
-pkgs=(openssh-server openssh-client iproute2 iperf3 nftables util-linux procps graphviz chromium)
+pkgs=(openssh-server openssh-client iproute2 iperf3 nftables util-linux procps graphviz chromium
+	# the libvirt guest test (internal/cli/console_lab_test.go): a private
+	# libvirtd, qemu, a libvirt network's DHCP, and a kernel plus busybox
+	# for the guest's initramfs
+	libvirt-daemon-system libvirt-clients qemu-system-x86 dnsmasq-base busybox-static linux-image-amd64)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
