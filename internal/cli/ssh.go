@@ -37,7 +37,7 @@ type sshRun struct {
 // are OpenSSH's, so that scripts and people used to ssh(1) recognise them;
 // every failure exits 255 and a remote command's status passes through.
 func runSSH(ctx context.Context, e *env, args []string) error {
-	home, uname, uid := localUser(e)
+	home, _, _ := localUser(e)
 	a, err := parseSSHArgs(args, home, func(p string) error {
 		_, err := os.Stat(p)
 		if err != nil {
@@ -76,7 +76,7 @@ func runSSH(ctx context.Context, e *env, args []string) error {
 		return sshQuery(e, a.query)
 	}
 
-	r := &sshRun{e: e, args: a, logw: e.io.ErrOut}
+	r := newSSHRun(ctx, e, a)
 	if a.logFile != "" {
 		f, err := os.OpenFile(a.logFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 		if err != nil {
@@ -85,27 +85,6 @@ func runSSH(ctx context.Context, e *env, args []string) error {
 		}
 		defer f.Close()
 		r.logw = f
-	}
-	host, _ := os.Hostname()
-	r.base = sshconf.Options{
-		ConfigFile: a.configFile,
-		LocalUser:  uname,
-		UID:        uid,
-		HomeDir:    home,
-		LocalHost:  host,
-		Getenv:     e.getenv,
-		Exec:       func(cmd string) bool { return matchExec(e, cmd) },
-		UserHome: func(name string) (string, bool) {
-			u, err := user.Lookup(name)
-			if err != nil {
-				return "", false
-			}
-			return u.HomeDir, true
-		},
-		LookupHost: func(fqdn string) bool {
-			_, err := net.DefaultResolver.LookupHost(ctx, fqdn)
-			return err == nil
-		},
 	}
 	return r.run(ctx)
 }
@@ -118,38 +97,9 @@ func (r *sshRun) fail(format string, args ...any) error {
 
 func (r *sshRun) run(ctx context.Context) (retErr error) {
 	a := r.args
-	dest := a.dest
-	if hops, last, ok, err := dial.ParseChain(dest); ok {
-		if err != nil {
-			return r.fail("ssh: %v", err)
-		}
-		if _, dup := a.override["ProxyJump"]; dup {
-			return r.fail("Cannot combine -J with a + chain in the destination (%s)", dest)
-		}
-		a.set("ProxyJump", dial.JoinJumpList(hops))
-		dest = last.Host
-		if last.User != "" && a.destUser == "" {
-			a.destUser = last.User
-		}
-		if last.Port > 0 && a.destPort == 0 {
-			a.destPort = last.Port
-		}
-	}
-	opts := r.base
-	opts.CommandLine = a.options()
-	opts.UserFromDestination = a.destUser
-	opts.PortFromDestination = a.destPort
-	opts.StdioForward = a.stdio != ""
-	h, err := sshconf.Resolve(dest, opts)
+	h, err := r.resolveDest()
 	if err != nil {
-		return r.fail("%s", configErrorText(err))
-	}
-	r.log = vlog.New(r.logw, logLevel(h))
-	if r.log.Enabled(vlog.Debug1) {
-		fmt.Fprintf(r.logw, "jumpgate %s (ssh of OpenSSH 9.2 compatible), %s\r\n", version, goVersion())
-	}
-	for _, w := range h.Warnings() {
-		r.log.Infof("%s", w)
+		return err
 	}
 
 	// Session decisions, in ssh(1)'s order.

@@ -10,9 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
-	"os/user"
 	"path"
 	"strconv"
 	"strings"
@@ -21,9 +19,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/jumpgate/jumpgate/internal/dial"
-	"github.com/jumpgate/jumpgate/internal/sshconf"
 	"github.com/jumpgate/jumpgate/internal/topo"
-	"github.com/jumpgate/jumpgate/internal/vlog"
 )
 
 const topoUse = `Usage: jumpgate topo [flags] [TARGET]
@@ -229,11 +225,9 @@ func shellQuote(s string) string {
 
 // topoDial connects to the host sshArgv names exactly as `jumpgate ssh
 // ARGV` would (ssh_config, jump chains, known_hosts, agent, keys), and
-// prints a failure the way ssh(1) does. It is the reusable "resolve and
-// dial from ssh flags" step; it repeats runSSH's setup because ssh.go
-// keeps it inline.
+// prints a failure the way ssh(1) does.
 func topoDial(ctx context.Context, e *env, sshArgv []string) (*dial.Conn, error) {
-	home, uname, uid := localUser(e)
+	home, _, _ := localUser(e)
 	a, err := parseSSHArgs(sshArgv, home, func(p string) error {
 		_, err := os.Stat(p)
 		return err
@@ -241,57 +235,6 @@ func topoDial(ctx context.Context, e *env, sshArgv []string) (*dial.Conn, error)
 	if err != nil {
 		return nil, usageErrorf("topo: %v", err)
 	}
-	r := &sshRun{e: e, args: a, logw: e.io.ErrOut}
-	host, _ := os.Hostname()
-	r.base = sshconf.Options{
-		ConfigFile: a.configFile,
-		LocalUser:  uname,
-		UID:        uid,
-		HomeDir:    home,
-		LocalHost:  host,
-		Getenv:     e.getenv,
-		Exec:       func(cmd string) bool { return matchExec(e, cmd) },
-		UserHome: func(name string) (string, bool) {
-			u, err := user.Lookup(name)
-			if err != nil {
-				return "", false
-			}
-			return u.HomeDir, true
-		},
-		LookupHost: func(fqdn string) bool {
-			_, err := net.DefaultResolver.LookupHost(ctx, fqdn)
-			return err == nil
-		},
-	}
-	dest := a.dest
-	if hops, last, ok, err := dial.ParseChain(dest); ok {
-		if err != nil {
-			return nil, r.fail("ssh: %v", err)
-		}
-		if _, dup := a.override["ProxyJump"]; dup {
-			return nil, r.fail("Cannot combine -J with a + chain in the destination (%s)", dest)
-		}
-		a.set("ProxyJump", dial.JoinJumpList(hops))
-		dest = last.Host
-		if last.User != "" && a.destUser == "" {
-			a.destUser = last.User
-		}
-		if last.Port > 0 && a.destPort == 0 {
-			a.destPort = last.Port
-		}
-	}
-	opts := r.base
-	opts.CommandLine = a.options()
-	opts.UserFromDestination = a.destUser
-	opts.PortFromDestination = a.destPort
-	h, err := sshconf.Resolve(dest, opts)
-	if err != nil {
-		return nil, r.fail("%s", configErrorText(err))
-	}
-	r.log = vlog.New(r.logw, logLevel(h))
-	conn, err := r.dialer().Dial(ctx, h)
-	if err != nil {
-		return nil, r.connectError(h, err)
-	}
-	return conn, nil
+	conn, _, err := newSSHRun(ctx, e, a).dialDest(ctx)
+	return conn, err
 }

@@ -12,15 +12,12 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
-	"os/user"
 	"strconv"
 	"syscall"
 
 	"github.com/spf13/pflag"
 
 	"github.com/jumpgate/jumpgate/internal/dial"
-	"github.com/jumpgate/jumpgate/internal/sshconf"
-	"github.com/jumpgate/jumpgate/internal/vlog"
 	"github.com/jumpgate/jumpgate/internal/vpn"
 )
 
@@ -275,71 +272,6 @@ func (o *vpnOptions) sshArgs(e *env, target string) (*sshArgs, error) {
 		fmt.Fprintln(e.io.ErrOut, w)
 	}
 	return a, nil
-}
-
-// newSSHRun is runSSH's setup without its session decisions.
-func newSSHRun(ctx context.Context, e *env, a *sshArgs) *sshRun {
-	home, uname, uid := localUser(e)
-	host, _ := os.Hostname()
-	r := &sshRun{e: e, args: a, logw: e.io.ErrOut}
-	r.base = sshconf.Options{
-		ConfigFile: a.configFile,
-		LocalUser:  uname,
-		UID:        uid,
-		HomeDir:    home,
-		LocalHost:  host,
-		Getenv:     e.getenv,
-		Exec:       func(cmd string) bool { return matchExec(e, cmd) },
-		UserHome: func(name string) (string, bool) {
-			u, err := user.Lookup(name)
-			if err != nil {
-				return "", false
-			}
-			return u.HomeDir, true
-		},
-		LookupHost: func(fqdn string) bool {
-			_, err := net.DefaultResolver.LookupHost(ctx, fqdn)
-			return err == nil
-		},
-	}
-	return r
-}
-
-// dialDest resolves and dials the destination as jumpgate ssh does
-// (chains, ProxyJump, config), printing failures as ssh(1) would.
-func (r *sshRun) dialDest(ctx context.Context) (*dial.Conn, *sshconf.Host, error) {
-	a := r.args
-	dest := a.dest
-	if hops, last, ok, err := dial.ParseChain(dest); ok {
-		if err != nil {
-			return nil, nil, r.fail("ssh: %v", err)
-		}
-		if _, dup := a.override["ProxyJump"]; dup {
-			return nil, nil, r.fail("Cannot combine -J with a + chain in the destination (%s)", dest)
-		}
-		a.set("ProxyJump", dial.JoinJumpList(hops))
-		dest = last.Host
-		if last.User != "" && a.destUser == "" {
-			a.destUser = last.User
-		}
-		if last.Port > 0 && a.destPort == 0 {
-			a.destPort = last.Port
-		}
-	}
-	opts := r.base
-	opts.CommandLine = a.options()
-	opts.UserFromDestination = a.destUser
-	opts.PortFromDestination = a.destPort
-	h, err := sshconf.Resolve(dest, opts)
-	if err != nil {
-		return nil, nil, r.fail("%s", configErrorText(err))
-	}
-	r.log = vlog.New(r.logw, logLevel(h))
-	conn, err := r.dialer().Dial(ctx, h)
-	if err != nil {
-		return nil, nil, r.connectError(h, err)
-	}
-	return conn, h, nil
 }
 
 // firstHopMTU is the MTU of the local link the connection (or its first
