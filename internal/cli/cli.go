@@ -35,7 +35,7 @@ func commands() []command {
 	return []command{
 		{"ssh", "connect to a host like ssh(1), with jump chains done natively", runSSH},
 		{"ctl", "talk to a running master connection (check, stop, forward, list)", runCtl},
-		{"forward", "forward ports and sockets through a jump chain", notYet("forward", 5)},
+		{"forward", "forward ports and sockets through a jump chain (ssh -N with -L/-R/-D)", runForward},
 		{"vpn", "layer-3 or layer-2 tunnel over SSH, configured on both ends", runVPN},
 		{"console", "open a VM's Spice/VNC console through the jump chain", runConsole},
 		{"serve", "run jumpgate's own SSH server (for hypervisors, labs and tests)", runServe},
