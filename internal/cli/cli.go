@@ -129,13 +129,3 @@ func finish(e *env, err error) int {
 	}
 	return exitCode(err)
 }
-
-func notYet(name string, issue int) func(context.Context, *env, []string) error {
-	return func(context.Context, *env, []string) error {
-		return &hintedError{
-			err:   fmt.Errorf("'jumpgate %s' is not implemented yet", name),
-			code:  exitConnection,
-			hints: []string{fmt.Sprintf("it is planned in issue #%d; use OpenSSH or iproute2 until then", issue)},
-		}
-	}
-}
