@@ -38,6 +38,9 @@ type serveOptions struct {
 	logFile        string
 	pidFile        string
 	permitTunnel   bool
+	x11Forwarding  bool
+	x11Offset      int
+	xauth          string
 }
 
 func (o *serveOptions) AddFlags(fs *pflag.FlagSet) {
@@ -50,6 +53,9 @@ func (o *serveOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&o.acceptEnv, "accept-env", nil, "`PATTERNS` of environment variables clients may set, besides LANG and LC_* (like sshd's AcceptEnv; repeatable, comma or space separated)")
 	fs.StringVar(&o.logFile, "log", "", "append the log to `FILE` instead of stderr")
 	fs.StringVar(&o.pidFile, "pid-file", "", "write the process id to `FILE` once listening, remove it on exit")
+	fs.BoolVar(&o.x11Forwarding, "x11-forwarding", false, "accept X11 forwarding (ssh -X, -Y), like sshd's X11Forwarding: displays on localhost from --x11-display-offset")
+	fs.IntVar(&o.x11Offset, "x11-display-offset", server.DefaultX11DisplayOffset, "first display number for X11 forwarding (sshd's X11DisplayOffset; 0 means the default)")
+	fs.StringVar(&o.xauth, "xauth", server.DefaultXAuthLocation, "xauth program `PATH` that X11 forwarding gives cookies to (sshd's XAuthLocation)")
 	fs.BoolVar(&o.permitTunnel, "permit-tunnel", false, "accept layer-3 tun@openssh.com tunnels (ssh -w, jumpgate vpn), like sshd's PermitTunnel point-to-point")
 }
 
@@ -78,6 +84,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return usageErrorf("serve: no host key given").
 			hint("pass --host-key FILE; add --init to generate it if missing")
 	}
+	if o.x11Offset < 0 {
+		return usageErrorf("serve: --x11-display-offset must not be negative")
+	}
 	if o.maxAuthTries < 1 {
 		return usageErrorf("serve: --max-auth-tries must be at least 1")
 	}
@@ -85,6 +94,10 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		AuthorizedKeys: o.authorizedKeys,
 		MaxAuthTries:   o.maxAuthTries,
 		LoginGraceTime: o.loginGraceTime,
+		X11Forwarding:  o.x11Forwarding,
+		XAuthLocation:  o.xauth,
+		// 0 is the server's default (10), as a Config's zero values are.
+		X11DisplayOffset: o.x11Offset,
 	}
 	if o.loginGraceTime == 0 {
 		cfg.LoginGraceTime = -1

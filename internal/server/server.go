@@ -62,6 +62,13 @@ type Config struct {
 	Channels map[string]ChannelHandler
 	// ServerVersion is the identification string. Default "SSH-2.0-jumpgate".
 	ServerVersion string
+	// X11Forwarding accepts x11-req (sshd's X11Forwarding; off by
+	// default), with displays from X11DisplayOffset (default
+	// [DefaultX11DisplayOffset]) on loopback and cookies given to the
+	// xauth at XAuthLocation (default [DefaultXAuthLocation]).
+	X11Forwarding    bool
+	X11DisplayOffset int
+	XAuthLocation    string
 }
 
 // Serve accepts SSH connections on ln until ctx ends, then closes ln and
@@ -101,6 +108,12 @@ func newServer(cfg Config) (*server, error) {
 	}
 	if cfg.Subsystems == nil {
 		cfg.Subsystems = defaultSubsystems()
+	}
+	if cfg.X11DisplayOffset <= 0 {
+		cfg.X11DisplayOffset = DefaultX11DisplayOffset
+	}
+	if cfg.XAuthLocation == "" {
+		cfg.XAuthLocation = DefaultXAuthLocation
 	}
 	if cfg.ServerVersion == "" {
 		cfg.ServerVersion = "SSH-2.0-jumpgate"

@@ -57,6 +57,7 @@ type session struct {
 	ptmx    *os.File
 	closers []io.Closer // read ends to close when tearing down
 	agent   *agentListener
+	x11     *x11Display
 }
 
 func (c *Conn) session(ctx context.Context, nch ssh.NewChannel) {
@@ -94,8 +95,10 @@ func (c *Conn) session(ctx context.Context, nch ssh.NewChannel) {
 			ok = s.signal(r.Payload)
 		case "auth-agent-req@openssh.com":
 			ok = done == nil && s.agentReq(ctx)
+		case "x11-req":
+			ok = done == nil && s.x11Req(r.Payload)
 		default:
-			// x11-req and friends: not offered (yet).
+			// Anything else is refused, as sshd does.
 			if r.Type != "keepalive@openssh.com" {
 				c.Log.Info("session request refused", "req", r.Type)
 			}
@@ -115,6 +118,9 @@ func (c *Conn) session(ctx context.Context, nch ssh.NewChannel) {
 	ch.Close()
 	if s.agent != nil {
 		s.agent.Close()
+	}
+	if s.x11 != nil {
+		s.x11.Close()
 	}
 }
 
@@ -292,6 +298,9 @@ func (s *session) environ() []string {
 	if s.agent != nil {
 		env = setEnv(env, "SSH_AUTH_SOCK", s.agent.path)
 	}
+	if s.x11 != nil {
+		env = setEnv(env, "DISPLAY", s.x11.display)
+	}
 	return env
 }
 
@@ -321,6 +330,11 @@ func (s *session) start(ctx context.Context, kind string, payload []byte) (chan 
 		return nil, err
 	}
 	log := s.c.Log.With("req", kind, "cmd", show)
+	if s.x11 != nil {
+		if err := s.runXAuth(cmd.Env); err != nil {
+			log.Warn("x11 forwarding", "err", err)
+		}
+	}
 	var wait func() error
 	if s.pty != nil {
 		wait, err = s.startPTY(cmd)
