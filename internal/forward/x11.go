@@ -68,6 +68,32 @@ type x11ChannelMsg struct {
 
 const mitMagicCookie = "MIT-MAGIC-COOKIE-1"
 
+// x11TimeoutSlack is how much longer than ForwardX11Timeout an untrusted
+// cookie lives, so that the X server never accepts a connection ssh
+// would refuse (ssh(1)'s X11_TIMEOUT_SLACK).
+const x11TimeoutSlack = 60
+
+// ErrX11Refused is the server's refusal of an x11-req.
+var ErrX11Refused = errors.New("X11 forwarding request failed")
+
+// ErrInvalidDisplay is returned by [PrepareX11] for a DISPLAY with
+// characters ssh(1) refuses to pass to a shell command.
+var ErrInvalidDisplay = errors.New("invalid DISPLAY")
+
+// validDisplay is ssh(1)'s client_x11_display_valid: letters, digits and
+// ":/.-_" only, since the display ends up on xauth's command line.
+func validDisplay(d string) bool {
+	if d == "" {
+		return false
+	}
+	for _, c := range d {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune(":/.-_", c)) {
+			return false
+		}
+	}
+	return true
+}
+
 // PrepareX11 gets the real cookie with xauth (generating an untrusted one
 // unless Trusted) and makes a fake one of the same length. Without xauth
 // data a trusted setup uses a random cookie, as ssh(1) does; an untrusted
@@ -75,6 +101,9 @@ const mitMagicCookie = "MIT-MAGIC-COOKIE-1"
 func PrepareX11(ctx context.Context, o X11Options) (*X11, error) {
 	if o.Display == "" {
 		return nil, errors.New("X11 forwarding requested but DISPLAY not set")
+	}
+	if !validDisplay(o.Display) {
+		return nil, fmt.Errorf("DISPLAY %q invalid; disabling X11 forwarding: %w", o.Display, ErrInvalidDisplay)
 	}
 	if o.XAuth == "" {
 		o.XAuth = "/usr/bin/xauth"
@@ -93,12 +122,13 @@ func PrepareX11(ctx context.Context, o X11Options) (*X11, error) {
 		xdisplay = "unix:" + rest
 	}
 	run := func(args ...string) ([]byte, error) {
+		o.Log.Debug2f("x11_get_proto: %s %s", o.XAuth, strings.Join(args, " "))
 		cmd := exec.CommandContext(ctx, o.XAuth, args...)
 		cmd.Stderr = nil
 		return cmd.Output()
 	}
 	if _, err := os.Stat(o.XAuth); err != nil {
-		o.Log.Debugf("No xauth program; cannot forward X11: %v", err)
+		o.Log.Debugf("No xauth program.")
 		if !o.Trusted {
 			return nil, fmt.Errorf("untrusted X11 forwarding setup failed: xauth key data not generated")
 		}
@@ -109,18 +139,20 @@ func PrepareX11(ctx context.Context, o X11Options) (*X11, error) {
 		}
 		x.cleanup = func() { os.RemoveAll(dir) }
 		file := filepath.Join(dir, "xauthfile")
-		args := []string{"-f", file, "generate", o.Display, mitMagicCookie, "untrusted"}
+		args := []string{"-f", file, "generate", xdisplay, mitMagicCookie, "untrusted"}
 		if o.Timeout > 0 {
 			// The cookie outlives the timeout a little, as in ssh(1).
-			args = append(args, "timeout", strconv.Itoa(int(o.Timeout.Seconds())+60))
+			args = append(args, "timeout", strconv.Itoa(int(o.Timeout.Seconds())+x11TimeoutSlack))
 			x.deadline = time.Now().Add(o.Timeout)
 		}
 		if _, err := run(args...); err == nil {
 			out, _ := run("-f", file, "list", xdisplay)
 			x.proto, x.real = parseXAuthList(out)
 		}
+		// The cookie is in our hands now; ssh(1) removes the file at once.
+		x.cleanup()
+		x.cleanup = func() {}
 		if x.real == nil {
-			x.cleanup()
 			return nil, errors.New("untrusted X11 forwarding setup failed: xauth key data not generated")
 		}
 	} else {
@@ -160,7 +192,7 @@ func (x *X11) Request(s *ssh.Session) error {
 	ok, err := s.SendRequest("x11-req", true, ssh.Marshal(&x11ReqMsg{
 		Proto: x.proto, Cookie: hex.EncodeToString(x.fake), Screen: uint32(x.screen)}))
 	if err == nil && !ok {
-		err = errors.New("X11 forwarding request failed")
+		err = ErrX11Refused
 	}
 	return err
 }
@@ -187,6 +219,12 @@ func (f *Forwarder) ServeX11(x *X11) {
 }
 
 func (f *Forwarder) serveX11(nc ssh.NewChannel, x *X11) {
+	var m x11ChannelMsg
+	if err := ssh.Unmarshal(nc.ExtraData(), &m); err != nil {
+		nc.Reject(ssh.ConnectionFailed, "bad x11 channel open")
+		return
+	}
+	f.o.Log.Debugf("client_request_x11: request from %s %d", m.OrigAddr, m.OrigPort)
 	local, err := dialDisplay(f.ctx, x.display)
 	if err != nil {
 		f.o.Log.Errorf("X11 connection to %s failed: %v", x.display, err)
@@ -206,7 +244,10 @@ func (f *Forwarder) serveX11(nc ssh.NewChannel, x *X11) {
 	defer f.untrack(local)
 	setup, err := x.rewriteSetup(ch)
 	if err != nil {
-		f.o.Log.Errorf("%v", err)
+		// Whoever connected to the far display does not hold the cookie
+		// we gave the server: the local X server never sees it.
+		f.o.Log.Debugf("%v", err)
+		f.o.Log.Infof("X11 connection rejected because of wrong authentication.")
 		ch.Close()
 		local.Close()
 		return
