@@ -159,8 +159,16 @@ func (r *sshRun) run(ctx context.Context) (retErr error) {
 	if a.forkAfter && os.Getenv(forkedEnv) == "" {
 		return r.forkToBackground(ctx)
 	}
-	done, plan, err := r.viaMaster(ctx, h, muxSession{command: command, tty: tty,
-		subsystem: sessionType == "subsystem", none: sessionType == "none", stdinNull: stdinNull})
+	// X11 goes straight to the server: a master would forward its own
+	// DISPLAY, not ours (see ssh_x11.go).
+	var (
+		done bool
+		plan muxPlan
+	)
+	if !wantX11(h) || a.stdio != "" || sessionType == "none" {
+		done, plan, err = r.viaMaster(ctx, h, muxSession{command: command, tty: tty,
+			subsystem: sessionType == "subsystem", none: sessionType == "none", stdinNull: stdinNull})
+	}
 	if done {
 		return err
 	}
@@ -182,6 +190,8 @@ func (r *sshRun) run(ctx context.Context) (retErr error) {
 	if fwd != nil {
 		defer fwd.Close()
 	}
+	x11 := r.startX11(ctx, h, conn)
+	defer x11.close()
 	notifyForked() // -f: only once the forwards are up
 
 	// A keepalive timeout closes the connection under the session, which
@@ -227,6 +237,9 @@ func (r *sshRun) run(ctx context.Context) (retErr error) {
 		Host:              h.Hostname(),
 		Log:               r.log,
 		Setup: func(s *ssh.Session) error {
+			if err := x11.request(r, s); err != nil {
+				return err
+			}
 			return conn.Auth.ForwardAgent(conn.Client, s)
 		},
 	}
@@ -266,11 +279,7 @@ func (r *sshRun) run(ctx context.Context) (retErr error) {
 // unsupported refuses what later issues deliver, before connecting, so that
 // nobody is left thinking a forward or tunnel is up.
 func (r *sshRun) unsupported(h *sshconf.Host) error {
-	a := r.args
 	var what []string
-	if _, ok := a.override["ForwardX11"]; ok && a.override["ForwardX11"] == "yes" {
-		what = append(what, "X11 forwarding (-X, -Y)")
-	}
 	if t := h.Get("tunnel"); t != "" && t != "no" && t != "false" {
 		what = append(what, "tun/tap forwarding (-w, Tunnel)")
 	}
@@ -279,9 +288,6 @@ func (r *sshRun) unsupported(h *sshconf.Host) error {
 	}
 	if h.Get("compression") == "yes" {
 		r.log.Debugf("Compression is not supported by jumpgate; continuing uncompressed.")
-	}
-	if h.Get("forwardx11") == "yes" {
-		r.log.Debugf("ForwardX11 is not supported by jumpgate yet; continuing without it.")
 	}
 	return nil
 }
