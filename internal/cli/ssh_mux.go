@@ -167,7 +167,8 @@ func controlDir(getenv func(string) string, home string, create bool) (string, e
 func (r *sshRun) dialMaster(ctx context.Context, path string, removeStale bool) (c *mux.Client, dead bool, err error) {
 	dctx, cancel := context.WithTimeout(ctx, muxAnswerBound)
 	defer cancel()
-	c, err = mux.Dial(dctx, path)
+	// Our forwards are our command line's: they end with this connection.
+	c, err = mux.Dial(dctx, path, mux.Extension{Name: mux.ExtClientForwards})
 	if err == nil {
 		if _, err = c.Check(dctx); err != nil {
 			c.Close()
@@ -310,7 +311,7 @@ func (r *sshRun) viaMaster(ctx context.Context, h *sshconf.Host, sess muxSession
 				return false, plan, nil
 			}
 			r.log.Debugf("auto-mux: using the master at %s", s.path)
-			return true, plan, r.runViaMaster(ctx, h, c, sess)
+			return true, plan, r.runViaMaster(ctx, h, s.path, c, sess)
 		}
 		if dead {
 			r.log.Infof("Control master at %s did not answer within %v; connecting directly.", s.path, muxAnswerBound)
@@ -337,7 +338,7 @@ func (r *sshRun) viaMaster(ctx context.Context, h *sshconf.Host, sess muxSession
 		r.log.Debugf("new master at %s: %v; connecting directly", s.path, err)
 		return false, plan, nil
 	}
-	return true, plan, r.runViaMaster(ctx, h, c, sess)
+	return true, plan, r.runViaMaster(ctx, h, s.path, c, sess)
 }
 
 // muxSession is what run decided about the session, for a master.
@@ -349,21 +350,17 @@ type muxSession struct {
 	stdinNull bool
 }
 
-// runViaMaster runs the session (or -W, or -N) as a client of c.
-func (r *sshRun) runViaMaster(ctx context.Context, h *sshconf.Host, c *mux.Client, sess muxSession) error {
+// runViaMaster runs the session (or -W, or -N) as a client of c, the
+// master at path.
+func (r *sshRun) runViaMaster(ctx context.Context, h *sshconf.Host, path string, c *mux.Client, sess muxSession) error {
 	defer c.Close()
 	a := r.args
-	for _, fw := range h.Forwards() {
-		if _, err := c.Forward(ctx, muxForward(fw, false)); err != nil {
-			word := "Warning"
-			if h.Get("exitonforwardfailure") == "yes" {
-				word = "Error"
-			}
-			fmt.Fprintf(r.logw, "%s: forwarding %s through the master failed: %v\r\n", word, fw.String(), err)
-			if word == "Error" {
-				return &statusError{exitConnection}
-			}
-		}
+	opened, err := r.muxForwards(ctx, h, c)
+	if !c.HasExtension(mux.ExtClientForwards) {
+		defer r.cancelMuxForwards(path, opened)
+	}
+	if err != nil {
+		return err
 	}
 	stdin, stdout, stderr, cleanup, err := r.muxFiles(sess.stdinNull)
 	if err != nil {
@@ -605,6 +602,18 @@ func (r *sshRun) runBackgroundMaster(ctx context.Context, h *sshconf.Host, s mux
 	}
 	defer conn.Close()
 	ln, err := mux.Listen(s.path)
+	if errors.Is(err, mux.ErrExists) {
+		// Clients started together each start a master: the first to
+		// listen serves, the others step aside (or replace a stale one).
+		if c, _, _ := r.dialMaster(ctx, s.path, true); c != nil {
+			c.Close()
+			r.log.Debugf("another master serves %s; exiting", s.path)
+			notify.Write([]byte{1})
+			notify.Close()
+			return nil
+		}
+		ln, err = mux.Listen(s.path)
+	}
 	if err != nil {
 		notify.Close()
 		return r.fail("%v", err)

@@ -32,9 +32,10 @@ type Client struct {
 	Extensions []Extension
 }
 
-// Dial connects to the control socket at path and exchanges hellos. ctx
-// bounds the whole exchange, so a frozen master cannot hold us.
-func Dial(ctx context.Context, path string) (*Client, error) {
+// Dial connects to the control socket at path and exchanges hellos,
+// sending exts in ours. ctx bounds the whole exchange, so a frozen master
+// cannot hold us.
+func Dial(ctx context.Context, path string, exts ...Extension) (*Client, error) {
 	var d net.Dialer
 	c, err := d.DialContext(ctx, "unix", path)
 	if err != nil {
@@ -43,7 +44,7 @@ func Dial(ctx context.Context, path string) (*Client, error) {
 	cl := &Client{fc: newFDConn(c.(*net.UnixConn))}
 	stop := cl.bound(ctx)
 	defer stop()
-	if err := cl.fc.writePacket(&Hello{Version: Version}); err != nil {
+	if err := cl.fc.writePacket(&Hello{Version: Version, Extensions: exts}); err != nil {
 		cl.Close()
 		return nil, cl.ctxErr(ctx, fmt.Errorf("send hello: %w", err))
 	}
@@ -87,6 +88,16 @@ func (c *Client) ctxErr(ctx context.Context, err error) error {
 		return fmt.Errorf("%w (%v)", context.DeadlineExceeded, err)
 	}
 	return err
+}
+
+// HasExtension reports whether the master's hello offered name.
+func (c *Client) HasExtension(name string) bool {
+	for _, e := range c.Extensions {
+		if e.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 // Close closes the control connection.

@@ -68,6 +68,14 @@ const (
 	FwdDynamic = 3
 )
 
+// ExtClientForwards is a MUX_MSG_HELLO extension of ours. A jumpgate
+// master sends it to say it supports it; a client sends it to say that the
+// forwards it asks for are its command line's and must end when its
+// control connection does, even if it opens no session (-N). Without it,
+// forwards of a client that opened no session (-O forward) stay with the
+// master, as in OpenSSH.
+const ExtClientForwards = "client-forwards@jumpgate"
+
 // PortStreamLocal in a port field means the host field is a Unix socket
 // path (PROTOCOL.mux section 6).
 const PortStreamLocal = 0xfffffffe

@@ -218,7 +218,7 @@ func (m *Master) serveConn(uc *net.UnixConn) {
 	m.conns[c] = struct{}{}
 	m.mu.Unlock()
 	defer c.finish()
-	if err := c.fc.writePacket(&Hello{Version: Version}); err != nil {
+	if err := c.fc.writePacket(&Hello{Version: Version, Extensions: []Extension{{Name: ExtClientForwards}}}); err != nil {
 		return
 	}
 	uc.SetReadDeadline(time.Now().Add(helloTimeout))
@@ -237,6 +237,13 @@ func (m *Master) serveConn(uc *net.UnixConn) {
 		return
 	}
 	uc.SetReadDeadline(time.Time{})
+	for _, e := range h.Extensions {
+		if e.Name == ExtClientForwards {
+			c.mu.Lock()
+			c.owned = true
+			c.mu.Unlock()
+		}
+	}
 	for {
 		body, err := ReadPacket(c.fc)
 		if err != nil {
@@ -270,6 +277,7 @@ type ctlConn struct {
 	mu      sync.Mutex
 	ch      *channel    // the session or stdio forward, at most one
 	hadChan bool        // it opened one: its forwards die with it
+	owned   bool        // it said so in its hello: its forwards die with it
 	fwds    []*fwdEntry // forwards it asked for
 }
 
@@ -359,13 +367,14 @@ func (m *Master) ask(format string, args ...any) bool {
 }
 
 // finish runs when the client goes: its session ends, and the forwards
-// it asked for end too if it had a session (they were its command line's);
-// forwards asked for without one (-O forward) stay with the master.
+// it asked for end too if it had a session or said in its hello that they
+// are its own (they were its command line's, even with -N); forwards asked
+// for otherwise (-O forward) stay with the master.
 func (c *ctlConn) finish() {
 	c.fc.Close()
 	m := c.m
 	c.mu.Lock()
-	ch, had, fwds := c.ch, c.hadChan, c.fwds
+	ch, had, fwds := c.ch, c.hadChan || c.owned, c.fwds
 	c.fwds = nil
 	c.mu.Unlock()
 	if ch != nil {
@@ -489,14 +498,28 @@ func (m *Master) Info() Info {
 type fwdEntry struct {
 	key  Forward // as asked (ID cleared)
 	desc string
-	f    *forward.Forwarder // nil for remote forwards (shared forwarder)
-	port uint32             // allocated remote port
+	f    *forward.Forwarder // local and dynamic forwards: their own
+	// rf is the master's shared forwarder of remote forwards, which
+	// cancels fw on the server when the entry closes.
+	rf   *forward.Forwarder
+	fw   sshconf.Forward
+	mctx context.Context // the master's: once it ends, so does the connection
+	port uint32 // allocated remote port
 }
 
-func (f *fwdEntry) close() {
+// cancelTimeout bounds the server's answer to cancelling a remote forward.
+const cancelTimeout = 5 * time.Second
+
+func (f *fwdEntry) close() error {
 	if f.f != nil {
-		f.f.Close()
+		return f.f.Close()
 	}
+	if f.rf != nil && f.mctx.Err() == nil {
+		ctx, cancel := context.WithTimeout(f.mctx, cancelTimeout)
+		defer cancel()
+		return f.rf.CancelRemote(ctx, f.fw)
+	}
+	return nil
 }
 
 func fwdKey(q *Forward) Forward {
@@ -539,6 +562,11 @@ func toSSHConf(q *Forward) (sshconf.Forward, error) {
 	if q.Kind == FwdDynamic {
 		return fw, nil
 	}
+	if q.Kind == FwdRemote && q.ConnectHost == "" && q.ConnectPort == 0 {
+		// -R [bind:]port: SOCKS, connecting from the client's side.
+		fw.Kind = sshconf.RemoteDynamic
+		return fw, nil
+	}
 	if q.ConnectPort == PortStreamLocal {
 		fw.ConnectPath = q.ConnectHost
 	} else {
@@ -546,9 +574,6 @@ func toSSHConf(q *Forward) (sshconf.Forward, error) {
 			return fw, errors.New("Invalid forwarding request")
 		}
 		fw.ConnectHost, fw.ConnectPort = q.ConnectHost, int(q.ConnectPort)
-	}
-	if q.Kind == FwdRemote && fw.ConnectPath == "" && q.ConnectHost == "" {
-		fw.Kind = sshconf.RemoteDynamic
 	}
 	return fw, nil
 }
@@ -610,18 +635,18 @@ func (c *ctlConn) openForward(q *Forward) Message {
 	if !m.ask("Open %s on %s?", desc, m.cfg.Host) {
 		return &Refusal{Denied: true, ID: q.ID, Reason: "Permission denied"}
 	}
-	e := &fwdEntry{key: k, desc: desc}
+	e := &fwdEntry{key: k, desc: desc, fw: fw, mctx: m.ctx}
 	var addr net.Addr
 	if q.Kind == FwdRemote {
 		// One forwarder takes every forwarded channel of the connection,
-		// so remote forwards share it and live with the master.
+		// so remote forwards share it; each is cancelled on its own.
 		m.mu.Lock()
 		if m.remote == nil {
 			m.remote = forward.New(m.cfg.Client, m.cfg.Forward)
 		}
-		rf := m.remote
+		e.rf = m.remote
 		m.mu.Unlock()
-		addr, err = rf.Start(m.ctx, fw)
+		addr, err = e.rf.Start(m.ctx, fw)
 	} else {
 		e.f = forward.New(m.cfg.Client, m.cfg.Forward)
 		addr, err = e.f.Start(m.ctx, fw)
@@ -631,27 +656,35 @@ func (c *ctlConn) openForward(q *Forward) Message {
 	}
 	if err != nil {
 		m.log.Debugf("requested %s failed: %v", desc, err)
-		return &Refusal{ID: q.ID, Reason: fmt.Sprintf("Port forwarding failed: %v", err)}
+		return &Refusal{ID: q.ID, Reason: forwardFailure(q, err)}
 	}
 	m.log.Debugf("control client pid %d: %s", c.pid, desc)
-	if q.Kind == FwdRemote {
-		m.mu.Lock()
-		m.fwds = append(m.fwds, e)
-		m.mu.Unlock()
-		if q.ListenPort == 0 {
-			if ta, ok := addr.(interface{ String() string }); ok {
-				_, p, _ := net.SplitHostPort(ta.String())
-				n, _ := strconv.Atoi(p)
-				e.port = uint32(n)
-			}
-			return &RemotePort{ID: q.ID, Port: e.port}
-		}
-		return &Request{Kind: MsgOK, ID: q.ID}
-	}
 	c.mu.Lock()
 	c.fwds = append(c.fwds, e)
 	c.mu.Unlock()
+	if q.Kind == FwdRemote && q.ListenPort == 0 {
+		if addr != nil {
+			_, p, _ := net.SplitHostPort(addr.String())
+			n, _ := strconv.Atoi(p)
+			e.port = uint32(n)
+		}
+		return &RemotePort{ID: q.ID, Port: e.port}
+	}
 	return &Request{Kind: MsgOK, ID: q.ID}
+}
+
+// forwardFailure words a failed forward for MUX_S_FAILURE: a remote one
+// as OpenSSH's master does ("remote port forwarding failed for listen
+// port N"), a local one with the reason, which OpenSSH's master keeps to
+// itself ("Port forwarding failed").
+func forwardFailure(q *Forward, err error) string {
+	if q.Kind == FwdRemote && errors.Is(err, forward.ErrRefused) {
+		if q.ListenPort == PortStreamLocal {
+			return "remote port forwarding failed for listen path " + q.ListenHost
+		}
+		return "remote port forwarding failed for listen port " + strconv.Itoa(int(q.ListenPort))
+	}
+	return "Port forwarding failed: " + err.Error()
 }
 
 func (c *ctlConn) closeForward(q *Forward) Message {
@@ -662,10 +695,9 @@ func (c *ctlConn) closeForward(q *Forward) Message {
 	if f == nil {
 		return &Refusal{ID: q.ID, Reason: "port not forwarded"}
 	}
-	if f.f == nil {
-		return &Refusal{ID: q.ID, Reason: "cancelling a remote forward is not supported by this jumpgate master; it ends with the master"}
+	if err := f.close(); err != nil {
+		m.log.Debugf("cancel %s: %v", f.desc, err)
 	}
-	f.close()
 	if own {
 		c.mu.Lock()
 		c.fwds = remove(c.fwds, f)
