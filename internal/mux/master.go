@@ -504,7 +504,7 @@ type fwdEntry struct {
 	rf   *forward.Forwarder
 	fw   sshconf.Forward
 	mctx context.Context // the master's: once it ends, so does the connection
-	port uint32 // allocated remote port
+	port uint32          // allocated remote port
 }
 
 // cancelTimeout bounds the server's answer to cancelling a remote forward.
