@@ -89,9 +89,8 @@ func (s *sshLab) startUpper(t *testing.T, host string, addrs ...string) {
 
 // bg is a jumpgate ssh left running, with its stderr collected.
 type bg struct {
-	cmd    *exec.Cmd
-	stderr *bufio.Scanner
-	lines  chan string
+	cmd   *exec.Cmd
+	lines chan string
 }
 
 // sshBackground starts `jumpgate ssh args…` on the laptop and ends it when

@@ -618,7 +618,9 @@ func (r *sshRun) runBackgroundMaster(ctx context.Context, h *sshconf.Host, s mux
 		notify.Close()
 		return r.fail("%v", err)
 	}
-	m := mux.NewMaster(r.masterConfig(h, conn, s))
+	cfg := r.masterConfig(h, conn, s)
+	cfg.Creator = os.Getppid()
+	m := mux.NewMaster(cfg)
 	notify.Write([]byte{1})
 	notify.Close()
 	syscall.Setsid()

@@ -286,10 +286,10 @@ func (x *X11) rewriteSetup(r io.Reader) ([]byte, error) {
 	}
 	name, data := string(body[:nameLen]), body[pad(nameLen):pad(nameLen)+dataLen]
 	if name != x.proto {
-		return nil, errors.New("X11 connection uses different authentication protocol.")
+		return nil, msgError("X11 connection uses different authentication protocol.")
 	}
 	if !bytes.Equal(data, x.fake) {
-		return nil, errors.New("X11 auth data does not match fake data.")
+		return nil, msgError("X11 auth data does not match fake data.")
 	}
 	copy(data, x.real) // same length, so the header stands
 	return append(h[:], body...), nil
@@ -318,3 +318,9 @@ func dialDisplay(ctx context.Context, display string) (net.Conn, error) {
 	}
 	return d.DialContext(ctx, "tcp", net.JoinHostPort(host, strconv.Itoa(6000+n)))
 }
+
+// msgError is an error whose text is ssh(1)'s own message, punctuation
+// and all, so that what a user sees matches OpenSSH.
+type msgError string
+
+func (e msgError) Error() string { return string(e) }

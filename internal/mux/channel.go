@@ -147,7 +147,7 @@ func (ch *channel) session(q *NewSession) error {
 	if ch.what == "" {
 		ch.what = "(shell)"
 	}
-	if !m.ask("Allow shared connection to %s? ", m.cfg.Host) {
+	if !c.ask("Allow shared connection to %s? ", m.cfg.Host) {
 		c.reply(&Refusal{Denied: true, ID: q.ID, Reason: "Permission denied"})
 		return nil
 	}

@@ -34,6 +34,9 @@ type Config struct {
 	// Ask confirms a client's request (ControlMaster ask, autoask); nil
 	// allows everything.
 	Ask func(prompt string) bool
+	// Creator is the pid of the process that started the master (its
+	// first client), whose requests Ask is not consulted about; 0 none.
+	Creator int
 	// SendEnv filters the environment a client passes (SendEnv
 	// patterns of the master, as OpenSSH's env_permitted); nil passes
 	// nothing.
@@ -93,6 +96,14 @@ var ErrTerminated = errors.New("master terminated by request")
 
 // ErrConnectionLost is returned by Serve when the shared connection ends.
 var ErrConnectionLost = errors.New("shared connection lost")
+
+// wireError is an error whose text goes to a control client as ssh(1)'s
+// master words it, capital letter and all.
+type wireError string
+
+func (e wireError) Error() string { return string(e) }
+
+const errInvalidForward = wireError("Invalid forwarding request")
 
 // Serve accepts clients on ln until ctx ends, a client asks the master to
 // exit (-O exit: everything ends now, [ErrTerminated]), the connection
@@ -293,7 +304,7 @@ func (c *ctlConn) dispatch(msg Message) bool {
 		case MsgAliveCheck:
 			return c.reply(&Alive{ID: q.ID, PID: uint32(os.Getpid())})
 		case MsgTerminate:
-			if !m.ask("Terminate shared connection to %s? ", m.cfg.Host) {
+			if !c.ask("Terminate shared connection to %s? ", m.cfg.Host) {
 				return c.reply(&Refusal{Denied: true, ID: q.ID, Reason: "Permission denied"})
 			}
 			c.reply(&Request{Kind: MsgOK, ID: q.ID})
@@ -303,7 +314,7 @@ func (c *ctlConn) dispatch(msg Message) bool {
 			m.poke()
 			return true
 		case MsgStopListening:
-			if !m.ask("Disable further multiplexing on shared connection to %s? ", m.cfg.Host) {
+			if !c.ask("Disable further multiplexing on shared connection to %s? ", m.cfg.Host) {
 				return c.reply(&Refusal{Denied: true, ID: q.ID, Reason: "Permission denied"})
 			}
 			m.log.Debugf("control client pid %d: stop listening", c.pid)
@@ -329,12 +340,12 @@ func (c *ctlConn) dispatch(msg Message) bool {
 			c.reply(&Refusal{ID: q.ID, Reason: "did not receive file descriptors"})
 			return false
 		}
-		if m.cfg.Ask != nil {
+		if m.cfg.Ask != nil && c.pid != m.cfg.Creator {
 			what := net.JoinHostPort(q.Host, strconv.Itoa(int(q.Port)))
 			if q.Port == PortStreamLocal {
 				what = q.Host
 			}
-			if !m.ask("Allow forward to %s? ", what) {
+			if !c.ask("Allow forward to %s? ", what) {
 				closeAll(fds)
 				return c.reply(&Refusal{Denied: true, ID: q.ID, Reason: "Permission denied"})
 			}
@@ -359,8 +370,12 @@ func (c *ctlConn) reply(msg Message) bool {
 	return c.fc.writePacket(msg) == nil
 }
 
-func (m *Master) ask(format string, args ...any) bool {
-	if m.cfg.Ask == nil {
+// ask confirms a request of this client (ControlMaster ask, autoask).
+// The process that started the master is never asked: in ssh(1) its
+// session is the master's own.
+func (c *ctlConn) ask(format string, args ...any) bool {
+	m := c.m
+	if m.cfg.Ask == nil || (m.cfg.Creator > 0 && c.pid == m.cfg.Creator) {
 		return true
 	}
 	return m.cfg.Ask(fmt.Sprintf(format, args...))
@@ -539,16 +554,16 @@ func toSSHConf(q *Forward) (sshconf.Forward, error) {
 	case FwdDynamic:
 		fw.Kind = sshconf.Dynamic
 	default:
-		return fw, errors.New("Invalid forwarding request")
+		return fw, errInvalidForward
 	}
 	if q.ListenPort == PortStreamLocal {
 		if q.Kind == FwdDynamic {
-			return fw, errors.New("Invalid forwarding request")
+			return fw, errInvalidForward
 		}
 		fw.ListenPath = q.ListenHost
 	} else {
 		if q.ListenPort > 65535 {
-			return fw, errors.New("Invalid forwarding request")
+			return fw, errInvalidForward
 		}
 		fw.ListenPort = int(q.ListenPort)
 		if q.ListenHost != "" {
@@ -571,7 +586,7 @@ func toSSHConf(q *Forward) (sshconf.Forward, error) {
 		fw.ConnectPath = q.ConnectHost
 	} else {
 		if q.ConnectPort > 65535 || (q.Kind == FwdLocal && q.ConnectPort == 0) || q.ConnectHost == "" {
-			return fw, errors.New("Invalid forwarding request")
+			return fw, errInvalidForward
 		}
 		fw.ConnectHost, fw.ConnectPort = q.ConnectHost, int(q.ConnectPort)
 	}
@@ -632,7 +647,7 @@ func (c *ctlConn) openForward(q *Forward) Message {
 		}
 		return &Request{Kind: MsgOK, ID: q.ID}
 	}
-	if !m.ask("Open %s on %s?", desc, m.cfg.Host) {
+	if !c.ask("Open %s on %s?", desc, m.cfg.Host) {
 		return &Refusal{Denied: true, ID: q.ID, Reason: "Permission denied"}
 	}
 	e := &fwdEntry{key: k, desc: desc, fw: fw, mctx: m.ctx}

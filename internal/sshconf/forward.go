@@ -4,7 +4,6 @@ package sshconf
 // DynamicForward (ssh(1) -L, -R, -D), as OpenSSH's parse_forward.
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 )
@@ -274,7 +273,7 @@ func ParseForward(spec string, kind ForwardKind, getenv func(string) string) (Fo
 	}
 	if !ok {
 		word := map[ForwardKind]string{Local: "local", Remote: "remote", RemoteDynamic: "remote", Dynamic: "dynamic"}[kind]
-		return Forward{}, fmt.Errorf("Bad %s forwarding specification '%s'", word, spec)
+		return Forward{}, errorf("Bad %s forwarding specification '%s'", word, spec)
 	}
 	return exportForward(f, kind), nil
 }
