@@ -4,6 +4,8 @@
 set -euo pipefail
 
 pkgs=(openssh-server openssh-client iproute2 iperf3 nftables util-linux procps graphviz chromium
+	# X11 forwarding tests (internal/cli/ssh_x11_lab_test.go, internal/server/x11_test.go): ~10 s
+	xauth
 	# the libvirt guest test (internal/cli/console_lab_test.go): a private
 	# libvirtd, qemu, a libvirt network's DHCP, and a kernel plus busybox
 	# for the guest's initramfs

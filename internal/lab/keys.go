@@ -154,7 +154,7 @@ func (l *Lab) sshdConfig(host string, strictModes bool) string {
 		"PermitTunnel yes",
 		"AllowTcpForwarding yes",
 		"AllowStreamLocalForwarding yes",
-		"X11Forwarding no",
+		"X11Forwarding yes",
 		"PrintMotd no",
 		"PrintLastLog no",
 		"UseDNS no",
