@@ -9,7 +9,9 @@ pkgs=(openssh-server openssh-client iproute2 iperf3 nftables util-linux procps g
 	# the libvirt guest test (internal/cli/console_lab_test.go): a private
 	# libvirtd, qemu, a libvirt network's DHCP, and a kernel plus busybox
 	# for the guest's initramfs
-	libvirt-daemon-system libvirt-clients qemu-system-x86 dnsmasq-base busybox-static linux-image-amd64)
+	libvirt-daemon-system libvirt-clients qemu-system-x86 dnsmasq-base busybox-static linux-image-amd64
+	# jumpgate console's viewer, on a virtual X server, for its screenshot
+	virt-viewer xvfb)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
