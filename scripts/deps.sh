@@ -3,7 +3,7 @@
 # Idempotent; does nothing (and needs no network) when all are present.
 set -euo pipefail
 
-pkgs=(openssh-server openssh-client iproute2 iperf3 nftables util-linux procps graphviz chromium
+pkgs=(openssh-server openssh-client iproute2 iperf3 nftables util-linux procps graphviz chromium iputils-ping
 	# X11 forwarding tests (internal/cli/ssh_x11_lab_test.go, internal/server/x11_test.go): ~10 s
 	xauth
 	# the libvirt guest test (internal/cli/console_lab_test.go): a private
