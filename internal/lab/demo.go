@@ -11,7 +11,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -38,6 +40,100 @@ type DemoStep struct {
 	What   string
 	Output string
 	Took   time.Duration
+	// Err is why the step failed; the demo stops at the first.
+	Err error
+}
+
+// demoCommand is one command the demo runs in laptop: args follow the
+// client (and its -F), note says what it shows.
+type demoCommand struct {
+	args     []string
+	note     string
+	jumpgate bool   // only with jumpgate's client
+	sub      string // jumpgate subcommand ("ssh" unless set)
+}
+
+// demoScript is the demo's story: the main job, then (with jumpgate's
+// client) what multiplexing, hop reuse and discovery add to it.
+func demoScript(labName string) []demoCommand {
+	return []demoCommand{
+		{args: []string{"hyper1", "true"}},
+		{args: []string{"-J", "hyper1", "hyper2", "true"}},
+		{args: []string{"-J", "hyper1,hyper2", "vm1", "hostname; uname -sr"}},
+		{args: []string{"-J", "hyper1,hyper2", "vm1", "true"}, jumpgate: true,
+			note: "again: through the master the first connection left, no new handshake"},
+		{args: []string{"-J", "hyper1,hyper2", "vm2", "hostname"}, jumpgate: true,
+			note: "another VM: the hops' masters are reused, only vm2 authenticates"},
+		{sub: "ctl", args: []string{"list"}, jumpgate: true,
+			note: "the masters behind those commands"},
+		{sub: "topo", args: []string{"hyper2", "--netns", labName + "-vm*"}, jumpgate: true,
+			note: "hyper2's network, discovered through the jump chain with its own iproute2"},
+	}
+}
+
+// demoCommands runs the script in laptop, printing each step as it ends,
+// until a step fails.
+func demoCommands(ctx context.Context, w io.Writer, l *Lab, o DemoOptions, client []string, shown string) []DemoStep {
+	var env []string
+	if o.Client == "jumpgate" {
+		// The demo's masters live (and die) with its lab.
+		run := filepath.Join(l.Dir(), "run")
+		if err := os.MkdirAll(run, 0o700); err != nil {
+			return []DemoStep{{What: "demo runtime directory", Err: err}}
+		}
+		env = append(os.Environ(), "XDG_RUNTIME_DIR="+run)
+	}
+	var steps []DemoStep
+	for _, c := range demoScript(l.m.Name) {
+		if c.jumpgate && o.Client != "jumpgate" {
+			continue
+		}
+		argv := append(append([]string{}, client...), "-F", l.SSHConfig())
+		what := "laptop$ " + shown + " " + shellJoin(c.args)
+		if c.sub != "" {
+			argv = []string{o.Binary, c.sub}
+			if c.sub != "ctl" {
+				argv = append(argv, "-F", l.SSHConfig())
+			}
+			what = "laptop$ jumpgate " + c.sub + " " + shellJoin(c.args)
+		}
+		argv = append(argv, c.args...)
+		var out, errOut bytes.Buffer
+		cmd := l.Command(ctx, "laptop", argv...)
+		if env != nil {
+			cmd.Env = env
+		}
+		cmd.Stdout, cmd.Stderr = &out, &errOut
+		t := time.Now()
+		err := cmd.Run()
+		s := DemoStep{What: what, Output: out.String(), Took: time.Since(t)}
+		if c.note != "" && err == nil {
+			s.Output = "(" + c.note + ")\n" + s.Output
+		}
+		if err != nil {
+			s.Err = err
+			if ctx.Err() != nil {
+				s.Err = ctx.Err()
+			} else {
+				s.Err = fmt.Errorf("%s: %w\n%s%s", s.What, err, indent(errOut.String()), l.serverLogs("hyper1", "hyper2", "vm1"))
+			}
+		}
+		steps = append(steps, s)
+		printStep(w, s)
+		if err != nil {
+			break
+		}
+	}
+	return steps
+}
+
+func demoErr(steps []DemoStep) error {
+	for _, s := range steps {
+		if s.Err != nil {
+			return s.Err
+		}
+	}
+	return nil
 }
 
 // Demo runs the demo and returns its steps.
@@ -85,30 +181,8 @@ func Demo(ctx context.Context, o DemoOptions) ([]DemoStep, error) {
 	}
 	fmt.Fprintf(w, "    every command below runs in laptop as: %s -F %s …\n\n", shown, l.SSHConfig())
 
-	runErr := func() error {
-		for _, args := range [][]string{
-			{"hyper1", "true"},
-			{"-J", "hyper1", "hyper2", "true"},
-			{"-J", "hyper1,hyper2", "vm1", "hostname; uname -sr"},
-		} {
-			argv := append(append(append([]string{}, client...), "-F", l.SSHConfig()), args...)
-			var out, errOut bytes.Buffer
-			cmd := l.Command(ctx, "laptop", argv...)
-			cmd.Stdout, cmd.Stderr = &out, &errOut
-			t := time.Now()
-			err := cmd.Run()
-			s := DemoStep{What: "laptop$ " + shown + " " + shellJoin(args), Output: out.String(), Took: time.Since(t)}
-			steps = append(steps, s)
-			printStep(w, s)
-			if err != nil {
-				if ctx.Err() != nil {
-					return ctx.Err()
-				}
-				return fmt.Errorf("%s: %w\n%s%s", s.What, err, indent(errOut.String()), l.serverLogs("hyper1", "hyper2", "vm1"))
-			}
-		}
-		return nil
-	}()
+	steps = append(steps, demoCommands(ctx, w, l, o, client, shown)...)
+	runErr := demoErr(steps)
 
 	t = time.Now()
 	downErr := l.Down(context.WithoutCancel(ctx))

@@ -23,8 +23,19 @@ func checkDemo(t *testing.T, o lab.DemoOptions) {
 	if err != nil {
 		t.Fatalf("demo: %v", err)
 	}
-	if len(steps) != 5 {
-		t.Fatalf("demo had %d steps, want 5", len(steps))
+	want := 5 // lab up, hyper1, hyper2, vm1, lab down
+	if o.Client == "jumpgate" {
+		want = 9 // and vm1 again, vm2, ctl list, topo
+	}
+	if len(steps) != want {
+		t.Fatalf("demo had %d steps, want %d", len(steps), want)
+	}
+	if o.Client == "jumpgate" {
+		for i, sub := range map[int]string{5: "\nvm2\n", 6: "\nhyper1 ", 7: "bridge virbr6 "} {
+			if !strings.Contains(steps[i].Output, sub) {
+				t.Errorf("step %q printed %q, want %q in it", steps[i].What, steps[i].Output, sub)
+			}
+		}
 	}
 	last := steps[3]
 	if !strings.Contains(last.What, "-J hyper1,hyper2 vm1") || !strings.HasPrefix(last.Output, "vm1\nLinux ") {
