@@ -37,7 +37,7 @@ func TestEscapeSession(t *testing.T) {
 			stderr: "~#\r\nThe following connections are open:\r\n  #0 client-session (session channel)\r\n"},
 		{name: "break", typed: "~Bx\r", remote: "<x>", stderr: "~B\r\n"},
 		{name: "rekey", typed: "~Rx\r", remote: "<x>", stderr: "~R [rekeying is not supported]\r\n"},
-		{name: "verbosity", typed: "~vx\r", remote: "<x>", stderr: "~v [changing LogLevel is not supported]\r\n"},
+		{name: "verbosity", typed: "~vx\r", remote: "<x>", stderr: "~v [LogLevel VERBOSE]\r\n"},
 		{name: "background", typed: "~&x\r", remote: "<x>", stderr: "~& [backgrounding is not supported]\r\n"},
 		{name: "command line disabled", typed: "~Cx\r", remote: "<x>", stderr: "commandline disabled\r\n"},
 		{name: "command line help", cmdline: true, typed: "~Chelp\rx\r", remote: "<x>",
@@ -125,7 +125,9 @@ func TestEscapeHelpMatchesOpenSSH(t *testing.T) {
 	}
 	defer m.Close()
 	var screen syncBuffer
+	read := make(chan struct{})
 	go func() {
+		defer close(read)
 		buf := make([]byte, 4096)
 		for {
 			n, err := m.Read(buf)
@@ -140,6 +142,13 @@ func TestEscapeHelpMatchesOpenSSH(t *testing.T) {
 	screen.waitFor(t, "newline.)\r\n")
 	m.Write([]byte("~."))
 	cmd.Wait()
+	// ssh(1) has gone, so the pty's master reads EIO once its output
+	// has been drained: only then is the screen complete.
+	select {
+	case <-read:
+	case <-time.After(10 * time.Second):
+		t.Errorf("pty still open 10 s after ssh(1) exited")
+	}
 	s := screen.String()
 	got := s[strings.Index(s, "~?\r\n"):]
 	got = got[:strings.Index(got, "newline.)\r\n")+len("newline.)\r\n")]
