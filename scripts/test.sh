@@ -8,6 +8,9 @@ cd "$(dirname "$0")/.."
 
 STATICCHECK_VERSION=v0.8.2
 FUZZTIME=${FUZZTIME:-5s}
+# Screenshots of the topology page and of a VM's console land here.
+export JUMPGATE_ARTIFACTS=${JUMPGATE_ARTIFACTS:-$PWD/artifacts}
+mkdir -p "$JUMPGATE_ARTIFACTS"
 
 step() { printf '\n=== %s\n' "$*"; }
 
@@ -51,3 +54,4 @@ if [ -n "$leaked" ]; then
 	echo "tests left network namespaces behind: $leaked"; exit 1
 fi
 echo "no network namespaces left behind"
+echo "test artifacts (screenshots) in $JUMPGATE_ARTIFACTS"
