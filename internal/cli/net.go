@@ -83,7 +83,7 @@ func runNetChange(ctx context.Context, e *env, sub string, args []string) error 
 	if err != nil {
 		return helpOr(err)
 	}
-	t, err := netcfg.ReadFile(file)
+	t, err := readNetFile(file)
 	if err != nil {
 		return err
 	}
@@ -135,7 +135,7 @@ func runNetExport(e *env, args []string) error {
 	if *dir == "" {
 		return usageErrorf("net export: --systemd DIR is required").hint("e.g. jumpgate net export --systemd /etc/systemd/network %s", file)
 	}
-	t, err := netcfg.ReadFile(file)
+	t, err := readNetFile(file)
 	if err != nil {
 		return err
 	}
@@ -150,6 +150,20 @@ func runNetExport(e *env, args []string) error {
 		fmt.Fprintf(e.io.ErrOut, "jumpgate: warning: skipped %s\n", s)
 	}
 	return nil
+}
+
+// readNetFile reads a network file; a schema error (file:line:column:
+// field: message) is bad input, exit 2, with a pointer to the schema.
+func readNetFile(file string) (*netcfg.Topology, error) {
+	t, err := netcfg.ReadFile(file)
+	var se *netcfg.SchemaError
+	if errors.As(err, &se) {
+		return nil, withHint(err, exitUsage, "see docs/net-schema.md for the fields of a network file, and examples/*.yaml")
+	}
+	if err != nil {
+		return nil, withHint(err, exitUsage)
+	}
+	return t, nil
 }
 
 // runLinkEmu is the emulator process apply starts; it prints "ready" once
