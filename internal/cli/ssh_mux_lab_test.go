@@ -27,39 +27,45 @@ import (
 	"github.com/jumpgate/jumpgate/internal/lab/labtest"
 )
 
-// TestSSHMuxLab runs the multiplexing cases against one lab of Debian's
-// sshd. Hop reuse runs first and alone, since it counts the logins in the
-// servers' logs; the rest run side by side.
+// TestSSHMuxLab runs the multiplexing cases against a lab of Debian's
+// sshd and one of jumpgate serve. In each, hop reuse runs first and alone,
+// since it counts the logins in the servers' logs; the rest run side by
+// side.
 func TestSSHMuxLab(t *testing.T) {
 	if testing.Short() {
 		t.Skip("lab interop test skipped under -short")
 	}
 	requireOpenSSH(t)
-	l := labtest.New(t, lab.Options{Server: lab.OpenSSH})
-	bin := labtest.Binary(t)
-	t.Run("hop reuse", func(t *testing.T) { testMuxHopReuse(t, newMuxLab(t, l, bin)) })
-	t.Run("killed master", func(t *testing.T) {
-		for _, mode := range []string{"auto", "yes", "no with -S"} {
-			t.Run(mode, func(t *testing.T) {
-				t.Parallel()
-				testMuxKilledMaster(t, newMuxLab(t, l, bin), mode)
-			})
-		}
-	})
-	for _, c := range []struct {
-		name string
-		fn   func(*testing.T, *sshLab)
-	}{
-		{"stopped master", testMuxStoppedMaster},
-		{"stop", testMuxStop},
-		{"exit", testMuxExit},
-		{"client forward without -N", testMuxClientForwardSession},
-		{"jumpgate client of openssh master", testMuxOpenSSHMaster},
-		{"openssh client of jumpgate master", testMuxOpenSSHClient},
-	} {
-		t.Run(c.name, func(t *testing.T) {
+	for _, kind := range []lab.ServerKind{lab.OpenSSH, lab.Jumpgate} {
+		t.Run(kind.String(), func(t *testing.T) {
 			t.Parallel()
-			c.fn(t, newMuxLab(t, l, bin))
+			l := labtest.New(t, lab.Options{Server: kind})
+			bin := labtest.Binary(t)
+			t.Run("hop reuse", func(t *testing.T) { testMuxHopReuse(t, newMuxLab(t, l, bin)) })
+			t.Run("killed master", func(t *testing.T) {
+				for _, mode := range []string{"auto", "yes", "no with -S"} {
+					t.Run(mode, func(t *testing.T) {
+						t.Parallel()
+						testMuxKilledMaster(t, newMuxLab(t, l, bin), mode)
+					})
+				}
+			})
+			for _, c := range []struct {
+				name string
+				fn   func(*testing.T, *sshLab)
+			}{
+				{"stopped master", testMuxStoppedMaster},
+				{"stop", testMuxStop},
+				{"exit", testMuxExit},
+				{"client forward without -N", testMuxClientForwardSession},
+				{"jumpgate client of openssh master", testMuxOpenSSHMaster},
+				{"openssh client of jumpgate master", testMuxOpenSSHClient},
+			} {
+				t.Run(c.name, func(t *testing.T) {
+					t.Parallel()
+					c.fn(t, newMuxLab(t, l, bin))
+				})
+			}
 		})
 	}
 }
@@ -141,12 +147,17 @@ func (s *sshLab) sockets(t *testing.T) []string {
 	return out
 }
 
-// acceptedLogins counts the public-key logins in host's sshd log.
+// acceptedLogins counts the public-key logins in host's server log:
+// sshd's "Accepted publickey for root from …", jumpgate serve's
+// "msg=login".
 func acceptedLogins(t *testing.T, l *lab.Lab, host string) int {
 	t.Helper()
 	b, err := os.ReadFile(l.LogFile(host))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if l.Server() == lab.Jumpgate {
+		return bytes.Count(b, []byte(" msg=login "))
 	}
 	return bytes.Count(b, []byte("Accepted publickey for "))
 }
