@@ -263,3 +263,82 @@ func TestApplyChangesBridge(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestApplyRollbackRace: something else makes a name of the file between
+// plan and apply (a second namespace, or the host end of its veth), so a
+// step fails halfway through the apply. Everything the apply made goes,
+// and what the other party made stays.
+func TestApplyRollbackRace(t *testing.T) {
+	src := `version: 1
+name: race
+namespaces: [{name: a}, {name: b}]
+veths:
+  - a: {name: eth0, namespace: a, addresses: [198.18.50.2/30]}
+    b: {name: up-a, addresses: [198.18.50.1/30]}
+  - a: {name: eth0, namespace: b}
+    b: {name: up-b}
+`
+	tests := []struct {
+		name    string
+		collide func(t *testing.T, o Options)
+		failing string // the step that must fail
+	}{
+		{"second namespace", func(t *testing.T, o Options) {
+			k := newKernel(Options{NetnsPrefix: o.NetnsPrefix})
+			defer k.close()
+			if err := k.createNamespace("b"); err != nil {
+				t.Fatal(err)
+			}
+		}, "namespace "},
+		{"host end of the second veth", func(t *testing.T, o Options) {
+			k := newKernel(o)
+			defer k.close()
+			h, err := k.handle("")
+			if err != nil {
+				t.Fatal(err)
+			}
+			la := netlink.NewLinkAttrs()
+			la.Name = "up-b"
+			if err := h.LinkAdd(&netlink.Bridge{LinkAttrs: la}); err != nil {
+				t.Fatal(err)
+			}
+		}, "veth b/eth0"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			o := testOptions(t)
+			top, err := Parse("race.yaml", []byte(src))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			k := newKernel(o)
+			defer k.close()
+			p, err := newPlanner(ctx, top, o, k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			plan, err := p.plan(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.collide(t, o)
+			before := snapshot(t, o)
+			var out bytes.Buffer
+			n, err := run(ctx, plan, &out)
+			if err == nil {
+				t.Fatalf("apply over a collision succeeded (%d steps):\n%s", n, out.String())
+			}
+			if !strings.Contains(err.Error(), "apply \""+tt.failing) || !strings.Contains(out.String(), "rolled back: namespace "+o.NetnsPrefix+"a") {
+				t.Errorf("error %v, output:\n%s", err, out.String())
+			}
+			if after := snapshot(t, o); after != before {
+				t.Errorf("rollback left the kernel different from before the apply (the other party's link or namespace must stay):\n%s\nwas:\n%s", after, before)
+			}
+			if sts, _ := filepath.Glob(filepath.Join(o.StateDir, "*")); len(sts) != 0 {
+				t.Errorf("state left behind: %v", sts)
+			}
+		})
+	}
+}

@@ -92,6 +92,11 @@ func (p *planner) plan(ctx context.Context) (*Plan, error) {
 			p.st.Namespaces = append(p.st.Namespaces, ns.Name)
 			return p.st.save(p.o)
 		}, func() error {
+			// A namespace that appeared between plan and apply makes the
+			// create fail; it is not ours, so rollback must leave it.
+			if !p.st.ownsNamespace(ns.Name) {
+				return nil
+			}
 			if err := p.k.removeNamespace(ns.Name); err != nil {
 				return err
 			}
