@@ -17,8 +17,6 @@ package cli
 
 import (
 	"context"
-	"crypto/sha1"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -132,13 +130,7 @@ func (r *sshRun) muxSettingsFor(h *sshconf.Host, cmdline []sshconf.Option) (muxS
 	if err != nil {
 		return muxSettings{mode: "no"}, err
 	}
-	// The network namespace is part of the name: a master reaches its
-	// host from the namespace it runs in, and two namespaces (two labs,
-	// a VPN's netns) can hold the same addresses for different machines.
-	netns, _ := os.Readlink("/proc/self/ns/net")
-	sum := sha1.Sum([]byte(strings.Join([]string{r.base.LocalHost, netns, h.Hostname(), h.Get("port"), h.Get("user"),
-		h.Get("proxyjump"), h.Get("proxycommand")}, "\x00")))
-	s.path = filepath.Join(dir, hex.EncodeToString(sum[:12]))
+	s.path = r.defaultControlPath(dir, h)
 	s.ours = true
 	return s, nil
 }
@@ -311,7 +303,7 @@ func (r *sshRun) viaMaster(ctx context.Context, h *sshconf.Host, sess muxSession
 				return false, plan, nil
 			}
 			r.log.Debugf("auto-mux: using the master at %s", s.path)
-			return true, plan, r.runViaMaster(ctx, h, s.path, c, sess)
+			return true, plan, r.runViaMaster(ctx, h, s, c, sess)
 		}
 		if dead {
 			r.log.Infof("Control master at %s did not answer within %v; connecting directly.", s.path, muxAnswerBound)
@@ -338,7 +330,7 @@ func (r *sshRun) viaMaster(ctx context.Context, h *sshconf.Host, sess muxSession
 		r.log.Debugf("new master at %s: %v; connecting directly", s.path, err)
 		return false, plan, nil
 	}
-	return true, plan, r.runViaMaster(ctx, h, s.path, c, sess)
+	return true, plan, r.runViaMaster(ctx, h, s, c, sess)
 }
 
 // muxSession is what run decided about the session, for a master.
@@ -352,7 +344,8 @@ type muxSession struct {
 
 // runViaMaster runs the session (or -W, or -N) as a client of c, the
 // master at path.
-func (r *sshRun) runViaMaster(ctx context.Context, h *sshconf.Host, path string, c *mux.Client, sess muxSession) error {
+func (r *sshRun) runViaMaster(ctx context.Context, h *sshconf.Host, s muxSettings, c *mux.Client, sess muxSession) error {
+	path := s.path
 	defer c.Close()
 	a := r.args
 	opened, err := r.muxForwards(ctx, h, c)
@@ -373,8 +366,14 @@ func (r *sshRun) runViaMaster(ctx context.Context, h *sshconf.Host, path string,
 			port = mux.PortStreamLocal
 		}
 		if err := c.StdioForward(ctx, a.stdioHost, port, stdin, stdout); err != nil {
-			fmt.Fprintf(r.logw, "Stdio forwarding request failed: %v\r\n", err)
-			return &statusError{exitConnection}
+			// Through jumpgate's own master (the user asked for no
+			// multiplexing) the failure reads as without one.
+			var re *mux.RefusedError
+			if reason, ok := strings.CutPrefix(fmt.Sprint(err), "Session open refused by peer: "); ok && s.ours && errors.As(err, &re) {
+				fmt.Fprintf(r.logw, "channel 0: open failed: %s\r\n", reason)
+				return r.fail("stdio forwarding failed")
+			}
+			return r.fail("Stdio forwarding request failed: %v", err)
 		}
 		notifyForked()
 		return c.Wait(ctx)
@@ -595,6 +594,18 @@ func (r *sshRun) spawnMaster(ctx context.Context, args []string, path string) er
 func (r *sshRun) runBackgroundMaster(ctx context.Context, h *sshconf.Host, s muxSettings) error {
 	notify := os.NewFile(3, "mux-ready")
 	os.Unsetenv(muxMasterEnv)
+	errs, err := takeStderr()
+	if err != nil {
+		notify.Close()
+		return r.fail("control master: %v", err)
+	}
+	started := false
+	defer func() {
+		if !started {
+			errs.finish()
+		}
+	}()
+	r.useMasterStderr(errs)
 	conn, err := r.dialer().Dial(ctx, h)
 	if err != nil {
 		notify.Close()
@@ -624,11 +635,11 @@ func (r *sshRun) runBackgroundMaster(ctx context.Context, h *sshconf.Host, s mux
 	notify.Write([]byte{1})
 	notify.Close()
 	syscall.Setsid()
-	if r.args.logFile == "" {
-		if f, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0); err == nil {
-			syscall.Dup3(int(f.Fd()), 2, 0)
-			f.Close()
-		}
+	started = true
+	if r.args.logFile != "" {
+		errs.detach(r.logw)
+	} else {
+		errs.detach(nil)
 	}
 	signal.Ignore(syscall.SIGHUP, syscall.SIGINT)
 	go r.relayWinch(ctx, m)
