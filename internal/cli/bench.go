@@ -28,6 +28,10 @@ Measure jumpgate against OpenSSH in one run, alternating the two.
 Benchmarks:
   connect  fresh connect + 'true' from a lab's laptop to hyper1 (direct),
            hyper2 (1 hop) and vm1 (2 hops), jumpgate ssh against OpenSSH's ssh
+  forward  iperf3 through 'ssh -L' over two hops, both directions
+  mux      'true' through a running master (hyper1, and vm1 behind two jumps),
+           and 'vm2 true' right after 'vm1 true': jumpgate reusing the jump
+           hosts' masters against OpenSSH's fresh -J
 
 Run 'jumpgate bench BENCHMARK --help' for its flags. Benchmarks need root (they build a lab).
 `
@@ -46,6 +50,8 @@ func runBench(ctx context.Context, e *env, args []string) error {
 		return runBenchConnect(ctx, e, args[1:])
 	case "forward":
 		return runBenchForward(ctx, e, args[1:])
+	case "mux":
+		return runBenchMux(ctx, e, args[1:])
 	}
 	return usageErrorf("unknown benchmark %q", args[0]).hint("run 'jumpgate bench --help' for the list")
 }
