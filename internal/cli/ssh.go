@@ -31,6 +31,9 @@ type sshRun struct {
 	base sshconf.Options // for the destination and, trimmed, for jump hosts
 	logw io.Writer       // stderr, or the -E file
 	log  *vlog.Logger
+	// noAgent: ForwardAgent names a socket that is not there, so (as
+	// ssh(1)) the agent is not forwarded after saying so.
+	noAgent bool
 }
 
 // runSSH is `jumpgate ssh` (and the binary invoked as "ssh"). Its messages
@@ -139,6 +142,9 @@ func (r *sshRun) run(ctx context.Context) (retErr error) {
 		}
 		tty = false
 	}
+	if err := r.checkAgentPath(h); err != nil {
+		return err
+	}
 	if a.printG {
 		if err := h.WriteG(r.e.io.Out); err != nil {
 			return r.fail("%v", err)
@@ -239,6 +245,9 @@ func (r *sshRun) run(ctx context.Context) (retErr error) {
 		Setup: func(s *ssh.Session) error {
 			if err := x11.request(r, s); err != nil {
 				return err
+			}
+			if r.noAgent {
+				return nil
 			}
 			return conn.Auth.ForwardAgent(conn.Client, s)
 		},

@@ -195,7 +195,12 @@ func (a *sshArgs) apply(opt byte, arg string, verbose *int, home string, stat fu
 		}
 		a.add("IdentityFile", p)
 	case 'J':
-		if _, ok := a.override["ProxyJump"]; ok {
+		// An earlier -o ProxyJump counts as a -J: ssh(1) has one slot.
+		jumped := false
+		for _, o := range a.ordered {
+			jumped = jumped || strings.EqualFold(optionKey(o), "proxyjump")
+		}
+		if _, ok := a.override["ProxyJump"]; ok || jumped {
 			return bad("Only a single -J option is permitted (use commas to separate multiple jump hops)")
 		}
 		for _, o := range a.ordered {

@@ -2,10 +2,12 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
 	"os/user"
+	"strings"
 
 	"github.com/jumpgate/jumpgate/internal/dial"
 	"github.com/jumpgate/jumpgate/internal/sshconf"
@@ -86,11 +88,44 @@ func (r *sshRun) resolveDest() (*sshconf.Host, error) {
 		return nil, r.fail("%s", configErrorText(err))
 	}
 	r.log = vlog.New(r.logw, logLevel(h))
-	if r.log.Enabled(vlog.Debug1) {
+	if r.args.logLevel > 0 && r.log.Enabled(vlog.Debug1) {
+		// ssh(1) names itself for -v only, not for a LogLevel option.
 		fmt.Fprintf(r.logw, "jumpgate %s (ssh of OpenSSH 9.2 compatible), %s\r\n", version, goVersion())
 	}
 	for _, w := range h.Warnings() {
 		r.log.Infof("%s", w)
 	}
 	return h, nil
+}
+
+// checkAgentPath is ssh(1)'s check of a ForwardAgent that names a socket
+// (a path or $VAR): a missing one is an error, fatal with
+// ExitOnForwardFailure, else the agent is simply not forwarded.
+func (r *sshRun) checkAgentPath(h *sshconf.Host) error {
+	v := h.Get("forwardagent")
+	switch strings.ToLower(v) {
+	case "", "yes", "no", "true", "false":
+		return nil
+	}
+	p := v
+	if strings.HasPrefix(v, "$") {
+		p = r.e.getenv(strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(v, "$"), "{"), "}"))
+	} else if x, err := h.Expand(v); err == nil {
+		p = x
+	}
+	_, err := os.Stat(p)
+	if err == nil {
+		return nil
+	}
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	msg := fmt.Sprintf("Cannot forward agent socket path \"%s\": %s", p, strerrorText(err))
+	if h.Get("exitonforwardfailure") == "yes" {
+		return r.fail("%s", msg)
+	}
+	r.log.Errorf("%s", msg)
+	r.noAgent = true
+	return nil
 }

@@ -254,6 +254,10 @@ func finish(st *state, o *Options, hostArg, host string) (*Host, error) {
 	if _, ok := st.arrays["userknownhostsfile"]; !ok {
 		st.arrays["userknownhostsfile"] = []string{"~/.ssh/known_hosts", "~/.ssh/known_hosts2"}
 	}
+	if st.ints["batchmode"] == 1 {
+		// ssh(1): in batch mode a dead server is noticed within minutes.
+		st.setInt("serveraliveinterval", 300)
+	}
 	for k, v := range defaultInts {
 		st.setInt(k, v)
 	}
@@ -373,7 +377,7 @@ func finish(st *state, o *Options, hostArg, host string) (*Host, error) {
 		st.forwardAgentPath = pexp(tl(st.forwardAgentPath), true)
 		rel := strings.TrimPrefix(path.Clean(st.forwardAgentPath), "/")
 		if _, e := fs.Stat(o.fsys(), rel); e != nil && st.ints["exitonforwardfailure"] == 1 && err == nil {
-			err = errorf("Cannot forward agent socket path %q: no such file or directory", st.forwardAgentPath)
+			err = errorf("Cannot forward agent socket path \"%s\": No such file or directory", st.forwardAgentPath)
 		}
 	}
 	for _, k := range []string{"globalknownhostsfile", "userknownhostsfile"} {

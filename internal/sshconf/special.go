@@ -25,7 +25,7 @@ func (p *parser) special(name, keyword, str string, args []string, file string, 
 	switch name {
 	case "host":
 		if cmdline {
-			return fail("Host directive not supported as a command-line option")
+			return nil, errorf("Host directive not supported as a command-line option") // ssh(1) says it without file and line
 		}
 		*active = false
 		for _, a := range args {
@@ -39,7 +39,7 @@ func (p *parser) special(name, keyword, str string, args []string, file string, 
 		return nil, nil
 	case "match":
 		if cmdline {
-			return fail("Host directive not supported as a command-line option")
+			return nil, errorf("Host directive not supported as a command-line option") // ssh(1) says it without file and line
 		}
 		v, rest, err := p.matchLine(str, file, lineno)
 		if err != nil {
@@ -52,7 +52,7 @@ func (p *parser) special(name, keyword, str string, args []string, file string, 
 		return nil, nil
 	case "include":
 		if cmdline {
-			return fail("Include directive not supported as a command-line option")
+			return nil, errorf("Include directive not supported as a command-line option")
 		}
 		for _, a := range args {
 			if a == "" {
