@@ -3,9 +3,9 @@ package cli
 // Lab tests of jumpgate vpn: the built binary on the laptop against hyper1
 // served by Debian's sshd (PermitTunnel yes on port 22; a second sshd with
 // PermitTunnel no on 2222 for peer mode) and by `jumpgate serve
-// --permit-tunnel` on 2223. Traffic crosses the tunnel as TCP to sshd's
-// port (ping is not installed); every subtest compares the links of both
-// ends before and after.
+// --permit-tunnel` on 2223. Traffic crosses the tunnel as TCP (sshd's
+// banner), ICMP (ping) and UDP (iperf3 -u); every subtest compares the
+// links of both ends before and after.
 
 import (
 	"bufio"
@@ -29,9 +29,10 @@ import (
 )
 
 type vpnLab struct {
-	l   *lab.Lab
-	bin string
-	cfg string
+	l       *lab.Lab
+	bin     string
+	cfg     string
+	dhcpLog string
 }
 
 func newVPNLab(t testing.TB) *vpnLab {
@@ -68,9 +69,12 @@ func newVPNLab(t testing.TB) *vpnLab {
 }
 
 // start runs a server on hyper1 until the test ends.
-func (v *vpnLab) start(t testing.TB, argv ...string) {
+func (v *vpnLab) start(t testing.TB, argv ...string) { v.startOn(t, "hyper1", argv...) }
+
+// startOn runs a server on host until the test ends.
+func (v *vpnLab) startOn(t testing.TB, host string, argv ...string) {
 	ctx, cancel := context.WithCancel(context.Background())
-	cmd := v.l.Command(ctx, "hyper1", argv...)
+	cmd := v.l.Command(ctx, host, argv...)
 	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 10 * time.Second
@@ -239,6 +243,8 @@ var upLine = regexp.MustCompile(`^jumpgate: (l[23]) tunnel up: (\S+) .*<-> hyper
 
 func TestVPNLab(t *testing.T) {
 	v := newVPNLab(t)
+	v.start(t, "iperf3", "-s")
+	leases := v.dhcpServer(t)
 	laptop0, hyper0 := v.links(t, "laptop"), v.links(t, "hyper1")
 	check := func(t *testing.T) {
 		v.expectLinks(t, "laptop", laptop0)
@@ -254,7 +260,18 @@ func TestVPNLab(t *testing.T) {
 		if b := v.banner(t, "198.19.252.2:22"); !strings.HasPrefix(b, "SSH-2.0-OpenSSH") {
 			t.Errorf("banner across the tunnel: %q", b)
 		}
+		v.ping(t, "laptop", "198.19.252.2")
+		v.udp(t, "198.19.252.2")
 		p.stop(t, syscall.SIGINT)
+		check(t)
+	})
+
+	t.Run("l3 native kill -9", func(t *testing.T) {
+		p, _ := v.startVPN(t, "hyper1", "--l3")
+		v.ping(t, "laptop", "198.19.252.2")
+		// sshd removes its tun when the connection drops; the keeper
+		// shell sees EOF.
+		p.stop(t, syscall.SIGKILL)
 		check(t)
 	})
 
@@ -274,6 +291,9 @@ func TestVPNLab(t *testing.T) {
 		if b := v.banner(t, "198.18.2.2:22"); !strings.HasPrefix(b, "SSH-2.0-OpenSSH") {
 			t.Errorf("banner of hyper2 through NAT: %q", b)
 		}
+		v.ping(t, "laptop", "198.19.252.2")
+		v.ping(t, "laptop", "198.18.2.2")
+		v.udp(t, "198.19.252.2")
 		if out := v.hostOutput(t, "hyper1", "nft", "list", "tables"); !strings.Contains(out, "jumpgate_") {
 			t.Errorf("no NAT table on hyper1 while up: %q", out)
 		}
@@ -308,9 +328,17 @@ func TestVPNLab(t *testing.T) {
 		if b := v.banner(t, "198.18.3.11:22"); !strings.HasPrefix(b, "SSH-2.0-OpenSSH") {
 			t.Errorf("banner of lan1 across the bridge: %q", b)
 		}
-		if out := v.hostOutput(t, "laptop", "ip", "neigh", "show", "198.18.3.11"); !strings.Contains(out, "lladdr") {
-			t.Errorf("lan1's MAC not resolved on the laptop: %q", out)
+		lan1MAC := regexp.MustCompile(`link/ether (\S+)`).FindStringSubmatch(v.hostOutput(t, "lan1", "ip", "-o", "link", "show", "eth0"))
+		if out := v.hostOutput(t, "laptop", "ip", "neigh", "show", "198.18.3.11"); lan1MAC == nil || !strings.Contains(out, "lladdr "+lan1MAC[1]) {
+			t.Errorf("lan1's MAC %v not resolved on the laptop: %q", lan1MAC, out)
 		}
+		// The office DHCP server on lan1's side leases the laptop's
+		// bridge an address, as in the seed's netboot.
+		ip := v.dhcp(t, "virtual")
+		if out := v.hostOutput(t, "lan1", "cat", leases); !strings.Contains(out, " "+ip+" ") {
+			t.Errorf("dnsmasq's leases do not hold %s:\n%s", ip, out)
+		}
+		v.ping(t, "laptop", "198.18.3.11", "-I", ip)
 		p.stop(t, syscall.SIGINT)
 		check(t)
 	})

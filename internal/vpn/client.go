@@ -143,7 +143,11 @@ func Connect(ctx context.Context, c *ssh.Client, o Options) (_ *Tunnel, err erro
 		case oerr == nil:
 			go ssh.DiscardRequests(reqs)
 			t.Transport, t.FarDevice = TransportNative, "tun"+strconv.Itoa(unit)
-			t.far, t.r, t.w = ch, NewL3Reader(ch, t.MTU), NewL3Writer(ch)
+			t.far, t.r = ch, NewL3Reader(ch, t.MTU)
+			t.w = NewPacedL3Writer(ch, func() error {
+				_, _, err := c.SendRequest("keepalive@openssh.com", true, nil)
+				return err
+			})
 		case o.Transport == TransportNative:
 			return nil, fmt.Errorf("open %s: %w", TunChannelType, oerr)
 		}

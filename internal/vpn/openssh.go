@@ -108,12 +108,23 @@ func (l *L3Reader) ReadPacket() ([]byte, error) {
 
 // L3Writer writes each IP packet as one tun@openssh.com message.
 type L3Writer struct {
-	w   io.Writer
-	buf []byte
+	w    io.Writer
+	buf  []byte
+	pace *pacer
 }
 
 // NewL3Writer returns a writer of layer-3 tun@openssh.com messages on w.
 func NewL3Writer(w io.Writer) *L3Writer { return &L3Writer{w: w, buf: make([]byte, 4+MaxPacket)} }
+
+// NewPacedL3Writer is [NewL3Writer] for a channel to OpenSSH's sshd:
+// roundTrip (a global request with a reply, such as keepalive@openssh.com)
+// lets it keep what is in flight below sshd's window, so that x/crypto/ssh
+// never splits a packet in two messages (see pace.go).
+func NewPacedL3Writer(w io.Writer, roundTrip func() error) *L3Writer {
+	l := NewL3Writer(w)
+	l.pace = newPacer(roundTrip)
+	return l
+}
 
 // WritePacket writes p with its address family in one Write, which
 // x/crypto/ssh sends as one message. Packets that are not IP are dropped.
@@ -133,6 +144,11 @@ func (l *L3Writer) WritePacket(p []byte) error {
 	b := l.buf[:4+len(p)]
 	binary.BigEndian.PutUint32(b, af)
 	copy(b[4:], p)
+	if l.pace != nil {
+		if err := l.pace.wrote(len(b)); err != nil {
+			return err
+		}
+	}
 	_, err := l.w.Write(b)
 	return err
 }
