@@ -352,7 +352,9 @@ func (p *cdpPage) evalBool(t *testing.T, expr string) bool {
 func (p *cdpPage) waitTrue(t *testing.T, expr, what string) {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
-	for !p.evalBool(t, expr) {
+	// Until the page has loaded, document.body may not exist yet.
+	guarded := "(function () { try { return !!(" + expr + "); } catch (e) { return false; } })()"
+	for !p.evalBool(t, guarded) {
 		if time.Now().After(deadline) {
 			p.screenshot(t, "topo-live-failed.png")
 			t.Fatalf("%s: not within 15s (%s)", what, expr)
