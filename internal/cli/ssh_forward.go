@@ -98,6 +98,7 @@ func (r *sshRun) startForwards(ctx context.Context, h *sshconf.Host, conn *dial.
 			fmt.Fprintf(r.logw, "Could not request local forwarding.\r\n")
 		}
 	}
+	r.startForwardProfile(r.e.getenv(cpuProfileEnv))
 	return f, nil
 }
 
