@@ -171,7 +171,6 @@ func (s *sshLab) testPTY(t *testing.T) {
 	})
 	t.Run("~. disconnects", func(t *testing.T) {
 		t.Parallel()
-		s.directOnly(t, "~. does not end a session that goes through a master")
 		p := s.startPTY(t, labRun{}, "-F", cfg, "-t", "hyper1", "echo READY; exec sleep 30")
 		before := p.termios()
 		p.expect("READY\r\n", 1)

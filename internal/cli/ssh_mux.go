@@ -16,6 +16,7 @@ package cli
 // and waits for the clients it has.
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -27,16 +28,19 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"golang.org/x/crypto/ssh"
+	"golang.org/x/sys/unix"
 	"golang.org/x/term"
 
 	"github.com/jumpgate/jumpgate/internal/dial"
 	"github.com/jumpgate/jumpgate/internal/forward"
 	"github.com/jumpgate/jumpgate/internal/mux"
 	"github.com/jumpgate/jumpgate/internal/sshconf"
+	"github.com/jumpgate/jumpgate/internal/sshconn"
 	"github.com/jumpgate/jumpgate/internal/vlog"
 )
 
@@ -160,7 +164,7 @@ func (r *sshRun) dialMaster(ctx context.Context, path string, removeStale bool) 
 	dctx, cancel := context.WithTimeout(ctx, muxAnswerBound)
 	defer cancel()
 	// Our forwards are our command line's: they end with this connection.
-	c, err = mux.Dial(dctx, path, mux.Extension{Name: mux.ExtClientForwards})
+	c, err = mux.Dial(dctx, path, mux.Extension{Name: mux.ExtClientForwards}, mux.Extension{Name: mux.ExtSessionEvents})
 	if err == nil {
 		if _, err = c.Check(dctx); err != nil {
 			c.Close()
@@ -317,7 +321,8 @@ func (r *sshRun) viaMaster(ctx context.Context, h *sshconf.Host, sess muxSession
 		plan.inProc = true
 		return false, plan, nil
 	}
-	if err := r.spawnMaster(ctx, os.Args, s.path); err != nil {
+	path, err := r.spawnMaster(ctx, os.Args, s.path)
+	if err != nil {
 		var se *statusError
 		if errors.As(err, &se) {
 			return true, plan, err
@@ -325,6 +330,7 @@ func (r *sshRun) viaMaster(ctx context.Context, h *sshconf.Host, sess muxSession
 		r.log.Debugf("background master: %v; connecting directly", err)
 		return false, plan, nil
 	}
+	s.path = path
 	c, _, err := r.dialMaster(ctx, s.path, false)
 	if err != nil {
 		r.log.Debugf("new master at %s: %v; connecting directly", s.path, err)
@@ -347,6 +353,10 @@ type muxSession struct {
 func (r *sshRun) runViaMaster(ctx context.Context, h *sshconf.Host, s muxSettings, c *mux.Client, sess muxSession) error {
 	path := s.path
 	defer c.Close()
+	if r.log.Enabled(vlog.Debug1) {
+		r.log.Debugf("auto-mux: Trying existing master at '%s'", path)
+		r.log.Debugf("Sharing the connection of the master at %s: %s", path, strings.Join(r.route(h), " -> "))
+	}
 	a := r.args
 	opened, err := r.muxForwards(ctx, h, c)
 	if !c.HasExtension(mux.ExtClientForwards) {
@@ -390,11 +400,14 @@ func (r *sshRun) runViaMaster(ctx context.Context, h *sshconf.Host, s muxSetting
 		req.EscapeChar = uint32(ec)
 	}
 	var (
-		restore func()
-		rmu     sync.Mutex
+		restore      func()
+		rmu          sync.Mutex
+		signalled    *mux.ExitSignal
+		disconnected bool
 	)
 	ev := mux.SessionEvents{
-		Opened: func(uint32) {
+		Opened: func(id uint32) {
+			r.log.Debugf("mux_client_request_session: master session id: %d", id)
 			notifyForked()
 			if sess.tty {
 				if f, ok := r.e.io.In.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
@@ -406,6 +419,8 @@ func (r *sshRun) runViaMaster(ctx context.Context, h *sshconf.Host, s muxSetting
 				}
 			}
 		},
+		ExitSignal:   func(m *mux.ExitSignal) { signalled = m },
+		Disconnected: func() { disconnected = true },
 		TTYAllocFailed: func() {
 			rmu.Lock()
 			defer rmu.Unlock()
@@ -447,9 +462,22 @@ func (r *sshRun) runViaMaster(ctx context.Context, h *sshconf.Host, s muxSetting
 	}
 	rmu.Unlock()
 	if sess.tty && r.log.Enabled(vlog.Info) {
-		fmt.Fprintf(r.logw, "Shared connection to %s closed.\r\n", h.Original())
+		if disconnected && s.ours {
+			// "~." through our own master ends as it does without one.
+			fmt.Fprintf(r.logw, "Connection to %s closed.\r\n", h.Hostname())
+		} else {
+			fmt.Fprintf(r.logw, "Shared connection to %s closed.\r\n", h.Original())
+		}
 	}
 	switch {
+	case err == nil && signalled != nil:
+		r.log.Debugf("Exit status -1")
+		if s.ours {
+			// As the direct path says it (ssh.go); OpenSSH's master
+			// tells its clients nothing of a signal.
+			r.log.Infof("Remote command on %s was killed by signal %s.", h.Hostname(), signalled.Signal)
+		}
+		return &statusError{exitConnection}
 	case err == nil:
 		r.log.Debugf("Received exit status from master %d", status)
 		return &statusError{status}
@@ -533,23 +561,24 @@ func copyAll(w interface{ Write([]byte) (int, error) }, rd interface{ Read([]byt
 }
 
 // spawnMaster starts a background master with args (argv, argv[0]
-// included) and waits until it listens at path or fails. Its failure to
-// authenticate comes back as a *statusError with its exit status (it has
-// printed why).
-func (r *sshRun) spawnMaster(ctx context.Context, args []string, path string) error {
+// included) and waits until it listens at path or fails. It returns the
+// path to use: path, or the master's private socket when the login
+// prompted (see runBackgroundMaster). Its failure to authenticate comes
+// back as a *statusError with its exit status (it has printed why).
+func (r *sshRun) spawnMaster(ctx context.Context, args []string, path string) (string, error) {
 	exe, err := os.Executable()
 	if err != nil {
-		return err
+		return "", err
 	}
 	pr, pw, err := os.Pipe()
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer pr.Close()
 	devnull, err := os.Open(os.DevNull)
 	if err != nil {
 		pw.Close()
-		return err
+		return "", err
 	}
 	defer devnull.Close()
 	env := []string{}
@@ -563,20 +592,34 @@ func (r *sshRun) spawnMaster(ctx context.Context, args []string, path string) er
 	r.log.Debugf("starting a background master for %s", path)
 	if err := cmd.Start(); err != nil {
 		pw.Close()
-		return err
+		return "", err
 	}
 	pw.Close()
-	ready := make(chan bool, 1)
+	// The master writes 1 (listening at path) or 2, its private path and
+	// a newline.
+	type answer struct {
+		ok   bool
+		path string
+	}
+	ready := make(chan answer, 1)
 	go func() {
-		var b [1]byte
-		n, _ := pr.Read(b[:])
-		ready <- n == 1
+		br := bufio.NewReader(pr)
+		b, err := br.ReadByte()
+		switch {
+		case err != nil:
+			ready <- answer{}
+		case b == 2:
+			p, err := br.ReadString('\n')
+			ready <- answer{ok: err == nil, path: strings.TrimSuffix(p, "\n")}
+		default:
+			ready <- answer{ok: true, path: path}
+		}
 	}()
 	select {
-	case ok := <-ready:
-		if ok {
+	case a := <-ready:
+		if a.ok {
 			cmd.Process.Release()
-			return nil
+			return a.path, nil
 		}
 	case <-ctx.Done():
 		cmd.Process.Signal(syscall.SIGTERM)
@@ -584,14 +627,27 @@ func (r *sshRun) spawnMaster(ctx context.Context, args []string, path string) er
 	err = cmd.Wait()
 	var ee *exec.ExitError
 	if errors.As(err, &ee) && ee.ExitCode() == exitConnection {
-		return &statusError{exitConnection}
+		return "", &statusError{exitConnection}
 	}
-	return fmt.Errorf("background master did not start: %v", err)
+	return "", fmt.Errorf("background master did not start: %v", err)
+}
+
+// promptCounter counts the questions a login asked.
+type promptCounter struct {
+	p sshconn.Prompter
+	n atomic.Int32
+}
+
+func (c *promptCounter) Prompt(prompt string, echo bool) (string, error) {
+	c.n.Add(1)
+	return c.p.Prompt(prompt, echo)
 }
 
 // runBackgroundMaster is the process spawnMaster started: connect,
 // listen, tell the parent, detach and serve until idle, -O stop or -O exit.
 func (r *sshRun) runBackgroundMaster(ctx context.Context, h *sshconf.Host, s muxSettings) error {
+	// Not for our children (a ProxyCommand): the parent reads to the end.
+	unix.CloseOnExec(3)
 	notify := os.NewFile(3, "mux-ready")
 	os.Unsetenv(muxMasterEnv)
 	errs, err := takeStderr()
@@ -606,14 +662,27 @@ func (r *sshRun) runBackgroundMaster(ctx context.Context, h *sshconf.Host, s mux
 		}
 	}()
 	r.useMasterStderr(errs)
-	conn, err := r.dialer().Dial(ctx, h)
+	d := r.dialer()
+	prompts := &promptCounter{p: d.Prompter}
+	d.Prompter = prompts
+	conn, err := d.Dial(ctx, h)
 	if err != nil {
 		notify.Close()
 		return r.connectError(h, err)
 	}
 	defer conn.Close()
+	// jumpgate's default multiplexing must not change what the user sees:
+	// a login that asked for a passphrase or password asks again next
+	// time, as without a master. Such a master serves its creator alone,
+	// on a socket of its own, and ends with it. (A ControlPath of the
+	// user's keeps OpenSSH's semantics: shared.)
+	private := s.ours && prompts.n.Load() > 0
+	if private {
+		s.path = fmt.Sprintf("%s.%d", s.path, os.Getpid())
+		r.log.Debugf("login prompted: this master serves its first client only, at %s", s.path)
+	}
 	ln, err := mux.Listen(s.path)
-	if errors.Is(err, mux.ErrExists) {
+	if errors.Is(err, mux.ErrExists) && !private {
 		// Clients started together each start a master: the first to
 		// listen serves, the others step aside (or replace a stale one).
 		if c, _, _ := r.dialMaster(ctx, s.path, true); c != nil {
@@ -631,8 +700,13 @@ func (r *sshRun) runBackgroundMaster(ctx context.Context, h *sshconf.Host, s mux
 	}
 	cfg := r.masterConfig(h, conn, s)
 	cfg.Creator = os.Getppid()
+	cfg.Private = private
 	m := mux.NewMaster(cfg)
-	notify.Write([]byte{1})
+	if private {
+		notify.Write([]byte("\x02" + s.path + "\n"))
+	} else {
+		notify.Write([]byte{1})
+	}
 	notify.Close()
 	syscall.Setsid()
 	started = true
@@ -753,7 +827,8 @@ func (r *sshRun) hopViaMaster(ctx context.Context, hop *sshconf.Host, addr strin
 		if !s.becomeMaster() || s.persist == 0 {
 			return nil, nil
 		}
-		if err := r.spawnMaster(ctx, r.hopMasterArgs(hop), s.path); err != nil {
+		path, err := r.spawnMaster(ctx, r.hopMasterArgs(hop), s.path)
+		if err != nil {
 			var se *statusError
 			if errors.As(err, &se) {
 				return nil, fmt.Errorf("master for jump host %s failed to connect", hop.Original())
@@ -761,7 +836,7 @@ func (r *sshRun) hopViaMaster(ctx context.Context, hop *sshconf.Host, addr strin
 			r.log.Debugf("jump host %s: %v", hop.Original(), err)
 			return nil, nil
 		}
-		if c, _, err = r.dialMaster(ctx, s.path, false); err != nil {
+		if c, _, err = r.dialMaster(ctx, path, false); err != nil {
 			return nil, nil
 		}
 	}

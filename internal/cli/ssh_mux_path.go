@@ -3,6 +3,7 @@ package cli
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -74,4 +75,27 @@ func (r *sshRun) writeIdentity(b *strings.Builder, h *sshconf.Host, depth int) {
 	}
 	b.WriteString("via\x00")
 	r.writeIdentity(b, hop, depth+1)
+}
+
+// route names h and the hosts of its jump chain as user@address:port,
+// first hop first, for a client's debug lines: the connection it shares
+// was made by its master, which logged it elsewhere (or not at all).
+func (r *sshRun) route(h *sshconf.Host) []string {
+	var out []string
+	for depth := 0; h != nil && depth <= maxIdentityDepth; depth++ {
+		out = append([]string{h.Get("user") + "@" + net.JoinHostPort(h.Hostname(), h.Get("port"))}, out...)
+		if pc := h.Get("proxycommand"); pc != "" && !strings.EqualFold(pc, "none") {
+			out = append([]string{"ProxyCommand " + pc}, out...)
+		}
+		pj := h.Get("proxyjump")
+		if pj == "" || strings.EqualFold(pj, "none") {
+			break
+		}
+		hops, err := dial.ParseJumpList(pj)
+		if err != nil || len(hops) == 0 {
+			break
+		}
+		h, _ = r.resolveHop(hops[len(hops)-1], dial.JoinJumpList(hops[:len(hops)-1]))
+	}
+	return out
 }

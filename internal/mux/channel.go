@@ -35,6 +35,8 @@ type channel struct {
 	started time.Time
 	files   []*passedFile
 	in, out atomic.Uint64
+	// disconnected: the user typed "~." on the session's stdin.
+	disconnected atomic.Bool
 
 	once sync.Once
 	done chan struct{}
@@ -215,7 +217,13 @@ func (ch *channel) session(q *NewSession) error {
 		return nil
 	}
 	go func() {
-		ch.copyOut(stdin, ch.files[0])
+		// As ssh(1)'s master: escapes on the client's stdin, for a
+		// session that asked for a pty and an escape character.
+		if q.TTY && q.EscapeChar < 256 {
+			ch.copyOutEscaped(stdin, byte(q.EscapeChar))
+		} else {
+			ch.copyOut(stdin, ch.files[0])
+		}
 		stdin.Close()
 	}()
 	var wg sync.WaitGroup
@@ -230,6 +238,13 @@ func (ch *channel) session(q *NewSession) error {
 	case <-ch.done:
 	case <-time.After(closeGrace):
 	}
+	if ch.disconnected.Load() {
+		// "~.": no exit status, as from ssh(1)'s master.
+		if c.events {
+			c.reply(&Disconnected{Session: ch.id})
+		}
+		return nil
+	}
 	status := uint32(0)
 	var ee *ssh.ExitError
 	switch {
@@ -238,6 +253,9 @@ func (ch *channel) session(q *NewSession) error {
 		status = uint32(ee.ExitStatus())
 	default:
 		status = 255
+		if ee != nil && c.events {
+			c.reply(&ExitSignal{Session: ch.id, Signal: ee.Signal(), Message: ee.Msg()})
+		}
 	}
 	c.reply(&ExitMessage{Session: ch.id, Status: status})
 	return nil

@@ -245,6 +245,12 @@ type SessionEvents struct {
 	Opened func(session uint32)
 	// TTYAllocFailed runs if the remote side refused the pty.
 	TTYAllocFailed func()
+	// ExitSignal runs when the remote command was killed by a signal
+	// (a jumpgate master, to a client that sent [ExtSessionEvents]).
+	ExitSignal func(*ExitSignal)
+	// Disconnected runs when the user ended the session with "~." (a
+	// jumpgate master, to a client that sent [ExtSessionEvents]).
+	Disconnected func()
 }
 
 // Session is MUX_C_NEW_SESSION: the master runs req with our stdin,
@@ -287,6 +293,14 @@ func (c *Client) Session(ctx context.Context, req NewSession, stdin, stdout, std
 				return 255, protoErr("exit status sent twice")
 			}
 			status, seen = int(m.Status), true
+		case *ExitSignal:
+			if m.Session == sid && ev.ExitSignal != nil {
+				ev.ExitSignal(m)
+			}
+		case *Disconnected:
+			if m.Session == sid && ev.Disconnected != nil {
+				ev.Disconnected()
+			}
 		case *Refusal:
 			return 255, &RefusedError{Denied: m.Denied, Reason: m.Reason}
 		default:

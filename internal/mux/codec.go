@@ -59,6 +59,12 @@ const (
 	MsgTTYAllocFail     MsgType = 0x80000008
 	MsgProxyReply       MsgType = 0x8000000f
 	MsgInfoReply        MsgType = 0x80004a01
+	// MsgExitSignal and MsgDisconnected tell a client that sent
+	// [ExtSessionEvents] how its session ended when there is no exit
+	// status to pass: the remote command was killed by a signal, or the
+	// user typed the escape sequence "~.".
+	MsgExitSignal   MsgType = 0x80004a02
+	MsgDisconnected MsgType = 0x80004a03
 )
 
 // Forwarding types of MUX_C_OPEN_FWD and MUX_C_CLOSE_FWD.
@@ -75,6 +81,14 @@ const (
 // forwards of a client that opened no session (-O forward) stay with the
 // master, as in OpenSSH.
 const ExtClientForwards = "client-forwards@jumpgate"
+
+// ExtSessionEvents is a MUX_MSG_HELLO extension of ours: a jumpgate
+// master offers it, and a client that sends it gets [ExitSignal] before
+// the exit status 255 of a session killed by a signal, and [Disconnected]
+// when "~." ended its session, so that it can word the end as a direct
+// connection would. OpenSSH's clients get neither, as from OpenSSH's
+// master.
+const ExtSessionEvents = "session-events@jumpgate"
 
 // PortStreamLocal in a port field means the host field is a Unix socket
 // path (PROTOCOL.mux section 6).
@@ -159,6 +173,17 @@ type Refusal struct {
 // ExitMessage is MUX_S_EXIT_MESSAGE.
 type ExitMessage struct{ Session, Status uint32 }
 
+// ExitSignal is our MsgExitSignal (exit-signal, RFC 4254 section 6.10).
+type ExitSignal struct {
+	Session    uint32
+	Signal     string // without "SIG"
+	CoreDumped bool
+	Message    string
+}
+
+// Disconnected is our MsgDisconnected.
+type Disconnected struct{ Session uint32 }
+
 // Alive is MUX_S_ALIVE.
 type Alive struct{ ID, PID uint32 }
 
@@ -187,6 +212,8 @@ func (*SessionOpened) Type() MsgType { return MsgSessionOpened }
 func (*RemotePort) Type() MsgType    { return MsgRemotePort }
 func (*TTYAllocFail) Type() MsgType  { return MsgTTYAllocFail }
 func (*InfoReply) Type() MsgType     { return MsgInfoReply }
+func (*ExitSignal) Type() MsgType    { return MsgExitSignal }
+func (*Disconnected) Type() MsgType  { return MsgDisconnected }
 
 func (f *Forward) Type() MsgType {
 	if f.Close {
@@ -252,6 +279,11 @@ func (m *SessionOpened) encode(b []byte) []byte { return putU32(putU32(b, m.ID),
 func (m *RemotePort) encode(b []byte) []byte    { return putU32(putU32(b, m.ID), m.Port) }
 func (m *TTYAllocFail) encode(b []byte) []byte  { return putU32(b, m.Session) }
 func (m *InfoReply) encode(b []byte) []byte     { return putString(putU32(b, m.ID), m.JSON) }
+func (m *Disconnected) encode(b []byte) []byte  { return putU32(b, m.Session) }
+
+func (m *ExitSignal) encode(b []byte) []byte {
+	return putString(putBool(putString(putU32(b, m.Session), m.Signal), m.CoreDumped), m.Message)
+}
 
 // Encode returns m as a packet body: type then fields, without the length.
 func Encode(m Message) []byte {
@@ -341,6 +373,10 @@ func Decode(body []byte) (Message, error) {
 		m = &TTYAllocFail{Session: r.u32("session id")}
 	case MsgInfoReply:
 		m = &InfoReply{ID: r.u32("request id"), JSON: r.str("info")}
+	case MsgExitSignal:
+		m = &ExitSignal{Session: r.u32("session id"), Signal: r.str("signal"), CoreDumped: r.flag("core dumped"), Message: r.str("message")}
+	case MsgDisconnected:
+		m = &Disconnected{Session: r.u32("session id")}
 	default:
 		return nil, &unknownTypeError{t: t, id: peekID(body)}
 	}

@@ -52,6 +52,9 @@ func TestCodecGolden(t *testing.T) {
 		{"exit message", &ExitMessage{Session: 2, Status: 3}, "0000000c 80000004 00000002 00000003"},
 		{"remote port", &RemotePort{ID: 1, Port: 40000}, "0000000c 80000007 00000001 00009c40"},
 		{"tty alloc fail", &TTYAllocFail{Session: 2}, "00000008 80000008 00000002"},
+		{"exit signal (ours)", &ExitSignal{Session: 2, Signal: "TERM", CoreDumped: true, Message: ""},
+			"00000018 80004a02 00000002 00000004 5445524d 00000001 00000000"},
+		{"disconnected (ours)", &Disconnected{Session: 2}, "00000008 80004a03 00000002"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -37,6 +37,11 @@ type Config struct {
 	// Creator is the pid of the process that started the master (its
 	// first client), whose requests Ask is not consulted about; 0 none.
 	Creator int
+	// Private makes the master its creator's alone: it stops listening
+	// once a control connection of Creator ends (jumpgate's default
+	// multiplexing after a login that prompted, which must prompt again
+	// next time as it would without a master).
+	Private bool
 	// SendEnv filters the environment a client passes (SendEnv
 	// patterns of the master, as OpenSSH's env_permitted); nil passes
 	// nothing.
@@ -229,7 +234,7 @@ func (m *Master) serveConn(uc *net.UnixConn) {
 	m.conns[c] = struct{}{}
 	m.mu.Unlock()
 	defer c.finish()
-	if err := c.fc.writePacket(&Hello{Version: Version, Extensions: []Extension{{Name: ExtClientForwards}}}); err != nil {
+	if err := c.fc.writePacket(&Hello{Version: Version, Extensions: []Extension{{Name: ExtClientForwards}, {Name: ExtSessionEvents}}}); err != nil {
 		return
 	}
 	uc.SetReadDeadline(time.Now().Add(helloTimeout))
@@ -249,10 +254,13 @@ func (m *Master) serveConn(uc *net.UnixConn) {
 	}
 	uc.SetReadDeadline(time.Time{})
 	for _, e := range h.Extensions {
-		if e.Name == ExtClientForwards {
+		switch e.Name {
+		case ExtClientForwards:
 			c.mu.Lock()
 			c.owned = true
 			c.mu.Unlock()
+		case ExtSessionEvents:
+			c.events = true
 		}
 	}
 	for {
@@ -284,6 +292,8 @@ type ctlConn struct {
 	m   *Master
 	fc  *fdConn
 	pid int
+	// events: it sent ExtSessionEvents (set before any request).
+	events bool
 
 	mu      sync.Mutex
 	ch      *channel    // the session or stdio forward, at most one
@@ -388,6 +398,9 @@ func (c *ctlConn) ask(format string, args ...any) bool {
 func (c *ctlConn) finish() {
 	c.fc.Close()
 	m := c.m
+	if m.cfg.Private && c.pid == m.cfg.Creator {
+		defer m.Stop()
+	}
 	c.mu.Lock()
 	ch, had, fwds := c.ch, c.hadChan || c.owned, c.fwds
 	c.fwds = nil
