@@ -55,6 +55,7 @@ func TestSSHMuxLab(t *testing.T) {
 				fn   func(*testing.T, *sshLab)
 			}{
 				{"stopped master", testMuxStoppedMaster},
+				{"stopped jump host master", testMuxStoppedHopMaster},
 				{"stop", testMuxStop},
 				{"exit", testMuxExit},
 				{"client forward without -N", testMuxClientForwardSession},
@@ -277,6 +278,27 @@ func testMuxStoppedMaster(t *testing.T, s *sshLab) {
 	s.ssh(t, "-F", cfg, "hyper1", "echo", "ok").want(t, 0, "ok\n")
 	if got := s.masterPID(t, "hyper1"); got != pid {
 		t.Errorf("master pid %d after SIGCONT, want %d", got, pid)
+	}
+}
+
+// testMuxStoppedHopMaster: with the master of jump host hyper2 frozen, a
+// first connection to vm2 goes round it within the bound, saying so once.
+func testMuxStoppedHopMaster(t *testing.T, s *sshLab) {
+	cfg := s.l.SSHConfig()
+	s.ssh(t, "-F", cfg, "-J", "hyper1,hyper2", "vm1", "true").want(t, 0, "")
+	pid := s.masterPID(t, "hyper2")
+	syscall.Kill(pid, syscall.SIGSTOP)
+	t.Cleanup(func() { syscall.Kill(pid, syscall.SIGCONT) })
+	r := s.ssh(t, "-F", cfg, "-J", "hyper1,hyper2", "vm2", "echo", "ok")
+	if r.code != 0 || r.stdout != "ok\n" {
+		t.Fatalf("exit %d, stdout %q, stderr %q; want 0 and ok", r.code, r.stdout, r.stderr)
+	}
+	if bound := muxAnswerBound + 5*time.Second; r.took > bound {
+		t.Errorf("took %v with the jump host's master stopped, want under %v", r.took, bound)
+	}
+	lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+	if len(lines) != 1 || !strings.Contains(lines[0], "for jump host hyper2 did not answer") {
+		t.Errorf("stderr %q; want one line saying hyper2's master did not answer", r.stderr)
 	}
 }
 
