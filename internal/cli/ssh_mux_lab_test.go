@@ -451,15 +451,19 @@ func testMuxOpenSSHMaster(t *testing.T, s *sshLab) {
 	if err := master.Start(); err != nil {
 		t.Fatal(err)
 	}
+	done := make(chan struct{})
+	go func() { master.Wait(); close(done) }()
 	t.Cleanup(func() {
 		master.Process.Kill()
-		master.Wait()
+		<-done
 	})
 	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		if fi, err := os.Stat(sock); err == nil && fi.Mode()&os.ModeSocket != 0 {
 			break
 		}
 		if time.Now().After(deadline) {
+			master.Process.Kill()
+			<-done
 			t.Fatalf("OpenSSH's master did not listen at %s; stderr %q", sock, merr.String())
 		}
 	}
@@ -477,8 +481,6 @@ func testMuxOpenSSHMaster(t *testing.T, s *sshLab) {
 	if r.code != 0 || !strings.Contains(r.stderr, "Exit request sent.") {
 		t.Errorf("jumpgate -O exit on OpenSSH's master: exit %d, stderr %q", r.code, r.stderr)
 	}
-	done := make(chan struct{})
-	go func() { master.Wait(); close(done) }()
 	select {
 	case <-done:
 	case <-time.After(5 * time.Second):
