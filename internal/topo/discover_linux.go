@@ -36,6 +36,56 @@ type nsRef struct {
 	path  string // a path that opens it
 	pids  []int
 	root  bool
+	// self marks the process's own namespace, opened through a locked
+	// thread rather than a path: /proc/self/ns/net is the main thread's,
+	// and the main thread may be inside another namespace for a moment
+	// (netlink sockets are made that way), so reading it races.
+	self bool
+}
+
+// open opens the namespace and checks it is the one found: a path under
+// /proc/PID can come to name another namespace (a thread switching, a
+// process ending and its PID reused).
+func (r *nsRef) open() (netns.NsHandle, error) {
+	var fd netns.NsHandle
+	var err error
+	if r.self {
+		runtime.LockOSThread()
+		fd, err = netns.Get() // an unlocked thread is in the process's own namespace
+		runtime.UnlockOSThread()
+	} else {
+		fd, err = netns.GetFromPath(r.path)
+	}
+	if err != nil {
+		return netns.None(), err
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(int(fd), &st); err != nil {
+		fd.Close()
+		return netns.None(), err
+	}
+	if st.Ino != r.inode {
+		fd.Close()
+		return netns.None(), fmt.Errorf("%s now opens namespace inode %d, not %d: it changed while being read", r.path, st.Ino, r.inode)
+	}
+	return fd, nil
+}
+
+// selfInode is the inode of the process's own network namespace, read
+// through a locked thread (see nsRef.self).
+func selfInode() (uint64, error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	fd, err := netns.Get()
+	if err != nil {
+		return 0, err
+	}
+	defer fd.Close()
+	var st unix.Stat_t
+	if err := unix.Fstat(int(fd), &st); err != nil {
+		return 0, err
+	}
+	return st.Ino, nil
 }
 
 // maxPIDs is how many of a namespace's processes the model lists.
@@ -57,18 +107,21 @@ func findNamespaces(netnsDir, procDir string) ([]*nsRef, error) {
 	// The host's namespace is PID 1's; inside a container (or when PID 1
 	// belongs to another user namespace) it is our own.
 	rootPath := filepath.Join(procDir, "1/ns/net")
-	s, err := os.Readlink(rootPath)
-	if err != nil {
-		rootPath = filepath.Join(procDir, "self/ns/net")
-		if s, err = os.Readlink(rootPath); err != nil {
+	root := &nsRef{path: rootPath, root: true}
+	if s, err := os.Readlink(rootPath); err == nil {
+		ino, ok := parseNSLink(s)
+		if !ok {
+			return nil, fmt.Errorf("find network namespaces: %s links to %q", rootPath, s)
+		}
+		root.inode = ino
+	} else {
+		ino, err := selfInode()
+		if err != nil {
 			return nil, fmt.Errorf("find network namespaces: %w", err)
 		}
+		root.inode, root.path, root.self = ino, "our own namespace", true
 	}
-	rootIno, ok := parseNSLink(s)
-	if !ok {
-		return nil, fmt.Errorf("find network namespaces: %s links to %q", rootPath, s)
-	}
-	add(rootIno, &nsRef{inode: rootIno, path: rootPath, root: true})
+	add(root.inode, root)
 	ents, err := os.ReadDir(netnsDir)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("find network namespaces: %w", err)
@@ -205,7 +258,7 @@ func (r *nsRef) nsID() string {
 // readNamespace reads one namespace's links, addresses, neighbours and FDB.
 func readNamespace(r *nsRef) (Namespace, error) {
 	ns := Namespace{ID: r.nsID(), Name: r.name, Root: r.root, Inode: r.inode, PIDs: r.pids}
-	fd, err := netns.GetFromPath(r.path)
+	fd, err := r.open()
 	if err != nil {
 		return ns, fmt.Errorf("open namespace %s: %w", r.describe(), err)
 	}

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
 )
 
 // Watch signals on the returned channel whenever a link, address or
@@ -51,7 +50,7 @@ func Watch(ctx context.Context, opts Options, rescan time.Duration) <-chan struc
 						continue
 					}
 					done := make(chan struct{})
-					if subscribe(r.path, done, signal) == nil {
+					if subscribe(r, done, signal) == nil {
 						subs[r.inode] = done
 						changed = true
 					}
@@ -78,8 +77,8 @@ func Watch(ctx context.Context, opts Options, rescan time.Duration) <-chan struc
 }
 
 // subscribe watches one namespace until done closes.
-func subscribe(path string, done chan struct{}, signal func()) error {
-	ns, err := netns.GetFromPath(path)
+func subscribe(r *nsRef, done chan struct{}, signal func()) error {
+	ns, err := r.open()
 	if err != nil {
 		return err
 	}
