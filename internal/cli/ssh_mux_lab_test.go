@@ -11,6 +11,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -56,6 +57,7 @@ func TestSSHMuxLab(t *testing.T) {
 			}{
 				{"stopped master", testMuxStoppedMaster},
 				{"stopped jump host master", testMuxStoppedHopMaster},
+				{"first clients together", testMuxFirstClientsTogether},
 				{"stop", testMuxStop},
 				{"exit", testMuxExit},
 				{"client forward without -N", testMuxClientForwardSession},
@@ -300,6 +302,53 @@ func testMuxStoppedHopMaster(t *testing.T, s *sshLab) {
 	if len(lines) != 1 || !strings.Contains(lines[0], "for jump host hyper2 did not answer") {
 		t.Errorf("stderr %q; want one line saying hyper2's master did not answer", r.stderr)
 	}
+}
+
+// testMuxFirstClientsTogether: clients started at the same moment with no
+// master anywhere on their way all succeed, quietly, and leave one master
+// per host (vm1 and its two jump hosts).
+func testMuxFirstClientsTogether(t *testing.T, s *sshLab) {
+	cfg := s.l.SSHConfig()
+	const n = 4
+	results := make(chan labResult, n)
+	for i := range n {
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			var out, errOut bytes.Buffer
+			cmd := s.command(ctx, labRun{}, "-F", cfg, "-J", "hyper1,hyper2", "vm1", "echo", strconv.Itoa(i))
+			cmd.Stdout, cmd.Stderr = &out, &errOut
+			err := cmd.Run()
+			results <- labResult{code: cmd.ProcessState.ExitCode(), stdout: out.String(), stderr: errOut.String() + errText(err)}
+		}()
+	}
+	seen := map[string]bool{}
+	for range n {
+		r := <-results
+		if r.code != 0 || r.stderr != "" {
+			t.Errorf("exit %d, stdout %q, stderr %q; want 0 and nothing on stderr", r.code, r.stdout, r.stderr)
+		}
+		seen[r.stdout] = true
+	}
+	if len(seen) != n {
+		t.Errorf("outputs %v, want %d different", seen, n)
+	}
+	socks := s.sockets(t)
+	if len(socks) != 3 {
+		t.Errorf("control sockets %q, want 3 (hyper1, hyper2, vm1)", socks)
+	}
+	for _, h := range [][]string{{"hyper1"}, {"hyper2"}, {"-J", "hyper1,hyper2", "vm1"}} {
+		s.masterPID(t, h...)
+	}
+}
+
+// errText is err's text for a result, "" for none or an exit status.
+func errText(err error) string {
+	var ee *exec.ExitError
+	if err == nil || errors.As(err, &ee) {
+		return ""
+	}
+	return err.Error()
 }
 
 // running is a jumpgate ssh session left running in the background.
