@@ -172,8 +172,9 @@ func stableJSON(t *testing.T, b []byte) string {
 			}
 		}
 	}
-	// IPv6 link-local addresses (and their local routes) come a moment
-	// after a link does, once duplicate address detection is done.
+	// IPv6 link-local addresses and routes (and the multicast route) come
+	// a moment after a link does: with its carrier, and once duplicate
+	// address detection is done.
 	var linkLocal func(v any) any
 	linkLocal = func(v any) any {
 		switch v := v.(type) {
@@ -189,7 +190,7 @@ func stableJSON(t *testing.T, b []byte) string {
 				}
 				dst, _ := m["dst"].(string)
 				local, _ := m["local"].(string)
-				return strings.HasPrefix(local, "fe80:") || (strings.HasPrefix(dst, "fe80:") && dst != "fe80::/64")
+				return strings.HasPrefix(local, "fe80:") || strings.HasPrefix(dst, "fe80:") || dst == "ff00::/8"
 			})
 			for i := range v {
 				v[i] = linkLocal(v[i])
@@ -242,11 +243,14 @@ func goldenNet(t *testing.T, name string, got string) {
 // so, destroy leaves every namespace of the test exactly as iproute2 saw
 // it before. The transcripts of lab and seed are golden.
 func TestNetCommandRoundTrip(t *testing.T) {
-	for _, ex := range []string{"lab", "seed", "wan"} {
+	for _, ex := range []string{"lab", "seed", "wan", "peer-host"} {
 		t.Run(ex, func(t *testing.T) {
 			t.Parallel()
 			c := newNetCLI(t)
 			file := filepath.Join("..", "..", "examples", ex+".yaml")
+			if ex == "peer-host" {
+				file = filepath.Join("testdata", "net", ex+".yaml")
+			}
 			before := c.snapshot()
 			var transcript strings.Builder
 			step := func(sub string, wantCode int) string {
@@ -275,6 +279,11 @@ func TestNetCommandRoundTrip(t *testing.T) {
 				t.Errorf("apply does not say it made the %d planned changes:\n%s", planned, apply)
 			}
 			applied := c.snapshot()
+			if ex == "peer-host" {
+				if out, err := exec.Command("ip", "-n", c.host, "link", "show", "px0").CombinedOutput(); err != nil {
+					t.Errorf("the host end px0 is not in the namespace jumpgate ran in: %v\n%s", err, out)
+				}
+			}
 			if applied == before {
 				t.Fatal("apply changed nothing")
 			}
@@ -293,6 +302,11 @@ func TestNetCommandRoundTrip(t *testing.T) {
 			}
 			if left, _ := filepath.Glob(filepath.Join(c.stateDir, "*")); len(left) != 0 {
 				t.Errorf("destroy left state files: %v", left)
+			}
+			if ex == "peer-host" {
+				if out, err := exec.Command("ip", "-n", c.host, "link", "show", "px0").CombinedOutput(); err == nil {
+					t.Errorf("destroy left the host end px0:\n%s", out)
+				}
 			}
 			if again := step("destroy", 0); !strings.HasSuffix(again, "no changes\n") {
 				t.Errorf("second destroy did something:\n%s", again)

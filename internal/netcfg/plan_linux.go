@@ -10,9 +10,11 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"runtime"
 	"slices"
 
 	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 )
 
@@ -318,11 +320,20 @@ func (p *planner) createVeth(s *linkSpec) error {
 		if err != nil {
 			return err
 		}
-		if fd.IsOpen() {
-			v.PeerNamespace = netlink.NsFd(int(fd))
-		} else {
-			v.PeerNamespace = netlink.NsPid(unix.Getpid())
+		if !fd.IsOpen() {
+			// Our own namespace, by a handle of this (locked) thread's:
+			// NsPid(getpid) would name the main thread's namespace, which
+			// a goroutine elsewhere in the process may have switched.
+			runtime.LockOSThread()
+			own, err := netns.Get()
+			runtime.UnlockOSThread()
+			if err != nil {
+				return fmt.Errorf("open our own namespace: %w", err)
+			}
+			defer own.Close()
+			fd = own
 		}
+		v.PeerNamespace = netlink.NsFd(int(fd))
 	}
 	if err := h.LinkAdd(v); err != nil {
 		return fmt.Errorf("add veth %s ↔ %s/%s: %w", s.label(), nsLabel(s.peerNS), s.peerName, err)
