@@ -281,6 +281,25 @@ func (k *kernel) bridgeSTP(ns string, index int) (bool, error) {
 
 // setBridgeSTP turns a bridge's kernel STP on or off.
 func (k *kernel) setBridgeSTP(ns string, index int, on bool) error {
+	v := uint32(0)
+	if on {
+		v = 1
+	}
+	return k.setBridgeU32(ns, index, iflaBrSTPState, v)
+}
+
+// iflaBrAgeingTime is IFLA_BR_AGEING_TIME, in 1/100 s.
+const iflaBrAgeingTime = 4
+
+// setBridgeAgeing sets a bridge's FDB ageing time (1/100 s). Only this
+// attribute is sent: a LinkModify with all of the link's attributes is
+// refused by the kernel (EINVAL).
+func (k *kernel) setBridgeAgeing(ns string, index int, cs uint32) error {
+	return k.setBridgeU32(ns, index, iflaBrAgeingTime, cs)
+}
+
+// setBridgeU32 sets one u32 bridge attribute (IFLA_BR_*) of a bridge.
+func (k *kernel) setBridgeU32(ns string, index int, attr uint16, v uint32) error {
 	s, err := k.routeSocket(ns)
 	if err != nil {
 		return err
@@ -294,11 +313,7 @@ func (k *kernel) setBridgeSTP(ns string, index int, on bool) error {
 	info := nl.NewRtAttr(unix.IFLA_LINKINFO, nil)
 	info.AddRtAttr(nl.IFLA_INFO_KIND, nl.NonZeroTerminated("bridge"))
 	data := info.AddRtAttr(nl.IFLA_INFO_DATA, nil)
-	v := uint32(0)
-	if on {
-		v = 1
-	}
-	data.AddRtAttr(iflaBrSTPState, nl.Uint32Attr(v))
+	data.AddRtAttr(int(attr), nl.Uint32Attr(v))
 	req.AddData(info)
 	_, err = req.Execute(unix.NETLINK_ROUTE, 0)
 	return err

@@ -295,16 +295,12 @@ func (p *planner) planBridgeAttrs(s *linkSpec, l netlink.Link) error {
 	if b.Ageing > 0 && br.AgeingTime != nil && *br.AgeingTime != ageingCS(b) {
 		old := *br.AgeingTime
 		want := ageingCS(b)
+		idx := l.Attrs().Index
 		p.add('~', fmt.Sprintf("bridge %s: ageing %ds → %v", s.label(), old/100, b.Ageing),
-			func() error { return setAgeing(h, l, want) },
-			func() error { return setAgeing(h, l, old) })
+			func() error { return p.k.setBridgeAgeing(s.ns, idx, want) },
+			func() error { return p.k.setBridgeAgeing(s.ns, idx, old) })
 	}
 	return nil
-}
-
-func setAgeing(h *netlink.Handle, l netlink.Link, cs uint32) error {
-	la := *l.Attrs()
-	return h.LinkModify(&netlink.Bridge{LinkAttrs: la, AgeingTime: &cs})
 }
 
 func (p *planner) createVeth(s *linkSpec) error {
