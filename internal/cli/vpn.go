@@ -33,6 +33,7 @@ type vpnOptions struct {
 	verbose    int
 	quiet      bool
 	fork       bool
+	persist    bool
 
 	l3, l2       bool
 	localAddr    string
@@ -58,6 +59,7 @@ func (o *vpnOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.CountVarP(&o.verbose, "verbose", "v", "debug messages (as ssh -v; repeatable)")
 	fs.BoolVarP(&o.quiet, "quiet", "q", false, "no messages but errors")
 	fs.BoolVarP(&o.fork, "background", "f", false, "go to the background once the tunnel is up")
+	fs.BoolVar(&o.persist, "persist", false, "when the connection drops, reconnect with backoff (1 s doubling to 30 s) and restore the tunnel; keepalives default to ServerAliveInterval 5, ServerAliveCountMax 3")
 
 	fs.BoolVar(&o.l3, "l3", false, "layer-3 tunnel: tun devices, point-to-point addresses, routes")
 	fs.BoolVar(&o.l2, "l2", false, "layer-2 tunnel: tap devices joined to bridges")
@@ -75,6 +77,7 @@ func (o *vpnOptions) AddFlags(fs *pflag.FlagSet) {
 }
 
 const vpnUsage = `Usage: jumpgate vpn [-F FILE] [-J HOSTS] [-o OPTION]... [-i FILE] [-l USER] [-p PORT] [-f] TARGET (--l3|--l2) [flags]
+       jumpgate vpn status [--json]
 
 A layer-3 (tun) or layer-2 (tap) tunnel to TARGET over SSH, configured on both
 ends and removed on exit. The transport is OpenSSH's tun@openssh.com where the
@@ -85,6 +88,9 @@ server permits it (layer 3), else peer mode: a copy of jumpgate on the far host.
 func runVPN(ctx context.Context, e *env, args []string) error {
 	if len(args) > 0 && args[0] == vpnPeerFlag {
 		return runVPNPeer(ctx, e, args[1:])
+	}
+	if len(args) > 0 && args[0] == "status" {
+		return runVPNStatus(ctx, e, args[1:])
 	}
 	var o vpnOptions
 	fs := pflag.NewFlagSet("vpn", pflag.ContinueOnError)
@@ -139,16 +145,13 @@ func runVPN(ctx context.Context, e *env, args []string) error {
 	if !o.quiet {
 		fmt.Fprintf(e.io.ErrOut, "jumpgate: %s\n", t.Summary(fs.Arg(0)))
 	}
-	notifyForked()
-	// The connection's end ends the tunnel even if its channel lingers.
-	go func() {
-		conn.Client.Wait()
-		stop()
-	}()
-	if err := t.Run(ctx); err != nil {
-		return withHint(fmt.Errorf("vpn to %s: %w", h.Hostname(), err), exitConnection)
+	s := &vpnSession{e: e, r: r, h: h, target: fs.Arg(0), persist: o.persist, quiet: o.quiet, t: t, conn: conn}
+	if s.state, err = advertise(e, t, fs.Arg(0)); err != nil && o.verbose > 0 {
+		fmt.Fprintf(e.io.ErrOut, "jumpgate: not listed by vpn status: %v\n", err)
 	}
-	return nil
+	defer s.state.close()
+	notifyForked()
+	return s.serve(ctx)
 }
 
 // tunnelOptions checks the tunnel flags and turns them into vpn.Options.

@@ -20,6 +20,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -33,6 +34,9 @@ type vpnLab struct {
 	bin     string
 	cfg     string
 	dhcpLog string
+	// runtimeDir is the laptop's XDG_RUNTIME_DIR, where tunnels advertise
+	// themselves for vpn status.
+	runtimeDir string
 }
 
 func newVPNLab(t testing.TB) *vpnLab {
@@ -46,6 +50,7 @@ func newVPNLab(t testing.TB) *vpnLab {
 	}
 	v := &vpnLab{l: labtest.New(t, lab.Options{Server: lab.OpenSSH}), bin: labtest.Binary(t)}
 	v.cfg = v.l.SSHConfig()
+	v.runtimeDir = t.TempDir()
 	dir := filepath.Join(v.l.Dir(), "hosts", "hyper1")
 	conf, err := os.ReadFile(filepath.Join(dir, "sshd_config"))
 	if err != nil {
@@ -151,10 +156,19 @@ func (v *vpnLab) hostOutput(t testing.TB, host string, argv ...string) string {
 
 // vpnProc is a running jumpgate vpn (or ssh -w) on the laptop.
 type vpnProc struct {
-	cmd    *exec.Cmd
+	cmd   *exec.Cmd
+	lines chan string
+	done  chan struct{}
+
+	mu     sync.Mutex
 	stderr strings.Builder
-	lines  chan string
-	done   chan struct{}
+}
+
+// errText is what the process wrote to stderr so far.
+func (p *vpnProc) errText() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stderr.String()
 }
 
 // startVPN starts `jumpgate vpn args…` on the laptop and waits for its up
@@ -168,13 +182,13 @@ func (v *vpnLab) startVPN(t testing.TB, args ...string) (*vpnProc, string) {
 		case l, ok := <-p.lines:
 			if !ok {
 				<-p.done
-				t.Fatalf("jumpgate vpn %v ended before the tunnel was up: %v\n%s", args, p.cmd.ProcessState, p.stderr.String())
+				t.Fatalf("jumpgate vpn %v ended before the tunnel was up: %v\n%s", args, p.cmd.ProcessState, p.errText())
 			}
 			if strings.Contains(l, "tunnel up") {
 				return p, l
 			}
 		case <-deadline:
-			t.Fatalf("jumpgate vpn %v: no up line in time\n%s", args, p.stderr.String())
+			t.Fatalf("jumpgate vpn %v: no up line in time\n%s", args, p.errText())
 		}
 	}
 }
@@ -183,7 +197,7 @@ func (v *vpnLab) run(t testing.TB, argv ...string) *vpnProc {
 	t.Helper()
 	p := &vpnProc{lines: make(chan string, 100), done: make(chan struct{})}
 	p.cmd = v.l.Command(context.Background(), "laptop", argv...)
-	p.cmd.Env = labEnv()
+	p.cmd.Env = labEnv("XDG_RUNTIME_DIR=" + v.runtimeDir)
 	pr, pw := io.Pipe()
 	p.cmd.Stderr = pw
 	if err := p.cmd.Start(); err != nil {
@@ -192,7 +206,9 @@ func (v *vpnLab) run(t testing.TB, argv ...string) *vpnProc {
 	go func() {
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
+			p.mu.Lock()
 			p.stderr.WriteString(sc.Text() + "\n")
+			p.mu.Unlock()
 			select {
 			case p.lines <- sc.Text():
 			default:
@@ -281,8 +297,8 @@ func TestVPNLab(t *testing.T) {
 		if m := upLine.FindStringSubmatch(line); m == nil || m[4] != "peer" {
 			t.Errorf("up line %q: want transport peer", line)
 		}
-		if !strings.Contains(p.stderr.String(), "copying jumpgate") {
-			t.Errorf("first peer-mode run did not announce the copy:\n%s", p.stderr.String())
+		if !strings.Contains(p.errText(), "copying jumpgate") {
+			t.Errorf("first peer-mode run did not announce the copy:\n%s", p.errText())
 		}
 		if b := v.banner(t, "198.19.252.2:22"); !strings.HasPrefix(b, "SSH-2.0-OpenSSH") {
 			t.Errorf("banner of hyper1 across the tunnel: %q", b)
@@ -308,8 +324,8 @@ func TestVPNLab(t *testing.T) {
 
 		// The helper is cached: the second run copies nothing.
 		p, _ = v.startVPN(t, "-p", "2222", "-o", "HostKeyAlias=hyper1", "hyper1", "--l3")
-		if strings.Contains(p.stderr.String(), "copying") {
-			t.Errorf("second run copied the helper again:\n%s", p.stderr.String())
+		if strings.Contains(p.errText(), "copying") {
+			t.Errorf("second run copied the helper again:\n%s", p.errText())
 		}
 		// kill -9 of the near side: the far helper sees its channel close.
 		p.stop(t, syscall.SIGKILL)
@@ -363,7 +379,7 @@ func TestVPNLab(t *testing.T) {
 		deadline := time.Now().Add(60 * time.Second)
 		for !slices.Contains(v.links(t, "laptop"), dev) || !slices.Contains(v.links(t, "hyper1"), dev) {
 			if time.Now().After(deadline) {
-				t.Fatalf("%s not on both ends:\n%s", dev, p.stderr.String())
+				t.Fatalf("%s not on both ends:\n%s", dev, p.errText())
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
@@ -412,7 +428,7 @@ func BenchmarkVPNIperf(b *testing.B) {
 		deadline := time.Now().Add(60 * time.Second)
 		for !slices.Contains(v.links(b, "hyper1"), dev) || !slices.Contains(v.links(b, "laptop"), dev) {
 			if time.Now().After(deadline) {
-				b.Fatalf("ssh -w: %s not up:\n%s", dev, o.stderr.String())
+				b.Fatalf("ssh -w: %s not up:\n%s", dev, o.errText())
 			}
 			time.Sleep(100 * time.Millisecond)
 		}

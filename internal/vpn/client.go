@@ -70,6 +70,7 @@ type Tunnel struct {
 	MTU       int
 	Counters  Counters
 
+	opts   Options
 	client *ssh.Client
 	r      PacketReader
 	w      PacketWriter
@@ -116,7 +117,7 @@ func Connect(ctx context.Context, c *ssh.Client, o Options) (_ *Tunnel, err erro
 	if o.Mode == L2 && fi.bridgeMTU == 0 {
 		return nil, fmt.Errorf("far host has no bridge %q", o.RemoteBridge)
 	}
-	t := &Tunnel{client: c, Local: o.Local, Remote: o.Remote, MTU: o.MTU}
+	t := &Tunnel{client: c, Local: o.Local, Remote: o.Remote, MTU: o.MTU, opts: o}
 	if o.Mode == L3 && !t.Local.IsValid() {
 		used, err := UsedPrefixes()
 		if err != nil {
@@ -131,31 +132,12 @@ func Connect(ctx context.Context, c *ssh.Client, o Options) (_ *Tunnel, err erro
 	}
 	defer func() {
 		if err != nil {
-			t.close()
+			t.closeFar()
+			t.Close()
 		}
 	}()
-
-	// Transport: tun@openssh.com where the server allows it (layer 3).
-	unit := fi.freeUnit("tun")
-	if o.Mode == L3 && o.Transport != TransportPeer {
-		ch, reqs, oerr := c.OpenChannel(TunChannelType, TunOpen{Mode: uint32(L3), Unit: uint32(unit)}.Marshal())
-		switch {
-		case oerr == nil:
-			go ssh.DiscardRequests(reqs)
-			t.Transport, t.FarDevice = TransportNative, "tun"+strconv.Itoa(unit)
-			t.far, t.r = ch, NewL3Reader(ch, t.MTU)
-			t.w = NewPacedL3Writer(ch, func() error {
-				_, _, err := c.SendRequest("keepalive@openssh.com", true, nil)
-				return err
-			})
-		case o.Transport == TransportNative:
-			return nil, fmt.Errorf("open %s: %w", TunChannelType, oerr)
-		}
-	}
-	if t.Transport == "" {
-		if err := t.startPeer(ctx, o, fi, sha); err != nil {
-			return nil, err
-		}
+	if err := t.startFar(ctx, fi, sha, o.Transport); err != nil {
+		return nil, err
 	}
 	near := Config{Mode: o.Mode, MTU: t.MTU, Addr: t.Local, Routes: o.Routes}
 	if o.Mode == L2 {
@@ -170,6 +152,77 @@ func Connect(ctx context.Context, c *ssh.Client, o Options) (_ *Tunnel, err erro
 		}
 	}
 	return t, nil
+}
+
+// ErrFarBusy is returned by [Tunnel.Reattach] while the far host still
+// holds the far end of the dropped connection (its server has not noticed
+// yet that the connection is gone); try again later.
+var ErrFarBusy = errors.New("far host still holds the previous connection's tunnel")
+
+// Reattach sets up the far end again over a new connection c after the
+// old one dropped, with the same transport, addresses and MTU; the near
+// end stays as it is, so nothing on this host changes or is duplicated.
+func (t *Tunnel) Reattach(ctx context.Context, c *ssh.Client) (err error) {
+	o := t.opts
+	t.closeFar()
+	t.client = c
+	sha := ""
+	if t.Transport == TransportPeer && o.Helper == "auto" {
+		if sha, err = fileSHA256(o.Binary); err != nil {
+			return fmt.Errorf("hash jumpgate binary for peer mode: %w", err)
+		}
+	}
+	fi, err := probe(ctx, c, o.RemoteBridge, sha)
+	if err != nil {
+		return err
+	}
+	if fi.uid != 0 {
+		return fmt.Errorf("far host (uid %d): %w", fi.uid, ErrNotRoot)
+	}
+	if o.Mode == L3 && t.Remote.IsValid() {
+		if slices.Contains(fi.addrs, t.Remote.Addr()) {
+			return fmt.Errorf("%w (%s)", ErrFarBusy, t.Remote.Addr())
+		}
+	}
+	defer func() {
+		if err != nil {
+			t.closeFar()
+		}
+	}()
+	if err := t.startFar(ctx, fi, sha, t.Transport); err != nil {
+		return err
+	}
+	if t.Transport == TransportNative {
+		return t.startKeeper(ctx, o)
+	}
+	return nil
+}
+
+// startFar opens the transport: tun@openssh.com where the server allows it
+// (layer 3), else the peer helper.
+func (t *Tunnel) startFar(ctx context.Context, fi *farInfo, sha, transport string) error {
+	o, c := t.opts, t.client
+	t.Transport = ""
+	unit := fi.freeUnit("tun")
+	if o.Mode == L3 && transport != TransportPeer {
+		ch, reqs, oerr := c.OpenChannel(TunChannelType, TunOpen{Mode: uint32(L3), Unit: uint32(unit)}.Marshal())
+		switch {
+		case oerr == nil:
+			go ssh.DiscardRequests(reqs)
+			t.Transport, t.FarDevice = TransportNative, "tun"+strconv.Itoa(unit)
+			t.far, t.r = ch, NewL3Reader(ch, t.MTU)
+			t.w = NewPacedL3Writer(ch, func() error {
+				_, _, err := c.SendRequest("keepalive@openssh.com", true, nil)
+				return err
+			})
+		case transport == TransportNative:
+			return fmt.Errorf("open %s: %w", TunChannelType, oerr)
+		}
+	}
+	if t.Transport == "" {
+		return t.startPeer(ctx, o, fi, sha)
+	}
+	return nil
 }
 
 func chooseMTU(o Options, fi *farInfo) int {
@@ -310,24 +363,43 @@ func (t *Tunnel) startKeeper(ctx context.Context, o Options) error {
 // Run carries packets until ctx ends or the tunnel breaks, then removes
 // both ends. It returns nil for a clean end.
 func (t *Tunnel) Run(ctx context.Context) error {
-	err := Pump(ctx, t.Near, t.r, t.w, t.far, &t.Counters)
-	return errors.Join(err, t.close())
+	return errors.Join(t.Serve(ctx), t.Close())
 }
 
-func (t *Tunnel) close() error {
-	var errs []error
+// Serve carries packets until ctx ends or the far side or connection
+// ends, then closes the far side (which removes the far end) but keeps the
+// near end, for [Tunnel.Reattach] or [Tunnel.Close].
+func (t *Tunnel) Serve(ctx context.Context) error {
+	err := Pump(ctx, t.Near, t.r, t.w, t.far, &t.Counters)
+	t.closeFar()
+	return err
+}
+
+// closeFar closes the channels of the far side.
+func (t *Tunnel) closeFar() {
 	if t.far != nil {
 		t.far.Close()
+		t.far = nil
 	}
 	if t.keeper != nil {
 		t.keeper.Close()
+		t.keeper = nil
 	}
-	if t.Near != nil {
-		errs = append(errs, t.Near.Close())
-		t.Near = nil
-	}
-	return errors.Join(errs...)
 }
+
+// Close removes the near end (call it after [Tunnel.Serve]).
+func (t *Tunnel) Close() error {
+	t.closeFar()
+	if t.Near == nil {
+		return nil
+	}
+	err := t.Near.Close()
+	t.Near = nil
+	return err
+}
+
+// RemoteBridge is the far bridge the far tap joins (L2), or "".
+func (t *Tunnel) RemoteBridge() string { return t.opts.RemoteBridge }
 
 // Summary is the line shown once the tunnel is up.
 func (t *Tunnel) Summary(farHost string) string {

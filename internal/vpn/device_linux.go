@@ -53,6 +53,9 @@ func (d *tunDevice) interrupt() { d.f.SetReadDeadline(aLongTimeAgo) }
 
 var aLongTimeAgo = time.Unix(1, 0)
 
+// resume undoes interrupt.
+func (d *tunDevice) resume() { d.f.SetReadDeadline(time.Time{}) }
+
 // ReadBatch calls fn for every packet the device has ready (at least one,
 // waiting for it), each read into buf, so the caller can write them to the
 // far side in one go.

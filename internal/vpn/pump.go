@@ -46,6 +46,10 @@ func Pump(ctx context.Context, dev Device, r PacketReader, w PacketWriter, far i
 	if e, ok := dev.(*Endpoint); ok {
 		dev = e.Device // for ReadBatch and interrupt
 	}
+	// A device pumped before (a tunnel reattached) was interrupted.
+	if d, ok := dev.(interface{ resume() }); ok {
+		d.resume()
+	}
 	var (
 		once  sync.Once
 		first error

@@ -99,8 +99,9 @@ type farInfo struct {
 	os, arch  string
 	nets      map[string]bool
 	used      []netip.Prefix
-	mtu       int // of the link the SSH connection arrives on
-	bridgeMTU int // 0: no such bridge
+	addrs     []netip.Addr // of its interfaces
+	mtu       int          // of the link the SSH connection arrives on
+	bridgeMTU int          // 0: no such bridge
 	cache     string
 	helperSHA string // of the cached helper, "" if none
 }
@@ -132,6 +133,9 @@ func parseProbe(out []byte) *farInfo {
 			fi.nets[v] = true
 		case "addr", "route":
 			if p, err := netip.ParsePrefix(v); err == nil {
+				if k == "addr" {
+					fi.addrs = append(fi.addrs, p.Addr())
+				}
 				fi.used = append(fi.used, p.Masked())
 			} else if a, err := netip.ParseAddr(v); err == nil {
 				fi.used = append(fi.used, netip.PrefixFrom(a, a.BitLen()))

@@ -1,0 +1,186 @@
+package cli
+
+// --persist across a link flap, and `jumpgate vpn status`, in the lab.
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// status runs `jumpgate vpn status --json` on the laptop.
+func (v *vpnLab) status(t testing.TB) []vpnRecord {
+	t.Helper()
+	cmd := v.l.Command(context.Background(), "laptop", v.bin, "vpn", "status", "--json")
+	cmd.Env = labEnv("XDG_RUNTIME_DIR=" + v.runtimeDir)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("vpn status --json: %v\n%s", err, out)
+	}
+	var recs []vpnRecord
+	if err := json.Unmarshal(out, &recs); err != nil {
+		t.Fatalf("vpn status --json: %v\n%s", err, out)
+	}
+	return recs
+}
+
+// waitLine waits for a line of p's stderr containing substr.
+func (p *vpnProc) waitLine(t testing.TB, substr string, d time.Duration) string {
+	t.Helper()
+	deadline := time.After(d)
+	for {
+		select {
+		case l, ok := <-p.lines:
+			if !ok {
+				t.Fatalf("%v ended waiting for %q:\n%s", p.cmd.Args, substr, p.errText())
+			}
+			if strings.Contains(l, substr) {
+				return l
+			}
+		case <-deadline:
+			t.Fatalf("no %q from %v within %s:\n%s", substr, p.cmd.Args, d, p.errText())
+		}
+	}
+}
+
+// TestVPNLabPersist flaps the laptop's cable under a --persist tunnel: the
+// keepalives notice, the tunnel is restored once the cable is back (after
+// sshd drops the old tunnel), it carries traffic again, and neither end
+// has a device more than one tunnel's. vpn status follows it throughout.
+func TestVPNLabPersist(t *testing.T) {
+	v := newVPNLab(t)
+	laptop0, hyper0 := v.links(t, "laptop"), v.links(t, "hyper1")
+	if recs := v.status(t); len(recs) != 0 {
+		t.Fatalf("vpn status before any tunnel: %+v", recs)
+	}
+
+	p, _ := v.startVPN(t, "-o", "ServerAliveInterval=1", "-o", "ServerAliveCountMax=2", "hyper1", "--l3", "--persist")
+	v.ping(t, "laptop", "198.19.252.2")
+	recs := v.status(t)
+	if len(recs) != 1 {
+		t.Fatalf("vpn status with one tunnel: %+v", recs)
+	}
+	r := recs[0]
+	if r.PID != p.cmd.Process.Pid || r.Target != "hyper1" || r.Mode != "l3" || r.State != "up" ||
+		r.Transport != "tun@openssh.com" || r.Device != "jgtun0" || r.Address != "198.19.252.1/30" ||
+		!strings.HasPrefix(r.RemoteDevice, "tun") || r.RemoteAddress != "198.19.252.2/30" || r.MTU != 1500 {
+		t.Errorf("vpn status: %+v", r)
+	}
+	// The rates are live: iperf3 traffic shows within two updates.
+	v.start(t, "iperf3", "-s")
+	v.udp(t, "198.19.252.2")
+	for i := 0; ; i++ {
+		recs := v.status(t)
+		if len(recs) == 1 && recs[0].TxBytes > 512<<10 && recs[0].RxBytes > 0 {
+			break
+		}
+		if i == 30 {
+			t.Errorf("vpn status after 1 MB of UDP: %+v", recs)
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	// The flap: down until the keepalives give up, then up again.
+	v.hostOutput(t, "laptop", "ip", "link", "set", "eth0", "down")
+	t.Cleanup(func() { v.l.Command(context.Background(), "laptop", "ip", "link", "set", "eth0", "up").Run() })
+	p.waitLine(t, "lost", 20*time.Second)
+	t.Logf("%s: lost", time.Now().Format(time.StampMilli))
+	for i := 0; ; i++ {
+		recs := v.status(t)
+		if len(recs) == 1 && recs[0].State == "reconnecting" {
+			break
+		}
+		if i == 50 {
+			t.Errorf("vpn status while the cable is out: %+v", recs)
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("%s: cable back", time.Now().Format(time.StampMilli))
+	v.hostOutput(t, "laptop", "ip", "link", "set", "eth0", "up")
+	p.waitLine(t, "restored", 60*time.Second)
+
+	v.ping(t, "laptop", "198.19.252.2")
+	if b := v.banner(t, "198.19.252.2:22"); !strings.HasPrefix(b, "SSH-2.0-OpenSSH") {
+		t.Errorf("banner across the restored tunnel: %q", b)
+	}
+	if got, want := v.links(t, "laptop"), sortedWith(laptop0, "jgtun0"); !slices.Equal(got, want) {
+		t.Errorf("laptop links with the restored tunnel: %v, want %v", got, want)
+	}
+	if got := v.links(t, "hyper1"); len(got) != len(hyper0)+1 {
+		t.Errorf("hyper1 links with the restored tunnel: %v, before: %v (want one tun more)", got, hyper0)
+	}
+	if recs := v.status(t); len(recs) != 1 || recs[0].State != "up" || recs[0].Reconnects != 1 {
+		t.Errorf("vpn status after the restore: %+v", recs)
+	}
+
+	p.stop(t, syscall.SIGTERM)
+	t.Logf("jumpgate vpn --persist said:\n%s", p.errText())
+	v.expectLinks(t, "laptop", laptop0)
+	v.expectLinks(t, "hyper1", hyper0)
+	if recs := v.status(t); len(recs) != 0 {
+		t.Errorf("vpn status after the tunnel ended: %+v", recs)
+	}
+}
+
+// TestVPNStatusStale checks that status ignores and removes the files of
+// tunnels whose process is gone or whose PID was reused.
+func TestVPNStatusStale(t *testing.T) {
+	t.Parallel()
+	rt := t.TempDir()
+	dir := filepath.Join(rt, "jumpgate", "vpn")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	gone := exec.Command("true")
+	if err := gone.Run(); err != nil {
+		t.Fatal(err)
+	}
+	self, err := procStartTicks(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(name string, r vpnRecord) {
+		b, _ := json.Marshal(r)
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(pidFile(gone.Process.Pid), vpnRecord{PID: gone.Process.Pid, Target: "gone"})
+	write(pidFile(os.Getpid()), vpnRecord{PID: os.Getpid(), StartTicks: self, Target: "live", Since: time.Now()})
+	write(pidFile(1), vpnRecord{PID: 1, StartTicks: 12345678, Target: "reused"})
+	write("junk.json", vpnRecord{PID: 7})
+
+	recs, err := liveTunnels(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 1 || recs[0].Target != "live" {
+		t.Errorf("live tunnels: %+v, want only the live one", recs)
+	}
+	ents, _ := os.ReadDir(dir)
+	if len(ents) != 1 || ents[0].Name() != pidFile(os.Getpid()) {
+		var names []string
+		for _, e := range ents {
+			names = append(names, e.Name())
+		}
+		t.Errorf("files left: %v, want only the live one's", names)
+	}
+}
+
+func pidFile(pid int) string { return strconv.Itoa(pid) + ".json" }
+
+func sortedWith(names []string, more ...string) []string {
+	out := append(slices.Clone(names), more...)
+	slices.Sort(out)
+	return out
+}
