@@ -431,6 +431,7 @@ func (r *sshRun) stdioForward(ctx context.Context, conn *dial.Conn, stdin io.Rea
 
 // waitNoSession is -N: stay connected until the server or a signal ends it.
 func (r *sshRun) waitNoSession(ctx context.Context, conn *dial.Conn) error {
+	r.releaseForkedStdio()
 	closed := make(chan error, 1)
 	go func() { closed <- conn.Client.Wait() }()
 	select {

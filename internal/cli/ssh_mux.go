@@ -229,20 +229,39 @@ func (r *sshRun) muxControl(ctx context.Context, h *sshconf.Host) error {
 			fmt.Fprintf(r.logw, "Stop listening request sent.\r\n")
 		}
 	case "forward", "cancel":
+		// ssh(1)'s mux_client_forwards: every forward is tried, a
+		// failure is an error line (quiet under -q), then one summary;
+		// a failed cancel still exits 0.
 		failed := false
 		for _, fw := range h.Forwards() {
 			port, err := c.Forward(dctx, muxForward(fw, cmd == "cancel"))
-			if err != nil {
+			var re *mux.RefusedError
+			switch {
+			case errors.As(err, &re) && re.Denied:
 				failed = true
-				fmt.Fprintf(r.logw, "%s request failed: %v\r\n", map[bool]string{true: "cancel forward", false: "forwarding"}[cmd == "cancel"], err)
-				continue
-			}
-			if port > 0 && cmd == "forward" {
+				r.log.Errorf("Master refused forwarding request: %s", re.Reason)
+			case errors.As(err, &re):
+				failed = true
+				// Our master says why; ssh(1)'s master only that it failed.
+				reason, why, _ := strings.Cut(re.Reason, "Port forwarding failed: ")
+				if why != "" {
+					r.log.Debugf("forwarding request: %s", why)
+					reason += "Port forwarding failed"
+				}
+				r.log.Errorf("mux_client_forward: forwarding request failed: %s", reason)
+			case err != nil:
+				return r.fail("mux_client_forward: read from master failed: %v", err)
+			case port > 0 && cmd == "forward":
+				r.log.Verbosef("Allocated port %d for remote forward to %s", port, remoteTarget(fw))
 				fmt.Fprintf(r.e.io.Out, "%d\n", port)
 			}
 		}
-		if failed && cmd == "forward" {
+		switch {
+		case failed && cmd == "forward":
+			r.log.Errorf("muxclient: master forward request failed")
 			return &statusError{exitConnection}
+		case failed:
+			r.log.Errorf("muxclient: master cancel forward request failed")
 		}
 	case "proxy":
 		return r.fail("ssh -O proxy: proxy mode is not supported by jumpgate")
@@ -280,6 +299,7 @@ func muxForward(fw sshconf.Forward, cancel bool) mux.Forward {
 type muxPlan struct {
 	settings muxSettings
 	inProc   bool // serve a master from this process once connected
+	none     bool // -N: the master is all this process does
 }
 
 // viaMaster runs the command through a master when there is one (or
@@ -290,7 +310,7 @@ func (r *sshRun) viaMaster(ctx context.Context, h *sshconf.Host, sess muxSession
 		r.log.Debugf("multiplexing off: %v", err)
 		return false, plan, nil
 	}
-	plan.settings = s
+	plan.settings, plan.none = s, sess.none
 	if !s.on() {
 		return false, plan, nil
 	}
@@ -390,6 +410,7 @@ func (r *sshRun) runViaMaster(ctx context.Context, h *sshconf.Host, s muxSetting
 	}
 	if sess.none {
 		notifyForked()
+		r.releaseForkedStdio()
 		c.Wait(ctx)
 		return &statusError{exitConnection}
 	}
@@ -774,7 +795,7 @@ func askYesNo(prompt string) bool {
 // serveInProcess serves a master from this process (ControlPersist no).
 // The returned func stops listening and waits for the other clients'
 // sessions to end. terminated is closed on -O exit.
-func (r *sshRun) serveInProcess(h *sshconf.Host, conn *dial.Conn, s muxSettings) (stop func(), terminated <-chan struct{}) {
+func (r *sshRun) serveInProcess(h *sshconf.Host, conn *dial.Conn, s muxSettings) (stop func(), terminated, ended <-chan struct{}) {
 	term := make(chan struct{})
 	ln, err := mux.Listen(s.path)
 	if errors.Is(err, mux.ErrExists) {
@@ -786,7 +807,7 @@ func (r *sshRun) serveInProcess(h *sshconf.Host, conn *dial.Conn, s muxSettings)
 	}
 	if err != nil {
 		r.log.Infof("ControlSocket %s: %v; multiplexing disabled", s.path, err)
-		return func() {}, term
+		return func() {}, term, nil
 	}
 	m := mux.NewMaster(r.masterConfig(h, conn, s))
 	ctx, cancel := context.WithCancel(context.Background())
@@ -808,7 +829,7 @@ func (r *sshRun) serveInProcess(h *sshconf.Host, conn *dial.Conn, s muxSettings)
 		}
 		cancel()
 		<-done
-	}, term
+	}, term, done
 }
 
 // hopViaMaster is dial's ViaMaster: a connection to addr through the
@@ -902,11 +923,19 @@ func (r *sshRun) hopMasterArgs(hop *sshconf.Host) []string {
 // (ControlPersist no); -O exit cancels the returned context. stop waits
 // for the other clients' sessions.
 func (r *sshRun) startInProcessMaster(ctx context.Context, h *sshconf.Host, conn *dial.Conn, plan muxPlan) (context.Context, func()) {
-	stop, term := r.serveInProcess(h, conn, plan.settings)
+	stop, term, ended := r.serveInProcess(h, conn, plan.settings)
 	ctx, cancel := context.WithCancel(ctx)
+	if !plan.none {
+		// Our own session goes on after -O stop, as in ssh(1).
+		ended = nil
+	}
 	go func() {
+		// -O exit ends everything; with -N, so does -O stop once the
+		// other clients' sessions are over (ssh(1)'s client_stop_mux).
 		select {
 		case <-term:
+			cancel()
+		case <-ended:
 			cancel()
 		case <-ctx.Done():
 		}

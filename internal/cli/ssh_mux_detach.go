@@ -119,3 +119,25 @@ func (r *sshRun) useMasterStderr(s *masterStderr) {
 		r.log = vlog.New(s, r.log.Level())
 	}
 }
+
+// releaseForkedStdio is ssh(1)'s stdfd_devnull after -f: once in the
+// background with no session (-N), nothing holds the caller's stdin,
+// stdout or stderr (which would keep a `$(ssh -f -N …)` or a pipe
+// waiting); stderr stays when debug lines go to it, as in ssh(1).
+func (r *sshRun) releaseForkedStdio() {
+	if !r.args.forkAfter {
+		return
+	}
+	f, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	fds := []int{0, 1, 2}
+	if r.args.logFile == "" && r.log.Enabled(vlog.Debug1) {
+		fds = fds[:2]
+	}
+	for _, fd := range fds {
+		unix.Dup3(int(f.Fd()), fd, 0)
+	}
+}
