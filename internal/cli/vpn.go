@@ -89,6 +89,9 @@ func runVPN(ctx context.Context, e *env, args []string) error {
 	if len(args) > 0 && args[0] == vpnPeerFlag {
 		return runVPNPeer(ctx, e, args[1:])
 	}
+	if len(args) > 0 && args[0] == vpnWatchFlag {
+		return runVPNWatch(ctx, e, args[1:])
+	}
 	if len(args) > 0 && args[0] == "status" {
 		return runVPNStatus(ctx, e, args[1:])
 	}
@@ -145,6 +148,12 @@ func runVPN(ctx context.Context, e *env, args []string) error {
 	if !o.quiet {
 		fmt.Fprintf(e.io.ErrOut, "jumpgate: %s\n", t.Summary(fs.Arg(0)))
 	}
+	// kill -9 must not leave a bridge behind either.
+	lw, err := watchLocal(t)
+	if err != nil {
+		fmt.Fprintf(e.io.ErrOut, "jumpgate: warning: %v; a kill -9 would leave bridge %s behind\n", err, t.Near.Config().Bridge)
+	}
+	defer lw.done() // after serve has removed the near end
 	s := &vpnSession{e: e, r: r, h: h, target: fs.Arg(0), persist: o.persist, quiet: o.quiet, t: t, conn: conn}
 	if s.state, err = advertise(e, t, fs.Arg(0)); err != nil && o.verbose > 0 {
 		fmt.Fprintf(e.io.ErrOut, "jumpgate: not listed by vpn status: %v\n", err)

@@ -22,6 +22,39 @@ type Endpoint struct {
 	Device
 	cfg  Config
 	undo []func() error
+	// What would outlive this process if it were killed: the device goes
+	// with its descriptor, a bridge made for it and ports added do not.
+	madeBridge string
+	addedPorts []string
+}
+
+// Leftovers are what [Endpoint.Close] would undo that does not go away by
+// itself when the process dies (kill -9): the bridge Setup created ("" if
+// none) and the ports it added to a bridge. [RemoveLeftovers] undoes them.
+func (e *Endpoint) Leftovers() (bridge string, ports []string) {
+	return e.madeBridge, e.addedPorts
+}
+
+// RemoveLeftovers takes ports out of bridge and, if removeBridge, removes
+// the bridge, for the watcher of a process that was killed before its
+// [Endpoint.Close]. What is already gone is no error.
+func RemoveLeftovers(bridge string, removeBridge bool, ports []string) error {
+	var errs []error
+	for _, name := range ports {
+		if l, err := netlink.LinkByName(name); err == nil && l.Attrs().MasterIndex != 0 {
+			if br, err := netlink.LinkByIndex(l.Attrs().MasterIndex); err == nil && br.Attrs().Name == bridge {
+				errs = append(errs, netlink.LinkSetNoMaster(l))
+			}
+		}
+	}
+	if removeBridge {
+		if l, err := netlink.LinkByName(bridge); err == nil && l.Type() == "bridge" {
+			if err := netlink.LinkDel(l); err != nil {
+				errs = append(errs, fmt.Errorf("remove bridge %s: %w", bridge, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Config returns the configuration the endpoint was made with.
@@ -139,6 +172,7 @@ func (e *Endpoint) bridge() (netlink.Link, error) {
 	if err := netlink.LinkAdd(nb); err != nil {
 		return nil, fmt.Errorf("create bridge %s: %w", name, err)
 	}
+	e.madeBridge = name
 	e.undo = append(e.undo, func() error {
 		if l, err := netlink.LinkByName(name); err == nil {
 			if err := netlink.LinkDel(l); err != nil {
@@ -170,6 +204,7 @@ func (e *Endpoint) addPort(name string, br netlink.Link) error {
 	if err := netlink.LinkSetMaster(l, br); err != nil {
 		return fmt.Errorf("add %s to bridge %s: %w", name, br.Attrs().Name, err)
 	}
+	e.addedPorts = append(e.addedPorts, name)
 	e.undo = append(e.undo, func() error {
 		if l, err := netlink.LinkByName(name); err == nil {
 			netlink.LinkSetNoMaster(l)
