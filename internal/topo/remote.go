@@ -23,6 +23,12 @@ const marker = "@@jumpgate-topo "
 // it their sections hold iproute2's error, which becomes a warning.
 const RemoteScript = `export LC_ALL=C; PATH="$PATH:/usr/sbin:/sbin"
 m() { printf '\n@@jumpgate-topo %s\n' "$*"; }
+# x SECTION ARG CMD...: CMD's output as SECTION, or, when it fails (virsh
+# without a running libvirtd), an error section with its status and stderr.
+x() { s=$1 a=$2; shift 2
+  o=$("$@" 2>/dev/null); st=$?
+  if [ "$st" -eq 0 ]; then m "$s" "$a"; printf '%s\n' "$o"; return 0; fi
+  m error "$*: exit status $st"; "$@" 2>&1 >/dev/null | head -n 3; return 1; }
 m host; hostname
 m ino; stat -L -c %i /proc/self/ns/net 2>&1
 for ns in '' $(ip netns list 2>/dev/null | cut -d' ' -f1); do
@@ -40,12 +46,12 @@ for f in $(grep -ls '^iff:' /proc/[0-9]*/fdinfo/* 2>/dev/null); do
   p=${f#/proc/}; p=${p%%/*}
   printf '%s\t%s\t%s\t%s\n' "$p" "$(sed -n 's/^iff:[[:space:]]*//p' "$f")" "$(stat -L -c %i /proc/$p/ns/net 2>/dev/null)" "$(cat /proc/$p/comm 2>/dev/null)"
 done
-if command -v ovs-vsctl >/dev/null 2>&1; then m ovs; ovs-vsctl show 2>&1; fi
-if command -v virsh >/dev/null 2>&1; then
-  m virsh-list; virsh -q list --all 2>&1
-  for d in $(virsh -q list --all --name 2>/dev/null); do m virsh-domiflist "$d"; virsh -q domiflist "$d" 2>&1; done
-  m virsh-net-list; virsh -q net-list --all 2>&1
-  for d in $(virsh -q net-list --all --name 2>/dev/null); do m virsh-net-info "$d"; virsh net-info "$d" 2>&1; done
+if command -v ovs-vsctl >/dev/null 2>&1; then x ovs '' ovs-vsctl show; fi
+if command -v virsh >/dev/null 2>&1 && x virsh-list '' virsh -q list --all; then
+  for d in $(virsh -q list --all --name 2>/dev/null); do x virsh-domiflist "$d" virsh -q domiflist "$d"; done
+  if x virsh-net-list '' virsh -q net-list --all; then
+    for d in $(virsh -q net-list --all --name 2>/dev/null); do x virsh-net-info "$d" virsh net-info "$d"; done
+  fi
 fi
 m end
 `
@@ -153,6 +159,13 @@ func ParseBundle(b []byte) (*Topology, error) {
 				ino, _ := strconv.ParseUint(f[2], 10, 64)
 				holds = append(holds, tapHold{pid: pid, dev: f[1], nsInode: ino, comm: f[3]})
 			}
+		case "error":
+			// A tool that exists but failed, as local discovery words it.
+			msg := s.arg
+			if len(s.body) > 0 {
+				msg += ": " + strings.Join(strings.Split(string(s.body), "\n"), "; ")
+			}
+			warn("%s", msg)
 		case "ovs":
 			t.OVS = ParseOVSShow(string(s.body))
 		case "virsh-list":
