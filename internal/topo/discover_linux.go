@@ -153,17 +153,29 @@ func findNamespaces(netnsDir, procDir string) ([]*nsRef, error) {
 		}
 	}
 	slices.Sort(pids)
+	me := os.Getpid()
 	for _, pid := range pids {
 		p := filepath.Join(procDir, strconv.Itoa(pid), "ns/net")
-		s, err := os.Readlink(p)
-		if err != nil {
-			continue // gone, or a kernel thread
+		var ino uint64
+		self := pid == me && procDir == "/proc"
+		if self {
+			// Our own main thread may be inside another namespace for a
+			// moment; our namespace is the one an unlocked thread is in.
+			var err error
+			if ino, err = selfInode(); err != nil {
+				continue
+			}
+		} else {
+			s, err := os.Readlink(p)
+			if err != nil {
+				continue // gone, or a kernel thread
+			}
+			var ok bool
+			if ino, ok = parseNSLink(s); !ok {
+				continue
+			}
 		}
-		ino, ok := parseNSLink(s)
-		if !ok {
-			continue
-		}
-		r := add(ino, &nsRef{inode: ino, path: p})
+		r := add(ino, &nsRef{inode: ino, path: p, self: self})
 		if len(r.pids) < maxPIDs {
 			r.pids = append(r.pids, pid)
 		}
