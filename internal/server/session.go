@@ -407,14 +407,18 @@ func closeAll(cs ...io.Closer) {
 	}
 }
 
-// exit sends EOF, exit-status or exit-signal, and closes the channel.
+// exit sends exit-status or exit-signal, then EOF, and closes the channel.
+// The status goes before EOF: a client whose own input is done closes the
+// channel as soon as it has our EOF (OpenSSH's does, and its master always),
+// and x/crypto/ssh answers that CLOSE at once, after which no exit-status
+// could be sent.
 func (s *session) exit(log *slog.Logger, cmd *exec.Cmd, werr error) {
-	s.ch.CloseWrite()
+	defer s.ch.Close()
+	defer s.ch.CloseWrite()
 	st := cmd.ProcessState
 	if st == nil {
 		log.Info("session ended", "err", werr)
 		s.ch.SendRequest("exit-status", false, ssh.Marshal(exitStatusMsg{255}))
-		s.ch.Close()
 		return
 	}
 	ws, _ := st.Sys().(syscall.WaitStatus)
@@ -429,5 +433,4 @@ func (s *session) exit(log *slog.Logger, cmd *exec.Cmd, werr error) {
 		log.Info("session ended", "status", st.ExitCode())
 		s.ch.SendRequest("exit-status", false, ssh.Marshal(exitStatusMsg{uint32(st.ExitCode())}))
 	}
-	s.ch.Close()
 }
