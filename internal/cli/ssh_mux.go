@@ -430,15 +430,6 @@ func (r *sshRun) runViaMaster(ctx context.Context, h *sshconf.Host, s muxSetting
 		Opened: func(id uint32) {
 			r.log.Debugf("mux_client_request_session: master session id: %d", id)
 			notifyForked()
-			if sess.tty {
-				if f, ok := r.e.io.In.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-					if st, err := term.MakeRaw(int(f.Fd())); err == nil {
-						rmu.Lock()
-						restore = func() { term.Restore(int(f.Fd()), st) }
-						rmu.Unlock()
-					}
-				}
-			}
 		},
 		ExitSignal:   func(m *mux.ExitSignal) { signalled = m },
 		Disconnected: func() { disconnected = true },
@@ -475,6 +466,19 @@ func (r *sshRun) runViaMaster(ctx context.Context, h *sshconf.Host, s muxSetting
 				}
 			}
 		}()
+	}
+	// Raw before asking: the master writes the remote's first output to
+	// our terminal as soon as the command runs, which can be before its
+	// answer reaches us, and a cooked terminal would turn its "\r\n"
+	// into "\r\r\n".
+	if sess.tty {
+		if f, ok := r.e.io.In.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+			if st, err := term.MakeRaw(int(f.Fd())); err == nil {
+				rmu.Lock()
+				restore = func() { term.Restore(int(f.Fd()), st) }
+				rmu.Unlock()
+			}
+		}
 	}
 	status, err := c.Session(mctx, req, stdin, stdout, stderr, ev)
 	rmu.Lock()
