@@ -258,6 +258,7 @@ func (r *sshRun) run(ctx context.Context) (retErr error) {
 		}
 	}
 	err = session.Run(ctx, conn.Client, so)
+	r.logTransferred(conn)
 	if err != nil {
 		if kerr := ka.take(); kerr != nil {
 			return r.fail("%v", kerr)
@@ -285,6 +286,20 @@ func (r *sshRun) run(ctx context.Context) (retErr error) {
 	}
 }
 
+// logTransferred is ssh(1)'s closing account of the connection, at
+// LogLevel VERBOSE.
+func (r *sshRun) logTransferred(conn *dial.Conn) {
+	if !r.log.Enabled(vlog.Verbose) {
+		return
+	}
+	sent, received, up := conn.Transferred()
+	secs := up.Seconds()
+	r.log.Verbosef("Transferred: sent %d, received %d bytes, in %.1f seconds", sent, received, secs)
+	if secs > 0 {
+		r.log.Verbosef("Bytes per second: sent %.1f, received %.1f", float64(sent)/secs, float64(received)/secs)
+	}
+}
+
 // unsupported refuses what later issues deliver, before connecting, so that
 // nobody is left thinking a forward or tunnel is up.
 func (r *sshRun) unsupported(h *sshconf.Host) error {
@@ -293,7 +308,7 @@ func (r *sshRun) unsupported(h *sshconf.Host) error {
 		what = append(what, "tun/tap forwarding (-w, Tunnel)")
 	}
 	if len(what) > 0 {
-		return r.fail("%s: not supported by this jumpgate yet (forwarding arrives with issue #5, tunnels with #6); nothing was started", strings.Join(what, ", "))
+		return r.fail("%s: jumpgate ssh does not open tunnels; jumpgate vpn %s --l3 (or --l2) does, configuring both ends. Nothing was started.", strings.Join(what, ", "), h.Original())
 	}
 	if h.Get("compression") == "yes" {
 		r.log.Debugf("Compression is not supported by jumpgate; continuing uncompressed.")

@@ -15,6 +15,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -68,6 +69,36 @@ type Conn struct {
 	Via    *Conn           // the jump host this connection runs through, or nil
 	Dialed time.Duration   // time to connect and authenticate
 	closer io.Closer       // ProxyCommand process, if any
+	count  *countingConn
+}
+
+// Transferred is what went over the wire of this connection (its
+// encrypted packets, as ssh(1)'s "Transferred:" line counts) and for how
+// long it has been up.
+func (c *Conn) Transferred() (sent, received int64, up time.Duration) {
+	if c.count == nil {
+		return 0, 0, 0
+	}
+	return c.count.sent.Load(), c.count.received.Load(), time.Since(c.count.start)
+}
+
+// countingConn counts the bytes a connection carries.
+type countingConn struct {
+	net.Conn
+	start          time.Time
+	sent, received atomic.Int64
+}
+
+func (c *countingConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.received.Add(int64(n))
+	return n, err
+}
+
+func (c *countingConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	c.sent.Add(int64(n))
+	return n, err
 }
 
 // Close closes the connection and, after it, its jump hosts.
@@ -251,6 +282,8 @@ func OpenFailure(err error) string {
 // handshake runs the SSH handshake and authentication over conn.
 func (d *Dialer) handshake(ctx context.Context, h *sshconf.Host, conn net.Conn, addr string) (*Conn, error) {
 	log := d.Log
+	count := &countingConn{Conn: conn, start: time.Now()}
+	conn = count
 	auth, err := sshconn.NewClient(ctx, sshconn.Config{
 		Host: h, Prompter: d.Prompter, Log: log, Warn: d.Warn, Getenv: d.Getenv,
 	})
@@ -289,8 +322,8 @@ func (d *Dialer) handshake(ctx context.Context, h *sshconf.Host, conn net.Conn, 
 		log.Debugf("kex: server->client cipher: %s MAC: %s compression: none", a.Read.Cipher, macName(a.Read))
 		log.Debugf("kex: client->server cipher: %s MAC: %s compression: none", a.Write.Cipher, macName(a.Write))
 	}
-	log.Debugf("Authenticated to %s ([%s]:%s) using %q.", h.Hostname(), hostOf(conn.RemoteAddr(), h.Hostname()), h.Get("port"), auth.Method())
-	return &Conn{Client: ssh.NewClient(cc, chans, reqs), Host: h, Auth: auth}, nil
+	log.Verbosef("Authenticated to %s ([%s]:%s) using %q.", h.Hostname(), hostOf(conn.RemoteAddr(), h.Hostname()), h.Get("port"), auth.Method())
+	return &Conn{Client: ssh.NewClient(cc, chans, reqs), Host: h, Auth: auth, count: count}, nil
 }
 
 func macName(d ssh.DirectionAlgorithms) string {
