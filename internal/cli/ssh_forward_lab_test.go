@@ -303,6 +303,14 @@ func (s *sshLab) testDynamicForward(t *testing.T) {
 	cfg := s.l.SSHConfig()
 	s.sshBackground(t, "-F", cfg, "-N", "-D", "8201", "hyper2")
 	s.sshBackground(t, "-F", cfg, "-N", "-D", "127.0.0.1:8202", "hyper1")
+	s.sshBackground(t, "-F", cfg, "-N", "-D", "127.0.0.1:8203", "vm1")
+	t.Run("socks5 through two hops to vm1's loopback", func(t *testing.T) {
+		c := s.dialHost(t, "laptop", "tcp", "127.0.0.1:8203")
+		if code := socks5(t, c, "localhost", 7000); code != 0 {
+			t.Fatalf("socks5 reply %d", code)
+		}
+		upperRoundTrip(t, c, strings.Repeat("two hops ", 50000))
+	})
 	t.Run("socks5 name resolved by hyper2", func(t *testing.T) {
 		c := s.dialHost(t, "laptop", "tcp", "127.0.0.1:8201")
 		if code := socks5(t, c, "secret-vm.lab", 7001); code != 0 {
