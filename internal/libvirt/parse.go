@@ -159,7 +159,8 @@ func (d Display) String() string { return d.URI(d.Network, d.Address) }
 // (for example a local forward of it).
 func (d Display) URI(network, address string) string {
 	if network == "unix" {
-		return d.Type + "+unix://" + address
+		// Escaped, so that a path with a space, '?' or '#' reads back.
+		return (&url.URL{Scheme: d.Type + "+unix", Path: address}).String()
 	}
 	if d.Type == "vnc" {
 		// remote-viewer reads vnc://host:N as display N below 100 and
