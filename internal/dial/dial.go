@@ -8,6 +8,7 @@
 package dial
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -307,7 +308,7 @@ func (d *Dialer) handshake(ctx context.Context, h *sshconf.Host, conn net.Conn, 
 		// identification, not the user typing a passphrase later.
 		hc = &bannerDeadline{Conn: conn}
 	}
-	cc, chans, reqs, err := ssh.NewClientConn(hc, addr, &cfg)
+	cc, chans, reqs, err := ssh.NewClientConn(newReadBuffered(hc), addr, &cfg)
 	if err != nil {
 		auth.Close()
 		if ctx.Err() != nil {
@@ -407,3 +408,23 @@ func connectTimeout(h *sshconf.Host) time.Duration {
 	}
 	return time.Duration(n) * time.Second
 }
+
+// readBufferSize is how much a connection's reader takes at once.
+const readBufferSize = 256 << 10
+
+// readBuffered is the connection an SSH transport runs on, read through a
+// large buffer. x/crypto/ssh reads its transport through a 4 KiB
+// bufio.Reader: a packet's header and the rest of it were separate reads,
+// of the socket (a system call each) or, for a hop behind a jump host, of
+// the jump host's channel (a wake-up of its reader each). One read now
+// takes all that has arrived, up to 256 KiB.
+type readBuffered struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func newReadBuffered(c net.Conn) *readBuffered {
+	return &readBuffered{Conn: c, r: bufio.NewReaderSize(c, readBufferSize)}
+}
+
+func (c *readBuffered) Read(p []byte) (int, error) { return c.r.Read(p) }
