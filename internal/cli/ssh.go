@@ -179,6 +179,8 @@ func (r *sshRun) run(ctx context.Context) (retErr error) {
 		return err
 	}
 
+	// Sessions and forwards may carry bulk data: see gc_headroom.go.
+	defer startGCHeadroom(ctx, r.e.getenv)()
 	conn, err := r.dialer().Dial(ctx, h)
 	if err != nil {
 		return r.connectError(h, err)

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"runtime/debug"
 	"strconv"
 	"strings"
 
@@ -26,14 +25,6 @@ func (r *sshRun) startForwards(ctx context.Context, h *sshconf.Host, conn *dial.
 	fws := h.Forwards()
 	if len(fws) == 0 {
 		return nil, nil
-	}
-	// x/crypto/ssh allocates a fresh buffer for every packet it reads, on
-	// every hop of a jump chain: at Go's default GOGC the collector and the
-	// page faults of new spans cost as much CPU as decryption. The live
-	// heap is a few MiB, so a less eager collector costs little memory
-	// and measured ~1.3x the download throughput through two hops.
-	if r.e.getenv("GOGC") == "" {
-		debug.SetGCPercent(400)
 	}
 	mask, err := strconv.ParseUint(h.Get("streamlocalbindmask"), 8, 32)
 	if err != nil {
