@@ -417,7 +417,10 @@ const readBufferSize = 256 << 10
 // bufio.Reader: a packet's header and the rest of it were separate reads,
 // of the socket (a system call each) or, for a hop behind a jump host, of
 // the jump host's channel (a wake-up of its reader each). One read now
-// takes all that has arrived, up to 256 KiB.
+// takes all that has arrived, up to 256 KiB. Measured (lab, iperf3 -R,
+// fresh forward each run, alternating): through two hops a median of
+// ~1250 Mbit/s against ~930 without it; one hop, ~3.6 against ~3.1
+// Gbit/s; uploads unchanged.
 type readBuffered struct {
 	net.Conn
 	r *bufio.Reader
