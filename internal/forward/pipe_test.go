@@ -1,0 +1,52 @@
+package forward
+
+import (
+	"bytes"
+	"testing"
+)
+
+// chunkRecorder keeps the size of every write.
+type chunkRecorder struct {
+	bytes.Buffer
+	sizes []int
+}
+
+func (r *chunkRecorder) Write(p []byte) (int, error) {
+	r.sizes = append(r.sizes, len(p))
+	return r.Buffer.Write(p)
+}
+
+func TestChannelWriterChunks(t *testing.T) {
+	tests := []struct {
+		name  string
+		size  int
+		sizes []int
+	}{
+		{"empty", 0, nil},
+		{"small", 100, []int{100}},
+		{"one chunk", channelChunk, []int{channelChunk}},
+		{"a byte over", channelChunk + 1, []int{channelChunk, 1}},
+		{"copy buffer", 256 << 10, []int{channelChunk, channelChunk, channelChunk, channelChunk, channelChunk, channelChunk, channelChunk, channelChunk, 256<<10 - 8*channelChunk}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			data := bytes.Repeat([]byte("jumpgate"), tc.size/8+1)[:tc.size]
+			var r chunkRecorder
+			n, err := channelWriter{&r}.Write(data)
+			if err != nil || n != tc.size {
+				t.Fatalf("Write = %d, %v; want %d, nil", n, err, tc.size)
+			}
+			if !bytes.Equal(r.Bytes(), data) {
+				t.Errorf("data changed on the way")
+			}
+			if len(r.sizes) != len(tc.sizes) {
+				t.Fatalf("writes %v, want %v", r.sizes, tc.sizes)
+			}
+			for i := range r.sizes {
+				if r.sizes[i] != tc.sizes[i] {
+					t.Fatalf("writes %v, want %v", r.sizes, tc.sizes)
+				}
+			}
+		})
+	}
+}
