@@ -308,7 +308,9 @@ func (f Forward) String() string {
 	quote := func(s string) string {
 		var b strings.Builder
 		for i := 0; i < len(s); i++ {
-			if strings.IndexByte(":[]\\", s[i]) >= 0 {
+			// White space too: the parser trims the spec's unescaped
+			// leading white space, as ssh(1)'s isspace() loop does.
+			if strings.IndexByte(":[]\\ \t\n\v\f\r", s[i]) >= 0 {
 				b.WriteByte('\\')
 			}
 			b.WriteByte(s[i])
