@@ -58,6 +58,11 @@ type session struct {
 	closers []io.Closer // read ends to close when tearing down
 	agent   *agentListener
 	x11     *x11Display
+
+	// replied closes once the shell/exec/subsystem request is answered:
+	// the command's exit-status and CLOSE must not overtake that answer, or
+	// a quick command's client sees its request fail (x/crypto: EOF).
+	replied chan struct{}
 }
 
 func (c *Conn) session(ctx context.Context, nch ssh.NewChannel) {
@@ -65,10 +70,10 @@ func (c *Conn) session(ctx context.Context, nch ssh.NewChannel) {
 	if err != nil {
 		return
 	}
-	s := &session{c: c, ch: ch}
+	s := &session{c: c, ch: ch, replied: make(chan struct{})}
 	var done chan struct{}
 	for r := range reqs {
-		ok := false
+		ok, started := false, false
 		switch r.Type {
 		case "pty-req":
 			ok = done == nil && s.ptyReq(r.Payload)
@@ -88,7 +93,7 @@ func (c *Conn) session(ctx context.Context, nch ssh.NewChannel) {
 				ch.Close()
 				continue
 			}
-			ok = true
+			ok, started = true, true
 		case "window-change":
 			ok = s.windowChange(r.Payload)
 		case "signal":
@@ -105,6 +110,9 @@ func (c *Conn) session(ctx context.Context, nch ssh.NewChannel) {
 		}
 		if r.WantReply {
 			r.Reply(ok, nil)
+		}
+		if started {
+			close(s.replied)
 		}
 	}
 	// The channel is closed (by us after exit, or by the client).
@@ -349,6 +357,7 @@ func (s *session) start(ctx context.Context, kind string, payload []byte) (chan 
 	s.c.wg.Go(func() {
 		defer close(done)
 		werr := wait()
+		<-s.replied
 		s.exit(log, cmd, werr)
 	})
 	return done, nil
