@@ -7,6 +7,8 @@ import (
 	"sync"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/jumpgate/jumpgate/internal/sshio"
 )
 
 // halfConn is a connection whose write side can be closed alone: a TCP or
@@ -41,7 +43,7 @@ func copyHalf(dst, src halfConn) {
 	// copy to TCPConn.ReadFrom or WriteTo and their 32 KiB buffers.
 	var w io.Writer = dst
 	if _, ok := dst.(ssh.Channel); ok {
-		w = channelWriter{dst}
+		w = sshio.ChannelWriter{W: dst}
 	}
 	_, err := io.CopyBuffer(struct{ io.Writer }{w}, struct{ io.Reader }{src}, *bp)
 	copyBuffers.Put(bp)
@@ -82,28 +84,3 @@ func asHalf(c net.Conn) halfConn {
 type fullCloser struct{ net.Conn }
 
 func (c fullCloser) CloseWrite() error { return c.Close() }
-
-// channelChunk is the most we hand an SSH channel in one write. x/crypto
-// fills packets to the peer's maximum (32 KiB from OpenSSH), and through a
-// jump host that whole packet, with its own header, padding and MAC, is
-// data on the jump host's channel: a few dozen bytes over the same 32 KiB,
-// so every packet became a full one and a runt on every hop, each
-// encrypted, sent and decrypted on its own. 512 bytes less leaves room for
-// the framing of several hops.
-const channelChunk = 32<<10 - 512
-
-// channelWriter writes to an SSH channel in chunks of channelChunk.
-type channelWriter struct{ w io.Writer }
-
-func (c channelWriter) Write(p []byte) (int, error) {
-	total := 0
-	for len(p) > 0 {
-		n, err := c.w.Write(p[:min(len(p), channelChunk)])
-		total += n
-		if err != nil {
-			return total, err
-		}
-		p = p[n:]
-	}
-	return total, nil
-}

@@ -22,6 +22,8 @@ import (
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/sys/unix"
+
+	"github.com/jumpgate/jumpgate/internal/sshio"
 )
 
 type channel struct {
@@ -138,7 +140,7 @@ func (ch *channel) copyIn(dst io.Writer, src io.Reader) error {
 }
 
 func (ch *channel) copyOut(dst io.Writer, src io.Reader) error {
-	_, err := io.Copy(io.MultiWriter(dst, counter{&ch.out, &ch.m.bytesOut}), src)
+	_, err := io.Copy(io.MultiWriter(sshio.ChannelWriter{W: dst}, counter{&ch.out, &ch.m.bytesOut}), src)
 	return err
 }
 

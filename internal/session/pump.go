@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/jumpgate/jumpgate/internal/sshio"
 	"github.com/jumpgate/jumpgate/internal/vlog"
 )
 
@@ -22,6 +23,7 @@ import (
 func (r *runner) pumpStdin(ctx context.Context, w io.WriteCloser, esc *Escaper) (stop func()) {
 	quit := make(chan struct{})
 	exited := make(chan struct{})
+	w = chunked{w}
 	go func() {
 		defer close(exited)
 		buf := make([]byte, 32*1024)
@@ -220,4 +222,11 @@ func (r *runner) sendWindowIfChanged() {
 	r.lastWin = ws
 	r.log.Debug2f("client_check_window_change: changed")
 	r.sess.SendRequest("window-change", false, windowChange(ws))
+}
+
+// chunked is the stdin channel written in sshio's chunks, closed as itself.
+type chunked struct{ io.WriteCloser }
+
+func (c chunked) Write(p []byte) (int, error) {
+	return sshio.ChannelWriter{W: c.WriteCloser}.Write(p)
 }

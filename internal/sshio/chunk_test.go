@@ -1,4 +1,4 @@
-package forward
+package sshio
 
 import (
 	"bytes"
@@ -24,15 +24,15 @@ func TestChannelWriterChunks(t *testing.T) {
 	}{
 		{"empty", 0, nil},
 		{"small", 100, []int{100}},
-		{"one chunk", channelChunk, []int{channelChunk}},
-		{"a byte over", channelChunk + 1, []int{channelChunk, 1}},
-		{"copy buffer", 256 << 10, []int{channelChunk, channelChunk, channelChunk, channelChunk, channelChunk, channelChunk, channelChunk, channelChunk, 256<<10 - 8*channelChunk}},
+		{"one chunk", ChannelChunk, []int{ChannelChunk}},
+		{"a byte over", ChannelChunk + 1, []int{ChannelChunk, 1}},
+		{"copy buffer", 256 << 10, []int{ChannelChunk, ChannelChunk, ChannelChunk, ChannelChunk, ChannelChunk, ChannelChunk, ChannelChunk, ChannelChunk, 256<<10 - 8*ChannelChunk}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			data := bytes.Repeat([]byte("jumpgate"), tc.size/8+1)[:tc.size]
 			var r chunkRecorder
-			n, err := channelWriter{&r}.Write(data)
+			n, err := ChannelWriter{&r}.Write(data)
 			if err != nil || n != tc.size {
 				t.Fatalf("Write = %d, %v; want %d, nil", n, err, tc.size)
 			}
