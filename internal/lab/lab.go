@@ -25,7 +25,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sync"
 	"time"
 )
@@ -132,13 +131,26 @@ type serverRecord struct {
 
 const manifestFile = "manifest.json"
 
-var nameRE = regexp.MustCompile(`^[a-z][a-z0-9-]{0,30}$`)
+// validName reports whether name is a lower-case letter followed by up to
+// 30 of [a-z0-9-]. (Not a regexp: every jumpgate command would compile it
+// at start-up, and start-up is what a multiplexed `jumpgate ssh` costs.)
+func validName(name string) bool {
+	if len(name) == 0 || len(name) > 31 || name[0] < 'a' || name[0] > 'z' {
+		return false
+	}
+	for _, c := range []byte(name[1:]) {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
 
 func (o *Options) fill() error {
 	if o.Name == "" {
 		o.Name = DefaultName
 	}
-	if !nameRE.MatchString(o.Name) {
+	if !validName(o.Name) {
 		return fmt.Errorf("lab name %q: want a lower-case letter, then up to 30 of [a-z0-9-]", o.Name)
 	}
 	if o.StateDir == "" {

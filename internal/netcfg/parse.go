@@ -11,7 +11,6 @@ import (
 	"math"
 	"net/netip"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -41,15 +40,30 @@ type parser struct {
 	file string
 }
 
-var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
 func (p *parser) yamlErr(err error) error {
 	msg := err.Error()
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		return &SchemaError{File: p.file, Line: line, Column: 1, Msg: "yaml: " + m[2]}
+	if line, rest, ok := yamlLine(msg); ok {
+		return &SchemaError{File: p.file, Line: line, Column: 1, Msg: "yaml: " + rest}
 	}
 	return &SchemaError{File: p.file, Line: 1, Column: 1, Msg: msg}
+}
+
+// yamlLine splits a one-line "yaml: line N: MESSAGE" from yaml.v3 into N
+// and MESSAGE.
+func yamlLine(msg string) (line int, rest string, ok bool) {
+	s, found := strings.CutPrefix(msg, "yaml: line ")
+	if !found || strings.Contains(s, "\n") {
+		return 0, "", false
+	}
+	digits, rest, found := strings.Cut(s, ": ")
+	if !found || digits == "" || strings.Trim(digits, "0123456789") != "" {
+		return 0, "", false
+	}
+	line, err := strconv.Atoi(digits)
+	if err != nil {
+		return 0, "", false
+	}
+	return line, rest, true
 }
 
 func (p *parser) errAt(n *yaml.Node, field, format string, args ...any) error {
@@ -149,13 +163,32 @@ func (p *parser) boolean(n *yaml.Node, field string, dst *bool) error {
 	return nil
 }
 
-var ifName = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,15}$`)
+// ifNameByte reports whether c may appear in an interface name here:
+// A-Z a-z 0-9 _ . - (checked by hand, not by a regexp every command
+// would compile at start-up).
+func ifNameByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-'
+}
+
+// validIfName reports whether s is 1–15 of A-Z a-z 0-9 _ . -, and not
+// "." or "..".
+func validIfName(s string) bool {
+	if len(s) == 0 || len(s) > 15 || s == "." || s == ".." {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !ifNameByte(s[i]) {
+			return false
+		}
+	}
+	return true
+}
 
 func (p *parser) name(n *yaml.Node, field string, dst *string) error {
 	if err := p.str(n, field, dst); err != nil {
 		return err
 	}
-	if !ifName.MatchString(*dst) || *dst == "." || *dst == ".." {
+	if !validIfName(*dst) {
 		return p.errAt(n, field, "%q is not a valid name (1–15 of A-Z a-z 0-9 _ . -)", *dst)
 	}
 	return nil
@@ -447,7 +480,7 @@ func defaultName(file string) string {
 	base := strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
 	var b strings.Builder
 	for _, r := range base {
-		if r < 128 && ifName.MatchString(string(r)) {
+		if r < 128 && ifNameByte(byte(r)) {
 			b.WriteRune(r)
 		}
 	}

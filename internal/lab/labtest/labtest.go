@@ -124,6 +124,8 @@ func build() (string, error) {
 	}
 	cmd := exec.Command(gobin, "build", "-o", out, "./cmd/jumpgate")
 	cmd.Dir = root
+	// As the Makefile builds it: static, see there.
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build ./cmd/jumpgate in %s: %w\n%s", root, err, b)
 	}
