@@ -180,7 +180,7 @@ func (r *sshRun) run(ctx context.Context) (retErr error) {
 	}
 
 	// Sessions and forwards may carry bulk data: see gc_headroom.go.
-	defer startGCHeadroom(ctx, r.e.getenv)()
+	defer startGCHeadroom(r.e.getenv)()
 	conn, err := r.dialer().Dial(ctx, h)
 	if err != nil {
 		return r.connectError(h, err)

@@ -688,7 +688,7 @@ func (r *sshRun) runBackgroundMaster(ctx context.Context, h *sshconf.Host, s mux
 	}()
 	r.useMasterStderr(errs)
 	// The master carries its clients' sessions and forwards.
-	defer startGCHeadroom(ctx, r.e.getenv)()
+	defer startGCHeadroom(r.e.getenv)()
 	d := r.dialer()
 	prompts := &promptCounter{p: d.Prompter}
 	d.Prompter = prompts
