@@ -66,6 +66,38 @@ func (v *vpnLab) udp(t testing.TB, addr string) {
 	}
 }
 
+// tcpBulk copies 16 MiB each way over an SSH session to host's sshd
+// reached at addr across the tunnel (OpenSSH's client, with host's key),
+// and fails the test unless all of it arrived: through peer mode these
+// are 64 KiB TCP segments the far kernel cuts up (TSO) with checksums it
+// completes, and SSH's MAC catches any byte they got wrong.
+func (v *vpnLab) tcpBulk(t testing.TB, host, addr string) {
+	t.Helper()
+	const n = 16 << 20
+	ssh := []string{"ssh", "-F", v.cfg, "-o", "HostName=" + addr, "-o", "HostKeyAlias=" + host, "-o", "Port=22",
+		"-o", "ProxyJump=none", "-o", "ControlMaster=no", "-o", "ControlPath=none", "-o", "BatchMode=yes", host}
+	for _, tc := range []struct{ name, sh string }{
+		{"upload", fmt.Sprintf("head -c %d /dev/zero | %s 'wc -c'", n, shellJoin(ssh))},
+		{"download", fmt.Sprintf("%s 'head -c %d /dev/zero' | wc -c", shellJoin(ssh), n)},
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		out, err := v.l.Command(ctx, "laptop", "sh", "-c", tc.sh).CombinedOutput()
+		cancel()
+		if err != nil || strings.TrimSpace(string(out)) != strconv.Itoa(n) {
+			t.Errorf("TCP %s of %d bytes across the tunnel to %s (%s): %v\n%s", tc.name, n, addr, host, err, out)
+		}
+	}
+}
+
+// shellJoin quotes argv for sh -c.
+func shellJoin(argv []string) string {
+	q := make([]string, len(argv))
+	for i, a := range argv {
+		q[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+	}
+	return strings.Join(q, " ")
+}
+
 // dhcpServer runs dnsmasq as a DHCP server only (no DNS) on lan1's eth0,
 // handing out 198.18.3.100-149 on the wire segment, until the test ends.
 // It returns the lease file; its log is v.dhcpLog.

@@ -254,7 +254,7 @@ func (v *vpnLab) expectLinks(t testing.TB, host string, want []string) {
 	t.Errorf("links on %s after the tunnel: %v, before: %v", host, got, want)
 }
 
-var upLine = regexp.MustCompile(`^jumpgate: (l[23]) tunnel up: (\S+) .*<-> hyper1 (\S+).*, transport (\S+), mtu (\d+)$`)
+var upLine = regexp.MustCompile(`^jumpgate: (l[23]) tunnel up: (\S+) .*<-> hyper1 (\S+).*, transport (\S+)( \(tso\))?, mtu (\d+)$`)
 
 func TestVPNLab(t *testing.T) {
 	v := newVPNLab(t)
@@ -269,8 +269,8 @@ func TestVPNLab(t *testing.T) {
 	t.Run("l3 native against sshd", func(t *testing.T) {
 		p, line := v.startVPN(t, "hyper1", "--l3")
 		m := upLine.FindStringSubmatch(line)
-		if m == nil || m[4] != "tun@openssh.com" || !strings.HasPrefix(m[3], "tun") {
-			t.Errorf("up line %q: want transport tun@openssh.com to a tunN", line)
+		if m == nil || m[4] != "tun@openssh.com" || !strings.HasPrefix(m[3], "tun") || m[5] != "" {
+			t.Errorf("up line %q: want transport tun@openssh.com (no offloads: OpenSSH's end) to a tunN", line)
 		}
 		if b := v.banner(t, "198.19.252.2:22"); !strings.HasPrefix(b, "SSH-2.0-OpenSSH") {
 			t.Errorf("banner across the tunnel: %q", b)
@@ -293,8 +293,8 @@ func TestVPNLab(t *testing.T) {
 	t.Run("l3 peer against stock sshd with nat", func(t *testing.T) {
 		args := []string{"-p", "2222", "-o", "HostKeyAlias=hyper1", "hyper1", "--l3", "--nat", "--route", "198.18.2.0/24"}
 		p, line := v.startVPN(t, args...)
-		if m := upLine.FindStringSubmatch(line); m == nil || m[4] != "peer" {
-			t.Errorf("up line %q: want transport peer", line)
+		if m := upLine.FindStringSubmatch(line); m == nil || m[4] != "peer" || m[5] == "" {
+			t.Errorf("up line %q: want transport peer (tso)", line)
 		}
 		if !strings.Contains(p.errText(), "copying jumpgate") {
 			t.Errorf("first peer-mode run did not announce the copy:\n%s", p.errText())
@@ -309,6 +309,7 @@ func TestVPNLab(t *testing.T) {
 		v.ping(t, "laptop", "198.19.252.2")
 		v.ping(t, "laptop", "198.18.2.2")
 		v.udp(t, "198.19.252.2")
+		v.tcpBulk(t, "hyper1", "198.19.252.2")
 		if out := v.hostOutput(t, "hyper1", "nft", "list", "tables"); !strings.Contains(out, "jumpgate_") {
 			t.Errorf("no NAT table on hyper1 while up: %q", out)
 		}
@@ -336,8 +337,8 @@ func TestVPNLab(t *testing.T) {
 	t.Run("l2 peer joins wire", func(t *testing.T) {
 		p, line := v.startVPN(t, "-p", "2222", "-o", "HostKeyAlias=hyper1", "hyper1", "--l2",
 			"--remote-bridge", "wire", "--local-bridge", "virtual", "--local-addr", "198.18.3.99/24")
-		if m := upLine.FindStringSubmatch(line); m == nil || m[1] != "l2" || m[4] != "peer" {
-			t.Errorf("up line %q", line)
+		if m := upLine.FindStringSubmatch(line); m == nil || m[1] != "l2" || m[4] != "peer" || m[5] == "" {
+			t.Errorf("up line %q: want l2, transport peer (tso)", line)
 		}
 		// lan1 sits on wire, where hyper1 has no address: layer 2 only.
 		if b := v.banner(t, "198.18.3.11:22"); !strings.HasPrefix(b, "SSH-2.0-OpenSSH") {
@@ -354,6 +355,7 @@ func TestVPNLab(t *testing.T) {
 			t.Errorf("dnsmasq's leases do not hold %s:\n%s", ip, out)
 		}
 		v.ping(t, "laptop", "198.18.3.11", "-I", ip)
+		v.tcpBulk(t, "lan1", "198.18.3.11")
 		p.stop(t, syscall.SIGINT)
 		check(t)
 	})

@@ -27,7 +27,7 @@ func runVPNPeer(ctx context.Context, e *env, args []string) error {
 		mode, addr, bridge string
 		routes             []string
 		mtu                int
-		nat                bool
+		nat, offload       bool
 	)
 	fs := pflag.NewFlagSet("vpn-peer", pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -37,10 +37,11 @@ func runVPNPeer(ctx context.Context, e *env, args []string) error {
 	fs.StringArrayVar(&routes, "route", nil, "")
 	fs.IntVar(&mtu, "mtu", 1500, "")
 	fs.BoolVar(&nat, "nat", false, "")
+	fs.BoolVar(&offload, "offload", false, "")
 	if err := fs.Parse(args); err != nil {
 		return usageErrorf("vpn peer: %v", err)
 	}
-	cfg := vpn.Config{MTU: mtu, NAT: nat, Bridge: bridge}
+	cfg := vpn.Config{MTU: mtu, NAT: nat, Bridge: bridge, Offload: offload}
 	var err error
 	if cfg.Mode, err = vpn.ParseMode(mode); err != nil {
 		return usageErrorf("vpn peer: %v", err)

@@ -76,6 +76,8 @@ type Tunnel struct {
 	w      PacketWriter
 	far    io.Closer    // the channel carrying packets
 	keeper *ssh.Session // native: the far configuration; peer: the helper
+	// offload: peer mode with TSO/GSO on both devices (see [Open]).
+	offload bool
 }
 
 // ErrNotRoot is returned when an end lacks the privileges to make devices.
@@ -139,7 +141,7 @@ func Connect(ctx context.Context, c *ssh.Client, o Options) (_ *Tunnel, err erro
 	if err := t.startFar(ctx, fi, sha, o.Transport); err != nil {
 		return nil, err
 	}
-	near := Config{Mode: o.Mode, MTU: t.MTU, Addr: t.Local, Routes: o.Routes}
+	near := Config{Mode: o.Mode, MTU: t.MTU, Addr: t.Local, Routes: o.Routes, Offload: t.offload}
 	if o.Mode == L2 {
 		near.Bridge, near.CreateBridge, near.Ports = o.LocalBridge, true, o.LocalPorts
 	}
@@ -268,7 +270,7 @@ func (t *Tunnel) startPeer(ctx context.Context, o Options, fi *farInfo, sha stri
 			}
 		}
 	}
-	args := []string{"vpn", "--serve-peer", "--mode", o.Mode.String(), "--mtu", strconv.Itoa(t.MTU)}
+	args := []string{"vpn", "--serve-peer", "--mode", o.Mode.String(), "--mtu", strconv.Itoa(t.MTU), "--offload"}
 	if t.Remote.IsValid() {
 		args = append(args, "--addr", t.Remote.String())
 	}
@@ -311,9 +313,13 @@ func (t *Tunnel) startPeer(ctx context.Context, o Options, fi *farInfo, sha stri
 		}
 		return fmt.Errorf("helper on far host: %w", err)
 	}
-	t.Transport, t.FarDevice = TransportPeer, h.Device
+	if t.Near != nil && t.Near.Config().Offload != h.Offload {
+		// A reattach: the near device was opened for the first helper.
+		return fmt.Errorf("helper on far host: offloads %v, the tunnel's device was made with %v", h.Offload, t.Near.Config().Offload)
+	}
+	t.Transport, t.FarDevice, t.offload = TransportPeer, h.Device, h.Offload
 	t.far = s
-	t.r, t.w = NewFrameReader(br, t.MTU+14), NewFrameWriter(stdin)
+	t.r, t.w = NewPeerReader(br, t.MTU, h.Offload), NewFrameWriter(stdin)
 	return nil
 }
 
@@ -416,7 +422,11 @@ func (t *Tunnel) Summary(farHost string) string {
 	if t.Remote.IsValid() && mode == L3 {
 		fmt.Fprintf(&b, " %s", t.Remote)
 	}
-	fmt.Fprintf(&b, ", transport %s, mtu %d", t.Transport, t.MTU)
+	fmt.Fprintf(&b, ", transport %s", t.Transport)
+	if t.offload {
+		b.WriteString(" (tso)")
+	}
+	fmt.Fprintf(&b, ", mtu %d", t.MTU)
 	return b.String()
 }
 

@@ -30,6 +30,9 @@ type Config struct {
 	CreateBridge bool
 	// Ports are interfaces added to Bridge (L2), taken out again on exit.
 	Ports []string
+	// Offload opens the device with TSO/GSO and a virtio_net_hdr before
+	// every packet (see [Open]); peer mode only.
+	Offload bool
 }
 
 // Validate checks a configuration before anything is made.

@@ -64,6 +64,17 @@ type Device interface {
 // of at most 65535 plus an Ethernet header.
 const MaxPacket = 65535 + 14
 
+// vnetHdrLen is the size of the virtio_net_hdr before every packet of a
+// device opened with offloads (IFF_VNET_HDR, the kernel's default size).
+const vnetHdrLen = 10
+
+// MaxFrame bounds what peer mode's framing carries: a packet of
+// [MaxPacket] behind a virtio_net_hdr when the tunnel has offloads.
+const MaxFrame = MaxPacket + vnetHdrLen
+
+// ErrNoOffload is wrapped by [Open] when the kernel refuses offloads.
+var ErrNoOffload = errors.New("offloads refused")
+
 // ErrPacketTooLong is wrapped by decoders when a peer announces a packet
 // longer than the tunnel allows.
 var ErrPacketTooLong = errors.New("packet longer than the tunnel MTU")

@@ -5,6 +5,6 @@ package vpn
 import "errors"
 
 // Open is Linux-only.
-func Open(mode Mode, name string) (Device, error) {
+func Open(mode Mode, name string, offload bool) (Device, error) {
 	return nil, errors.ErrUnsupported
 }

@@ -33,7 +33,7 @@ type FrameWriter struct {
 
 // NewFrameWriter returns a FrameWriter on w.
 func NewFrameWriter(w io.Writer) *FrameWriter {
-	return &FrameWriter{w: w, buf: make([]byte, 0, batchSize+frameHeader+MaxPacket)}
+	return &FrameWriter{w: w, buf: make([]byte, 0, batchSize+frameHeader+MaxFrame)}
 }
 
 // WritePacket adds p to the batch, writing the batch first if p would
@@ -42,7 +42,7 @@ func (f *FrameWriter) WritePacket(p []byte) error {
 	if len(p) == 0 {
 		return nil
 	}
-	if len(p) > MaxPacket {
+	if len(p) > MaxFrame {
 		return fmt.Errorf("frame packet of %d bytes: %w", len(p), ErrPacketTooLong)
 	}
 	if len(f.buf)+frameHeader+len(p) > cap(f.buf) {

@@ -113,6 +113,64 @@ func FuzzFrame(f *testing.F) {
 	})
 }
 
+func TestOffloadReaderRejects(t *testing.T) {
+	t.Parallel()
+	frame := func(flags, gso byte, size uint16, n int) []byte {
+		h := make([]byte, vnetHdrLen, vnetHdrLen+n)
+		h[0], h[1] = flags, gso
+		binary.NativeEndian.PutUint16(h[4:6], size)
+		p := append(h, bytes.Repeat([]byte{0x45}, n)...)
+		return append(binary.BigEndian.AppendUint32(nil, uint32(len(p))), p...)
+	}
+	tests := []struct {
+		name string
+		in   []byte
+		want error // nil: accepted
+	}{
+		{"plain packet of the MTU", frame(0, vnetGSONone, 0, 1514), nil},
+		{"TCPv4 segment of 64 KiB", frame(1, vnetGSOTCPv4, 1448, 65000), nil},
+		{"TCPv6 segment with ECN", frame(1, vnetGSOTCPv6|vnetGSOECN, 1428, 30000), nil},
+		{"plain packet over the MTU", frame(0, vnetGSONone, 0, 1515), ErrPacketTooLong},
+		{"segments over the MTU", frame(1, vnetGSOTCPv4, 1501, 3000), ErrPacketTooLong},
+		{"segments of 0 bytes", frame(1, vnetGSOTCPv4, 0, 3000), ErrPacketTooLong},
+		{"UDP segmentation, not offered", frame(1, 3, 1400, 3000), ErrBadFrame},
+		{"truncated offload header", append(binary.BigEndian.AppendUint32(nil, 4), 0, 1, 2, 3), ErrBadFrame},
+		{"longer than any packet", binary.BigEndian.AppendUint32(nil, MaxFrame+1), ErrPacketTooLong},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := NewPeerReader(bytes.NewReader(tt.in), 1500, true).ReadPacket()
+			if !errors.Is(err, tt.want) {
+				t.Errorf("err %v, want %v", err, tt.want)
+			}
+		})
+	}
+}
+
+// FuzzOffloadFrame decodes arbitrary streams as an offloaded tunnel's
+// frames without panicking; what it accepts has a whole header and fits
+// the limits it checks.
+func FuzzOffloadFrame(f *testing.F) {
+	seed(f, "frames.bin")
+	f.Add(append([]byte{0, 0, 0, 20, 1, 1, 0, 54, 0xa8, 5, 0, 34, 0, 16}, make([]byte, 10)...))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		r := NewPeerReader(bytes.NewReader(in), 1500, true)
+		for {
+			p, err := r.ReadPacket()
+			if err != nil {
+				break
+			}
+			if len(p) < vnetHdrLen || len(p) > MaxFrame {
+				t.Fatalf("accepted a frame of %d bytes", len(p))
+			}
+			if p[1]&^vnetGSOECN == vnetGSONone && len(p)-vnetHdrLen > 1514 {
+				t.Fatalf("accepted an unsegmented packet of %d bytes", len(p)-vnetHdrLen)
+			}
+		}
+	})
+}
+
 // FuzzParse feeds arbitrary channel data to the tun@openssh.com layer-3
 // re-framer: no panic, packets within the MTU, and what it yields written
 // back by L3Writer gives the input it consumed.

@@ -69,7 +69,7 @@ func Setup(ctx context.Context, cfg Config) (*Endpoint, error) {
 	if cfg.Name == "" {
 		cfg.Name = map[Mode]string{L3: "jgtun%d", L2: "jgtap%d"}[cfg.Mode]
 	}
-	dev, err := Open(cfg.Mode, cfg.Name)
+	dev, err := Open(cfg.Mode, cfg.Name, cfg.Offload)
 	if err != nil {
 		return nil, err
 	}

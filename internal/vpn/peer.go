@@ -9,6 +9,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 )
@@ -18,23 +19,30 @@ import (
 type PeerHello struct {
 	Device string `json:"device,omitempty"`
 	MTU    int    `json:"mtu,omitempty"`
-	Error  string `json:"error,omitempty"`
+	// Offload: the device has offloads, so frames carry a virtio_net_hdr
+	// (asked for with Config.Offload; false when the kernel refused).
+	Offload bool   `json:"offload,omitempty"`
+	Error   string `json:"error,omitempty"`
 }
 
 // ServePeer is `jumpgate vpn --serve-peer`: cfg's end is set up, announced on out,
 // and served until in ends or ctx is done; then it is removed.
 func ServePeer(ctx context.Context, cfg Config, in io.Reader, out io.Writer, far io.Closer) error {
 	ep, err := Setup(ctx, cfg)
+	if cfg.Offload && errors.Is(err, ErrNoOffload) {
+		cfg.Offload = false
+		ep, err = Setup(ctx, cfg)
+	}
 	enc := json.NewEncoder(out)
 	if err != nil {
 		enc.Encode(PeerHello{Error: err.Error()})
 		return err
 	}
 	defer ep.Close()
-	if err := enc.Encode(PeerHello{Device: ep.Name(), MTU: cfg.MTU}); err != nil {
+	if err := enc.Encode(PeerHello{Device: ep.Name(), MTU: cfg.MTU, Offload: cfg.Offload}); err != nil {
 		return fmt.Errorf("write hello: %w", err)
 	}
-	return Pump(ctx, ep, NewFrameReader(in, cfg.MTU+14), NewFrameWriter(out), far, nil)
+	return Pump(ctx, ep, NewPeerReader(in, cfg.MTU, cfg.Offload), NewFrameWriter(out), far, nil)
 }
 
 // readHello reads the helper's hello line without reading past it.

@@ -83,7 +83,7 @@ func Pump(ctx context.Context, dev Device, r PacketReader, w PacketWriter, far i
 }
 
 func toFar(dev Device, w PacketWriter, c *Counters) error {
-	buf := make([]byte, MaxPacket)
+	buf := make([]byte, MaxFrame)
 	var sendErr error
 	send := func(p []byte) error {
 		c.TxPackets.Add(1)

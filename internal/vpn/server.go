@@ -28,7 +28,7 @@ func ServeTunChannel(ctx context.Context, nch ssh.NewChannel, log *slog.Logger) 
 	if o.Unit != AnyUnit {
 		name = fmt.Sprintf("tun%d", o.Unit)
 	}
-	dev, err := Open(L3, name)
+	dev, err := Open(L3, name, false)
 	if err != nil {
 		log.Warn("tunnel open failed", "err", err)
 		nch.Reject(ssh.ConnectionFailed, err.Error())
