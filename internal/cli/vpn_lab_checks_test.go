@@ -93,7 +93,7 @@ func (v *vpnLab) tcpBulk(t testing.TB, host, addr string) {
 func shellJoin(argv []string) string {
 	q := make([]string, len(argv))
 	for i, a := range argv {
-		q[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		q[i] = shellQuote(a)
 	}
 	return strings.Join(q, " ")
 }
