@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/jumpgate/jumpgate/internal/sshio"
 	"io"
 	"net"
 	"strconv"
@@ -249,7 +250,9 @@ func dialVia(ctx context.Context, client *ssh.Client, addr string) (net.Conn, er
 		if r.err != nil {
 			return nil, channelError(r.err)
 		}
-		return r.c, nil
+		// The hop's transport encrypts in its own goroutine, and this
+		// channel's Write for the outer connection in another.
+		return sshio.NewPipelined(r.c), nil
 	case <-ctx.Done():
 		go func() {
 			if r := <-ch; r.c != nil {

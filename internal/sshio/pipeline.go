@@ -1,0 +1,149 @@
+package sshio
+
+import (
+	"errors"
+	"net"
+	"sync"
+	"time"
+)
+
+// PipelineLimit is how many bytes a [Pipelined] conn queues before its
+// Write waits: a few packets, far below the 2 MiB an SSH channel's window
+// lets through.
+const PipelineLimit = 256 << 10
+
+// pipelineCloseWait bounds how long Close waits for the queue to go out.
+const pipelineCloseWait = time.Second
+
+// Pipelined is a net.Conn whose Write returns once the data is queued; a
+// goroutine of its own writes the queue to the underlying conn, in order.
+//
+// It is for an SSH transport that runs on a channel of another SSH
+// connection (a hop behind a jump host). Writing to such a channel
+// encrypts for the outer connection, and two hops deep encrypts once
+// more for the one outside that, all in the goroutine that wrote: an
+// upload through two jump hosts encrypted three times over on one core
+// while the other idled. Queued, each connection encrypts in its own
+// goroutine, in parallel, as ssh(1)'s chain of ProxyJump processes does.
+// (Reads need nothing: each transport already reads in its own goroutine.)
+type Pipelined struct {
+	net.Conn
+
+	mu      sync.Mutex
+	cond    sync.Cond
+	queue   [][]byte
+	queued  int
+	err     error // the underlying Write's, returned by later Writes
+	closing bool
+	free    [][]byte      // buffers written out, for reuse
+	done    chan struct{} // the writer goroutine has ended
+}
+
+// NewPipelined starts the writer goroutine of c; Close ends it.
+func NewPipelined(c net.Conn) *Pipelined {
+	p := &Pipelined{Conn: c, done: make(chan struct{})}
+	p.cond.L = &p.mu
+	go p.run()
+	return p
+}
+
+var errClosed = errors.New("use of closed pipelined connection")
+
+// Write queues a copy of b, waiting while the queue is full.
+func (p *Pipelined) Write(b []byte) (int, error) {
+	if len(b) == 0 {
+		return 0, nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for p.queued > 0 && p.queued+len(b) > PipelineLimit && p.err == nil && !p.closing {
+		p.cond.Wait()
+	}
+	switch {
+	case p.err != nil:
+		return 0, p.err
+	case p.closing:
+		return 0, errClosed
+	}
+	p.queue = append(p.queue, append(p.buf(len(b)), b...))
+	p.queued += len(b)
+	p.cond.Broadcast()
+	return len(b), nil
+}
+
+func (p *Pipelined) run() {
+	defer close(p.done)
+	var batch [][]byte
+	for {
+		p.mu.Lock()
+		for len(p.queue) == 0 && !p.closing {
+			p.cond.Wait()
+		}
+		if len(p.queue) == 0 {
+			p.mu.Unlock()
+			return
+		}
+		batch, p.queue = p.queue, batch[:0]
+		p.mu.Unlock()
+		n, err := 0, error(nil)
+		for _, b := range batch {
+			if err == nil {
+				_, err = p.Conn.Write(b)
+			}
+			n += len(b)
+		}
+		p.mu.Lock()
+		for _, b := range batch {
+			if cap(b) == bufSize && len(p.free) < PipelineLimit/bufSize {
+				p.free = append(p.free, b[:0])
+			}
+		}
+		clear(batch)
+		p.queued -= n
+		if err != nil && p.err == nil {
+			p.err = err
+		}
+		p.cond.Broadcast()
+		p.mu.Unlock()
+		if err != nil {
+			// Nothing more goes out; Writes return the error.
+			p.mu.Lock()
+			p.queue, p.queued, p.free = nil, 0, nil
+			p.mu.Unlock()
+			return
+		}
+	}
+}
+
+// Close lets what is queued go out (for a second at most), then closes
+// the underlying conn.
+func (p *Pipelined) Close() error {
+	p.mu.Lock()
+	p.closing = true
+	p.cond.Broadcast()
+	p.mu.Unlock()
+	t := time.NewTimer(pipelineCloseWait)
+	defer t.Stop()
+	select {
+	case <-p.done:
+	case <-t.C:
+	}
+	return p.Conn.Close()
+}
+
+// bufSize fits what SSH transports write at once (a packet: up to 32 KiB
+// of data and its framing); such buffers are reused.
+const bufSize = 34 << 10
+
+// buf returns an empty buffer for n bytes; p.mu is held.
+func (p *Pipelined) buf(n int) []byte {
+	if n > bufSize {
+		return make([]byte, 0, n)
+	}
+	if k := len(p.free); k > 0 {
+		b := p.free[k-1]
+		p.free = p.free[:k-1]
+		return b
+	}
+	return make([]byte, 0, bufSize)
+}
