@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/jumpgate/jumpgate/internal/rawio"
 	"github.com/jumpgate/jumpgate/internal/vpn"
 )
 
@@ -63,7 +64,8 @@ func runVPNPeer(ctx context.Context, e *env, args []string) error {
 	signal.Ignore(syscall.SIGPIPE)
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGHUP)
 	defer stop()
-	in, out := pollable(os.Stdin, 0), pollable(os.Stdout, 1)
+	// Raw reads and writes of the pipes from sshd: see rawio.
+	in, out := rawio.NewFile(pollable(os.Stdin, 0)), rawio.NewFile(pollable(os.Stdout, 1))
 	err = vpn.ServePeer(ctx, cfg, in, out, closers{in, out})
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return fmt.Errorf("vpn peer: %w", err)

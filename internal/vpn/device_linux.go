@@ -3,16 +3,22 @@ package vpn
 import (
 	"fmt"
 	"os"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/jumpgate/jumpgate/internal/rawio"
 )
 
 // tunDevice is a tun or tap file descriptor, non-blocking so that Close
 // interrupts a Read through Go's poller.
 type tunDevice struct {
-	f    *os.File
-	name string
+	f      *os.File
+	rc     syscall.RawConn
+	name   string
+	closed atomic.Bool
 }
 
 // Open creates a tun (L3) or tap (L2) device named name ("" or a pattern
@@ -58,13 +64,37 @@ func Open(mode Mode, name string, offload bool) (Device, error) {
 			return nil, fmt.Errorf("enable offloads (TSO, checksum) on %s: %w: %w", ifr.Name(), ErrNoOffload, err)
 		}
 	}
-	return &tunDevice{f: os.NewFile(uintptr(fd), "/dev/net/tun"), name: ifr.Name()}, nil
+	f := os.NewFile(uintptr(fd), "/dev/net/tun")
+	rc, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &tunDevice{f: f, rc: rc, name: ifr.Name()}, nil
 }
 
-func (d *tunDevice) Name() string                { return d.name }
-func (d *tunDevice) Read(p []byte) (int, error)  { return d.f.Read(p) }
-func (d *tunDevice) Write(p []byte) (int, error) { return d.f.Write(p) }
-func (d *tunDevice) Close() error                { return d.f.Close() }
+func (d *tunDevice) Name() string { return d.name }
+
+// Read and Write use raw system calls (see rawio): a packet that starts
+// a burst does not wait for the runtime to wake its monitor thread.
+func (d *tunDevice) Read(p []byte) (int, error) { n, err := rawio.Read(d.rc, p); return n, d.err(err) }
+func (d *tunDevice) Write(p []byte) (int, error) {
+	n, err := rawio.Write(d.rc, p)
+	return n, d.err(err)
+}
+
+func (d *tunDevice) Close() error {
+	d.closed.Store(true)
+	return d.f.Close()
+}
+
+// err gives os.ErrClosed once the device is closed, as os.File does.
+func (d *tunDevice) err(err error) error {
+	if err != nil && d.closed.Load() {
+		return os.ErrClosed
+	}
+	return err
+}
 
 // interrupt ends a blocked Read without closing the device.
 func (d *tunDevice) interrupt() { d.f.SetReadDeadline(aLongTimeAgo) }
@@ -78,18 +108,11 @@ func (d *tunDevice) resume() { d.f.SetReadDeadline(time.Time{}) }
 // waiting for it), each read into buf, so the caller can write them to the
 // far side in one go.
 func (d *tunDevice) ReadBatch(buf []byte, fn func(p []byte) error) error {
-	rc, err := d.f.SyscallConn()
-	if err != nil {
-		return err
-	}
 	var ferr error
 	got := 0
-	err = rc.Read(func(fd uintptr) bool {
+	err := d.rc.Read(func(fd uintptr) bool {
 		for got < 64 {
-			n, err := unix.Read(int(fd), buf)
-			if err == unix.EINTR {
-				continue
-			}
+			n, err := rawio.ReadFD(fd, buf)
 			if err != nil || n <= 0 {
 				// EAGAIN: nothing more now; wait only if nothing came.
 				if err != nil && err != unix.EAGAIN {
@@ -106,7 +129,7 @@ func (d *tunDevice) ReadBatch(buf []byte, fn func(p []byte) error) error {
 		return true
 	})
 	if err != nil {
-		return err
+		return d.err(err)
 	}
 	return ferr
 }
