@@ -12,6 +12,10 @@ import (
 // lets through.
 const PipelineLimit = 256 << 10
 
+// maxQueued bounds the number of writes queued (x/crypto writes a packet
+// in three: its bufio.Writer's 4 KiB, the rest, the MAC).
+const maxQueued = 64
+
 // pipelineCloseWait bounds how long Close waits for the queue to go out.
 const pipelineCloseWait = time.Second
 
@@ -35,7 +39,7 @@ type Pipelined struct {
 	queued  int
 	err     error // the underlying Write's, returned by later Writes
 	closing bool
-	free    [][]byte      // buffers written out, for reuse
+	free    [2][][]byte   // buffers written out, small and large, for reuse
 	done    chan struct{} // the writer goroutine has ended
 }
 
@@ -56,7 +60,7 @@ func (p *Pipelined) Write(b []byte) (int, error) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for p.queued > 0 && p.queued+len(b) > PipelineLimit && p.err == nil && !p.closing {
+	for p.queued > 0 && (p.queued+len(b) > PipelineLimit || len(p.queue) >= maxQueued) && p.err == nil && !p.closing {
 		p.cond.Wait()
 	}
 	switch {
@@ -94,8 +98,10 @@ func (p *Pipelined) run() {
 		}
 		p.mu.Lock()
 		for _, b := range batch {
-			if cap(b) == bufSize && len(p.free) < PipelineLimit/bufSize {
-				p.free = append(p.free, b[:0])
+			for i, size := range [2]int{smallBuf, packetBuf} {
+				if cap(b) == size && len(p.free[i]) < maxQueued {
+					p.free[i] = append(p.free[i], b[:0])
+				}
 			}
 		}
 		clear(batch)
@@ -108,7 +114,7 @@ func (p *Pipelined) run() {
 		if err != nil {
 			// Nothing more goes out; Writes return the error.
 			p.mu.Lock()
-			p.queue, p.queued, p.free = nil, 0, nil
+			p.queue, p.queued, p.free = nil, 0, [2][][]byte{}
 			p.mu.Unlock()
 			return
 		}
@@ -131,19 +137,23 @@ func (p *Pipelined) Close() error {
 	return p.Conn.Close()
 }
 
-// bufSize fits what SSH transports write at once (a packet: up to 32 KiB
-// of data and its framing); such buffers are reused.
-const bufSize = 34 << 10
+// smallBuf and packetBuf are the sizes of the buffers reused for queued writes: the
+// small pieces of a packet, and a whole packet (32 KiB of data and its
+// framing). A fresh buffer of 32 KiB or more is a large allocation,
+// cleared each time: reusing them took a seventh of an upload's CPU.
+const smallBuf, packetBuf = 4 << 10, 34 << 10
 
 // buf returns an empty buffer for n bytes; p.mu is held.
 func (p *Pipelined) buf(n int) []byte {
-	if n > bufSize {
-		return make([]byte, 0, n)
+	for i, size := range [2]int{smallBuf, packetBuf} {
+		if n <= size {
+			if k := len(p.free[i]); k > 0 {
+				b := p.free[i][k-1]
+				p.free[i] = p.free[i][:k-1]
+				return b
+			}
+			return make([]byte, 0, size)
+		}
 	}
-	if k := len(p.free); k > 0 {
-		b := p.free[k-1]
-		p.free = p.free[:k-1]
-		return b
-	}
-	return make([]byte, 0, bufSize)
+	return make([]byte, 0, n)
 }
