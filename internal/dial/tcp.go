@@ -110,6 +110,7 @@ func dialTCP(ctx context.Context, h *sshconf.Host, host string, port int, log *v
 				log.Debugf("Connection established.")
 				if tc, ok := c.(*net.TCPConn); ok {
 					tc.SetNoDelay(true)
+					limitUnsent(tc)
 				}
 				return c, nil
 			}
