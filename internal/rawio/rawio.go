@@ -31,23 +31,14 @@ func Read(rc syscall.RawConn, p []byte) (n int, err error) {
 		return 0, nil
 	}
 	perr := rc.Read(func(fd uintptr) bool {
-		for {
-			r, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
-			switch e {
-			case syscall.EINTR:
-				continue
-			case syscall.EAGAIN:
-				return false
-			case 0:
-				n = int(r)
-				if n == 0 {
-					err = io.EOF
-				}
-			default:
-				err = e
-			}
-			return true
+		n, err = ReadFD(fd, p)
+		if err == syscall.EAGAIN {
+			return false
 		}
+		if err == nil && n == 0 {
+			err = io.EOF
+		}
+		return true
 	})
 	if perr != nil {
 		return 0, perr
