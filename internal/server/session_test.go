@@ -122,8 +122,14 @@ func TestGlobalRequests(t *testing.T) {
 		t.Fatalf("cancel-tcpip-forward: %v", err)
 	}
 	if conn, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+		// A dial from the freed port's own number connects to itself
+		// (TCP simultaneous open): a flake seen once in CI, not a
+		// listener left open.
+		self := conn.LocalAddr().String() == conn.RemoteAddr().String()
 		conn.Close()
-		t.Errorf("%s still accepts after cancel-tcpip-forward", addr)
+		if !self {
+			t.Errorf("%s still accepts after cancel-tcpip-forward", addr)
+		}
 	}
 
 	if _, _, err := c.SendRequest("no-more-sessions@openssh.com", true, nil); err != nil {
