@@ -261,7 +261,8 @@ func ParseKex(verbose []byte) []string {
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
 		if alg, ok := strings.CutPrefix(line, kexPrefix); ok {
-			if alg = strings.TrimSpace(alg); alg != "" {
+			// "?" would read as Unknown, the mark for none seen.
+			if alg = strings.TrimSpace(alg); alg != "" && alg != Unknown {
 				kex = append(kex, alg)
 			}
 		}
