@@ -79,6 +79,11 @@ func (p *parser) special(name, keyword, str string, args []string, file string, 
 				f := flags
 				f.checkPerm = true
 				f.neverMatch = flags.neverMatch || !oactive
+				if depth+1 > maxIncludeDepth {
+					// Said at this Include line: the file it names has
+					// no line to blame.
+					return fail("Too many recursive configuration includes")
+				}
 				if _, err := p.readFile(m, f, active, depth+1); err != nil {
 					return nil, err
 				}
