@@ -12,8 +12,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/jumpgate/jumpgate/internal/rawio"
-	"github.com/jumpgate/jumpgate/internal/sshio"
 	"io"
 	"net"
 	"strconv"
@@ -23,8 +21,10 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/jumpgate/jumpgate/internal/rawio"
 	"github.com/jumpgate/jumpgate/internal/sshconf"
 	"github.com/jumpgate/jumpgate/internal/sshconn"
+	"github.com/jumpgate/jumpgate/internal/sshio"
 	"github.com/jumpgate/jumpgate/internal/vlog"
 )
 
