@@ -7,10 +7,10 @@ import (
 	"time"
 )
 
-// PipelineLimit is how many bytes a [Pipelined] conn queues before its
+// pipelineLimit is how many bytes a [Pipelined] conn queues before its
 // Write waits: a few packets, far below the 2 MiB an SSH channel's window
 // lets through.
-const PipelineLimit = 256 << 10
+const pipelineLimit = 256 << 10
 
 // maxQueued bounds the number of writes queued (x/crypto writes a packet
 // in three: its bufio.Writer's 4 KiB, the rest, the MAC).
@@ -60,7 +60,7 @@ func (p *Pipelined) Write(b []byte) (int, error) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for p.queued > 0 && (p.queued+len(b) > PipelineLimit || len(p.queue) >= maxQueued) && p.err == nil && !p.closing {
+	for p.queued > 0 && (p.queued+len(b) > pipelineLimit || len(p.queue) >= maxQueued) && p.err == nil && !p.closing {
 		p.cond.Wait()
 	}
 	switch {
@@ -98,24 +98,20 @@ func (p *Pipelined) run() {
 		}
 		p.mu.Lock()
 		for _, b := range batch {
-			for i, size := range [2]int{smallBuf, packetBuf} {
-				if cap(b) == size && len(p.free[i]) < maxQueued {
-					p.free[i] = append(p.free[i], b[:0])
-				}
+			if i := sizeClass(cap(b)); i >= 0 && cap(b) == bufSizes()[i] && len(p.free[i]) < maxQueued {
+				p.free[i] = append(p.free[i], b[:0])
 			}
 		}
 		clear(batch)
 		p.queued -= n
-		if err != nil && p.err == nil {
+		if err != nil {
+			// Nothing more goes out; Writes return the error.
 			p.err = err
+			p.queue, p.queued, p.free = nil, 0, [2][][]byte{}
 		}
 		p.cond.Broadcast()
 		p.mu.Unlock()
 		if err != nil {
-			// Nothing more goes out; Writes return the error.
-			p.mu.Lock()
-			p.queue, p.queued, p.free = nil, 0, [2][][]byte{}
-			p.mu.Unlock()
 			return
 		}
 	}
@@ -143,17 +139,30 @@ func (p *Pipelined) Close() error {
 // cleared each time: reusing them took a seventh of an upload's CPU.
 const smallBuf, packetBuf = 4 << 10, 34 << 10
 
-// buf returns an empty buffer for n bytes; p.mu is held.
-func (p *Pipelined) buf(n int) []byte {
-	for i, size := range [2]int{smallBuf, packetBuf} {
+// bufSizes is smallBuf and packetBuf, indexed as Pipelined.free.
+func bufSizes() [2]int { return [2]int{smallBuf, packetBuf} }
+
+// sizeClass is the index in bufSizes of the smallest size that holds n,
+// or -1.
+func sizeClass(n int) int {
+	for i, size := range bufSizes() {
 		if n <= size {
-			if k := len(p.free[i]); k > 0 {
-				b := p.free[i][k-1]
-				p.free[i] = p.free[i][:k-1]
-				return b
-			}
-			return make([]byte, 0, size)
+			return i
 		}
 	}
-	return make([]byte, 0, n)
+	return -1
+}
+
+// buf returns an empty buffer for n bytes; p.mu is held.
+func (p *Pipelined) buf(n int) []byte {
+	i := sizeClass(n)
+	if i < 0 {
+		return make([]byte, 0, n)
+	}
+	if k := len(p.free[i]); k > 0 {
+		b := p.free[i][k-1]
+		p.free[i] = p.free[i][:k-1]
+		return b
+	}
+	return make([]byte, 0, bufSizes()[i])
 }

@@ -53,7 +53,7 @@ func TestPipelinedWaitsWhenFull(t *testing.T) {
 	wrote := make(chan int)
 	go func() {
 		n := 0
-		for n < 4*PipelineLimit {
+		for n < 4*pipelineLimit {
 			if _, err := p.Write(make([]byte, 16<<10)); err != nil {
 				break
 			}
@@ -63,14 +63,14 @@ func TestPipelinedWaitsWhenFull(t *testing.T) {
 	}()
 	select {
 	case n := <-wrote:
-		t.Fatalf("%d bytes queued with nobody reading, limit %d", n, PipelineLimit)
+		t.Fatalf("%d bytes queued with nobody reading, limit %d", n, pipelineLimit)
 	case <-time.After(200 * time.Millisecond):
 	}
 	go io.Copy(io.Discard, b)
 	select {
 	case n := <-wrote:
-		if n != 4*PipelineLimit {
-			t.Errorf("wrote %d bytes once read, want %d", n, 4*PipelineLimit)
+		if n != 4*pipelineLimit {
+			t.Errorf("wrote %d bytes once read, want %d", n, 4*pipelineLimit)
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("writes stayed blocked while the other end read")

@@ -77,7 +77,11 @@ func (d *tunDevice) Name() string { return d.name }
 
 // Read and Write use raw system calls (see rawio): a packet that starts
 // a burst does not wait for the runtime to wake its monitor thread.
-func (d *tunDevice) Read(p []byte) (int, error) { n, err := rawio.Read(d.rc, p); return n, d.err(err) }
+func (d *tunDevice) Read(p []byte) (int, error) {
+	n, err := rawio.Read(d.rc, p)
+	return n, d.err(err)
+}
+
 func (d *tunDevice) Write(p []byte) (int, error) {
 	n, err := rawio.Write(d.rc, p)
 	return n, d.err(err)
