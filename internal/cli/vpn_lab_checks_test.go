@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -81,7 +82,13 @@ func (v *vpnLab) tcpBulk(t testing.TB, host, addr string) {
 		{"download", fmt.Sprintf("%s 'head -c %d /dev/zero' | wc -c", shellJoin(ssh), n)},
 	} {
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-		out, err := v.l.Command(ctx, "laptop", "sh", "-c", tc.sh).CombinedOutput()
+		cmd := v.l.Command(ctx, "laptop", "sh", "-c", tc.sh)
+		// A stalled copy ends with the whole pipeline, not just sh: ssh
+		// would hold the output open and the test would wait forever.
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+		cmd.WaitDelay = 5 * time.Second
+		out, err := cmd.CombinedOutput()
 		cancel()
 		if err != nil || strings.TrimSpace(string(out)) != strconv.Itoa(n) {
 			t.Errorf("TCP %s of %d bytes across the tunnel to %s (%s): %v\n%s", tc.name, n, addr, host, err, out)

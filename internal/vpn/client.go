@@ -76,7 +76,8 @@ type Tunnel struct {
 	w      PacketWriter
 	far    io.Closer    // the channel carrying packets
 	keeper *ssh.Session // native: the far configuration; peer: the helper
-	// offload: peer mode with TSO/GSO on both devices (see [Open]).
+	// offload: the near device has TSO/GSO (see [Open]); in peer mode the
+	// far one too, natively it is cut or sent whole (native_offload.go).
 	offload bool
 }
 
@@ -145,7 +146,17 @@ func Connect(ctx context.Context, c *ssh.Client, o Options) (_ *Tunnel, err erro
 	if o.Mode == L2 {
 		near.Bridge, near.CreateBridge, near.Ports = o.LocalBridge, true, o.LocalPorts
 	}
-	if t.Near, err = Setup(ctx, near); err != nil {
+	if t.Transport == TransportNative && t.offload {
+		near.GSOMaxSize = NativeGSOMaxSize
+	}
+	t.Near, err = Setup(ctx, near)
+	if errors.Is(err, ErrNoOffload) && t.Transport == TransportNative {
+		// This kernel refuses offloads: plain packets, as ssh -w.
+		t.offload, near.Offload, near.GSOMaxSize = false, false, 0
+		t.r, t.w = t.r.(*VnetReader).r, t.w.(*NativeOffloadWriter).w
+		t.Near, err = Setup(ctx, near)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("this host: %w", err)
 	}
 	if t.Transport == TransportNative {
@@ -217,6 +228,14 @@ func (t *Tunnel) startFar(ctx context.Context, fi *farInfo, sha, transport strin
 				_, _, err := c.SendRequest("keepalive@openssh.com", true, nil)
 				return err
 			})
+			// A new tunnel tries offloads; a reattached one keeps what
+			// its device was made with.
+			t.offload = t.Near == nil || t.Near.Config().Offload
+			if t.offload {
+				local := append(slices.Clone(fi.addrs), t.Remote.Addr())
+				t.w = NewNativeOffloadWriter(t.w, t.MTU, func(a netip.Addr) bool { return slices.Contains(local, a) })
+				t.r = NewVnetReader(t.r, t.MTU)
+			}
 		case transport == TransportNative:
 			return fmt.Errorf("open %s: %w", TunChannelType, oerr)
 		}

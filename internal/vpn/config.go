@@ -31,8 +31,12 @@ type Config struct {
 	// Ports are interfaces added to Bridge (L2), taken out again on exit.
 	Ports []string
 	// Offload opens the device with TSO/GSO and a virtio_net_hdr before
-	// every packet (see [Open]); peer mode only.
+	// every packet (see [Open]).
 	Offload bool
+	// GSOMaxSize, when not zero, bounds the TCP segments the kernel hands
+	// a device with offloads (its gso_max_size). A kernel that does not
+	// let it be set hands larger ones, which the native transport cuts.
+	GSOMaxSize int
 }
 
 // Validate checks a configuration before anything is made.

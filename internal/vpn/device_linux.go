@@ -30,8 +30,9 @@ type tunDevice struct {
 // ([vnetHdrLen] bytes) and the device takes and gives TCP segments of up
 // to 64 KiB with their checksums left to the kernel (TSO/GSO, as
 // wireguard-go and virtio guests do): one read, one frame and one write
-// per 64 KiB instead of per 1500 bytes. Only peer mode uses it, where both
-// ends are ours and pass the header through untouched.
+// per 64 KiB instead of per 1500 bytes. Peer mode passes the header to
+// the far device untouched (both ends are ours); the native transport
+// finishes what it asks for itself (native_offload.go).
 func Open(mode Mode, name string, offload bool) (Device, error) {
 	fd, err := unix.Open("/dev/net/tun", unix.O_RDWR|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
 	if err != nil {

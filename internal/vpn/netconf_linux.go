@@ -103,6 +103,10 @@ func (e *Endpoint) configure(ctx context.Context) error {
 	if err := netlink.LinkSetMTU(link, cfg.MTU); err != nil {
 		return fmt.Errorf("set MTU %d on %s: %w", cfg.MTU, e.Name(), err)
 	}
+	if cfg.GSOMaxSize > 0 {
+		// Not fatal: see Config.GSOMaxSize (older kernels refuse it).
+		netlink.LinkSetGSOMaxSize(link, cfg.GSOMaxSize)
+	}
 	addrLink := link
 	if cfg.Mode == L2 && cfg.Bridge != "" {
 		br, err := e.bridge()
