@@ -144,14 +144,20 @@ func ipDst(p []byte) (netip.Addr, bool) {
 
 // finishChecksum completes a checksum the kernel left to the device: the
 // field at start+offset holds the pseudo-header's sum, and the one's
-// complement sum from start to the end goes there. It reports false for
-// offsets outside p.
+// complement sum from start to the end goes there, 0 written as 0xffff
+// (the same number; for UDP, 0 would mean none, which IPv6 forbids), as
+// the kernel's own skb_checksum_help does. It reports false for offsets
+// outside p.
 func finishChecksum(p []byte, start, offset int) bool {
 	at := start + offset
 	if start > len(p) || at+2 > len(p) {
 		return false
 	}
-	binary.BigEndian.PutUint16(p[at:], ^fold(sum(p[start:], 0)))
+	c := ^fold(sum(p[start:], 0))
+	if c == 0 {
+		c = 0xffff
+	}
+	binary.BigEndian.PutUint16(p[at:], c)
 	return true
 }
 

@@ -135,6 +135,10 @@ func TestFinishChecksum(t *testing.T) {
 			}
 		}
 	}
+	// A sum of zero goes out as 0xffff: for UDP, 0 would mean none.
+	if p := []byte{0, 0, 0xff, 0xff}; !finishChecksum(p, 0, 0) || p[0] != 0xff || p[1] != 0xff {
+		t.Errorf("checksum of zero written as %x, want ffff", p[:2])
+	}
 	if finishChecksum(make([]byte, 30), 20, 16) || finishChecksum(make([]byte, 30), 40, 0) {
 		t.Error("checksum offsets past the packet accepted")
 	}
