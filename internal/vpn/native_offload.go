@@ -37,26 +37,7 @@ const (
 	// transport: the kernel's TCP segments, headers included, stay below
 	// it, so each fits one message with its address family.
 	NativeGSOMaxSize = tunMaxMessage - 4
-
-	vnetFlagNeedsCsum = 1
 )
-
-// vnetHdr is a parsed virtio_net_hdr (see offload.go).
-type vnetHdr struct {
-	flags, gsoType        uint8
-	gsoSize               uint16
-	csumStart, csumOffset uint16
-}
-
-func parseVnetHdr(b []byte) vnetHdr {
-	return vnetHdr{
-		flags:      b[0],
-		gsoType:    b[1] &^ vnetGSOECN,
-		gsoSize:    binary.NativeEndian.Uint16(b[4:]),
-		csumStart:  binary.NativeEndian.Uint16(b[6:]),
-		csumOffset: binary.NativeEndian.Uint16(b[8:]),
-	}
-}
 
 // NativeOffloadWriter writes what a device with offloads reads as plain
 // IP packets on the native transport.

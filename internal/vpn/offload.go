@@ -24,13 +24,34 @@ import (
 	"io"
 )
 
-// virtio_net_hdr gso_type values (linux/virtio_net.h).
+// virtio_net_hdr flags and gso_type values (linux/virtio_net.h).
 const (
+	vnetFlagNeedsCsum = 1
+
 	vnetGSONone  = 0
 	vnetGSOTCPv4 = 1
 	vnetGSOTCPv6 = 4
 	vnetGSOECN   = 0x80
 )
+
+// vnetHdr is a parsed virtio_net_hdr, its gso_type without the ECN bit.
+type vnetHdr struct {
+	flags, gsoType        uint8
+	gsoSize               uint16
+	csumStart, csumOffset uint16
+}
+
+// parseVnetHdr reads the header at the start of b (at least vnetHdrLen
+// bytes).
+func parseVnetHdr(b []byte) vnetHdr {
+	return vnetHdr{
+		flags:      b[0],
+		gsoType:    b[1] &^ vnetGSOECN,
+		gsoSize:    binary.NativeEndian.Uint16(b[4:]),
+		csumStart:  binary.NativeEndian.Uint16(b[6:]),
+		csumOffset: binary.NativeEndian.Uint16(b[8:]),
+	}
+}
 
 // NewPeerReader reads peer mode's frames for a tunnel of the given MTU:
 // each at most MTU+14 bytes, or with offload a virtio_net_hdr and a
@@ -66,18 +87,18 @@ func checkVnetFrame(p []byte, mtu int) error {
 	if len(p) < vnetHdrLen {
 		return fmt.Errorf("peer frame of %d bytes: %w: shorter than its %d-byte offload header", len(p), ErrBadFrame, vnetHdrLen)
 	}
-	n := len(p) - vnetHdrLen
-	switch gso := p[1] &^ vnetGSOECN; gso {
+	n, h := len(p)-vnetHdrLen, parseVnetHdr(p)
+	switch h.gsoType {
 	case vnetGSONone:
 		if n > mtu+14 {
 			return fmt.Errorf("peer packet of %d bytes, MTU %d: %w", n, mtu, ErrPacketTooLong)
 		}
 	case vnetGSOTCPv4, vnetGSOTCPv6:
-		if size := binary.NativeEndian.Uint16(p[4:6]); size == 0 || int(size) > mtu {
-			return fmt.Errorf("peer TCP segment of %d-byte packets, MTU %d: %w", size, mtu, ErrPacketTooLong)
+		if h.gsoSize == 0 || int(h.gsoSize) > mtu {
+			return fmt.Errorf("peer TCP segment of %d-byte packets, MTU %d: %w", h.gsoSize, mtu, ErrPacketTooLong)
 		}
 	default:
-		return fmt.Errorf("peer frame: %w: segmentation type %d, not offered", ErrBadFrame, gso)
+		return fmt.Errorf("peer frame: %w: segmentation type %d, not offered", ErrBadFrame, h.gsoType)
 	}
 	return nil
 }
