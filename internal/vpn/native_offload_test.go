@@ -232,7 +232,7 @@ func TestNativeOffloadWriter(t *testing.T) {
 			p := tcpPacket(near, far, 1, 0x10, make([]byte, tunMaxMessage))
 			s, o := partial(p)
 			return vnetFrame(vnetFlagNeedsCsum, vnetGSOTCPv4, 8000, s, o, p)
-		}, []int{1500, 1500}}, // first two of 23, checked below
+		}, append(slices.Repeat([]int{1500}, 22), 40+tunMaxMessage-22*1460)}, // gso_size 8000 cut to the MTU's 1460
 		{"short header dropped", func() []byte { return []byte{1, 2, 3} }, nil},
 		{"checksum offset past the packet dropped", func() []byte {
 			return vnetFrame(vnetFlagNeedsCsum, 0, 0, 40, 16, tcpPacket(near, far, 1, 0x18, nil))
@@ -254,9 +254,6 @@ func TestNativeOffloadWriter(t *testing.T) {
 			for _, p := range c.pkts {
 				sizes = append(sizes, len(p))
 				checkTCP(t, p)
-			}
-			if len(sizes) > len(tc.sizes) && tc.sizes != nil {
-				sizes = sizes[:len(tc.sizes)]
 			}
 			if !slices.Equal(sizes, tc.sizes) {
 				t.Errorf("sent packets of %v bytes, want %v", sizes, tc.sizes)
