@@ -26,6 +26,7 @@ import (
 
 	"github.com/jumpgate/jumpgate/internal/lab"
 	"github.com/jumpgate/jumpgate/internal/lab/labtest"
+	"github.com/jumpgate/jumpgate/internal/vpn"
 )
 
 type vpnLab struct {
@@ -271,6 +272,14 @@ func TestVPNLab(t *testing.T) {
 		m := upLine.FindStringSubmatch(line)
 		if m == nil || m[4] != "tun@openssh.com" || !strings.HasPrefix(m[3], "tun") || m[5] == "" {
 			t.Errorf("up line %q: want transport tun@openssh.com (tso) to a tunN", line)
+		}
+		// The kernel's segments must fit one message; larger ones would
+		// all be cut, which the copies below would not notice.
+		if m != nil {
+			want := fmt.Sprintf("gso_max_size %d ", vpn.NativeGSOMaxSize)
+			if out := v.hostOutput(t, "laptop", "ip", "-d", "link", "show", m[2]); !strings.Contains(out, want) {
+				t.Errorf("%s has no %q:\n%s", m[2], want, out)
+			}
 		}
 		if b := v.banner(t, "198.19.252.2:22"); !strings.HasPrefix(b, "SSH-2.0-OpenSSH") {
 			t.Errorf("banner across the tunnel: %q", b)
