@@ -898,6 +898,16 @@ type hopConn struct {
 	c *mux.Client
 }
 
+// SyscallConn exposes the socket, so the transport over it reads and
+// writes with raw system calls (see rawio) as it does over TCP.
+func (h *hopConn) SyscallConn() (syscall.RawConn, error) {
+	sc, ok := h.Conn.(syscall.Conn)
+	if !ok {
+		return nil, errors.ErrUnsupported
+	}
+	return sc.SyscallConn()
+}
+
 func (h *hopConn) Close() error {
 	err := h.Conn.Close()
 	h.c.Close()

@@ -23,6 +23,7 @@ import (
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/sys/unix"
 
+	"github.com/jumpgate/jumpgate/internal/rawio"
 	"github.com/jumpgate/jumpgate/internal/sshio"
 )
 
@@ -82,6 +83,10 @@ func (f *passedFile) release() {
 	}
 }
 
+// raw returns f read and written with raw system calls (it is
+// non-blocking, see openFiles).
+func (f *passedFile) raw() io.ReadWriter { return rawio.NewFile(f.File) }
+
 // control runs fn on the descriptor without Fd(), which would put it back
 // into blocking mode.
 func (f *passedFile) control(fn func(fd int)) {
@@ -134,15 +139,53 @@ func (c counter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func (ch *channel) copyIn(dst io.Writer, src io.Reader) error {
-	_, err := io.Copy(io.MultiWriter(dst, counter{&ch.in, &ch.m.bytesIn}), src)
-	return err
+// copyIn copies what the server sends into a client's descriptor.
+func (ch *channel) copyIn(dst *passedFile, src io.Reader) error {
+	return ch.copy(dst.raw(), src, counter{&ch.in, &ch.m.bytesIn})
 }
 
-func (ch *channel) copyOut(dst io.Writer, src io.Reader) error {
-	_, err := io.Copy(io.MultiWriter(sshio.ChannelWriter{W: dst}, counter{&ch.out, &ch.m.bytesOut}), src)
-	return err
+// copyOut copies a client's descriptor into the channel.
+func (ch *channel) copyOut(dst io.Writer, src *passedFile) error {
+	return ch.copy(sshio.ChannelWriter{W: dst}, src.raw(), counter{&ch.out, &ch.m.bytesOut})
 }
+
+// copy is io.Copy through a large buffer, counting what was written.
+//
+// A master relaying a hop for the next one (hop reuse) carries every
+// byte of the connections behind it. With io.Copy's 32 KiB, each read of
+// the channel took at most one packet and each write woke the next
+// master for it; a read now takes all that has arrived, as
+// forward.copyHalf does. Raw reads and writes of the descriptor spare the
+// scheduler's system-call bookkeeping (see rawio).
+func (ch *channel) copy(dst io.Writer, src io.Reader, c counter) error {
+	bp := copyBuffers.Get().(*[]byte)
+	defer copyBuffers.Put(bp)
+	buf := *bp
+	for {
+		n, rerr := src.Read(buf)
+		if n > 0 {
+			w, werr := dst.Write(buf[:n])
+			c.Write(buf[:w])
+			if werr != nil {
+				return werr
+			}
+		}
+		if rerr == io.EOF {
+			return nil
+		}
+		if rerr != nil {
+			return rerr
+		}
+	}
+}
+
+// copyBufferSize is how much one read of a relayed stream may take.
+const copyBufferSize = 256 << 10
+
+var copyBuffers = sync.Pool{New: func() any {
+	b := make([]byte, copyBufferSize)
+	return &b
+}}
 
 // session runs MUX_C_NEW_SESSION: files are stdin, stdout, stderr.
 func (ch *channel) session(q *NewSession) error {
