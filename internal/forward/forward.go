@@ -53,6 +53,10 @@ type Options struct {
 	// Dial connects to the local end of remote forwards; nil is a
 	// net.Dialer.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// Conns, if set, is told of every forwarded connection as it opens
+	// (+1) and ends (-1): a multiplexing master stays up while any is
+	// open, as OpenSSH's ControlPersist does.
+	Conns func(delta int)
 }
 
 // Error is a forward that could not be started.
@@ -122,6 +126,9 @@ func (f *Forwarder) Close() error {
 	f.closed = true
 	live := f.live
 	f.live = map[io.Closer]struct{}{}
+	for c := range live {
+		f.counted(c, -1)
+	}
 	f.mu.Unlock()
 	f.stop()
 	for c := range live {
@@ -135,19 +142,32 @@ func (f *Forwarder) Close() error {
 // which case c has been closed.
 func (f *Forwarder) track(c io.Closer) bool {
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	if f.closed {
+		f.mu.Unlock()
 		c.Close()
 		return false
 	}
 	f.live[c] = struct{}{}
+	f.counted(c, +1)
+	f.mu.Unlock()
 	return true
 }
 
 func (f *Forwarder) untrack(c io.Closer) {
 	f.mu.Lock()
-	delete(f.live, c)
+	if _, ok := f.live[c]; ok {
+		delete(f.live, c)
+		f.counted(c, -1)
+	}
 	f.mu.Unlock()
+}
+
+// counted tells Options.Conns of a connection (not a listener) tracked
+// or untracked; f.mu is held, so the count never goes below zero.
+func (f *Forwarder) counted(c io.Closer, delta int) {
+	if _, ln := c.(net.Listener); !ln && f.o.Conns != nil {
+		f.o.Conns(delta)
+	}
 }
 
 // channelID numbers forwarded connections for messages.

@@ -28,8 +28,10 @@ type Config struct {
 	Host string
 	// Log receives the master's debug messages; nil discards them.
 	Log *vlog.Logger
-	// IdleTimeout ends Serve once no client has had a session or stdio
-	// forward open for this long (ControlPersist time); 0 never.
+	// IdleTimeout ends Serve once the master has been idle this long
+	// (ControlPersist time): no client connected, no session, stdio
+	// forward or forwarded connection open, as channel_still_open counts
+	// in OpenSSH; 0 never.
 	IdleTimeout time.Duration
 	// Ask confirms a client's request (ControlMaster ask, autoask); nil
 	// allows everything.
@@ -63,6 +65,7 @@ type Master struct {
 	cancel context.CancelFunc
 
 	bytesIn, bytesOut atomic.Uint64
+	fwdConns          atomic.Int64 // forwarded connections open
 
 	mu        sync.Mutex
 	ln        *Listener
@@ -86,6 +89,18 @@ func NewMaster(cfg Config) *Master {
 	}
 	return &Master{cfg: cfg, log: log, start: time.Now(), ctx: ctx, cancel: cancel,
 		conns: map[*ctlConn]struct{}{}, chans: map[*channel]struct{}{}, wake: make(chan struct{}, 1)}
+}
+
+// forwardOptions are the forwards' options, counting their connections
+// for the idle timeout.
+func (m *Master) forwardOptions() forward.Options {
+	o := m.cfg.Forward
+	o.Conns = func(delta int) {
+		if m.fwdConns.Add(int64(delta)) == 0 || delta > 0 {
+			m.poke()
+		}
+	}
+	return o
 }
 
 func (m *Master) poke() {
@@ -132,6 +147,7 @@ func (m *Master) Serve(ctx context.Context, ln *Listener) error {
 	for {
 		m.mu.Lock()
 		terminate, stopped, active := m.terminate, m.stopped, m.active
+		busy := active > 0 || len(m.conns) > 0 || m.fwdConns.Load() > 0
 		m.mu.Unlock()
 		switch {
 		case terminate:
@@ -144,7 +160,7 @@ func (m *Master) Serve(ctx context.Context, ln *Listener) error {
 			idleTimer.Stop()
 			idle = nil
 		}
-		if active == 0 && m.cfg.IdleTimeout > 0 {
+		if !busy && m.cfg.IdleTimeout > 0 {
 			idleTimer = time.NewTimer(m.cfg.IdleTimeout)
 			idle = idleTimer.C
 		}
@@ -233,6 +249,7 @@ func (m *Master) serveConn(uc *net.UnixConn) {
 	}
 	m.conns[c] = struct{}{}
 	m.mu.Unlock()
+	m.poke()
 	defer c.finish()
 	if err := c.fc.writePacket(&Hello{Version: Version, Extensions: []Extension{{Name: ExtClientForwards}, {Name: ExtSessionEvents}}}); err != nil {
 		return
@@ -418,6 +435,7 @@ func (c *ctlConn) finish() {
 	for _, f := range fwds {
 		f.close()
 	}
+	m.poke()
 }
 
 // startChannel runs a session or stdio forward for the client.
@@ -670,13 +688,13 @@ func (c *ctlConn) openForward(q *Forward) Message {
 		// so remote forwards share it; each is cancelled on its own.
 		m.mu.Lock()
 		if m.remote == nil {
-			m.remote = forward.New(m.cfg.Client, m.cfg.Forward)
+			m.remote = forward.New(m.cfg.Client, m.forwardOptions())
 		}
 		e.rf = m.remote
 		m.mu.Unlock()
 		addr, err = e.rf.Start(m.ctx, fw)
 	} else {
-		e.f = forward.New(m.cfg.Client, m.cfg.Forward)
+		e.f = forward.New(m.cfg.Client, m.forwardOptions())
 		addr, err = e.f.Start(m.ctx, fw)
 		if err != nil {
 			e.f.Close()

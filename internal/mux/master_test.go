@@ -178,20 +178,7 @@ func TestTerminateEndsSessions(t *testing.T) {
 func TestStdioForwardOverSocketpair(t *testing.T) {
 	t.Parallel()
 	tm := startMaster(t, nil)
-	echo, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer echo.Close()
-	go func() {
-		for {
-			c, err := echo.Accept()
-			if err != nil {
-				return
-			}
-			go func() { io.Copy(c, c); c.Close() }()
-		}
-	}()
+	echo := startEcho(t)
 	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -203,9 +190,7 @@ func TestStdioForwardOverSocketpair(t *testing.T) {
 	}
 	defer ours.Close()
 	c := dialMaster(t, tm.path)
-	_, port, _ := net.SplitHostPort(echo.Addr().String())
-	p, _ := strconv.Atoi(port)
-	if err := c.StdioForward(context.Background(), "127.0.0.1", uint32(p), theirs, theirs); err != nil {
+	if err := c.StdioForward(context.Background(), "127.0.0.1", uint32(echo.Port), theirs, theirs); err != nil {
 		t.Fatal(err)
 	}
 	theirs.Close()
@@ -279,4 +264,61 @@ func TestHelperCheck(t *testing.T) {
 		t.Fatalf("REFUSED: %v", err)
 	}
 	t.Log("ADMITTED")
+}
+
+// TestIdleTimeoutWaitsForClientsAndConnections: ControlPersist counts a
+// master idle only with no control client connected and no forwarded
+// connection open, as OpenSSH's channel_still_open does. A `-N -L` client
+// has neither a session nor a stdio forward, and its master used to exit
+// under it once the timeout passed.
+func TestIdleTimeoutWaitsForClientsAndConnections(t *testing.T) {
+	t.Parallel()
+	const idle = 300 * time.Millisecond
+	tm := startMaster(t, func(c *Config) { c.IdleTimeout = idle })
+	echo := startEcho(t)
+	stillUp := func(what string) {
+		t.Helper()
+		select {
+		case err := <-tm.done:
+			tm.done <- err
+			t.Fatalf("master exited (%v) %s", err, what)
+		case <-time.After(4 * idle):
+		}
+	}
+
+	c := dialMaster(t, tm.path)
+	stillUp("while a client was connected")
+
+	// A forward asked for without client-forwards@jumpgate (as -O
+	// forward, or OpenSSH's client) stays with the master.
+	port := freePort(t)
+	if _, err := c.Forward(context.Background(), Forward{Kind: FwdLocal, ListenHost: "127.0.0.1", ListenPort: uint32(port),
+		ConnectHost: "127.0.0.1", ConnectPort: uint32(echo.Port)}); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	buf := make([]byte, 4)
+	if _, err := conn.Write([]byte("ping")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(conn, buf); err != nil || string(buf) != "ping" {
+		t.Fatalf("echo through the forward: %q, %v", buf, err)
+	}
+	c.Close()
+	stillUp("while a forwarded connection was open")
+
+	conn.Close()
+	select {
+	case err := <-tm.done:
+		tm.done <- err
+		if err != nil {
+			t.Errorf("Serve after the idle timeout: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("master still running with no client and no connection")
+	}
 }
