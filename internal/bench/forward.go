@@ -44,8 +44,13 @@ type ForwardOptions struct {
 	// iperf3 run. Defaults 5 and 3.
 	Runs    int
 	Seconds int
-	// Dir receives the benchmark's ssh_config; the caller removes it.
+	// Dir receives the benchmark's ssh_configs and control sockets;
+	// the caller removes it.
 	Dir string
+	// Masters measures both clients through their control masters too
+	// (ControlMaster auto, ControlPersist yes, one master per host of
+	// the chain): jumpgate's default, against OpenSSH's same setup.
+	Masters bool
 }
 
 // ForwardResult is one direction's throughput samples in bits per
@@ -80,8 +85,9 @@ func MedianFloat(xs []float64) float64 {
 // Forward runs the forward benchmark: an iperf3 server on the target, a
 // `-N -L` forward to it from each client, then iperf3 from the laptop
 // through one forward and the other in turn (swapping which goes first
-// each round), for upload (laptop → target) and download. progress (may
-// be nil) gets a line per run.
+// each round), for upload (laptop → target) and download. With
+// o.Masters it does it all again with both clients through their control
+// masters. progress (may be nil) gets a line per run.
 func Forward(ctx context.Context, o ForwardOptions, progress io.Writer) ([]ForwardResult, error) {
 	if o.Lab == nil || len(o.A.Argv) == 0 || len(o.B.Argv) == 0 {
 		return nil, errors.New("forward benchmark: needs a lab and two clients")
@@ -116,16 +122,6 @@ func Forward(ctx context.Context, o ForwardOptions, progress io.Writer) ([]Forwa
 	if err != nil {
 		return nil, fmt.Errorf("forward benchmark: read the lab's ssh_config: %w", err)
 	}
-	conf := fmt.Sprintf("# ssh_config of the forward benchmark: the lab's (below), with the\n"+
-		"# same algorithms on both sides, every hop.\nKexAlgorithms %s\n", o.Kex)
-	if o.Cipher != "default" {
-		conf += "Ciphers " + o.Cipher + "\n"
-	}
-	conf += "ControlMaster no\nControlPath none\nBatchMode yes\nExitOnForwardFailure yes\n\n" + string(labConf)
-	config := filepath.Join(o.Dir, "ssh_config")
-	if err := os.WriteFile(config, []byte(conf), 0o600); err != nil {
-		return nil, fmt.Errorf("forward benchmark: write ssh_config: %w", err)
-	}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -137,8 +133,73 @@ func Forward(ctx context.Context, o ForwardOptions, progress io.Writer) ([]Forwa
 	defer srv.Wait()
 	defer srv.Process.Kill()
 
+	modes := []forwardMode{{}}
+	if o.Masters {
+		modes = append(modes, forwardMode{masters: true})
+	}
+	var results []ForwardResult
+	for _, m := range modes {
+		res, err := m.run(ctx, o, labConf, serverPort, progress)
+		if err != nil {
+			return nil, err
+		}
+		results = append(results, res...)
+	}
+	return results, nil
+}
+
+// forwardMode is how both clients connect: directly, each hop of the
+// chain in the client's own process(es) (ControlMaster no), or through
+// control masters, one per host of the chain, as jumpgate does by
+// default.
+type forwardMode struct{ masters bool }
+
+func (m forwardMode) String() string {
+	if m.masters {
+		return "-L, 2 hops, masters"
+	}
+	return "-L, 2 hops"
+}
+
+// config writes the ssh_config of one side: the lab's, with the same
+// algorithms on both sides and every hop, and this mode's multiplexing.
+// Masters get a control directory of their own per side.
+func (m forwardMode) config(o ForwardOptions, labConf []byte, side string) (path, ctlDir string, err error) {
+	conf := fmt.Sprintf("# ssh_config of the forward benchmark (%s, side %s): the lab's (below),\n"+
+		"# with the same algorithms on both sides, every hop.\nKexAlgorithms %s\n", m, side, o.Kex)
+	if o.Cipher != "default" {
+		conf += "Ciphers " + o.Cipher + "\n"
+	}
+	if m.masters {
+		ctlDir = filepath.Join(o.Dir, "ctl-"+side)
+		if err := os.Mkdir(ctlDir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+			return "", "", fmt.Errorf("forward benchmark: %w", err)
+		}
+		conf += "ControlMaster auto\nControlPersist yes\nControlPath " + ctlDir + "/%C\n"
+	} else {
+		conf += "ControlMaster no\nControlPath none\n"
+	}
+	conf += "BatchMode yes\nExitOnForwardFailure yes\n\n" + string(labConf)
+	path = filepath.Join(o.Dir, "ssh_config-"+side)
+	if m.masters {
+		path += "-masters"
+	}
+	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
+		return "", "", fmt.Errorf("forward benchmark: write ssh_config: %w", err)
+	}
+	return path, ctlDir, nil
+}
+
+// run starts both forwards in mode m and measures upload and download
+// through them; it ends the forwards, and any masters, before returning.
+func (m forwardMode) run(ctx context.Context, o ForwardOptions, labConf []byte, serverPort int, progress io.Writer) ([]ForwardResult, error) {
+	names := map[string]string{"A": o.A.Name, "B": o.B.Name}
 	ports := map[string]int{"A": 15201, "B": 15202}
 	for side, c := range map[string]Client{"A": o.A, "B": o.B} {
+		config, ctlDir, err := m.config(o, labConf, side)
+		if err != nil {
+			return nil, err
+		}
 		argv := append(slices.Clone(c.Argv), "-F", config, "-N",
 			"-L", fmt.Sprintf("127.0.0.1:%d:127.0.0.1:%d", ports[side], serverPort), o.Target)
 		cmd := o.Lab.Command(ctx, "laptop", argv...)
@@ -153,17 +214,20 @@ func Forward(ctx context.Context, o ForwardOptions, progress io.Writer) ([]Forwa
 		}
 		defer cmd.Wait()
 		defer cmd.Process.Kill()
+		if ctlDir != "" {
+			// Before the kill: OpenSSH's client is the target's master.
+			defer stopMasters(context.WithoutCancel(ctx), o.Lab, c, ctlDir, progress)
+		}
 		if err := waitPort(ctx, o.Lab, ports[side]); err != nil {
 			b, _ := os.ReadFile(errOut.Name())
-			return nil, fmt.Errorf("forward benchmark: %s's forward: %w%s", c.Name, err, indentTail(b, 12))
+			return nil, fmt.Errorf("forward benchmark: %s's forward (%s): %w%s", c.Name, m, err, indentTail(b, 12))
 		}
+		fmt.Fprintf(progress, "bench: in laptop: %s … -N -L 127.0.0.1:%d:127.0.0.1:%d %s\n", strings.Join(c.Argv, " "), ports[side], serverPort, o.Target)
 	}
-	fmt.Fprintf(progress, "bench: in laptop: %s … -N -L 127.0.0.1:%d:127.0.0.1:%d %s\n", strings.Join(o.A.Argv, " "), ports["A"], serverPort, o.Target)
-	fmt.Fprintf(progress, "bench:       and: %s … -N -L 127.0.0.1:%d:127.0.0.1:%d %s\n", strings.Join(o.B.Argv, " "), ports["B"], serverPort, o.Target)
 
 	var results []ForwardResult
 	for _, dir := range []string{"upload", "download"} {
-		res := ForwardResult{Name: fmt.Sprintf("%s, laptop %s %s (-L, 2 hops)", dir, map[string]string{"upload": "→", "download": "←"}[dir], o.Target)}
+		res := ForwardResult{Name: fmt.Sprintf("%s, laptop %s %s (%s)", dir, map[string]string{"upload": "→", "download": "←"}[dir], o.Target, m)}
 		for round := 0; round <= o.Runs; round++ {
 			order := []string{"A", "B"}
 			if round%2 == 1 {
@@ -175,12 +239,12 @@ func Forward(ctx context.Context, o ForwardOptions, progress io.Writer) ([]Forwa
 				// connection, for a moment after a test while it tears
 				// the last one down: retry a few times before failing.
 				for try := 0; err != nil && ctx.Err() == nil && try < 8; try++ {
-					fmt.Fprintf(progress, "bench: %s through %s: %v; retrying\n", dir, map[string]string{"A": o.A.Name, "B": o.B.Name}[side], err)
+					fmt.Fprintf(progress, "bench: %s through %s: %v; retrying\n", dir, names[side], err)
 					time.Sleep(500 * time.Millisecond)
 					bps, err = iperf(ctx, o.Lab, ports[side], o.Seconds, dir == "download")
 				}
 				if err != nil {
-					return nil, fmt.Errorf("forward benchmark: %s through %s: %w", dir, map[string]string{"A": o.A.Name, "B": o.B.Name}[side], err)
+					return nil, fmt.Errorf("forward benchmark: %s through %s (%s): %w", dir, names[side], m, err)
 				}
 				if round == 0 {
 					continue // warm-up
@@ -190,12 +254,37 @@ func Forward(ctx context.Context, o ForwardOptions, progress io.Writer) ([]Forwa
 				} else {
 					res.B = append(res.B, bps)
 				}
-				fmt.Fprintf(progress, "bench: %s %d/%d %s: %.0f Mbit/s\n", dir, round, o.Runs, map[string]string{"A": o.A.Name, "B": o.B.Name}[side], bps/1e6)
+				fmt.Fprintf(progress, "bench: %s (%s) %d/%d %s: %.0f Mbit/s\n", dir, m, round, o.Runs, names[side], bps/1e6)
 			}
 		}
 		results = append(results, res)
 	}
 	return results, nil
+}
+
+// stopMasters asks every master listening in ctlDir to exit (-O exit,
+// through c itself), then waits a few seconds for their sockets to go.
+func stopMasters(ctx context.Context, l *lab.Lab, c Client, ctlDir string, progress io.Writer) {
+	socks, _ := filepath.Glob(filepath.Join(ctlDir, "*"))
+	for _, sock := range socks {
+		// A master behind one told to exit has lost its connection and
+		// gone by itself.
+		if _, err := os.Stat(sock); err != nil {
+			continue
+		}
+		argv := append(slices.Clone(c.Argv), "-S", sock, "-O", "exit", "master")
+		out, err := l.Command(ctx, "laptop", argv...).CombinedOutput()
+		if _, serr := os.Stat(sock); err != nil && serr == nil {
+			fmt.Fprintf(progress, "bench: %s -O exit: %v%s\n", c.Name, err, indentTail(out, 4))
+		}
+	}
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if left, _ := filepath.Glob(filepath.Join(ctlDir, "*")); len(left) == 0 {
+			return
+		}
+	}
+	left, _ := filepath.Glob(filepath.Join(ctlDir, "*"))
+	fmt.Fprintf(progress, "bench: %s's masters still listening after -O exit: %s\n", c.Name, strings.Join(left, " "))
 }
 
 // waitPort waits until the laptop listens on 127.0.0.1:port. It asks

@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -59,15 +60,25 @@ func TestForward(t *testing.T) {
 	defer cancel()
 	var progress bytes.Buffer
 	res, err := Forward(ctx, ForwardOptions{
-		Lab: l, Dir: dir, Runs: 1, Seconds: 1,
+		Lab: l, Dir: dir, Runs: 1, Seconds: 1, Masters: true,
 		A: Client{Name: "jumpgate", Argv: []string{labtest.Binary(t), "ssh"}},
 		B: Client{Name: "OpenSSH", Argv: []string{"ssh"}},
 	}, &progress)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, progress.String())
 	}
-	if len(res) != 2 {
-		t.Fatalf("%d results, want upload and download", len(res))
+	if len(res) != 4 {
+		t.Fatalf("%d results, want upload and download, direct and through masters", len(res))
+	}
+	// Every master (three per side: hyper1, hyper2, vm1) was told to
+	// exit and removed its socket.
+	for _, side := range []string{"A", "B"} {
+		if left, _ := filepath.Glob(filepath.Join(dir, "ctl-"+side, "*")); len(left) > 0 {
+			t.Errorf("side %s: masters still listening: %v\n%s", side, left, progress.String())
+		}
+	}
+	if !strings.Contains(progress.String(), "(-L, 2 hops, masters)") {
+		t.Errorf("no run through masters:\n%s", progress.String())
 	}
 	for _, r := range res {
 		if len(r.A) != 1 || len(r.B) != 1 || r.A[0] <= 0 || r.B[0] <= 0 {

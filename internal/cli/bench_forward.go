@@ -26,10 +26,11 @@ type benchForwardFlags struct {
 	kex, cipher   string
 	name          string
 	keep, json    bool
+	masters       bool
 	min           float64
 }
 
-const benchForwardUse = "forward [--runs N] [--seconds S] [--server openssh|jumpgate] [--cipher NAME] [--client PATH] [--keep] [--json]"
+const benchForwardUse = "forward [--runs N] [--seconds S] [--server openssh|jumpgate] [--cipher NAME] [--client PATH] [--masters=false] [--keep] [--json]"
 
 func parseBenchForward(e *env, args []string) (*benchForwardFlags, error) {
 	var f benchForwardFlags
@@ -43,6 +44,7 @@ func parseBenchForward(e *env, args []string) (*benchForwardFlags, error) {
 	flags.StringVar(&f.name, "name", "benchfwd", "the lab's `name`, prefix of its namespaces")
 	flags.BoolVar(&f.keep, "keep", false, "keep the lab on exit (remove it with 'jumpgate lab down --name NAME')")
 	flags.BoolVar(&f.json, "json", false, "print the results as JSON instead of a table")
+	flags.BoolVar(&f.masters, "masters", true, "measure both clients through their control masters as well (ControlMaster auto, one master per host of the chain: jumpgate's default)")
 	flags.Float64Var(&f.min, "target", 1.0, "target jumpgate/OpenSSH throughput `ratio` for the verdict")
 	flags.SetOutput(io.Discard)
 	flags.Usage = func() {}
@@ -116,7 +118,7 @@ func runBenchForward(ctx context.Context, e *env, args []string) error {
 	}()
 
 	results, err := bench.Forward(ctx, bench.ForwardOptions{Lab: l, A: jg, B: ossh, Kex: f.kex, Cipher: f.cipher,
-		Runs: f.runs, Seconds: f.seconds, Dir: dir}, w)
+		Runs: f.runs, Seconds: f.seconds, Dir: dir, Masters: f.masters}, w)
 	if ctx.Err() != nil {
 		return withHint(errors.New("bench interrupted"), 130)
 	}

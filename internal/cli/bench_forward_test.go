@@ -33,7 +33,7 @@ func TestBenchForwardUsage(t *testing.T) {
 	t.Run("help", func(t *testing.T) {
 		t.Parallel()
 		code, out, _ := runJumpgate("bench", "forward", "--help")
-		if code != 0 || !strings.Contains(out, "--cipher") || !strings.Contains(out, "--seconds") {
+		if code != 0 || !strings.Contains(out, "--cipher") || !strings.Contains(out, "--seconds") || !strings.Contains(out, "--masters") {
 			t.Errorf("exit %d, stdout %q; want flags", code, out)
 		}
 	})
