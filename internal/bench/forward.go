@@ -48,7 +48,7 @@ type ForwardOptions struct {
 	// the caller removes it.
 	Dir string
 	// Masters measures both clients through their control masters too
-	// (ControlMaster auto, ControlPersist yes, one master per host of
+	// (ControlMaster auto, ControlPersist 30, one master per host of
 	// the chain): jumpgate's default, against OpenSSH's same setup.
 	Masters bool
 }
@@ -175,7 +175,9 @@ func (m forwardMode) config(o ForwardOptions, labConf []byte, side string) (path
 		if err := os.Mkdir(ctlDir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
 			return "", "", fmt.Errorf("forward benchmark: %w", err)
 		}
-		conf += "ControlMaster auto\nControlPersist yes\nControlPath " + ctlDir + "/%C\n"
+		// Idle masters end 30 s after their last client even if the
+		// benchmark dies before it can tell them to exit.
+		conf += "ControlMaster auto\nControlPersist 30\nControlPath " + ctlDir + "/%C\n"
 	} else {
 		conf += "ControlMaster no\nControlPath none\n"
 	}
