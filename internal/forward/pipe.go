@@ -38,7 +38,7 @@ func join(a, b halfConn) {
 // copyHalf copies src to dst; on EOF it half-closes dst, on error it
 // closes both so that the other direction ends too.
 func copyHalf(dst, src halfConn) {
-	bp := copyBuffers.Get().(*[]byte)
+	bp := sshio.GetCopyBuffer()
 	// Plain Reader and Writer: io.CopyBuffer would otherwise hand the
 	// copy to TCPConn.ReadFrom or WriteTo and their 32 KiB buffers.
 	var w io.Writer = dst
@@ -46,7 +46,7 @@ func copyHalf(dst, src halfConn) {
 		w = sshio.ChannelWriter{W: dst}
 	}
 	_, err := io.CopyBuffer(struct{ io.Writer }{w}, struct{ io.Reader }{src}, *bp)
-	copyBuffers.Put(bp)
+	sshio.PutCopyBuffer(bp)
 	if err != nil && !errors.Is(err, net.ErrClosed) {
 		dst.Close()
 		src.Close()
@@ -61,16 +61,6 @@ func copyHalf(dst, src halfConn) {
 		src.Close()
 	}
 }
-
-// copyBufferSize is large so that a read from an SSH channel takes all
-// that has arrived: x/crypto/ssh sends a window adjust after every channel
-// read, and through nested jump hosts each one is a packet on every hop.
-const copyBufferSize = 256 << 10
-
-var copyBuffers = sync.Pool{New: func() any {
-	b := make([]byte, copyBufferSize)
-	return &b
-}}
 
 // asHalf returns c as a halfConn; connections without CloseWrite close
 // fully instead.

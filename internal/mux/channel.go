@@ -149,43 +149,21 @@ func (ch *channel) copyOut(dst io.Writer, src *passedFile) error {
 	return ch.copy(sshio.ChannelWriter{W: dst}, src.raw(), counter{&ch.out, &ch.m.bytesOut})
 }
 
-// copy is io.Copy through a large buffer, counting what was written.
+// copy copies src to dst through a large pooled buffer
+// (sshio.CopyBufferSize), counting what was written.
 //
 // A master relaying a hop for the next one (hop reuse) carries every
-// byte of the connections behind it. With io.Copy's 32 KiB, each read of
+// byte of the connections behind it: with io.Copy's 32 KiB, each read of
 // the channel took at most one packet and each write woke the next
-// master for it; a read now takes all that has arrived, as
-// forward.copyHalf does. Raw reads and writes of the descriptor spare the
+// master for it. Raw reads and writes of the descriptor spare the
 // scheduler's system-call bookkeeping (see rawio).
 func (ch *channel) copy(dst io.Writer, src io.Reader, c counter) error {
-	bp := copyBuffers.Get().(*[]byte)
-	defer copyBuffers.Put(bp)
-	buf := *bp
-	for {
-		n, rerr := src.Read(buf)
-		if n > 0 {
-			w, werr := dst.Write(buf[:n])
-			c.Write(buf[:w])
-			if werr != nil {
-				return werr
-			}
-		}
-		if rerr == io.EOF {
-			return nil
-		}
-		if rerr != nil {
-			return rerr
-		}
-	}
+	bp := sshio.GetCopyBuffer()
+	defer sshio.PutCopyBuffer(bp)
+	// Plain Reader: a raw file's WriteTo would bring back 32 KiB copies.
+	_, err := io.CopyBuffer(io.MultiWriter(dst, c), struct{ io.Reader }{src}, *bp)
+	return err
 }
-
-// copyBufferSize is how much one read of a relayed stream may take.
-const copyBufferSize = 256 << 10
-
-var copyBuffers = sync.Pool{New: func() any {
-	b := make([]byte, copyBufferSize)
-	return &b
-}}
 
 // session runs MUX_C_NEW_SESSION: files are stdin, stdout, stderr.
 func (ch *channel) session(q *NewSession) error {
