@@ -129,6 +129,18 @@ func startMaster(t testing.TB, mod func(*Config)) *testMaster {
 	return tm
 }
 
+// exited waits up to d for Serve to return and gives its error; the
+// result stays in tm.done for the cleanup, which waits for it too.
+func (tm *testMaster) exited(d time.Duration) (bool, error) {
+	select {
+	case err := <-tm.done:
+		tm.done <- err
+		return true, err
+	case <-time.After(d):
+		return false, nil
+	}
+}
+
 func dialMaster(t testing.TB, path string) *Client {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

@@ -131,14 +131,12 @@ func TestStopLetsSessionsFinish(t *testing.T) {
 	if got := stdout(); got != "finished\n" {
 		t.Errorf("stdout %q", got)
 	}
-	select {
-	case err := <-tm.done:
-		tm.done <- err
-		if err != nil {
-			t.Errorf("Serve after stop: %v", err)
-		}
-	case <-time.After(20 * time.Second):
+	done, err := tm.exited(20 * time.Second)
+	if !done {
 		t.Fatal("master still running after its last session")
+	}
+	if err != nil {
+		t.Errorf("Serve after stop: %v", err)
 	}
 }
 
@@ -278,11 +276,8 @@ func TestIdleTimeoutWaitsForClientsAndConnections(t *testing.T) {
 	echo := startEcho(t)
 	stillUp := func(what string) {
 		t.Helper()
-		select {
-		case err := <-tm.done:
-			tm.done <- err
+		if done, err := tm.exited(4 * idle); done {
 			t.Fatalf("master exited (%v) %s", err, what)
-		case <-time.After(4 * idle):
 		}
 	}
 
@@ -312,13 +307,11 @@ func TestIdleTimeoutWaitsForClientsAndConnections(t *testing.T) {
 	stillUp("while a forwarded connection was open")
 
 	conn.Close()
-	select {
-	case err := <-tm.done:
-		tm.done <- err
-		if err != nil {
-			t.Errorf("Serve after the idle timeout: %v", err)
-		}
-	case <-time.After(20 * time.Second):
+	done, err := tm.exited(20 * time.Second)
+	if !done {
 		t.Fatal("master still running with no client and no connection")
+	}
+	if err != nil {
+		t.Errorf("Serve after the idle timeout: %v", err)
 	}
 }

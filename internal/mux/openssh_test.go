@@ -134,14 +134,12 @@ func TestOpenSSHClientAgainstOurMaster(t *testing.T) {
 		if code != 0 || !strings.Contains(stderr, "Exit request sent.") {
 			t.Fatalf("exit %d, stderr %q", code, stderr)
 		}
-		select {
-		case err := <-tm.done:
-			tm.done <- err
-			if err != ErrTerminated {
-				t.Errorf("Serve: %v", err)
-			}
-		case <-time.After(20 * time.Second):
+		done, err := tm.exited(20 * time.Second)
+		if !done {
 			t.Fatal("master still running after -O exit")
+		}
+		if err != ErrTerminated {
+			t.Errorf("Serve: %v", err)
 		}
 	})
 }
