@@ -38,15 +38,11 @@ func join(a, b halfConn) {
 // copyHalf copies src to dst; on EOF it half-closes dst, on error it
 // closes both so that the other direction ends too.
 func copyHalf(dst, src halfConn) {
-	bp := sshio.GetCopyBuffer()
-	// Plain Reader and Writer: io.CopyBuffer would otherwise hand the
-	// copy to TCPConn.ReadFrom or WriteTo and their 32 KiB buffers.
 	var w io.Writer = dst
 	if _, ok := dst.(ssh.Channel); ok {
 		w = sshio.ChannelWriter{W: dst}
 	}
-	_, err := io.CopyBuffer(struct{ io.Writer }{w}, struct{ io.Reader }{src}, *bp)
-	sshio.PutCopyBuffer(bp)
+	_, err := sshio.Copy(w, src)
 	if err != nil && !errors.Is(err, net.ErrClosed) {
 		dst.Close()
 		src.Close()

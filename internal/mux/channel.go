@@ -149,8 +149,8 @@ func (ch *channel) copyOut(dst io.Writer, src *passedFile) error {
 	return ch.copy(sshio.ChannelWriter{W: dst}, src.raw(), counter{&ch.out, &ch.m.bytesOut})
 }
 
-// copy copies src to dst through a large pooled buffer
-// (sshio.CopyBufferSize), counting what was written.
+// copy copies src to dst through a large pooled buffer (sshio.Copy),
+// counting what was written.
 //
 // A master relaying a hop for the next one (hop reuse) carries every
 // byte of the connections behind it: with io.Copy's 32 KiB, each read of
@@ -158,10 +158,7 @@ func (ch *channel) copyOut(dst io.Writer, src *passedFile) error {
 // master for it. Raw reads and writes of the descriptor spare the
 // scheduler's system-call bookkeeping (see rawio).
 func (ch *channel) copy(dst io.Writer, src io.Reader, c counter) error {
-	bp := sshio.GetCopyBuffer()
-	defer sshio.PutCopyBuffer(bp)
-	// Plain Reader: a raw file's WriteTo would bring back 32 KiB copies.
-	_, err := io.CopyBuffer(io.MultiWriter(dst, c), struct{ io.Reader }{src}, *bp)
+	_, err := sshio.Copy(io.MultiWriter(dst, c), src)
 	return err
 }
 

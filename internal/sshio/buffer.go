@@ -1,6 +1,9 @@
 package sshio
 
-import "sync"
+import (
+	"io"
+	"sync"
+)
 
 // CopyBufferSize is the buffer of a bulk copy out of an SSH channel: large,
 // so that a read takes all that has arrived. x/crypto/ssh counts a window
@@ -14,9 +17,12 @@ var copyBuffers = sync.Pool{New: func() any {
 	return &b
 }}
 
-// GetCopyBuffer returns a pooled buffer of CopyBufferSize bytes; give it
-// back with PutCopyBuffer.
-func GetCopyBuffer() *[]byte { return copyBuffers.Get().(*[]byte) }
-
-// PutCopyBuffer returns b to the pool.
-func PutCopyBuffer(b *[]byte) { copyBuffers.Put(b) }
+// Copy copies src to dst, as io.Copy does, through a pooled buffer of
+// CopyBufferSize bytes. Both are used as a plain Reader and Writer:
+// io.CopyBuffer would otherwise hand the copy to a ReaderFrom or
+// WriterTo (TCPConn's, a file's), which bring back 32 KiB copies.
+func Copy(dst io.Writer, src io.Reader) (int64, error) {
+	bp := copyBuffers.Get().(*[]byte)
+	defer copyBuffers.Put(bp)
+	return io.CopyBuffer(struct{ io.Writer }{dst}, struct{ io.Reader }{src}, *bp)
+}
