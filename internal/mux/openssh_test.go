@@ -67,19 +67,8 @@ func TestOpenSSHClientAgainstOurMaster(t *testing.T) {
 		}
 	})
 	t.Run("stdio forward", func(t *testing.T) {
-		echo, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer echo.Close()
-		go func() {
-			c, err := echo.Accept()
-			if err == nil {
-				io.Copy(c, c)
-				c.Close()
-			}
-		}()
-		stdout, stderr, code := runSSH(t, bin, tm.path, "ping", "-W", echo.Addr().String(), noHost)
+		echo := startEcho(t)
+		stdout, stderr, code := runSSH(t, bin, tm.path, "ping", "-W", echo.String(), noHost)
 		if code != 0 || stdout != "ping" {
 			t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
 		}
@@ -100,9 +89,7 @@ func TestOpenSSHClientAgainstOurMaster(t *testing.T) {
 				c.Close()
 			}
 		}()
-		l, _ := net.Listen("tcp", "127.0.0.1:0")
-		lport := l.Addr().(*net.TCPAddr).Port
-		l.Close()
+		lport := freePort(t)
 		spec := "127.0.0.1:" + strconv.Itoa(lport) + ":" + target.Addr().String()
 		_, stderr, code := runSSH(t, bin, tm.path, "", "-O", "forward", "-L", spec, noHost)
 		if code != 0 {
