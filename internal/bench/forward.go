@@ -280,12 +280,15 @@ func stopMasters(ctx context.Context, l *lab.Lab, c Client, ctlDir string, progr
 			fmt.Fprintf(progress, "bench: %s -O exit: %v%s\n", c.Name, err, indentTail(out, 4))
 		}
 	}
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if left, _ := filepath.Glob(filepath.Join(ctlDir, "*")); len(left) == 0 {
-			return
-		}
-	}
+	deadline := time.Now().Add(10 * time.Second)
 	left, _ := filepath.Glob(filepath.Join(ctlDir, "*"))
+	for len(left) > 0 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+		left, _ = filepath.Glob(filepath.Join(ctlDir, "*"))
+	}
+	if len(left) == 0 {
+		return
+	}
 	fmt.Fprintf(progress, "bench: %s's masters still listening after -O exit: %s\n", c.Name, strings.Join(left, " "))
 }
 
