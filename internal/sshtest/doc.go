@@ -1,0 +1,5 @@
+// Package sshtest holds the test support shared by the packages' tests:
+// an in-memory implementation of the sshwire seam ([Pair]), so that
+// forwarding, multiplexing, sessions and tunnels can be tested without
+// root, sshd or a network.
+package sshtest
