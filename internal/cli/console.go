@@ -111,7 +111,7 @@ func runConsole(ctx context.Context, e *env, args []string) error {
 	}
 	defer conn.Close()
 
-	lv := &libvirt.Client{Run: libvirt.SSHRunner(conn.Client), Host: host, URI: o.uri}
+	lv := &libvirt.Client{Run: libvirt.SSHRunner(conn.Conn), Host: host, URI: o.uri}
 	disp, err := lv.Display(ctx, domain)
 	if err != nil {
 		return withHint(fmt.Errorf("console %s: %w", target, err), exitConnection)
@@ -124,7 +124,7 @@ func runConsole(ctx context.Context, e *env, args []string) error {
 	}
 	defer os.RemoveAll(dir)
 	sock := filepath.Join(dir, disp.Type+".sock")
-	fwd := forward.New(conn.Client, forward.Options{Log: r.log, BindMask: 0o177})
+	fwd := forward.New(conn.Conn, forward.Options{Log: r.log, BindMask: 0o177})
 	defer fwd.Close()
 	spec := sshconf.Forward{Kind: sshconf.Local, ListenPath: sock}
 	if disp.Network == "unix" {

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 
-	"golang.org/x/crypto/ssh"
+	"github.com/jumpgate/jumpgate/internal/sshwire"
 )
 
 // Exit codes. They follow OpenSSH: the remote command's status passes
@@ -20,7 +20,7 @@ func exitCode(err error) int {
 	var (
 		h  *hintedError
 		st *statusError
-		ee *ssh.ExitError
+		ee *sshwire.ExitError
 	)
 	switch {
 	case err == nil:

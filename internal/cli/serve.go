@@ -23,6 +23,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/jumpgate/jumpgate/internal/server"
+	"github.com/jumpgate/jumpgate/internal/sshwire"
 	"github.com/jumpgate/jumpgate/internal/vpn"
 )
 
@@ -104,7 +105,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	if o.permitTunnel {
 		cfg.Channels = map[string]server.ChannelHandler{
-			vpn.TunChannelType: func(ctx context.Context, c *server.Conn, nch ssh.NewChannel) {
+			vpn.TunChannelType: func(ctx context.Context, c *server.Conn, nch sshwire.NewChannel) {
 				vpn.ServeTunChannel(ctx, nch, c.Log)
 			},
 		}

@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/jumpgate/jumpgate/internal/dial"
+	"github.com/jumpgate/jumpgate/internal/sshwire"
 	"github.com/jumpgate/jumpgate/internal/topo"
 )
 
@@ -198,7 +199,7 @@ func renderTopo(ctx context.Context, w io.Writer, t *topo.Topology, format strin
 // execRemote runs script with sh on the far end of conn and returns its
 // standard output.
 func execRemote(ctx context.Context, conn *dial.Conn, script string) ([]byte, error) {
-	s, err := conn.Client.NewSession()
+	s, err := sshwire.NewSession(ctx, conn.Conn)
 	if err != nil {
 		return nil, fmt.Errorf("open session: %w", err)
 	}

@@ -82,7 +82,7 @@ func (s *vpnSession) serveConn(ctx context.Context) error {
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	defer s.conn.Close()
-	client := s.conn.Client
+	client := s.conn.Conn
 	// The connection's end ends the pump even if its channel lingers.
 	go func() {
 		client.Wait()
@@ -152,7 +152,7 @@ func (s *vpnSession) attempt(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.t.Reattach(actx, conn.Client); err != nil {
+	if err := s.t.Reattach(actx, conn.Conn); err != nil {
 		conn.Close()
 		if errors.Is(err, vpn.ErrFarBusy) {
 			return fmt.Errorf("%w; waiting for its server to drop it", err)

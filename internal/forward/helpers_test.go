@@ -19,11 +19,13 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/jumpgate/jumpgate/internal/server"
+	"github.com/jumpgate/jumpgate/internal/sshwire"
+	"github.com/jumpgate/jumpgate/internal/xssh"
 )
 
 // startServer runs `jumpgate serve`'s server in-process on loopback and
 // returns a client connected to it as root.
-func startServer(t testing.TB) *ssh.Client {
+func startServer(t testing.TB) sshwire.Conn {
 	t.Helper()
 	if os.Getuid() != 0 {
 		t.Skip("the in-process server logs in as root")
@@ -50,11 +52,10 @@ func startServer(t testing.TB) *ssh.Client {
 			Logger:         slog.New(slog.NewTextHandler(io.Discard, nil)),
 		})
 	}()
-	c, err := ssh.Dial("tcp", ln.Addr().String(), &ssh.ClientConfig{
+	c, err := xssh.Dial("tcp", ln.Addr().String(), 10*time.Second, &sshwire.ClientConfig{
 		User:            "root",
-		Auth:            []ssh.AuthMethod{ssh.PublicKeys(ck)},
+		Auth:            []sshwire.AuthMethod{sshwire.Signers(ck)},
 		HostKeyCallback: ssh.FixedHostKey(hk.PublicKey()),
-		Timeout:         10 * time.Second,
 	})
 	if err != nil {
 		cancel()

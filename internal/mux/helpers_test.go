@@ -17,7 +17,9 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/jumpgate/jumpgate/internal/server"
+	"github.com/jumpgate/jumpgate/internal/sshwire"
 	"github.com/jumpgate/jumpgate/internal/vlog"
+	"github.com/jumpgate/jumpgate/internal/xssh"
 )
 
 // syncBuffer is a bytes.Buffer safe for concurrent writers.
@@ -40,7 +42,7 @@ func (s *syncBuffer) String() string {
 
 // startServer runs `jumpgate serve`'s server in-process on loopback and
 // returns a client logged in as root.
-func startServer(t testing.TB) *ssh.Client {
+func startServer(t testing.TB) sshwire.Conn {
 	t.Helper()
 	if os.Getuid() != 0 {
 		t.Skip("the in-process server logs in as root")
@@ -67,11 +69,10 @@ func startServer(t testing.TB) *ssh.Client {
 			Logger:         slog.New(slog.NewTextHandler(io.Discard, nil)),
 		})
 	}()
-	c, err := ssh.Dial("tcp", ln.Addr().String(), &ssh.ClientConfig{
+	c, err := xssh.Dial("tcp", ln.Addr().String(), 30*time.Second, &sshwire.ClientConfig{
 		User:            "root",
-		Auth:            []ssh.AuthMethod{ssh.PublicKeys(ck)},
+		Auth:            []sshwire.AuthMethod{sshwire.Signers(ck)},
 		HostKeyCallback: ssh.FixedHostKey(hk.PublicKey()),
-		Timeout:         30 * time.Second,
 	})
 	if err != nil {
 		cancel()

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
 
+	"github.com/jumpgate/jumpgate/internal/sshwire"
 	"github.com/jumpgate/jumpgate/internal/vlog"
 )
 
@@ -62,12 +63,12 @@ func login(t *testing.T, srv *testSSHD, h *mapHost, p Prompter, getenv func(stri
 		return nil, warn.String(), err
 	}
 	t.Cleanup(func() { c.Close() })
-	conn, err := ssh.Dial("tcp", srv.addr(), c.Config)
+	conn, err := dialTest(srv.addr(), c.Config)
 	if err != nil {
 		return c, warn.String(), err
 	}
 	defer conn.Close()
-	sess, err := conn.NewSession()
+	sess, err := sshwire.NewSession(context.Background(), conn)
 	if err != nil {
 		return c, warn.String(), err
 	}

@@ -5,11 +5,16 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"fmt"
+	"net"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/jumpgate/jumpgate/internal/sshwire"
+	"github.com/jumpgate/jumpgate/internal/xssh"
 )
 
 // mapHost is a hostConfig for tests: lower-case keyword → values; ~ is home.
@@ -91,4 +96,18 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// dialTest connects to addr and runs the client handshake with cfg.
+func dialTest(addr string, cfg *sshwire.ClientConfig) (sshwire.Conn, error) {
+	nc, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	c, err := xssh.Client(nc, addr, cfg)
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	return c, nil
 }

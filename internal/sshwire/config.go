@@ -135,3 +135,8 @@ type ServerConn interface {
 	// Permissions are those of the method that authenticated.
 	Permissions() *Permissions
 }
+
+// Signers is the [PublicKeys] method for a fixed list of signers.
+func Signers(signers ...ssh.Signer) PublicKeys {
+	return PublicKeys{Signers: func() ([]ssh.Signer, error) { return signers, nil }}
+}

@@ -236,6 +236,35 @@ func (s *Session) Output(cmd string) ([]byte, error) {
 	return b.Bytes(), err
 }
 
+// CombinedOutput runs cmd and returns its standard output and error,
+// interleaved as they arrive.
+func (s *Session) CombinedOutput(cmd string) ([]byte, error) {
+	if s.Stdout != nil || s.Stderr != nil {
+		return nil, errors.New("ssh: Stdout or Stderr already set")
+	}
+	var b lockedBuffer
+	s.Stdout, s.Stderr = &b, &b
+	err := s.Run(cmd)
+	return b.bytes(), err
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) bytes() []byte {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Bytes()
+}
+
 func (s *Session) start(kind string, payload []byte) error {
 	if s.started {
 		return errors.New("ssh: session already started")

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"net"
 	"sync"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 
@@ -249,4 +250,19 @@ func (n newChannel) Accept() (sshwire.Channel, <-chan *sshwire.Request, error) {
 
 func (n newChannel) Reject(reason sshwire.RejectionReason, message string) error {
 	return n.NewChannel.Reject(ssh.RejectionReason(reason), message)
+}
+
+// Dial connects to addr, waiting at most timeout for the connection
+// (0: no limit), and runs the client handshake, as x/crypto's ssh.Dial.
+func Dial(network, addr string, timeout time.Duration, cfg *sshwire.ClientConfig) (sshwire.Conn, error) {
+	nc, err := net.DialTimeout(network, addr, timeout)
+	if err != nil {
+		return nil, err
+	}
+	c, err := Client(nc, addr, cfg)
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	return c, nil
 }
