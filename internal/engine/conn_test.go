@@ -612,10 +612,8 @@ func TestPeerMisbehaviour(t *testing.T) {
 					go sshwire.DiscardRequests(reqs)
 					return
 				}
-				// Taken and never answered.
-				var held []*sshwire.Request
-				for r := range reqs {
-					held = append(held, r)
+				for range reqs {
+					// Taken and never answered.
 				}
 			}()
 			p, _ := st.readPacket()

@@ -8,6 +8,7 @@ package engine
 import (
 	"encoding/binary"
 	"fmt"
+	"strings"
 )
 
 // Message numbers of RFC 4252 and 4254, and the three transport messages
@@ -136,19 +137,7 @@ func (c *cursor) nameList() []string {
 	if !c.ok || len(s) == 0 {
 		return nil
 	}
-	var out []string
-	for len(s) > 0 {
-		i := 0
-		for i < len(s) && s[i] != ',' {
-			i++
-		}
-		out = append(out, string(s[:i]))
-		if i == len(s) {
-			break
-		}
-		s = s[i+1:]
-	}
-	return out
+	return strings.Split(string(s), ",")
 }
 
 // rest returns what is left, copied: callers keep it past the packet.
