@@ -317,8 +317,6 @@ func (a *clientAuthState) publicKey(s ssh.Signer) (authResult, error) {
 	return a.outcome(p)
 }
 
-const certSuffix = "-cert-v01@openssh.com"
-
 // signatureAlgo is the signature algorithm of a public key algorithm:
 // certificates sign as their key does.
 func signatureAlgo(algo string) string {

@@ -251,8 +251,8 @@ func TestAuthMaxTries(t *testing.T) {
 		&sshwire.ServerConfig{MaxAuthTries: 3, PublicKeyCallback: func(sshwire.ConnMetadata, ssh.PublicKey) (*sshwire.Permissions, error) {
 			return nil, errors.New("no")
 		}})
-	var rd *remoteDisconnect
-	if !errors.As(r.cerr, &rd) || rd.reason != disconnectProtocolError || rd.message != "Too many authentication failures" {
+	var rd *DisconnectError
+	if !errors.As(r.cerr, &rd) || rd.Reason != disconnectProtocolError || rd.Message != "Too many authentication failures" {
 		t.Fatalf("client error %v, want the disconnect", r.cerr)
 	}
 	if !errors.Is(r.serr, errTooManyAuthFailures) {

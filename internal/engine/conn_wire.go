@@ -28,23 +28,22 @@ const (
 	msgUserauthMethod60 = 60
 	msgUserauthInfoResp = 61
 
-	msgGlobalRequest        = 80
-	msgRequestSuccess       = 81
-	msgRequestFailure       = 82
-	msgChannelOpen          = 90
-	msgChannelOpenConfirm   = 91
-	msgChannelOpenFailure   = 92
-	msgChannelWindowAdjust  = 93
-	msgChannelData          = 94
-	msgChannelExtendedData  = 95
-	msgChannelEOF           = 96
-	msgChannelClose         = 97
-	msgChannelRequest       = 98
-	msgChannelSuccess       = 99
-	msgChannelFailure       = 100
-	disconnectProtocolError = 2
-	disconnectNoService     = 7
-	disconnectNoMoreAuth    = 14
+	msgGlobalRequest       = 80
+	msgRequestSuccess      = 81
+	msgRequestFailure      = 82
+	msgChannelOpen         = 90
+	msgChannelOpenConfirm  = 91
+	msgChannelOpenFailure  = 92
+	msgChannelWindowAdjust = 93
+	msgChannelData         = 94
+	msgChannelExtendedData = 95
+	msgChannelEOF          = 96
+	msgChannelClose        = 97
+	msgChannelRequest      = 98
+	msgChannelSuccess      = 99
+	msgChannelFailure      = 100
+	disconnectNoService    = 7
+	disconnectNoMoreAuth   = 14
 )
 
 func addByte(b []byte, v byte) []byte { return append(b, v) }
@@ -152,27 +151,6 @@ func (c *cursor) rest() []byte {
 
 // end reports whether the message parsed and nothing is left over.
 func (c *cursor) end() bool { return c.ok && len(c.b) == 0 }
-
-// remoteDisconnect is SSH_MSG_DISCONNECT from the peer (RFC 4253 section
-// 11.1), worded as x/crypto words it, which callers and users know.
-type remoteDisconnect struct {
-	reason  uint32
-	message string
-}
-
-func (e *remoteDisconnect) Error() string {
-	return fmt.Sprintf("ssh: disconnect, reason %d: %s", e.reason, e.message)
-}
-
-func parseDisconnect(p []byte) error {
-	c := newCursor(p[1:])
-	reason := c.u32()
-	msg := c.str()
-	if !c.ok {
-		return fmt.Errorf("ssh: malformed disconnect message")
-	}
-	return &remoteDisconnect{reason: reason, message: msg}
-}
 
 // disconnectMsg is SSH_MSG_DISCONNECT with an empty language tag.
 func disconnectMsg(reason uint32, message string) []byte {

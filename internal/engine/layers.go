@@ -8,6 +8,7 @@ package engine
 
 import (
 	"net"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 
@@ -56,6 +57,11 @@ type transportConfig struct {
 	dialAddr        string
 	// server: the host keys.
 	hostKeys []ssh.Signer
+	// rekeyBytes and rekeyInterval start a key re-exchange after that many
+	// bytes either way or that long (RekeyLimit); zero is OpenSSH's
+	// default: by cipher volume, never by time.
+	rekeyBytes    uint64
+	rekeyInterval time.Duration
 }
 
 // The transport's handshake, in transport.go, has this signature:

@@ -1,0 +1,602 @@
+package engine
+
+// The transport (RFC 4253): version exchange, then binary packets under
+// the keys of the last key exchange. One goroutine reads (readPacket) and
+// runs every key exchange the peer starts or that we start, in place;
+// writers share the write side under wmu and wait while a key exchange
+// holds it (between our KEXINIT and our NEWKEYS only key exchange
+// messages may leave). The key exchange's own messages leave through the
+// sender goroutine, in order, so that the reading goroutine never waits
+// for the peer to read: both sides exchanging keys at once over full
+// buffers (or net.Pipe) would otherwise deadlock.
+
+import (
+	"bufio"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jumpgate/jumpgate/internal/sshwire"
+)
+
+// DisconnectError is the peer's SSH_MSG_DISCONNECT (RFC 4253 11.1).
+type DisconnectError struct {
+	Reason  uint32
+	Message string
+}
+
+func (e *DisconnectError) Error() string {
+	return fmt.Sprintf("ssh: disconnected by peer (reason %d): %s", e.Reason, e.Message)
+}
+
+// Disconnect reason codes we send (RFC 4253 11.1).
+const (
+	disconnectProtocolError     = 2
+	disconnectKeyExchangeFailed = 3
+	disconnectMACError          = 5
+	disconnectByApplication     = 11
+)
+
+var errClosed = errors.New("ssh: transport closed")
+
+// Rekey limits when the configuration sets none: OpenSSH's per-cipher
+// volume (RFC 4344 3.2: 2^(L/4) blocks of L bits; 1 GiB for ciphers with
+// small blocks) and RFC 4344's 2^31 packets.
+const (
+	rekeyBytesAES    = 1 << 36
+	rekeyBytesStream = 1 << 30
+	rekeyPackets     = 1 << 31
+)
+
+// transport implements packetConn.
+type transport struct {
+	nc       net.Conn
+	cfg      *transportConfig
+	isClient bool
+	versions [2][]byte // client, server; without CR LF
+
+	// The read side belongs to the goroutine in readPacket, and to
+	// handshake before it; rmu only lets close wait for it.
+	rmu sync.Mutex
+	rd  struct {
+		br         *bufio.Reader
+		cipher     packetCipher
+		seq        uint32
+		buf        []byte
+		comp       string
+		inflate    *inflater
+		bytes, pkt uint64
+		err        error
+		// strictFirst counts packets before the peer's first KEXINIT.
+		beforeKexInit int
+	}
+
+	// wmu guards the write side; wcond wakes writers when a key exchange
+	// ends.
+	wmu   sync.Mutex
+	wcond *sync.Cond
+	wr    struct {
+		cipher     packetCipher
+		seq        uint32
+		buf        []byte
+		comp       string
+		deflate    *deflater
+		bytes, pkt uint64
+		err        error
+		// kexInit is the KEXINIT we sent for the exchange under way, nil
+		// when none is; while set, other messages wait.
+		kexInit []byte
+	}
+
+	authed atomic.Bool
+
+	// sendq feeds the sender goroutine; closed ends it.
+	sendq  chan func()
+	closed chan struct{}
+	once   sync.Once
+
+	// mu guards what the key exchange publishes.
+	mu        sync.Mutex
+	sessID    []byte
+	algs      negotiated
+	sigAlgs   []string
+	hostKey   []byte // the server's host key from the first exchange
+	strict    bool
+	kexCount  int
+	lastKex   time.Time
+	rekeyWant uint64
+}
+
+// handshake exchanges versions and runs the first key exchange.
+func handshake(nc net.Conn, cfg *transportConfig) (packetConn, error) {
+	t := &transport{nc: nc, cfg: cfg, isClient: !cfg.isServer,
+		sendq: make(chan func(), 16), closed: make(chan struct{})}
+	t.wcond = sync.NewCond(&t.wmu)
+	t.rd.br = bufio.NewReaderSize(nc, 64*1024)
+	t.rd.cipher, t.wr.cipher = plainCipher{}, plainCipher{}
+	t.rd.comp, t.wr.comp = "none", "none"
+	go t.sender()
+	ours := []byte(t.cfg.version)
+	t.send(func() {
+		if _, err := t.nc.Write(append(slices.Clone(ours), '\r', '\n')); err != nil {
+			t.wmu.Lock()
+			t.wr.err = err
+			t.wmu.Unlock()
+		}
+	})
+	t.requestRekey()
+	if err := t.readVersion(ours); err != nil {
+		t.close()
+		return nil, err
+	}
+	for {
+		p, err := t.readRaw()
+		if err != nil {
+			t.close()
+			return nil, err
+		}
+		switch p[0] {
+		case msgKexInit:
+			if err := t.runKex(p); err != nil {
+				t.sendDisconnect(disconnectKeyExchangeFailed, err.Error())
+				t.close()
+				return nil, err
+			}
+			return t, nil
+		case msgIgnore, msgDebug:
+			t.rd.beforeKexInit++
+		case msgDisconnect:
+			t.close()
+			return nil, parseDisconnect(p)
+		default:
+			t.close()
+			return nil, fmt.Errorf("ssh: peer sent message %d before its KEXINIT", p[0])
+		}
+	}
+}
+
+// sender writes what send queues, in order, until close.
+func (t *transport) sender() {
+	for {
+		select {
+		case f := <-t.sendq:
+			f()
+		case <-t.closed:
+			return
+		}
+	}
+}
+
+// send queues f for the sender goroutine.
+func (t *transport) send(f func()) {
+	select {
+	case t.sendq <- f:
+	case <-t.closed:
+	}
+}
+
+// readVersion reads the peer's identification string (RFC 4253 4.2): a
+// server may send other lines first, a bounded number.
+func (t *transport) readVersion(ours []byte) error {
+	const maxLines = 1024
+	for range maxLines {
+		line, err := t.readLine()
+		if err != nil {
+			return fmt.Errorf("ssh: reading the peer's version: %w", err)
+		}
+		if len(line) >= 4 && string(line[:4]) == "SSH-" {
+			if !versionOK(line) {
+				return fmt.Errorf("ssh: unsupported protocol version %q", line)
+			}
+			if t.isClient {
+				t.versions = [2][]byte{ours, line}
+			} else {
+				t.versions = [2][]byte{line, ours}
+			}
+			return nil
+		}
+		if !t.isClient {
+			return fmt.Errorf("ssh: client sent %q before its version", line)
+		}
+	}
+	return fmt.Errorf("ssh: no version after %d lines", maxLines)
+}
+
+func versionOK(line []byte) bool {
+	s := string(line)
+	if len(s) < 9 || (s[:8] != "SSH-2.0-" && (len(s) < 10 || s[:9] != "SSH-1.99-")) {
+		return false
+	}
+	for _, c := range line {
+		if c < ' ' || c > '~' {
+			return false
+		}
+	}
+	return true
+}
+
+// readLine reads one line of at most 255 bytes with its CR LF (LF alone
+// is accepted, as OpenSSH does) and returns it without them.
+func (t *transport) readLine() ([]byte, error) {
+	var line []byte
+	for len(line) < 255 {
+		c, err := t.rd.br.ReadByte()
+		if err != nil {
+			return nil, err
+		}
+		if c == '\n' {
+			if n := len(line); n > 0 && line[n-1] == '\r' {
+				line = line[:n-1]
+			}
+			return line, nil
+		}
+		if c == 0 {
+			return nil, errors.New("NUL in line")
+		}
+		line = append(line, c)
+	}
+	return nil, errors.New("line longer than 255 bytes")
+}
+
+// ourKexInit builds our KEXINIT; the markers go only in the first.
+func (t *transport) ourKexInit() *kexInitMsg {
+	a := t.cfg.algorithms
+	m := &kexInitMsg{cookie: newCookie()}
+	m.kex = orDefault(a.KeyExchanges, defaultKexes)
+	first := t.kexCountLocked() == 0
+	if first {
+		if t.isClient {
+			m.kex = append(slices.Clone(m.kex), extInfoClient, strictClient)
+		} else {
+			m.kex = append(slices.Clone(m.kex), strictServer)
+		}
+	}
+	if t.isClient {
+		m.hostKey = orDefault(a.HostKeys, defaultHostKeyAlgs)
+	} else {
+		m.hostKey = serverHostKeyAlgs(t.cfg.hostKeys, a.HostKeys)
+	}
+	// CBC is in no default list, so a server offers it only when told to.
+	ciphers := orDefault(a.Ciphers, defaultCiphers)
+	macs := orDefault(a.MACs, defaultMACs)
+	comp := defaultCompressions(t.cfg.compression)
+	m.ciphers = [2][]string{ciphers, ciphers}
+	m.macs = [2][]string{macs, macs}
+	m.compression = [2][]string{comp, comp}
+	return m
+}
+
+func (t *transport) kexCountLocked() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.kexCount
+}
+
+func orDefault(l []string, def func() []string) []string {
+	if len(l) > 0 {
+		return l
+	}
+	return def()
+}
+
+// startKexLocked starts a key exchange from our side unless one is under
+// way, and returns our KEXINIT: from now on other messages wait; the
+// sender writes it. wmu is held.
+func (t *transport) startKexLocked() []byte {
+	if t.wr.kexInit != nil {
+		return t.wr.kexInit
+	}
+	p := t.ourKexInit().marshal()
+	t.wr.kexInit = p
+	t.send(func() { t.writeQueued(p) })
+	return p
+}
+
+// writeQueued is the sender's write of a key exchange message.
+func (t *transport) writeQueued(p []byte) {
+	t.wmu.Lock()
+	defer t.wmu.Unlock()
+	t.writeLocked(p)
+}
+
+// requestRekey starts a key exchange unless one is under way.
+func (t *transport) requestRekey() {
+	t.wmu.Lock()
+	defer t.wmu.Unlock()
+	if t.wr.err == nil {
+		t.startKexLocked()
+	}
+}
+
+// rekeyDue reports whether a volume, packet or time limit has passed.
+func (t *transport) rekeyDue(bytes, pkts uint64) bool {
+	t.mu.Lock()
+	limit, last := t.rekeyWant, t.lastKex
+	t.mu.Unlock()
+	if bytes >= limit || pkts >= rekeyPackets {
+		return true
+	}
+	return t.cfg.rekeyInterval > 0 && time.Since(last) >= t.cfg.rekeyInterval
+}
+
+func (t *transport) writePacket(p []byte) error {
+	if len(p) == 0 {
+		return errors.New("ssh: empty message")
+	}
+	t.wmu.Lock()
+	defer t.wmu.Unlock()
+	for t.wr.kexInit != nil && t.wr.err == nil {
+		t.wcond.Wait()
+	}
+	if t.wr.err != nil {
+		return t.wr.err
+	}
+	if err := t.writeLocked(p); err != nil {
+		return err
+	}
+	if t.rekeyDue(t.wr.bytes, t.wr.pkt) {
+		t.startKexLocked()
+	}
+	return nil
+}
+
+// writeLocked frames, protects and sends one message; wmu is held.
+func (t *transport) writeLocked(p []byte) error {
+	if t.wr.err != nil {
+		return t.wr.err
+	}
+	if t.wr.deflate != nil {
+		c, err := t.wr.deflate.compress(p)
+		if err != nil {
+			t.wr.err = err
+			return err
+		}
+		p = c
+	}
+	c := t.wr.cipher
+	align := c.align()
+	body := 1 + len(p)
+	if !c.aadLength() {
+		body += 4
+	}
+	pad := align - body%align
+	if pad < minPadding {
+		pad += align
+	}
+	pktLen := 1 + len(p) + pad
+	need := 4 + pktLen
+	buf := grow(t.wr.buf, need+64)[:need]
+	binary.BigEndian.PutUint32(buf, uint32(pktLen))
+	buf[4] = byte(pad)
+	copy(buf[5:], p)
+	if _, err := rand.Read(buf[5+len(p):]); err != nil {
+		return err
+	}
+	out := c.seal(t.wr.seq, buf)
+	t.wr.buf = out[:0]
+	t.wr.seq++
+	t.wr.pkt++
+	t.wr.bytes += uint64(len(out))
+	if _, err := t.nc.Write(out); err != nil {
+		t.wr.err = err
+		return err
+	}
+	return nil
+}
+
+// readRaw reads, opens and inflates one packet.
+func (t *transport) readRaw() ([]byte, error) {
+	if t.rd.err != nil {
+		return nil, t.rd.err
+	}
+	if t.rd.inflate == nil && t.rd.comp == "zlib@openssh.com" && t.authed.Load() {
+		t.rd.inflate = newInflater()
+	}
+	body, buf, err := t.rd.cipher.open(t.rd.seq, t.rd.br, t.rd.buf)
+	t.rd.buf = buf
+	if err != nil {
+		if errors.Is(err, errMAC) {
+			t.sendDisconnect(disconnectMACError, err.Error())
+		} else if errors.Is(err, errPacketLength) {
+			t.sendDisconnect(disconnectProtocolError, err.Error())
+		}
+		return nil, t.readFailed(err)
+	}
+	t.rd.seq++
+	t.rd.pkt++
+	t.rd.bytes += uint64(len(body)) + 4
+	pad := int(body[0])
+	if pad < minPadding || pad+1 >= len(body) {
+		return nil, t.readFailed(errPacketPadding)
+	}
+	p := body[1 : len(body)-pad]
+	if t.rd.inflate != nil {
+		if p, err = t.rd.inflate.decompress(p); err != nil {
+			return nil, t.readFailed(err)
+		}
+		if len(p) == 0 {
+			return nil, t.readFailed(errors.New("ssh: empty message"))
+		}
+	}
+	return p, nil
+}
+
+func (t *transport) readFailed(err error) error {
+	t.rd.err = err
+	if t.rd.inflate != nil {
+		t.rd.inflate.close()
+		t.rd.inflate = nil
+	}
+	return err
+}
+
+func (t *transport) readPacket() ([]byte, error) {
+	t.rmu.Lock()
+	defer t.rmu.Unlock()
+	for {
+		p, err := t.readRaw()
+		if err != nil {
+			return nil, err
+		}
+		switch p[0] {
+		case msgIgnore, msgDebug, msgUnimplemented:
+			continue
+		case msgDisconnect:
+			return nil, t.readFailed(parseDisconnect(p))
+		case msgExtInfo:
+			if err := t.readExtInfo(p); err != nil {
+				return nil, t.readFailed(err)
+			}
+			continue
+		case msgKexInit:
+			if err := t.runKex(p); err != nil {
+				t.sendDisconnect(disconnectKeyExchangeFailed, err.Error())
+				return nil, t.readFailed(err)
+			}
+			continue
+		}
+		if p[0] >= msgKexInit && p[0] < 50 {
+			err := fmt.Errorf("ssh: unexpected key exchange message %d", p[0])
+			t.sendDisconnect(disconnectProtocolError, err.Error())
+			return nil, t.readFailed(err)
+		}
+		if t.rekeyDue(t.rd.bytes, t.rd.pkt) {
+			t.requestRekey()
+		}
+		return p, nil
+	}
+}
+
+func parseDisconnect(p []byte) error {
+	r := pktReader{b: p[1:]}
+	e := &DisconnectError{Reason: r.uint32(), Message: string(r.string())}
+	if !r.ok() {
+		return errors.New("ssh: malformed disconnect message")
+	}
+	return e
+}
+
+// sendDisconnect tells the peer why we end, best effort.
+func (t *transport) sendDisconnect(reason uint32, msg string) {
+	p := appendSSHUint32([]byte{msgDisconnect}, reason)
+	p = appendSSHString(p, []byte(msg))
+	p = appendSSHString(p, nil)
+	t.send(func() {
+		t.wmu.Lock()
+		defer t.wmu.Unlock()
+		if t.wr.err == nil {
+			t.writeLocked(p)
+			t.wr.err = errClosed
+			t.wcond.Broadcast()
+		}
+	})
+}
+
+// readExtInfo records server-sig-algs from the server's EXT_INFO (RFC
+// 8308 2.3); a server ignores a client's.
+func (t *transport) readExtInfo(p []byte) error {
+	if !t.isClient {
+		return nil
+	}
+	r := pktReader{b: p[1:]}
+	n := r.uint32()
+	if n > 64 {
+		return fmt.Errorf("ssh: EXT_INFO with %d extensions", n)
+	}
+	for range n {
+		name, value := r.string(), r.string()
+		if !r.ok() {
+			return errShortMessage
+		}
+		if string(name) == "server-sig-algs" {
+			algs := pktReader{b: appendSSHString(nil, value)}
+			t.mu.Lock()
+			t.sigAlgs = algs.nameList()
+			t.mu.Unlock()
+		}
+	}
+	if !r.ok() {
+		return errShortMessage
+	}
+	return nil
+}
+
+// serverSigAlgList is what our server accepts for user authentication
+// signatures, as server-sig-algs.
+func serverSigAlgList() []string {
+	return []string{"ssh-ed25519", "sk-ssh-ed25519@openssh.com", "ecdsa-sha2-nistp256",
+		"ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "sk-ecdsa-sha2-nistp256@openssh.com",
+		"rsa-sha2-512", "rsa-sha2-256"}
+}
+
+func (t *transport) sessionID() []byte {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.sessID
+}
+
+// authenticated starts delayed compression in both directions: a
+// server calls it once it has sent USERAUTH_SUCCESS, a client once it
+// has read it, each before its next read.
+func (t *transport) authenticated() {
+	t.authed.Store(true)
+	t.wmu.Lock()
+	defer t.wmu.Unlock()
+	if t.wr.deflate == nil && t.wr.comp == "zlib@openssh.com" {
+		t.wr.deflate = newDeflater()
+	}
+}
+
+func (t *transport) algorithms() sshwire.Algorithms {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := t.algs
+	dir := func(d int) sshwire.DirectionAlgorithms {
+		return sshwire.DirectionAlgorithms{Cipher: n.cipher[d], MAC: n.mac[d], Compression: n.compression[d]}
+	}
+	a := sshwire.Algorithms{KeyExchange: n.kex, HostKey: n.hostKey}
+	if t.isClient {
+		a.Write, a.Read = dir(0), dir(1)
+	} else {
+		a.Read, a.Write = dir(0), dir(1)
+	}
+	return a
+}
+
+func (t *transport) serverSigAlgs() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.sigAlgs
+}
+
+func (t *transport) clientVersion() []byte { return t.versions[0] }
+func (t *transport) serverVersion() []byte { return t.versions[1] }
+
+func (t *transport) close() error {
+	t.once.Do(func() { close(t.closed) })
+	err := t.nc.Close()
+	t.wmu.Lock()
+	if t.wr.err == nil {
+		t.wr.err = errClosed
+	}
+	t.wcond.Broadcast()
+	t.wmu.Unlock()
+	// The reader fails promptly on the closed connection; then its
+	// decompressor can stop.
+	t.rmu.Lock()
+	if t.rd.inflate != nil {
+		t.rd.inflate.close()
+		t.rd.inflate = nil
+	}
+	if t.rd.err == nil {
+		t.rd.err = errClosed
+	}
+	t.rmu.Unlock()
+	return err
+}
