@@ -104,6 +104,12 @@ func startMaster(t testing.TB, mod func(*Config)) *testMaster {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
+	return startMasterOn(t, client, dir, mod)
+}
+
+// startMasterOn serves a master for client on a control socket in dir.
+func startMasterOn(t testing.TB, client sshwire.Conn, dir string, mod func(*Config)) *testMaster {
+	t.Helper()
 	tm := &testMaster{path: filepath.Join(dir, "ctl"), dir: dir, log: &syncBuffer{}, done: make(chan error, 1)}
 	ln, err := Listen(tm.path)
 	if err != nil {
