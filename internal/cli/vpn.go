@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/jumpgate/jumpgate/internal/dial"
+	"github.com/jumpgate/jumpgate/internal/sshconf"
 	"github.com/jumpgate/jumpgate/internal/vpn"
 )
 
@@ -163,18 +164,23 @@ func runVPN(ctx context.Context, e *env, args []string) error {
 		runtime.GOMAXPROCS(1)
 	}
 	// kill -9 must not leave a bridge behind either.
-	lw, err := watchLocal(t)
+	lw, err := vpn.WatchLocal(t, []string{"vpn", vpnWatchFlag})
 	if err != nil {
 		fmt.Fprintf(e.io.ErrOut, "jumpgate: warning: %v; a kill -9 would leave bridge %s behind\n", err, t.Near.Config().Bridge)
 	}
-	defer lw.done() // after serve has removed the near end
-	s := &vpnSession{e: e, r: r, h: h, target: fs.Arg(0), persist: o.persist, quiet: o.quiet, t: t, conn: conn}
-	if s.state, err = advertise(e, t, fs.Arg(0)); err != nil && o.verbose > 0 {
+	defer lw.Done() // after serve has removed the near end
+	link := &vpn.Link{Out: e.io.ErrOut, Log: r.log, Host: h,
+		Redial: func(ctx context.Context, h *sshconf.Host) (*dial.Conn, error) { return r.dialer().Dial(ctx, h) }, Target: fs.Arg(0),
+		Persist: o.persist, Quiet: o.quiet, Tunnel: t, Conn: conn}
+	if link.State, err = advertise(e, t, fs.Arg(0)); err != nil && o.verbose > 0 {
 		fmt.Fprintf(e.io.ErrOut, "jumpgate: not listed by vpn status: %v\n", err)
 	}
-	defer s.state.close()
+	defer link.State.Close()
 	notifyForked()
-	return s.serve(ctx)
+	if err := link.Serve(ctx); err != nil {
+		return withHint(err, exitConnection)
+	}
+	return nil
 }
 
 // tunnelOptions checks the tunnel flags and turns them into vpn.Options.
@@ -298,6 +304,16 @@ func (o *vpnOptions) sshArgs(e *env, target string) (*sshArgs, error) {
 		fmt.Fprintln(e.io.ErrOut, w)
 	}
 	return a, nil
+}
+
+// advertise lists t for `jumpgate vpn status`; errors only cost the entry.
+func advertise(e *env, t *vpn.Tunnel, target string) (*vpn.State, error) {
+	home, _, _ := localUser(e)
+	base, err := controlDir(e.getenv, home, true)
+	if err != nil {
+		return nil, err
+	}
+	return vpn.Advertise(base, t, target)
 }
 
 // firstHopMTU is the MTU of the local link the connection (or its first
