@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/jumpgate/jumpgate/internal/client"
 	"github.com/jumpgate/jumpgate/internal/iostreams"
 )
 
@@ -111,6 +112,10 @@ func finish(e *env, err error) int {
 	var st *statusError
 	if errors.As(err, &st) {
 		return st.code
+	}
+	var cst *client.StatusError
+	if errors.As(err, &cst) {
+		return cst.Code
 	}
 	prog := "jumpgate"
 	if e.argv0 == "ssh" {

@@ -104,8 +104,8 @@ func runConsole(ctx context.Context, e *env, args []string) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 
-	r := newSSHRun(ctx, e, a)
-	conn, _, err := r.dialDest(ctx)
+	r := newClient(ctx, e, a)
+	conn, _, err := r.DialDest(ctx)
 	if err != nil {
 		return err // printed as ssh(1) does
 	}
@@ -116,7 +116,7 @@ func runConsole(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return withHint(fmt.Errorf("console %s: %w", target, err), exitConnection)
 	}
-	r.log.Debugf("Display of %s on %s: %s", domain, host, disp)
+	r.Log().Debugf("Display of %s on %s: %s", domain, host, disp)
 
 	dir, err := consoleDir(e)
 	if err != nil {
@@ -124,7 +124,7 @@ func runConsole(ctx context.Context, e *env, args []string) error {
 	}
 	defer os.RemoveAll(dir)
 	sock := filepath.Join(dir, disp.Type+".sock")
-	fwd := forward.New(conn.Client, forward.Options{Log: r.log, BindMask: 0o177})
+	fwd := forward.New(conn.Client, forward.Options{Log: r.Log(), BindMask: 0o177})
 	defer fwd.Close()
 	spec := sshconf.Forward{Kind: sshconf.Local, ListenPath: sock}
 	if disp.Network == "unix" {

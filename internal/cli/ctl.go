@@ -19,6 +19,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/jumpgate/jumpgate/internal/client"
 	"github.com/jumpgate/jumpgate/internal/mux"
 )
 
@@ -53,7 +54,7 @@ func runCtl(ctx context.Context, e *env, args []string) error {
 		return usageErrorf("ctl: missing command").hint("run 'jumpgate ctl --help'")
 	}
 	home, _, _ := localUser(e)
-	dir, _ := controlDir(e.getenv, home, false)
+	dir, _ := client.ControlDir(e.getenv, home, false)
 	masters := findMasters(ctx, dir)
 	switch cmd := rest[0]; cmd {
 	case "list":
@@ -99,7 +100,7 @@ func runCtl(ctx context.Context, e *env, args []string) error {
 }
 
 func ctlHost(ctx context.Context, e *env, cmd string, m *ctlMaster, asJSON bool) error {
-	cctx, cancel := context.WithTimeout(ctx, muxAnswerBound)
+	cctx, cancel := context.WithTimeout(ctx, client.MuxAnswerBound)
 	defer cancel()
 	c, err := mux.Dial(cctx, m.Path)
 	if err != nil {
@@ -143,7 +144,7 @@ func ctlHost(ctx context.Context, e *env, cmd string, m *ctlMaster, asJSON bool)
 	return nil
 }
 
-// findMasters asks every socket in dir, each within muxAnswerBound; dead
+// findMasters asks every socket in dir, each within client.MuxAnswerBound; dead
 // or silent ones are left out.
 func findMasters(ctx context.Context, dir string) []ctlMaster {
 	entries, _ := os.ReadDir(dir)
@@ -153,7 +154,7 @@ func findMasters(ctx context.Context, dir string) []ctlMaster {
 			continue
 		}
 		p := filepath.Join(dir, de.Name())
-		cctx, cancel := context.WithTimeout(ctx, muxAnswerBound)
+		cctx, cancel := context.WithTimeout(ctx, client.MuxAnswerBound)
 		c, err := mux.Dial(cctx, p)
 		if err != nil {
 			cancel()

@@ -235,6 +235,6 @@ func topoDial(ctx context.Context, e *env, sshArgv []string) (*dial.Conn, error)
 	if err != nil {
 		return nil, usageErrorf("topo: %v", err)
 	}
-	conn, _, err := newSSHRun(ctx, e, a).dialDest(ctx)
+	conn, _, err := newClient(ctx, e, a).DialDest(ctx)
 	return conn, err
 }

@@ -12,14 +12,15 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
-	"runtime"
 	"strconv"
 	"syscall"
 
 	"github.com/spf13/pflag"
 
+	"github.com/jumpgate/jumpgate/internal/client"
 	"github.com/jumpgate/jumpgate/internal/dial"
 	"github.com/jumpgate/jumpgate/internal/sshconf"
+	"github.com/jumpgate/jumpgate/internal/tune"
 	"github.com/jumpgate/jumpgate/internal/vpn"
 )
 
@@ -128,11 +129,11 @@ func runVPN(ctx context.Context, e *env, args []string) error {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGHUP)
 	defer stop()
 
-	r := newSSHRun(ctx, e, a)
-	if o.fork && os.Getenv(forkedEnv) == "" {
-		return r.forkToBackground(ctx)
+	r := newClient(ctx, e, a)
+	if o.fork && !client.Forked() {
+		return r.ForkToBackground(ctx)
 	}
-	conn, h, err := r.dialDest(ctx)
+	conn, h, err := r.DialDest(ctx)
 	if err != nil {
 		return err
 	}
@@ -153,15 +154,8 @@ func runVPN(ctx context.Context, e *env, args []string) error {
 	if !o.quiet {
 		fmt.Fprintf(e.io.ErrOut, "jumpgate: %s\n", t.Summary(fs.Arg(0)))
 	}
-	if t.Transport == vpn.TransportNative && e.getenv("GOMAXPROCS") == "" {
-		// Every packet from the far side passes from x/crypto/ssh's read
-		// loop to its mux to our reader: three goroutines. With one P
-		// each hand-off is a switch on the same thread instead of a
-		// futex wake of another (an IPI on a VM). Measured (BenchmarkVPNIperf,
-		// 3 runs each, alternating): ping round trip 1.00–1.15x ssh -w's
-		// against 1.10–1.15x, throughput unchanged (~1.3–1.7 Gbit/s).
-		// Peer mode frames and encrypts both ways at once and keeps both.
-		runtime.GOMAXPROCS(1)
+	if t.Transport == vpn.TransportNative {
+		tune.For(tune.Tunnel, e.getenv)
 	}
 	// kill -9 must not leave a bridge behind either.
 	lw, err := vpn.WatchLocal(t, []string{"vpn", vpnWatchFlag})
@@ -169,14 +163,14 @@ func runVPN(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.io.ErrOut, "jumpgate: warning: %v; a kill -9 would leave bridge %s behind\n", err, t.Near.Config().Bridge)
 	}
 	defer lw.Done() // after serve has removed the near end
-	link := &vpn.Link{Out: e.io.ErrOut, Log: r.log, Host: h,
-		Redial: func(ctx context.Context, h *sshconf.Host) (*dial.Conn, error) { return r.dialer().Dial(ctx, h) }, Target: fs.Arg(0),
+	link := &vpn.Link{Out: e.io.ErrOut, Log: r.Log(), Host: h,
+		Redial: func(ctx context.Context, h *sshconf.Host) (*dial.Conn, error) { return r.Dialer().Dial(ctx, h) }, Target: fs.Arg(0),
 		Persist: o.persist, Quiet: o.quiet, Tunnel: t, Conn: conn}
 	if link.State, err = advertise(e, t, fs.Arg(0)); err != nil && o.verbose > 0 {
 		fmt.Fprintf(e.io.ErrOut, "jumpgate: not listed by vpn status: %v\n", err)
 	}
 	defer link.State.Close()
-	notifyForked()
+	client.NotifyForked()
 	if err := link.Serve(ctx); err != nil {
 		return withHint(err, exitConnection)
 	}
@@ -309,7 +303,7 @@ func (o *vpnOptions) sshArgs(e *env, target string) (*sshArgs, error) {
 // advertise lists t for `jumpgate vpn status`; errors only cost the entry.
 func advertise(e *env, t *vpn.Tunnel, target string) (*vpn.State, error) {
 	home, _, _ := localUser(e)
-	base, err := controlDir(e.getenv, home, true)
+	base, err := client.ControlDir(e.getenv, home, true)
 	if err != nil {
 		return nil, err
 	}

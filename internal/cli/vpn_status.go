@@ -14,13 +14,14 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/jumpgate/jumpgate/internal/client"
 	"github.com/jumpgate/jumpgate/internal/vpn"
 )
 
 // vpnStateDir is where running tunnels advertise themselves.
 func vpnStateDir(e *env, create bool) (string, error) {
 	home, _, _ := localUser(e)
-	dir, err := controlDir(e.getenv, home, create)
+	dir, err := client.ControlDir(e.getenv, home, create)
 	if err != nil {
 		return "", err
 	}

@@ -1,4 +1,4 @@
-package cli
+package client
 
 import (
 	"context"
@@ -12,12 +12,12 @@ import (
 // the descriptor on which it reports that authentication succeeded.
 const forkedEnv = "JUMPGATE_SSH_FORKED_FD"
 
-// forkToBackground is -f. Go cannot fork, so we start a copy of ourselves
+// ForkToBackground is -f. Go cannot fork, so we start a copy of ourselves
 // with the same arguments and stdin from /dev/null; it connects and
 // authenticates (prompting on /dev/tty if it must, since it still has the
 // terminal), tells us over a pipe, detaches with setsid and goes on. We
 // exit 0 then, or with its status if it fails before that.
-func (r *sshRun) forkToBackground(ctx context.Context) error {
+func (r *Client) ForkToBackground(ctx context.Context) error {
 	exe, err := os.Executable()
 	if err != nil {
 		return r.fail("Cannot fork into background: %v", err)
@@ -65,17 +65,17 @@ func (r *sshRun) forkToBackground(ctx context.Context) error {
 	err = cmd.Wait()
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
-		return &statusError{ee.ExitCode()}
+		return &StatusError{ee.ExitCode()}
 	}
 	if err != nil {
 		return r.fail("background ssh: %v", err)
 	}
-	return &statusError{exitConnection}
+	return &StatusError{exitConnection}
 }
 
-// notifyForked is called once authenticated: in the background copy of
+// NotifyForked is called once authenticated: in the background copy of
 // -f, it tells the parent to exit and leaves the terminal's session.
-func notifyForked() {
+func NotifyForked() {
 	if os.Getenv(forkedEnv) != "3" {
 		return
 	}
@@ -85,3 +85,6 @@ func notifyForked() {
 	f.Close()
 	syscall.Setsid()
 }
+
+// Forked reports whether this process is the background copy of -f.
+func Forked() bool { return os.Getenv(forkedEnv) != "" }
