@@ -28,5 +28,5 @@ func runVPNWatch(_ context.Context, e *env, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return usageErrorf("vpn watch: %v", err)
 	}
-	return vpn.Watch(e.io.In, e.io.Out, bridge, remove, ports)
+	return vpn.Watch(e.io.In, bridge, remove, ports)
 }

@@ -3,9 +3,12 @@ package client
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"syscall"
+
+	"github.com/jumpgate/jumpgate/internal/selfexec"
 )
 
 // forkedEnv marks the background copy of `jumpgate ssh -f`; its value is
@@ -18,51 +21,25 @@ const forkedEnv = "JUMPGATE_SSH_FORKED_FD"
 // terminal), tells us over a pipe, detaches with setsid and goes on. We
 // exit 0 then, or with its status if it fails before that.
 func (r *Client) ForkToBackground(ctx context.Context) error {
-	exe, err := os.Executable()
+	child, err := selfexec.Start(selfexec.Options{
+		Argv0:  r.e.Argv[0],
+		Args:   r.e.Argv[1:],
+		Env:    append(os.Environ(), forkedEnv+"=3"),
+		Stdout: os.Stdout,
+		Stderr: os.Stderr,
+	})
 	if err != nil {
 		return r.fail("Cannot fork into background: %v", err)
 	}
-	pr, pw, err := os.Pipe()
-	if err != nil {
-		return r.fail("Cannot fork into background: %v", err)
-	}
-	defer pr.Close()
-	devnull, err := os.Open(os.DevNull)
-	if err != nil {
-		pw.Close()
-		return r.fail("Cannot fork into background: %v", err)
-	}
-	defer devnull.Close()
-	cmd := &exec.Cmd{
-		Path:       exe,
-		Args:       os.Args,
-		Env:        append(os.Environ(), forkedEnv+"=3"),
-		Stdin:      devnull,
-		Stdout:     os.Stdout,
-		Stderr:     os.Stderr,
-		ExtraFiles: []*os.File{pw},
-	}
-	if err := cmd.Start(); err != nil {
-		pw.Close()
-		return r.fail("Cannot fork into background: %v", err)
-	}
-	pw.Close()
-	ready := make(chan bool, 1)
-	go func() {
+	ok, err := child.WaitReady(ctx, func(rd io.Reader) bool {
 		var b [1]byte
-		n, _ := pr.Read(b[:])
-		ready <- n == 1
-	}()
-	select {
-	case ok := <-ready:
-		if ok {
-			cmd.Process.Release()
-			return nil
-		}
-	case <-ctx.Done():
-		cmd.Process.Signal(syscall.SIGTERM)
+		n, _ := rd.Read(b[:])
+		return n == 1
+	})
+	if ok {
+		child.Release()
+		return nil
 	}
-	err = cmd.Wait()
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		return &StatusError{ee.ExitCode()}
@@ -80,9 +57,7 @@ func NotifyForked() {
 		return
 	}
 	os.Unsetenv(forkedEnv)
-	f := os.NewFile(3, "fork-ready")
-	f.Write([]byte{1})
-	f.Close()
+	selfexec.Notify([]byte{1})
 	syscall.Setsid()
 }
 

@@ -20,6 +20,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -39,6 +40,7 @@ import (
 	"github.com/jumpgate/jumpgate/internal/dial"
 	"github.com/jumpgate/jumpgate/internal/forward"
 	"github.com/jumpgate/jumpgate/internal/mux"
+	"github.com/jumpgate/jumpgate/internal/selfexec"
 	"github.com/jumpgate/jumpgate/internal/sshconf"
 	"github.com/jumpgate/jumpgate/internal/sshconn"
 	"github.com/jumpgate/jumpgate/internal/tune"
@@ -342,7 +344,7 @@ func (r *Client) viaMaster(ctx context.Context, h *sshconf.Host, sess muxSession
 		plan.inProc = true
 		return false, plan, nil
 	}
-	path, err := r.spawnMaster(ctx, os.Args, s.path)
+	path, err := r.spawnMaster(ctx, r.e.Argv, s.path)
 	if err != nil {
 		var se *StatusError
 		if errors.As(err, &se) {
@@ -592,65 +594,38 @@ func copyAll(w interface{ Write([]byte) (int, error) }, rd interface{ Read([]byt
 // prompted (see runBackgroundMaster). Its failure to authenticate comes
 // back as a *StatusError with its exit status (it has printed why).
 func (r *Client) spawnMaster(ctx context.Context, args []string, path string) (string, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return "", err
-	}
-	pr, pw, err := os.Pipe()
-	if err != nil {
-		return "", err
-	}
-	defer pr.Close()
-	devnull, err := os.Open(os.DevNull)
-	if err != nil {
-		pw.Close()
-		return "", err
-	}
-	defer devnull.Close()
 	env := []string{}
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, forkedEnv+"=") && !strings.HasPrefix(kv, muxMasterEnv+"=") {
 			env = append(env, kv)
 		}
 	}
-	cmd := &exec.Cmd{Path: exe, Args: args, Env: append(env, muxMasterEnv+"=3"),
-		Stdin: devnull, Stdout: devnull, Stderr: os.Stderr, ExtraFiles: []*os.File{pw}}
 	r.log.Debugf("starting a background master for %s", path)
-	if err := cmd.Start(); err != nil {
-		pw.Close()
+	child, err := selfexec.Start(selfexec.Options{Argv0: args[0], Args: args[1:],
+		Env: append(env, muxMasterEnv+"=3"), Stderr: os.Stderr})
+	if err != nil {
 		return "", err
 	}
-	pw.Close()
 	// The master writes 1 (listening at path) or 2, its private path and
 	// a newline.
-	type answer struct {
-		ok   bool
-		path string
-	}
-	ready := make(chan answer, 1)
-	go func() {
-		br := bufio.NewReader(pr)
+	ok, err := child.WaitReady(ctx, func(rd io.Reader) bool {
+		br := bufio.NewReader(rd)
 		b, err := br.ReadByte()
 		switch {
 		case err != nil:
-			ready <- answer{}
+			return false
 		case b == 2:
 			p, err := br.ReadString('\n')
-			ready <- answer{ok: err == nil, path: strings.TrimSuffix(p, "\n")}
+			path = strings.TrimSuffix(p, "\n")
+			return err == nil
 		default:
-			ready <- answer{ok: true, path: path}
+			return true
 		}
-	}()
-	select {
-	case a := <-ready:
-		if a.ok {
-			cmd.Process.Release()
-			return a.path, nil
-		}
-	case <-ctx.Done():
-		cmd.Process.Signal(syscall.SIGTERM)
+	})
+	if ok {
+		child.Release()
+		return path, nil
 	}
-	err = cmd.Wait()
 	var ee *exec.ExitError
 	if errors.As(err, &ee) && ee.ExitCode() == exitConnection {
 		return "", &StatusError{exitConnection}
@@ -673,8 +648,8 @@ func (c *promptCounter) Prompt(prompt string, echo bool) (string, error) {
 // listen, tell the parent, detach and serve until idle, -O stop or -O exit.
 func (r *Client) runBackgroundMaster(ctx context.Context, h *sshconf.Host, s muxSettings) error {
 	// Not for our children (a ProxyCommand): the parent reads to the end.
-	unix.CloseOnExec(3)
-	notify := os.NewFile(3, "mux-ready")
+	unix.CloseOnExec(selfexec.ReadyFD)
+	notify := os.NewFile(selfexec.ReadyFD, "mux-ready")
 	os.Unsetenv(muxMasterEnv)
 	errs, err := takeStderr()
 	if err != nil {

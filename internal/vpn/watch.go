@@ -10,20 +10,22 @@ package vpn
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"os/signal"
 	"slices"
 	"strings"
 	"syscall"
+
+	"github.com/jumpgate/jumpgate/internal/selfexec"
 )
 
 // LocalWatcher is the pipe to a running watcher.
 type LocalWatcher struct {
-	w   io.WriteCloser
-	cmd *exec.Cmd
+	w     io.WriteCloser
+	child *selfexec.Child
 }
 
 // WatchLocal starts a watcher for what t's near end would leave behind,
@@ -34,10 +36,6 @@ func WatchLocal(t *Tunnel, command []string) (*LocalWatcher, error) {
 	if bridge == "" && len(ports) == 0 {
 		return nil, nil
 	}
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, err
-	}
 	args := append(slices.Clone(command), "--bridge", t.Near.Config().Bridge)
 	if bridge != "" {
 		args = append(args, "--remove-bridge")
@@ -45,29 +43,28 @@ func WatchLocal(t *Tunnel, command []string) (*LocalWatcher, error) {
 	for _, p := range ports {
 		args = append(args, "--port", p)
 	}
-	cmd := exec.Command(exe, args...)
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
 	// Its own session: the Ctrl-C or SIGHUP meant for the tunnel does not
 	// end the watcher before the tunnel's own cleanup is done.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	w, err := cmd.StdinPipe()
+	child, err := selfexec.Start(selfexec.Options{Args: args, Stdin: pr, Setsid: true})
+	pr.Close()
 	if err != nil {
-		return nil, err
-	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
+		pw.Close()
 		return nil, fmt.Errorf("start local watcher: %w", err)
 	}
 	// It says "watching" once its signals are set up.
-	line, _ := bufio.NewReader(out).ReadString('\n')
-	if strings.TrimSpace(line) != "watching" {
-		w.Close()
-		cmd.Wait()
+	ok, _ := child.WaitReady(context.Background(), func(rd io.Reader) bool {
+		line, _ := bufio.NewReader(rd).ReadString('\n')
+		return strings.TrimSpace(line) == "watching"
+	})
+	if !ok {
+		pw.Close()
 		return nil, fmt.Errorf("local watcher did not start")
 	}
-	return &LocalWatcher{w: w, cmd: cmd}, nil
+	return &LocalWatcher{w: pw, child: child}, nil
 }
 
 // Done tells the watcher the tunnel cleaned up after itself.
@@ -77,16 +74,16 @@ func (l *LocalWatcher) Done() {
 	}
 	io.WriteString(l.w, "done\n")
 	l.w.Close()
-	l.cmd.Wait()
+	l.child.Wait()
 }
 
-// Watch is the watcher: it tells the tunnel's process it is watching on
-// out, then waits for in to say "done"; anything else (the pipe closed by
+// Watch is the watcher: it tells the tunnel's process it is watching,
+// then waits for in to say "done"; anything else (the pipe closed by
 // a kill -9) and it removes what the tunnel left behind.
-func Watch(in io.Reader, out io.Writer, bridge string, remove bool, ports []string) error {
+func Watch(in io.Reader, bridge string, remove bool, ports []string) error {
 	// Only the pipe ends it.
 	signal.Ignore(syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGPIPE)
-	fmt.Fprintln(out, "watching")
+	selfexec.Notify([]byte("watching\n"))
 	line, _ := bufio.NewReader(in).ReadString('\n')
 	if strings.TrimSpace(line) == "done" {
 		return nil
