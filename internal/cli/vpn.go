@@ -12,7 +12,6 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
-	"strconv"
 	"syscall"
 
 	"github.com/spf13/pflag"
@@ -27,16 +26,9 @@ import (
 // vpnOptions are the flags of `jumpgate vpn`.
 type vpnOptions struct {
 	// connection, as jumpgate ssh
-	configFile string
-	jump       string
-	options    []string
-	identities []string
-	login      string
-	port       int
-	verbose    int
-	quiet      bool
-	fork       bool
-	persist    bool
+	connFlags
+	fork    bool
+	persist bool
 
 	l3, l2       bool
 	localAddr    string
@@ -122,7 +114,7 @@ func runVPN(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	a, err := o.sshArgs(e, fs.Arg(0))
+	a, err := o.sshArgs(e, "vpn", "target", fs.Arg(0))
 	if err != nil {
 		return err
 	}
@@ -251,53 +243,6 @@ func (o *vpnOptions) tunnelOptions() (vpn.Options, error) {
 	vo.NAT, vo.RemoteBridge, vo.LocalBridge, vo.LocalPorts = o.nat, o.remoteBridge, o.localBridge, o.localPorts
 	vo.MTU, vo.Transport, vo.Helper = o.mtu, o.transport, o.helper
 	return vo, nil
-}
-
-// sshArgs feeds the connection flags through ssh's own parser, so they
-// mean what they mean to jumpgate ssh.
-func (o *vpnOptions) sshArgs(e *env, target string) (*sshArgs, error) {
-	var argv []string
-	if o.configFile != "" {
-		argv = append(argv, "-F", o.configFile)
-	}
-	if o.jump != "" {
-		argv = append(argv, "-J", o.jump)
-	}
-	for _, x := range o.options {
-		argv = append(argv, "-o", x)
-	}
-	for _, x := range o.identities {
-		argv = append(argv, "-i", x)
-	}
-	if o.login != "" {
-		argv = append(argv, "-l", o.login)
-	}
-	if o.port != 0 {
-		argv = append(argv, "-p", strconv.Itoa(o.port))
-	}
-	for range o.verbose {
-		argv = append(argv, "-v")
-	}
-	if o.quiet {
-		argv = append(argv, "-q")
-	}
-	argv = append(argv, "-N", "--", target)
-	home, _, _ := localUser(e)
-	a, err := parseSSHArgs(argv, home, func(p string) error {
-		_, err := os.Stat(p)
-		return err
-	})
-	if err != nil {
-		var ae *sshArgError
-		if errors.As(err, &ae) && ae.msg != "" {
-			return nil, usageErrorf("vpn: %s", ae.msg)
-		}
-		return nil, usageErrorf("vpn: bad connection flags or target %q", target)
-	}
-	for _, w := range a.warnings {
-		fmt.Fprintln(e.io.ErrOut, w)
-	}
-	return a, nil
 }
 
 // advertise lists t for `jumpgate vpn status`; errors only cost the entry.
