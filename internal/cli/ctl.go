@@ -11,9 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
-	"sort"
 	"text/tabwriter"
 	"time"
 
@@ -29,13 +27,6 @@ const ctlUse = `usage: jumpgate ctl list [--json]
 
 Masters are found in $XDG_RUNTIME_DIR/jumpgate (or ~/.cache/jumpgate).
 `
-
-// ctlMaster is one live master as list shows it.
-type ctlMaster struct {
-	Path string    `json:"path"`
-	PID  int       `json:"pid"`
-	Info *mux.Info `json:"info,omitempty"` // nil for an OpenSSH master
-}
 
 func runCtl(ctx context.Context, e *env, args []string) error {
 	fs := pflag.NewFlagSet("ctl", pflag.ContinueOnError)
@@ -55,7 +46,7 @@ func runCtl(ctx context.Context, e *env, args []string) error {
 	}
 	home, _, _ := localUser(e)
 	dir, _ := client.ControlDir(e.getenv, home, false)
-	masters := findMasters(ctx, dir)
+	masters := client.FindMasters(ctx, dir)
 	switch cmd := rest[0]; cmd {
 	case "list":
 		if len(rest) != 1 {
@@ -82,7 +73,7 @@ func runCtl(ctx context.Context, e *env, args []string) error {
 		if len(rest) != 2 {
 			return usageErrorf("ctl %s: one HOST, got %d", cmd, len(rest)-1)
 		}
-		var found *ctlMaster
+		var found *client.Master
 		for i, m := range masters {
 			if m.Info != nil && m.Info.Host == rest[1] {
 				found = &masters[i]
@@ -99,7 +90,7 @@ func runCtl(ctx context.Context, e *env, args []string) error {
 	}
 }
 
-func ctlHost(ctx context.Context, e *env, cmd string, m *ctlMaster, asJSON bool) error {
+func ctlHost(ctx context.Context, e *env, cmd string, m *client.Master, asJSON bool) error {
 	cctx, cancel := context.WithTimeout(ctx, client.MuxAnswerBound)
 	defer cancel()
 	c, err := mux.Dial(cctx, m.Path)
@@ -142,37 +133,6 @@ func ctlHost(ctx context.Context, e *env, cmd string, m *ctlMaster, asJSON bool)
 		return tw.Flush()
 	}
 	return nil
-}
-
-// findMasters asks every socket in dir, each within client.MuxAnswerBound; dead
-// or silent ones are left out.
-func findMasters(ctx context.Context, dir string) []ctlMaster {
-	entries, _ := os.ReadDir(dir)
-	out := []ctlMaster{}
-	for _, de := range entries {
-		if de.Type()&os.ModeSocket == 0 {
-			continue
-		}
-		p := filepath.Join(dir, de.Name())
-		cctx, cancel := context.WithTimeout(ctx, client.MuxAnswerBound)
-		c, err := mux.Dial(cctx, p)
-		if err != nil {
-			cancel()
-			continue
-		}
-		pid, err := c.Check(cctx)
-		if err == nil {
-			m := ctlMaster{Path: p, PID: pid}
-			if in, err := c.Info(cctx); err == nil {
-				m.Info = in
-			}
-			out = append(out, m)
-		}
-		c.Close()
-		cancel()
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
-	return out
 }
 
 func byteCount(n uint64) string {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/jumpgate/jumpgate/internal/client"
 	"github.com/jumpgate/jumpgate/internal/dial"
 	"github.com/jumpgate/jumpgate/internal/topo"
 )
@@ -114,7 +115,7 @@ func runTopo(ctx context.Context, e *env, args []string) error {
 		defer conn.Close()
 		discover = func(ctx context.Context) (*topo.Topology, error) {
 			t, err := topo.DiscoverRemote(ctx, func(ctx context.Context, script string) ([]byte, error) {
-				return execRemote(ctx, conn, script)
+				return client.Output(ctx, conn, "sh -c "+shellQuote(script))
 			})
 			if err != nil {
 				return nil, fmt.Errorf("discover %s: %w", fs.Arg(0), err)
@@ -193,30 +194,6 @@ func renderTopo(ctx context.Context, w io.Writer, t *topo.Topology, format strin
 		return topo.WriteHTML(w, t, false)
 	}
 	return topo.WriteText(w, t)
-}
-
-// execRemote runs script with sh on the far end of conn and returns its
-// standard output.
-func execRemote(ctx context.Context, conn *dial.Conn, script string) ([]byte, error) {
-	s, err := conn.Client.NewSession()
-	if err != nil {
-		return nil, fmt.Errorf("open session: %w", err)
-	}
-	defer s.Close()
-	var out, errb bytes.Buffer
-	s.Stdout, s.Stderr = &out, &errb
-	done := make(chan error, 1)
-	go func() { done <- s.Run("sh -c " + shellQuote(script)) }()
-	select {
-	case err := <-done:
-		if err != nil {
-			return nil, fmt.Errorf("sh on the remote host: %w: %s", err, bytes.TrimSpace(errb.Bytes()))
-		}
-		return out.Bytes(), nil
-	case <-ctx.Done():
-		s.Close()
-		return nil, ctx.Err()
-	}
 }
 
 func shellQuote(s string) string {

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/netip"
 	"os"
 	"os/signal"
@@ -130,7 +129,7 @@ func runVPN(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer conn.Close()
-	vo.LocalMTU = firstHopMTU(conn)
+	vo.LocalMTU = vpn.FirstHopMTU(conn)
 	vo.Announce = e.io.ErrOut
 	if vo.Binary, err = os.Executable(); err != nil {
 		return fmt.Errorf("find this jumpgate binary: %w", err)
@@ -253,21 +252,4 @@ func advertise(e *env, t *vpn.Tunnel, target string) (*vpn.State, error) {
 		return nil, err
 	}
 	return vpn.Advertise(base, t, target)
-}
-
-// firstHopMTU is the MTU of the local link the connection (or its first
-// jump host's) leaves by; 0 if unknown.
-func firstHopMTU(c *dial.Conn) int {
-	for c.Via != nil {
-		c = c.Via
-	}
-	ta, ok := c.Client.LocalAddr().(*net.TCPAddr)
-	if !ok {
-		return 0
-	}
-	ip, ok := netip.AddrFromSlice(ta.IP)
-	if !ok {
-		return 0
-	}
-	return vpn.LinkMTU(ip)
 }
