@@ -43,6 +43,7 @@ import (
 	"github.com/jumpgate/jumpgate/internal/selfexec"
 	"github.com/jumpgate/jumpgate/internal/sshconf"
 	"github.com/jumpgate/jumpgate/internal/sshconn"
+	"github.com/jumpgate/jumpgate/internal/sshio"
 	"github.com/jumpgate/jumpgate/internal/tune"
 	"github.com/jumpgate/jumpgate/internal/vlog"
 )
@@ -542,11 +543,11 @@ func (r *Client) muxFiles(stdinNull bool) (in, out, errf *os.File, cleanup func(
 		if err != nil {
 			return nil, nil, nil, cleanup, err
 		}
-		go func() { copyAll(pw, r.e.IO.In); pw.Close() }()
+		go func() { sshio.Copy(pw, r.e.IO.In); pw.Close() }()
 		in = pr
 		closers = append(closers, func() { pr.Close() })
 	}
-	outFile := func(w any) (*os.File, error) {
+	outFile := func(w io.Writer) (*os.File, error) {
 		if f, ok := w.(*os.File); ok {
 			return f, nil
 		}
@@ -557,7 +558,7 @@ func (r *Client) muxFiles(stdinNull bool) (in, out, errf *os.File, cleanup func(
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			copyAll(w.(interface{ Write([]byte) (int, error) }), pr)
+			sshio.Copy(w, pr)
 			pr.Close()
 		}()
 		// Our copy of the write end goes once passed; the master holds its own.
@@ -571,21 +572,6 @@ func (r *Client) muxFiles(stdinNull bool) (in, out, errf *os.File, cleanup func(
 		return nil, nil, nil, cleanup, err
 	}
 	return in, out, errf, cleanup, nil
-}
-
-func copyAll(w interface{ Write([]byte) (int, error) }, rd interface{ Read([]byte) (int, error) }) {
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := rd.Read(buf)
-		if n > 0 {
-			if _, werr := w.Write(buf[:n]); werr != nil {
-				return
-			}
-		}
-		if err != nil {
-			return
-		}
-	}
 }
 
 // spawnMaster starts a background master with args (argv, argv[0]

@@ -426,36 +426,11 @@ func matchEnv(pats []string, name string) bool {
 	ok := false
 	for _, p := range pats {
 		neg := strings.HasPrefix(p, "-")
-		if globMatch(strings.TrimPrefix(p, "-"), name) {
+		if sshconf.MatchPattern(name, strings.TrimPrefix(p, "-")) {
 			ok = !neg
 		}
 	}
 	return ok
-}
-
-// globMatch is ssh's match_pattern: * and ? only.
-func globMatch(pat, s string) bool {
-	for len(pat) > 0 {
-		switch pat[0] {
-		case '*':
-			for i := len(s); i >= 0; i-- {
-				if globMatch(pat[1:], s[i:]) {
-					return true
-				}
-			}
-			return false
-		case '?':
-			if s == "" {
-				return false
-			}
-		default:
-			if s == "" || s[0] != pat[0] {
-				return false
-			}
-		}
-		pat, s = pat[1:], s[1:]
-	}
-	return s == ""
 }
 
 // escapeChar decodes EscapeChar as `ssh -G` prints it: "none", "~", or
