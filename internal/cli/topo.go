@@ -120,7 +120,7 @@ func runTopo(ctx context.Context, e *env, args []string) error {
 			if err != nil {
 				return nil, fmt.Errorf("discover %s: %w", fs.Arg(0), err)
 			}
-			f.filter(t)
+			topo.KeepNamespaces(t, f.netns)
 			return t, nil
 		}
 	} else {
@@ -146,7 +146,10 @@ func runTopo(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	var out bytes.Buffer
-	if err := renderTopo(ctx, &out, t, f.format); err != nil {
+	if err := topo.Render(ctx, &out, t, f.format); err != nil {
+		if f.format == "svg" {
+			return withHint(err, 1, "install graphviz (apt-get install graphviz), or use --format dot and render it elsewhere")
+		}
 		return err
 	}
 	for _, w := range t.Warnings {
@@ -160,40 +163,6 @@ func runTopo(ctx context.Context, e *env, args []string) error {
 	}
 	_, err = e.io.Out.Write(out.Bytes())
 	return err
-}
-
-// filter drops the namespaces --netns does not match (remote discovery
-// reads them all; the script is one round trip either way).
-func (f *topoFlags) filter(t *topo.Topology) {
-	if f.netns == "" {
-		return
-	}
-	keep := t.Namespaces[:0]
-	for _, ns := range t.Namespaces {
-		if ok, _ := path.Match(f.netns, ns.Name); ns.Root || ok {
-			keep = append(keep, ns)
-		}
-	}
-	t.Namespaces = keep
-}
-
-func renderTopo(ctx context.Context, w io.Writer, t *topo.Topology, format string) error {
-	switch format {
-	case "json":
-		return topo.WriteJSON(w, t)
-	case "dot":
-		return topo.WriteDOT(w, t)
-	case "svg":
-		b, err := topo.SVG(ctx, t)
-		if err != nil {
-			return withHint(err, 1, "install graphviz (apt-get install graphviz), or use --format dot and render it elsewhere")
-		}
-		_, err = w.Write(b)
-		return err
-	case "html":
-		return topo.WriteHTML(w, t, false)
-	}
-	return topo.WriteText(w, t)
 }
 
 func shellQuote(s string) string {
