@@ -53,7 +53,7 @@ func (o *connFlags) sshArgs(e *env, cmd, noun, target string) (*sshArgs, error) 
 	a, err := parseSSHArgs(argv, home, func(p string) error {
 		_, err := os.Stat(p)
 		return err
-	})
+	}, e.getenv)
 	if err != nil {
 		var ae *sshArgError
 		if errors.As(err, &ae) && ae.msg != "" {

@@ -26,7 +26,7 @@ func runSSH(ctx context.Context, e *env, args []string) error {
 			return errors.New(client.StrerrorText(err))
 		}
 		return nil
-	})
+	}, e.getenv)
 	if err != nil {
 		var ae *sshArgError
 		if errors.As(err, &ae) {

@@ -51,8 +51,9 @@ func (e *sshArgError) Error() string { return e.msg }
 
 // parseSSHArgs parses args (without argv[0]) as ssh(1) does: options up to
 // the destination, options again after it (unless "--" ended them), then the
-// command. home expands ~ in -i and -E paths.
-func parseSSHArgs(args []string, home string, stat func(string) error) (*sshArgs, error) {
+// command. home expands ~ in -i and -E paths; getenv expands ${VAR} in
+// forwarding specs, as ssh(1) does.
+func parseSSHArgs(args []string, home string, stat func(string) error, getenv func(string) string) (*sshArgs, error) {
 	a := &sshArgs{Options: client.Options{LogLevel: -1, Override: map[string]string{}}}
 	verbose := 0
 	terminated := false
@@ -68,7 +69,7 @@ func parseSSHArgs(args []string, home string, stat func(string) error) (*sshArgs
 			if opt == 0 {
 				break
 			}
-			if err := a.apply(opt, arg, &verbose, home, stat); err != nil {
+			if err := a.apply(opt, arg, &verbose, home, stat, getenv); err != nil {
 				return nil, err
 			}
 		}
@@ -98,7 +99,7 @@ func parseSSHArgs(args []string, home string, stat func(string) error) (*sshArgs
 	return a, nil
 }
 
-func (a *sshArgs) apply(opt byte, arg string, verbose *int, home string, stat func(string) error) error {
+func (a *sshArgs) apply(opt byte, arg string, verbose *int, home string, stat func(string) error, getenv func(string) string) error {
 	bad := func(format string, args ...any) error { return &sshArgError{msg: fmt.Sprintf(format, args...)} }
 	badPlain := func(format string, args ...any) error {
 		return &sshArgError{msg: fmt.Sprintf(format, args...), plain: true}
@@ -133,8 +134,8 @@ func (a *sshArgs) apply(opt byte, arg string, verbose *int, home string, stat fu
 		}
 		a.Set("Ciphers", arg)
 	case 'D':
-		if !validForwardSpec(arg, 'D') {
-			return badPlain("Bad dynamic forwarding specification '%s'", arg)
+		if _, err := sshconf.ParseForward(arg, sshconf.Dynamic, getenv); err != nil {
+			return badPlain("%v", err)
 		}
 		a.Add("DynamicForward", arg)
 	case 'E':
@@ -187,10 +188,11 @@ func (a *sshArgs) apply(opt byte, arg string, verbose *int, home string, stat fu
 	case 'k':
 		a.Set("GSSAPIDelegateCredentials", "no")
 	case 'L':
-		listen, target, ok := splitForwardSpec(arg)
-		if !ok || target == "" || !validForwardSpec(arg, 'L') {
-			return badPlain("Bad local forwarding specification '%s'", arg)
+		fw, err := sshconf.ParseForward(arg, sshconf.Local, getenv)
+		if err != nil {
+			return badPlain("%v", err)
 		}
+		listen, target := fw.ConfigArgs()
 		a.Add("LocalForward", listen+" "+target)
 	case 'l':
 		a.Add("User", arg)
@@ -241,10 +243,11 @@ func (a *sshArgs) apply(opt byte, arg string, verbose *int, home string, stat fu
 	case 'q':
 		a.LogLevel = 0 // QUIET
 	case 'R':
-		listen, target, ok := splitForwardSpec(arg)
-		if !ok || !validForwardSpec(arg, 'R') {
-			return badPlain("Bad remote forwarding specification '%s'", arg)
+		fw, err := sshconf.ParseForward(arg, sshconf.Remote, getenv)
+		if err != nil {
+			return badPlain("%v", err)
 		}
+		listen, target := fw.ConfigArgs()
 		a.Add("RemoteForward", strings.TrimSpace(listen+" "+target))
 	case 'S':
 		a.Set("ControlPath", arg)
@@ -466,82 +469,6 @@ func validAlgList(s string, known []string) bool {
 		if !slices.Contains(known, name) {
 			return false
 		}
-	}
-	return true
-}
-
-// fwdFields splits a forwarding spec at colons outside [brackets].
-func fwdFields(s string) ([]string, bool) {
-	var out []string
-	for s != "" {
-		var f string
-		if s[0] == '[' {
-			end := strings.IndexByte(s, ']')
-			if end < 0 {
-				return nil, false
-			}
-			f, s = s[:end+1], s[end+1:]
-			if s != "" && s[0] != ':' {
-				return nil, false
-			}
-		} else {
-			i := strings.IndexByte(s, ':')
-			if i < 0 {
-				i = len(s)
-			}
-			f, s = s[:i], s[i:]
-		}
-		out = append(out, f)
-		if s == "" {
-			break
-		}
-		s = s[1:] // the colon
-		if s == "" {
-			out = append(out, "")
-		}
-	}
-	return out, true
-}
-
-// splitForwardSpec turns -L/-R's colon form into ssh_config's two
-// arguments: [bind:]port or a socket path, then host:hostport or a path.
-// A -R with one part (SOCKS) has no target.
-func splitForwardSpec(spec string) (listen, target string, ok bool) {
-	f, ok := fwdFields(spec)
-	if !ok || len(f) == 0 {
-		return "", "", false
-	}
-	switch n := len(f); {
-	case n == 1:
-		return f[0], "", true
-	case strings.HasPrefix(f[n-1], "/"):
-		return strings.Join(f[:n-1], ":"), f[n-1], true
-	case n >= 3:
-		return strings.Join(f[:n-2], ":"), f[n-2] + ":" + f[n-1], true
-	case n == 2:
-		// [bind:]port with no target (remote SOCKS), or port:/path above.
-		return spec, "", true
-	}
-	return "", "", false
-}
-
-// validForwardSpec is a first check of a -L/-R/-D spec; sshconf does the
-// rest as it parses the resulting LocalForward/RemoteForward line.
-func validForwardSpec(spec string, kind byte) bool {
-	f, ok := fwdFields(spec)
-	if !ok || len(f) == 0 || len(f) > 4 {
-		return false
-	}
-	for _, x := range f {
-		if x == "" {
-			return false
-		}
-	}
-	if kind == 'D' {
-		return len(f) <= 2 && (len(f) == 1 || !strings.HasPrefix(f[1], "/"))
-	}
-	if kind == 'L' && len(f) < 2 {
-		return false
 	}
 	return true
 }

@@ -25,7 +25,7 @@ func TestParseSSHArgs(t *testing.T) {
 		{name: "clustered flags", args: []string{"-NTv", "h"}, dest: "h",
 			opts: []string{"LogLevel=DEBUG1", "SessionType=none", "RequestTTY=no"}},
 		{name: "attached argument", args: []string{"-L8080:h:80", "-p2222", "h"}, dest: "h",
-			opts: []string{"LocalForward=8080 h:80", "Port=2222"}},
+			opts: []string{"LocalForward=8080 [h]:80", "Port=2222"}},
 		{name: "options after destination", args: []string{"h", "-p", "7", "ls", "-l"}, dest: "h",
 			command: []string{"ls", "-l"}, opts: []string{"Port=7"}},
 		{name: "double dash ends options", args: []string{"--", "h", "-p", "7"}, dest: "h", command: []string{"-p", "7"}},
@@ -54,7 +54,7 @@ func TestParseSSHArgs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a, err := parseSSHArgs(tt.args, "/home/u", noStat)
+			a, err := parseSSHArgs(tt.args, "/home/u", noStat, nil)
 			if tt.err != "" {
 				var ae *sshArgError
 				if !errors.As(err, &ae) {
@@ -94,7 +94,7 @@ func TestParseSSHArgs(t *testing.T) {
 func TestMissingIdentityFileWarns(t *testing.T) {
 	a, err := parseSSHArgs([]string{"-i", "~/.ssh/nope", "h"}, "/home/u", func(string) error {
 		return errors.New("No such file or directory")
-	})
+	}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +115,7 @@ func FuzzSSHArgs(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		args := strings.Split(s, "\x00")
-		a, err := parseSSHArgs(args, "/home/u", noStat)
+		a, err := parseSSHArgs(args, "/home/u", noStat, nil)
 		if err != nil {
 			var ae *sshArgError
 			if !errors.As(err, &ae) {

@@ -177,7 +177,7 @@ func topoDial(ctx context.Context, e *env, sshArgv []string) (*dial.Conn, error)
 	a, err := parseSSHArgs(sshArgv, home, func(p string) error {
 		_, err := os.Stat(p)
 		return err
-	})
+	}, e.getenv)
 	if err != nil {
 		return nil, usageErrorf("topo: %v", err)
 	}
