@@ -118,7 +118,8 @@ func runBenchConnect(ctx context.Context, e *env, args []string) error {
 		if f.jgClient != "" {
 			jg.Argv = strings.Fields(f.jgClient)
 		}
-		return benchConnect(ctx, e, f, l, dir, jg, bench.Client{Name: "OpenSSH", Argv: []string{f.client}})
+		return bench.RunConnect(ctx, bench.RunOptions{Lab: l, Dir: dir, A: jg, B: bench.Client{Name: "OpenSSH", Argv: []string{f.client}},
+			Server: f.server, Kex: f.kex, Runs: f.runs, Target: f.max, Trace: f.trace, JSON: f.json, Log: e.io.ErrOut, Out: e.io.Out})
 	})
 	if err != nil && strings.Contains(err.Error(), "jumpgate ssh is not implemented") {
 		return withHint(err, 1, "jumpgate's client is not there yet: nothing to compare")
@@ -192,42 +193,4 @@ func (b benchLab) run(ctx context.Context, e *env, fn func(l *lab.Lab, dir, bin 
 		return fmt.Errorf("bench %s: %w", b.what, err)
 	}
 	return nil
-}
-
-// benchConnect runs the benchmark in a lab that is up.
-func benchConnect(ctx context.Context, e *env, f *benchConnectFlags, l *lab.Lab, dir string, jg, ossh bench.Client) error {
-	w := e.io.ErrOut
-	o := bench.ConnectOptions{Lab: l, A: jg, B: ossh, Kex: f.kex, Dir: dir}
-	if f.trace {
-		o.Trace = w
-	}
-	c, err := bench.NewConnect(o)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	fmt.Fprintf(w, "bench: in laptop, alternately: %s\n", strings.Join(c.Argv(jg, "HOST", false), " "))
-	fmt.Fprintf(w, "bench:                    and: %s\n", strings.Join(c.Argv(ossh, "HOST", false), " "))
-	rows, err := c.Rows(ctx, w)
-	if err != nil {
-		return err
-	}
-	plain := make([]bench.Row, len(rows))
-	for i, r := range rows {
-		plain[i] = r.Row
-	}
-	results, err := bench.Compare(ctx, plain, f.runs, w)
-	if err != nil {
-		return err
-	}
-	verdict := bench.ConnectVerdict(rows, results, f.max)
-	if f.json {
-		return bench.WriteConnectJSON(e.io.Out, bench.Report{Server: f.server, Kex: f.kex, Runs: f.runs, Target: f.max, Verdict: verdict},
-			c, jg, ossh, rows, results)
-	}
-	if err := bench.WriteTable(e.io.Out, results); err != nil {
-		return err
-	}
-	_, err = fmt.Fprintf(e.io.Out, "verdict: %s\n", verdict)
-	return err
 }

@@ -80,43 +80,8 @@ func runBenchMux(ctx context.Context, e *env, args []string) error {
 		if f.jgClientCmd != "" {
 			jg.Argv = strings.Fields(f.jgClientCmd)
 		}
-		return benchMux(ctx, e, f, l, dir, jg, bench.Client{Name: "OpenSSH", Argv: []string{f.client}})
+		return bench.RunMux(ctx, bench.RunOptions{Lab: l, Dir: dir, A: jg, B: bench.Client{Name: "OpenSSH", Argv: []string{f.client}},
+			Server: f.server, Kex: f.kex, Runs: f.runs, Target: f.max, ReuseTarget: 1 / f.reuse, Trace: f.trace, JSON: f.json,
+			Log: e.io.ErrOut, Out: e.io.Out})
 	})
-}
-
-// benchMux runs the benchmark in a lab that is up; its masters end before
-// it returns, even with --keep.
-func benchMux(ctx context.Context, e *env, f *benchMuxFlags, l *lab.Lab, dir string, jg, ossh bench.Client) error {
-	w := e.io.ErrOut
-	m, err := bench.NewMux(bench.MuxOptions{Lab: l, A: jg, B: ossh, Kex: f.kex, Dir: dir,
-		Target: f.max, ReuseTarget: 1 / f.reuse})
-	if err != nil {
-		return err
-	}
-	defer m.Close()
-	for _, side := range []bench.Client{jg, ossh} {
-		fmt.Fprintf(w, "bench: in laptop, %s: %s\n", side.Name, strings.Join(m.Argv(side, "HOST", true, false), " "))
-	}
-	fmt.Fprintf(w, "bench: OpenSSH's hop-reuse row without its -o Control* options (fresh -J, as ssh(1) without a master)\n")
-	var trace io.Writer
-	if f.trace {
-		trace = w
-	}
-	rows, err := m.Setup(ctx, w, trace)
-	if err != nil {
-		return err
-	}
-	results, err := bench.CompareMux(ctx, rows, f.runs, w)
-	if err != nil {
-		return err
-	}
-	verdict := bench.MuxVerdict(rows, results)
-	if f.json {
-		return bench.WriteMuxJSON(e.io.Out, bench.Report{Server: f.server, Kex: f.kex, Runs: f.runs, Verdict: verdict}, rows, results)
-	}
-	if err := bench.WriteTable(e.io.Out, results); err != nil {
-		return err
-	}
-	_, err = fmt.Fprintf(e.io.Out, "verdict: %s\n", verdict)
-	return err
 }
