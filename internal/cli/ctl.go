@@ -11,9 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
-	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/pflag"
 
@@ -57,18 +54,7 @@ func runCtl(ctx context.Context, e *env, args []string) error {
 			enc.SetIndent("", "  ")
 			return enc.Encode(masters)
 		}
-		tw := tabwriter.NewWriter(e.io.Out, 0, 8, 2, ' ', 0)
-		fmt.Fprintln(tw, "HOST\tPID\tAGE\tSESSIONS\tFORWARDS\tIN\tOUT")
-		for _, m := range masters {
-			if m.Info == nil {
-				fmt.Fprintf(tw, "(OpenSSH %s)\t%d\t-\t-\t-\t-\t-\n", filepath.Base(m.Path), m.PID)
-				continue
-			}
-			in := m.Info
-			fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%d\t%s\t%s\n", in.Host, in.PID, time.Since(in.Started).Round(time.Second),
-				len(in.Channels), len(in.Forwards), byteCount(in.BytesIn), byteCount(in.BytesOut))
-		}
-		return tw.Flush()
+		return client.WriteMasters(e.io.Out, masters)
 	case "stats", "check", "stop", "exit":
 		if len(rest) != 2 {
 			return usageErrorf("ctl %s: one HOST, got %d", cmd, len(rest)-1)
@@ -116,34 +102,7 @@ func ctlHost(ctx context.Context, e *env, cmd string, m *client.Master, asJSON b
 			enc.SetIndent("", "  ")
 			return enc.Encode(in)
 		}
-		fmt.Fprintf(e.io.Out, "%s: pid %d, up %s, %d client(s), in %s, out %s\n", in.Host, in.PID,
-			time.Since(in.Started).Round(time.Second), in.Clients, byteCount(in.BytesIn), byteCount(in.BytesOut))
-		tw := tabwriter.NewWriter(e.io.Out, 0, 8, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tKIND\tWHAT\tCLIENT\tAGE\tIN\tOUT\tIN/s\tOUT/s")
-		for _, ch := range in.Channels {
-			age := time.Since(ch.Started)
-			secs := max(age.Seconds(), 0.001)
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n", ch.ID, ch.Kind, ch.What, ch.ClientPID,
-				age.Round(time.Second), byteCount(ch.BytesIn), byteCount(ch.BytesOut),
-				byteCount(uint64(float64(ch.BytesIn)/secs)), byteCount(uint64(float64(ch.BytesOut)/secs)))
-		}
-		for _, f := range in.Forwards {
-			fmt.Fprintf(tw, "-\tforward\t%s\t\t\t\t\t\t\n", f)
-		}
-		return tw.Flush()
+		return client.WriteStats(e.io.Out, in)
 	}
 	return nil
-}
-
-func byteCount(n uint64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%dB", n)
-	}
-	div, exp := uint64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f%ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
