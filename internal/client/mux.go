@@ -1,6 +1,6 @@
 package client
 
-// Connection multiplexing for jumpgate ssh (issue 4): ControlMaster,
+// Connection multiplexing for jumpgate ssh: ControlMaster,
 // ControlPath, ControlPersist, -M, -S and -O, with jumpgate's defaults
 // applied after resolution (so `ssh -G` stays OpenSSH's), and jump hosts
 // reused through their own masters.
@@ -502,7 +502,7 @@ func (r *Client) runViaMaster(ctx context.Context, h *sshconf.Host, s muxSetting
 	case err == nil && signalled != nil:
 		r.log.Debugf("Exit status -1")
 		if s.ours {
-			// As the direct path says it (ssh.go); OpenSSH's master
+			// As the direct path says it (run.go); OpenSSH's master
 			// tells its clients nothing of a signal.
 			r.log.Infof("Remote command on %s was killed by signal %s.", h.Hostname(), signalled.Signal)
 		}

@@ -114,7 +114,7 @@ func (r *Client) Run(ctx context.Context) (retErr error) {
 		return r.ForkToBackground(ctx)
 	}
 	// X11 goes straight to the server: a master would forward its own
-	// DISPLAY, not ours (see ssh_x11.go).
+	// DISPLAY, not ours (see x11.go).
 	var (
 		done bool
 		plan muxPlan
