@@ -16,6 +16,8 @@ import (
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"github.com/jumpgate/jumpgate/internal/ipnet"
 )
 
 // planner carries one plan's context; its steps close over it.
@@ -407,7 +409,7 @@ func (p *planner) planSettings(s *linkSpec) error {
 		if hasAddr(have, a) {
 			continue
 		}
-		addr := &netlink.Addr{IPNet: prefixNet(a)}
+		addr := &netlink.Addr{IPNet: ipnet.FromPrefix(a)}
 		p.add('+', fmt.Sprintf("address %s on %s", a, s.label()), func() error {
 			h, l, err := get()
 			if err != nil {
@@ -455,12 +457,4 @@ func hasAddr(have []netlink.Addr, a netip.Prefix) bool {
 		}
 	}
 	return false
-}
-
-func prefixNet(a netip.Prefix) *net.IPNet {
-	bits := 32
-	if a.Addr().Is6() {
-		bits = 128
-	}
-	return &net.IPNet{IP: a.Addr().AsSlice(), Mask: net.CIDRMask(a.Bits(), bits)}
 }

@@ -20,6 +20,8 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
+
+	"github.com/jumpgate/jumpgate/internal/ipnet"
 )
 
 func rootQdisc(h *netlink.Handle, l netlink.Link) (netlink.Qdisc, error) {
@@ -256,7 +258,7 @@ func (p *planner) stopEmulator(id string) error {
 }
 
 func (p *planner) planRoute(r Route) error {
-	dst := prefixNet(r.To)
+	dst := ipnet.FromPrefix(r.To)
 	want := &netlink.Route{Dst: dst}
 	if r.Via.IsValid() {
 		want.Gw = r.Via.AsSlice()
