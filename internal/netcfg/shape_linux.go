@@ -22,6 +22,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/jumpgate/jumpgate/internal/ipnet"
+	"github.com/jumpgate/jumpgate/internal/procstat"
 )
 
 func rootQdisc(h *netlink.Handle, l netlink.Link) (netlink.Qdisc, error) {
@@ -160,11 +161,7 @@ func emulatorAlive(pid int, id string) bool {
 	if pid <= 0 {
 		return false
 	}
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	if i := strings.LastIndexByte(string(stat), ')'); i < 0 || i+2 >= len(stat) || stat[i+2] == 'Z' {
+	if st, err := procstat.Read(pid); err != nil || st.State == 'Z' {
 		return false
 	}
 	cmd, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
