@@ -7,18 +7,15 @@ package lab
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
 
-	"github.com/vishvananda/netns"
-
+	"github.com/jumpgate/jumpgate/internal/nsexec"
 	"github.com/jumpgate/jumpgate/internal/procstat"
 )
 
@@ -64,35 +61,6 @@ func nsenterPath() string {
 	return "/usr/bin/nsenter"
 }
 
-// inNetns runs fn on a locked thread inside the network namespace at path,
-// then puts the thread back. fn must not start goroutines that expect to
-// be in the namespace.
-func inNetns(path string, fn func() error) error {
-	target, err := netns.GetFromPath(path)
-	if err != nil {
-		return fmt.Errorf("open namespace %s: %w", path, err)
-	}
-	defer target.Close()
-	runtime.LockOSThread()
-	orig, err := netns.Get()
-	if err != nil {
-		runtime.UnlockOSThread()
-		return fmt.Errorf("get network namespace: %w", err)
-	}
-	defer orig.Close()
-	if err := netns.Set(target); err != nil {
-		runtime.UnlockOSThread()
-		return fmt.Errorf("enter namespace %s: %w", path, err)
-	}
-	ferr := fn()
-	if err := netns.Set(orig); err != nil {
-		// The thread stays locked and dies with this goroutine.
-		return errors.Join(ferr, fmt.Errorf("leave namespace %s: %w", path, err))
-	}
-	runtime.UnlockOSThread()
-	return ferr
-}
-
 // DialContext connects from inside host's network namespace, as a process
 // on that host would. The connection works from any goroutine afterwards.
 func (l *Lab) DialContext(ctx context.Context, host, network, addr string) (net.Conn, error) {
@@ -101,7 +69,7 @@ func (l *Lab) DialContext(ctx context.Context, host, network, addr string) (net.
 		return nil, fmt.Errorf("lab %s: no host %q", l.m.Name, host)
 	}
 	var c net.Conn
-	err := inNetns(h.NetnsPath, func() error {
+	err := nsexec.Do(h.NetnsPath, func() error {
 		var err error
 		var d net.Dialer
 		c, err = d.DialContext(ctx, network, addr)

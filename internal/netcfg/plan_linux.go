@@ -10,14 +10,13 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"runtime"
 	"slices"
 
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
 	"github.com/jumpgate/jumpgate/internal/ipnet"
+	"github.com/jumpgate/jumpgate/internal/nsexec"
 )
 
 // planner carries one plan's context; its steps close over it.
@@ -319,14 +318,12 @@ func (p *planner) createVeth(s *linkSpec) error {
 			return err
 		}
 		if !fd.IsOpen() {
-			// Our own namespace, by a handle of this (locked) thread's:
+			// Our own namespace, by a handle of a locked thread's:
 			// NsPid(getpid) would name the main thread's namespace, which
 			// a goroutine elsewhere in the process may have switched.
-			runtime.LockOSThread()
-			own, err := netns.Get()
-			runtime.UnlockOSThread()
+			own, err := nsexec.Self()
 			if err != nil {
-				return fmt.Errorf("open our own namespace: %w", err)
+				return err
 			}
 			defer own.Close()
 			fd = own
