@@ -64,7 +64,7 @@ for p in $(cut -d' ' -f1 "$tmp/initpkg" | sort -u); do
 done | sort -rn | head -8 | awk '{printf "  %-8s %s\n", $1, $2}'
 
 # perf stat, alternating rounds: duration (ns), task-clock (ms), page faults.
-stat() { # name, command...
+measure() { # name, command...
 	name=$1
 	shift
 	perf stat -x, -o "$tmp/perf" -e duration_time,task-clock,page-faults -r "$REPEAT" "$@" >/dev/null 2>&1
@@ -73,13 +73,13 @@ stat() { # name, command...
 r=0
 while [ $r -lt "$ROUNDS" ]; do
 	if [ $((r % 2)) -eq 0 ]; then
-		stat jumpgate "$bin" version
-		stat ssh ssh -V
-		stat hello "$tmp/hello-go"
+		measure jumpgate "$bin" version
+		measure ssh ssh -V
+		measure hello "$tmp/hello-go"
 	else
-		stat hello "$tmp/hello-go"
-		stat ssh ssh -V
-		stat jumpgate "$bin" version
+		measure hello "$tmp/hello-go"
+		measure ssh ssh -V
+		measure jumpgate "$bin" version
 	fi
 	r=$((r + 1))
 done
