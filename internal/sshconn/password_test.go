@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/jumpgate/jumpgate/internal/sshtest"
 )
 
 // pwServer is an in-process x/crypto server accepting password "pw" and
@@ -95,7 +97,7 @@ func TestPasswordAndKeyboardInteractive(t *testing.T) {
 				t.Fatal(err)
 			}
 			pr := &scriptPrompter{answers: tc.answers}
-			warn := &syncBuffer{}
+			warn := &sshtest.Buffer{}
 			c, err := newClient(context.Background(), Config{Prompter: pr, Warn: warn}, h)
 			if err != nil {
 				t.Fatal(err)

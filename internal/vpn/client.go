@@ -22,6 +22,8 @@ import (
 	"sync"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/jumpgate/jumpgate/internal/shquote"
 )
 
 // Transport names, as shown and as --transport takes them.
@@ -302,9 +304,9 @@ func (t *Tunnel) startPeer(ctx context.Context, o Options, fi *farInfo, sha stri
 	if o.RemoteBridge != "" {
 		args = append(args, "--bridge", o.RemoteBridge)
 	}
-	cmd := "exec " + shellQuote(path)
+	cmd := "exec " + shquote.Quote(path)
 	for _, a := range args {
-		cmd += " " + shellQuote(a)
+		cmd += " " + shquote.Quote(a)
 	}
 	s, err := t.client.NewSession()
 	if err != nil {
