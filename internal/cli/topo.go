@@ -13,13 +13,13 @@ import (
 	"os"
 	"path"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
 
 	"github.com/jumpgate/jumpgate/internal/client"
 	"github.com/jumpgate/jumpgate/internal/dial"
+	"github.com/jumpgate/jumpgate/internal/shquote"
 	"github.com/jumpgate/jumpgate/internal/topo"
 )
 
@@ -115,7 +115,7 @@ func runTopo(ctx context.Context, e *env, args []string) error {
 		defer conn.Close()
 		discover = func(ctx context.Context) (*topo.Topology, error) {
 			t, err := topo.DiscoverRemote(ctx, func(ctx context.Context, script string) ([]byte, error) {
-				return client.Output(ctx, conn, "sh -c "+shellQuote(script))
+				return client.Output(ctx, conn, "sh -c "+shquote.Quote(script))
 			})
 			if err != nil {
 				return nil, fmt.Errorf("discover %s: %w", fs.Arg(0), err)
@@ -163,10 +163,6 @@ func runTopo(ctx context.Context, e *env, args []string) error {
 	}
 	_, err = e.io.Out.Write(out.Bytes())
 	return err
-}
-
-func shellQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // topoDial connects to the host sshArgv names exactly as `jumpgate ssh

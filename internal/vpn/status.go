@@ -20,6 +20,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/jumpgate/jumpgate/internal/procstat"
 )
 
 // Record is one running tunnel as status shows it (--json: an array of
@@ -182,21 +184,10 @@ func (s *State) Close() {
 	os.Remove(s.path + ".tmp")
 }
 
-// procStartTicks is field 22 of /proc/PID/stat: when the process started.
+// procStartTicks is when the process started (see procstat).
 func procStartTicks(pid int) (uint64, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0, err
-	}
-	i := strings.LastIndexByte(string(b), ')')
-	if i < 0 {
-		return 0, fmt.Errorf("parse /proc/%d/stat", pid)
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 20 {
-		return 0, fmt.Errorf("parse /proc/%d/stat", pid)
-	}
-	return strconv.ParseUint(f[19], 10, 64)
+	st, err := procstat.Read(pid)
+	return st.StartTime, err
 }
 
 // LiveTunnels reads dir's records, removing stale ones, oldest first.
