@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/jumpgate/jumpgate/internal/client"
 )
 
 // Exit codes. They follow OpenSSH: the remote command's status passes
@@ -18,15 +20,18 @@ const (
 // exitCode is the one place errors become exit codes.
 func exitCode(err error) int {
 	var (
-		h  *hintedError
-		st *statusError
-		ee *ssh.ExitError
+		h   *hintedError
+		st  *statusError
+		cst *client.StatusError
+		ee  *ssh.ExitError
 	)
 	switch {
 	case err == nil:
 		return 0
 	case errors.As(err, &st):
 		return st.code
+	case errors.As(err, &cst):
+		return cst.Code
 	case errors.As(err, &ee):
 		if ee.Signal() != "" {
 			return exitConnection // as OpenSSH does for a remote signal

@@ -1,16 +1,15 @@
-package cli
+package client
 
 import (
-	"fmt"
-	"runtime"
 	"slices"
 	"strings"
 
 	"golang.org/x/crypto/ssh"
 )
 
-// sshQuery is `ssh -Q`: the algorithms this client supports.
-func sshQuery(e *env, what string) error {
+// Query is `ssh -Q`: the algorithms this client supports, without
+// repeats; false for a query ssh(1) does not know.
+func Query(what string) ([]string, bool) {
 	sup := ssh.SupportedAlgorithms()
 	ins := ssh.InsecureAlgorithms()
 	all := func(a, b []string) []string { return slices.Concat(a, b) }
@@ -47,17 +46,15 @@ func sshQuery(e *env, what string) error {
 	case "help":
 		list = []string{"cipher", "cipher-auth", "kex", "key", "key-cert", "key-plain", "key-sig", "mac", "protocol-version", "sig"}
 	default:
-		fmt.Fprintf(e.io.ErrOut, "Unsupported query \"%s\"\r\n", what)
-		return &statusError{exitConnection}
+		return nil, false
 	}
+	var out []string
 	seen := map[string]bool{}
 	for _, s := range list {
 		if !seen[s] {
 			seen[s] = true
-			fmt.Fprintln(e.io.Out, s)
+			out = append(out, s)
 		}
 	}
-	return nil
+	return out, true
 }
-
-func goVersion() string { return runtime.Version() }

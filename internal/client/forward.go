@@ -1,4 +1,4 @@
-package cli
+package client
 
 // Port forwarding for jumpgate ssh (-L, -R, -D and their config
 // keywords), started after authentication and before the session, with
@@ -21,7 +21,7 @@ import (
 // is reported as ssh(1) does and, with ExitOnForwardFailure, ends the run
 // with 255; otherwise the others go on. The returned forwarder is closed
 // by the caller (nil when there is nothing to forward).
-func (r *sshRun) startForwards(ctx context.Context, h *sshconf.Host, conn *dial.Conn) (*forward.Forwarder, error) {
+func (r *Client) startForwards(ctx context.Context, h *sshconf.Host, conn *dial.Conn) (*forward.Forwarder, error) {
 	fws := h.Forwards()
 	if len(fws) == 0 {
 		return nil, nil
@@ -53,7 +53,7 @@ func (r *sshRun) startForwards(ctx context.Context, h *sshconf.Host, conn *dial.
 		}
 		if ctx.Err() != nil {
 			f.Close()
-			return nil, &statusError{exitConnection}
+			return nil, &StatusError{exitConnection}
 		}
 		if local {
 			fmt.Fprintf(r.logw, "%s\r\n", strings.ReplaceAll(err.Error(), "\n", "\r\n"))
@@ -77,7 +77,7 @@ func (r *sshRun) startForwards(ctx context.Context, h *sshconf.Host, conn *dial.
 		}
 		if exitOnFailure {
 			f.Close()
-			return nil, &statusError{exitConnection}
+			return nil, &StatusError{exitConnection}
 		}
 	}
 	if localTried > 0 && localOK != localTried {
@@ -89,7 +89,7 @@ func (r *sshRun) startForwards(ctx context.Context, h *sshconf.Host, conn *dial.
 			fmt.Fprintf(r.logw, "Could not request local forwarding.\r\n")
 		}
 	}
-	r.startForwardProfile(r.e.getenv(cpuProfileEnv))
+	r.startForwardProfile(r.e.Getenv(cpuProfileEnv))
 	return f, nil
 }
 

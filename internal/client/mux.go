@@ -1,6 +1,6 @@
-package cli
+package client
 
-// Connection multiplexing for jumpgate ssh (issue 4): ControlMaster,
+// Connection multiplexing for jumpgate ssh: ControlMaster,
 // ControlPath, ControlPersist, -M, -S and -O, with jumpgate's defaults
 // applied after resolution (so `ssh -G` stays OpenSSH's), and jump hosts
 // reused through their own masters.
@@ -20,12 +20,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -40,8 +40,11 @@ import (
 	"github.com/jumpgate/jumpgate/internal/dial"
 	"github.com/jumpgate/jumpgate/internal/forward"
 	"github.com/jumpgate/jumpgate/internal/mux"
+	"github.com/jumpgate/jumpgate/internal/selfexec"
 	"github.com/jumpgate/jumpgate/internal/sshconf"
 	"github.com/jumpgate/jumpgate/internal/sshconn"
+	"github.com/jumpgate/jumpgate/internal/sshio"
+	"github.com/jumpgate/jumpgate/internal/tune"
 	"github.com/jumpgate/jumpgate/internal/vlog"
 )
 
@@ -49,9 +52,9 @@ import (
 // value is the descriptor on which it reports that it is listening.
 const muxMasterEnv = "JUMPGATE_MUX_MASTER_FD"
 
-// muxAnswerBound is how long a master may take to answer before a new
+// MuxAnswerBound is how long a master may take to answer before a new
 // client treats it as dead and connects on its own.
-const muxAnswerBound = 2 * time.Second
+const MuxAnswerBound = 2 * time.Second
 
 // defaultPersist is jumpgate's ControlPersist when the config says nothing.
 const defaultPersist = 10 * time.Minute
@@ -76,7 +79,7 @@ func (s muxSettings) becomeMaster() bool { return s.on() && s.mode != "no" }
 
 // muxSettingsFor decides multiplexing for h. cmdline holds the command
 // line's options (for -o ControlMaster=no), nil for a jump host.
-func (r *sshRun) muxSettingsFor(h *sshconf.Host, cmdline []sshconf.Option) (muxSettings, error) {
+func (r *Client) muxSettingsFor(h *sshconf.Host, cmdline []sshconf.Option) (muxSettings, error) {
 	norm := func(v string) string {
 		switch v {
 		case "true":
@@ -110,8 +113,8 @@ func (r *sshRun) muxSettingsFor(h *sshconf.Host, cmdline []sshconf.Option) (muxS
 	// No ControlPath: jumpgate multiplexes by default, unless the command
 	// line (or, for a hop, the destination's command line) said no.
 	cmdMaster := ""
-	for _, o := range append(cmdline, r.args.options()...) {
-		k, v := optionKey(o), o.Value
+	for _, o := range append(cmdline, r.args.CommandLine()...) {
+		k, v := OptionKey(o), o.Value
 		if o.Key == "" {
 			_, v, _ = strings.Cut(strings.TrimSpace(o.Value[len(k):]), "=")
 			if v == "" {
@@ -141,11 +144,11 @@ func (r *sshRun) muxSettingsFor(h *sshconf.Host, cmdline []sshconf.Option) (muxS
 }
 
 // controlDir is $XDG_RUNTIME_DIR/jumpgate or ~/.cache/jumpgate, 0700.
-func (r *sshRun) controlDir() (string, error) {
-	return controlDir(r.e.getenv, r.base.HomeDir, true)
+func (r *Client) controlDir() (string, error) {
+	return ControlDir(r.e.Getenv, r.base.HomeDir, true)
 }
 
-func controlDir(getenv func(string) string, home string, create bool) (string, error) {
+func ControlDir(getenv func(string) string, home string, create bool) (string, error) {
 	dir := filepath.Join(home, ".cache", "jumpgate")
 	if x := getenv("XDG_RUNTIME_DIR"); x != "" {
 		if fi, err := os.Stat(x); err == nil && fi.IsDir() {
@@ -158,11 +161,11 @@ func controlDir(getenv func(string) string, home string, create bool) (string, e
 	return dir, mux.PrepareDir(dir)
 }
 
-// dialMaster connects to the master at path within muxAnswerBound. A
+// dialMaster connects to the master at path within MuxAnswerBound. A
 // stale socket is removed (one debug line); dead reports a master that
 // exists but did not answer in time.
-func (r *sshRun) dialMaster(ctx context.Context, path string, removeStale bool) (c *mux.Client, dead bool, err error) {
-	dctx, cancel := context.WithTimeout(ctx, muxAnswerBound)
+func (r *Client) dialMaster(ctx context.Context, path string, removeStale bool) (c *mux.Client, dead bool, err error) {
+	dctx, cancel := context.WithTimeout(ctx, MuxAnswerBound)
 	defer cancel()
 	// Our forwards are our command line's: they end with this connection.
 	c, err = mux.Dial(dctx, path, mux.Extension{Name: mux.ExtClientForwards}, mux.Extension{Name: mux.ExtSessionEvents})
@@ -191,19 +194,19 @@ func (r *sshRun) dialMaster(ctx context.Context, path string, removeStale bool) 
 }
 
 // muxControl is -O: talk to the master and exit as ssh(1) does.
-func (r *sshRun) muxControl(ctx context.Context, h *sshconf.Host) error {
-	cmd := r.args.muxCommand
+func (r *Client) muxControl(ctx context.Context, h *sshconf.Host) error {
+	cmd := r.args.MuxCommand
 	s, err := r.muxSettingsFor(h, nil)
 	if err != nil || !s.on() {
 		return r.fail("No ControlPath specified for \"-O\" command")
 	}
-	dctx, cancel := context.WithTimeout(ctx, muxAnswerBound)
+	dctx, cancel := context.WithTimeout(ctx, MuxAnswerBound)
 	defer cancel()
 	c, err := mux.Dial(dctx, s.path)
 	if err != nil {
 		var se syscall.Errno
 		if errors.As(err, &se) {
-			return r.fail("Control socket connect(%s): %s", s.path, strerrorText(se))
+			return r.fail("Control socket connect(%s): %s", s.path, StrerrorText(se))
 		}
 		return r.fail("Control socket connect(%s): %v", s.path, err)
 	}
@@ -254,13 +257,13 @@ func (r *sshRun) muxControl(ctx context.Context, h *sshconf.Host) error {
 				return r.fail("mux_client_forward: read from master failed: %v", err)
 			case port > 0 && cmd == "forward":
 				r.log.Verbosef("Allocated port %d for remote forward to %s", port, remoteTarget(fw))
-				fmt.Fprintf(r.e.io.Out, "%d\n", port)
+				fmt.Fprintf(r.e.IO.Out, "%d\n", port)
 			}
 		}
 		switch {
 		case failed && cmd == "forward":
 			r.log.Errorf("muxclient: master forward request failed")
-			return &statusError{exitConnection}
+			return &StatusError{exitConnection}
 		case failed:
 			r.log.Errorf("muxclient: master cancel forward request failed")
 		}
@@ -305,7 +308,7 @@ type muxPlan struct {
 
 // viaMaster runs the command through a master when there is one (or
 // starts one in the background); done reports that it did.
-func (r *sshRun) viaMaster(ctx context.Context, h *sshconf.Host, sess muxSession) (done bool, plan muxPlan, err error) {
+func (r *Client) viaMaster(ctx context.Context, h *sshconf.Host, sess muxSession) (done bool, plan muxPlan, err error) {
 	s, err := r.muxSettingsFor(h, nil)
 	if err != nil {
 		r.log.Debugf("multiplexing off: %v", err)
@@ -331,7 +334,7 @@ func (r *sshRun) viaMaster(ctx context.Context, h *sshconf.Host, sess muxSession
 			return true, plan, r.runViaMaster(ctx, h, s, c, sess)
 		}
 		if dead {
-			r.log.Infof("Control master at %s did not answer within %v; connecting directly.", s.path, muxAnswerBound)
+			r.log.Infof("Control master at %s did not answer within %v; connecting directly.", s.path, MuxAnswerBound)
 			return false, plan, nil
 		}
 	}
@@ -342,9 +345,9 @@ func (r *sshRun) viaMaster(ctx context.Context, h *sshconf.Host, sess muxSession
 		plan.inProc = true
 		return false, plan, nil
 	}
-	path, err := r.spawnMaster(ctx, os.Args, s.path)
+	path, err := r.spawnMaster(ctx, r.e.Argv, s.path)
 	if err != nil {
-		var se *statusError
+		var se *StatusError
 		if errors.As(err, &se) {
 			return true, plan, err
 		}
@@ -371,7 +374,7 @@ type muxSession struct {
 
 // runViaMaster runs the session (or -W, or -N) as a client of c, the
 // master at path.
-func (r *sshRun) runViaMaster(ctx context.Context, h *sshconf.Host, s muxSettings, c *mux.Client, sess muxSession) error {
+func (r *Client) runViaMaster(ctx context.Context, h *sshconf.Host, s muxSettings, c *mux.Client, sess muxSession) error {
 	path := s.path
 	defer c.Close()
 	if r.log.Enabled(vlog.Debug1) {
@@ -391,12 +394,12 @@ func (r *sshRun) runViaMaster(ctx context.Context, h *sshconf.Host, s muxSetting
 		return r.fail("%v", err)
 	}
 	defer cleanup()
-	if a.stdio != "" {
-		port := uint32(a.stdioPort)
-		if a.stdioPort == 0 {
+	if a.Stdio != "" {
+		port := uint32(a.StdioPort)
+		if a.StdioPort == 0 {
 			port = mux.PortStreamLocal
 		}
-		if err := c.StdioForward(ctx, a.stdioHost, port, stdin, stdout); err != nil {
+		if err := c.StdioForward(ctx, a.StdioHost, port, stdin, stdout); err != nil {
 			// Through jumpgate's own master (the user asked for no
 			// multiplexing) the failure reads as without one.
 			var re *mux.RefusedError
@@ -406,17 +409,17 @@ func (r *sshRun) runViaMaster(ctx context.Context, h *sshconf.Host, s muxSetting
 			}
 			return r.fail("Stdio forwarding request failed: %v", err)
 		}
-		notifyForked()
+		NotifyForked()
 		return c.Wait(ctx)
 	}
 	if sess.none {
-		notifyForked()
+		NotifyForked()
 		r.releaseForkedStdio()
 		c.Wait(ctx)
-		return &statusError{exitConnection}
+		return &StatusError{exitConnection}
 	}
 	req := mux.NewSession{TTY: sess.tty, Subsystem: sess.subsystem, Command: sess.command,
-		Term: r.e.getenv("TERM"), EscapeChar: mux.NoEscape, Env: sessionEnv(h, r.e.getenv),
+		Term: r.e.Getenv("TERM"), EscapeChar: mux.NoEscape, Env: sessionEnv(h, r.e.Getenv),
 		Agent: h.Get("forwardagent") != "no" && h.Get("forwardagent") != ""}
 	if ec := escapeChar(h.Get("escapechar")); ec >= 0 {
 		req.EscapeChar = uint32(ec)
@@ -430,7 +433,7 @@ func (r *sshRun) runViaMaster(ctx context.Context, h *sshconf.Host, s muxSetting
 	ev := mux.SessionEvents{
 		Opened: func(id uint32) {
 			r.log.Debugf("mux_client_request_session: master session id: %d", id)
-			notifyForked()
+			NotifyForked()
 		},
 		ExitSignal:   func(m *mux.ExitSignal) { signalled = m },
 		Disconnected: func() { disconnected = true },
@@ -452,7 +455,7 @@ func (r *sshRun) runViaMaster(ctx context.Context, h *sshconf.Host, s muxSetting
 	mctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if sess.tty {
-		pctx, pcancel := context.WithTimeout(ctx, muxAnswerBound)
+		pctx, pcancel := context.WithTimeout(ctx, MuxAnswerBound)
 		pid, _ := c.Check(pctx)
 		pcancel()
 		go func() {
@@ -473,7 +476,7 @@ func (r *sshRun) runViaMaster(ctx context.Context, h *sshconf.Host, s muxSetting
 	// answer reaches us, and a cooked terminal would turn its "\r\n"
 	// into "\r\r\n".
 	if sess.tty {
-		if f, ok := r.e.io.In.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		if f, ok := r.e.IO.In.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 			if st, err := term.MakeRaw(int(f.Fd())); err == nil {
 				rmu.Lock()
 				restore = func() { term.Restore(int(f.Fd()), st) }
@@ -499,19 +502,19 @@ func (r *sshRun) runViaMaster(ctx context.Context, h *sshconf.Host, s muxSetting
 	case err == nil && signalled != nil:
 		r.log.Debugf("Exit status -1")
 		if s.ours {
-			// As the direct path says it (ssh.go); OpenSSH's master
+			// As the direct path says it (run.go); OpenSSH's master
 			// tells its clients nothing of a signal.
 			r.log.Infof("Remote command on %s was killed by signal %s.", h.Hostname(), signalled.Signal)
 		}
-		return &statusError{exitConnection}
+		return &StatusError{exitConnection}
 	case err == nil:
 		r.log.Debugf("Received exit status from master %d", status)
-		return &statusError{status}
+		return &StatusError{status}
 	case ctx.Err() != nil:
-		return &statusError{exitConnection}
+		return &StatusError{exitConnection}
 	case errors.Is(err, mux.ErrNoExitStatus):
 		r.log.Debugf("Control master terminated unexpectedly")
-		return &statusError{exitConnection}
+		return &StatusError{exitConnection}
 	default:
 		return r.fail("session request failed: %v", err)
 	}
@@ -519,7 +522,7 @@ func (r *sshRun) runViaMaster(ctx context.Context, h *sshconf.Host, s muxSetting
 
 // muxFiles returns descriptors to pass for stdin, stdout and stderr: ours
 // when they are files, else pipes copied to the streams we were given.
-func (r *sshRun) muxFiles(stdinNull bool) (in, out, errf *os.File, cleanup func(), err error) {
+func (r *Client) muxFiles(stdinNull bool) (in, out, errf *os.File, cleanup func(), err error) {
 	var closers []func()
 	var wg sync.WaitGroup
 	cleanup = func() {
@@ -533,18 +536,18 @@ func (r *sshRun) muxFiles(stdinNull bool) (in, out, errf *os.File, cleanup func(
 			return nil, nil, nil, cleanup, err
 		}
 		closers = append(closers, func() { in.Close() })
-	} else if f, ok := r.e.io.In.(*os.File); ok {
+	} else if f, ok := r.e.IO.In.(*os.File); ok {
 		in = f
 	} else {
 		pr, pw, err := os.Pipe()
 		if err != nil {
 			return nil, nil, nil, cleanup, err
 		}
-		go func() { copyAll(pw, r.e.io.In); pw.Close() }()
+		go func() { sshio.Copy(pw, r.e.IO.In); pw.Close() }()
 		in = pr
 		closers = append(closers, func() { pr.Close() })
 	}
-	outFile := func(w any) (*os.File, error) {
+	outFile := func(w io.Writer) (*os.File, error) {
 		if f, ok := w.(*os.File); ok {
 			return f, nil
 		}
@@ -555,105 +558,63 @@ func (r *sshRun) muxFiles(stdinNull bool) (in, out, errf *os.File, cleanup func(
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			copyAll(w.(interface{ Write([]byte) (int, error) }), pr)
+			sshio.Copy(w, pr)
 			pr.Close()
 		}()
 		// Our copy of the write end goes once passed; the master holds its own.
 		closers = append([]func(){func() { pw.Close() }}, closers...)
 		return pw, nil
 	}
-	if out, err = outFile(r.e.io.Out); err != nil {
+	if out, err = outFile(r.e.IO.Out); err != nil {
 		return nil, nil, nil, cleanup, err
 	}
-	if errf, err = outFile(r.e.io.ErrOut); err != nil {
+	if errf, err = outFile(r.e.IO.ErrOut); err != nil {
 		return nil, nil, nil, cleanup, err
 	}
 	return in, out, errf, cleanup, nil
-}
-
-func copyAll(w interface{ Write([]byte) (int, error) }, rd interface{ Read([]byte) (int, error) }) {
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := rd.Read(buf)
-		if n > 0 {
-			if _, werr := w.Write(buf[:n]); werr != nil {
-				return
-			}
-		}
-		if err != nil {
-			return
-		}
-	}
 }
 
 // spawnMaster starts a background master with args (argv, argv[0]
 // included) and waits until it listens at path or fails. It returns the
 // path to use: path, or the master's private socket when the login
 // prompted (see runBackgroundMaster). Its failure to authenticate comes
-// back as a *statusError with its exit status (it has printed why).
-func (r *sshRun) spawnMaster(ctx context.Context, args []string, path string) (string, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return "", err
-	}
-	pr, pw, err := os.Pipe()
-	if err != nil {
-		return "", err
-	}
-	defer pr.Close()
-	devnull, err := os.Open(os.DevNull)
-	if err != nil {
-		pw.Close()
-		return "", err
-	}
-	defer devnull.Close()
+// back as a *StatusError with its exit status (it has printed why).
+func (r *Client) spawnMaster(ctx context.Context, args []string, path string) (string, error) {
 	env := []string{}
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, forkedEnv+"=") && !strings.HasPrefix(kv, muxMasterEnv+"=") {
 			env = append(env, kv)
 		}
 	}
-	cmd := &exec.Cmd{Path: exe, Args: args, Env: append(env, muxMasterEnv+"=3"),
-		Stdin: devnull, Stdout: devnull, Stderr: os.Stderr, ExtraFiles: []*os.File{pw}}
 	r.log.Debugf("starting a background master for %s", path)
-	if err := cmd.Start(); err != nil {
-		pw.Close()
+	child, err := selfexec.Start(selfexec.Options{Argv0: args[0], Args: args[1:],
+		Env: append(env, muxMasterEnv+"=3"), Stderr: os.Stderr})
+	if err != nil {
 		return "", err
 	}
-	pw.Close()
 	// The master writes 1 (listening at path) or 2, its private path and
 	// a newline.
-	type answer struct {
-		ok   bool
-		path string
-	}
-	ready := make(chan answer, 1)
-	go func() {
-		br := bufio.NewReader(pr)
+	ok, err := child.WaitReady(ctx, func(rd io.Reader) bool {
+		br := bufio.NewReader(rd)
 		b, err := br.ReadByte()
 		switch {
 		case err != nil:
-			ready <- answer{}
+			return false
 		case b == 2:
 			p, err := br.ReadString('\n')
-			ready <- answer{ok: err == nil, path: strings.TrimSuffix(p, "\n")}
+			path = strings.TrimSuffix(p, "\n")
+			return err == nil
 		default:
-			ready <- answer{ok: true, path: path}
+			return true
 		}
-	}()
-	select {
-	case a := <-ready:
-		if a.ok {
-			cmd.Process.Release()
-			return a.path, nil
-		}
-	case <-ctx.Done():
-		cmd.Process.Signal(syscall.SIGTERM)
+	})
+	if ok {
+		child.Release()
+		return path, nil
 	}
-	err = cmd.Wait()
 	var ee *exec.ExitError
 	if errors.As(err, &ee) && ee.ExitCode() == exitConnection {
-		return "", &statusError{exitConnection}
+		return "", &StatusError{exitConnection}
 	}
 	return "", fmt.Errorf("background master did not start: %v", err)
 }
@@ -671,10 +632,10 @@ func (c *promptCounter) Prompt(prompt string, echo bool) (string, error) {
 
 // runBackgroundMaster is the process spawnMaster started: connect,
 // listen, tell the parent, detach and serve until idle, -O stop or -O exit.
-func (r *sshRun) runBackgroundMaster(ctx context.Context, h *sshconf.Host, s muxSettings) error {
+func (r *Client) runBackgroundMaster(ctx context.Context, h *sshconf.Host, s muxSettings) error {
 	// Not for our children (a ProxyCommand): the parent reads to the end.
-	unix.CloseOnExec(3)
-	notify := os.NewFile(3, "mux-ready")
+	unix.CloseOnExec(selfexec.ReadyFD)
+	notify := os.NewFile(selfexec.ReadyFD, "mux-ready")
 	os.Unsetenv(muxMasterEnv)
 	errs, err := takeStderr()
 	if err != nil {
@@ -689,20 +650,7 @@ func (r *sshRun) runBackgroundMaster(ctx context.Context, h *sshconf.Host, s mux
 	}()
 	r.useMasterStderr(errs)
 	// The master carries its clients' sessions and forwards.
-	defer startGCHeadroom(r.e.getenv)()
-	if r.e.getenv("GOMAXPROCS") == "" {
-		// One P, as ssh(1)'s master is one thread. A chain of masters
-		// (one per jump host) relays each byte through a process per
-		// hop, each doing one connection's crypto; with a P per core,
-		// each process also woke its own idle threads for every
-		// goroutine hand-off (read loop, mux, copy), and the three
-		// processes' spinning threads queued behind each other and the
-		// sshds on the cores. Two hops, iperf3 through -L, 8 runs
-		// alternating: download 631 -> 746 Mbit/s median (OpenSSH's
-		// masters 772), context switches a third; upload 1237 -> 1330
-		// (OpenSSH's masters 1250).
-		runtime.GOMAXPROCS(1)
-	}
+	defer tune.For(tune.Master, r.e.Getenv)()
 	d := r.dialer()
 	prompts := &promptCounter{p: d.Prompter}
 	d.Prompter = prompts
@@ -751,7 +699,7 @@ func (r *sshRun) runBackgroundMaster(ctx context.Context, h *sshconf.Host, s mux
 	notify.Close()
 	syscall.Setsid()
 	started = true
-	if r.args.logFile != "" {
+	if r.args.LogFile != "" {
 		errs.detach(r.logw)
 	} else {
 		errs.detach(nil)
@@ -763,7 +711,7 @@ func (r *sshRun) runBackgroundMaster(ctx context.Context, h *sshconf.Host, s mux
 	return nil
 }
 
-func (r *sshRun) relayWinch(ctx context.Context, m *mux.Master) {
+func (r *Client) relayWinch(ctx context.Context, m *mux.Master) {
 	ch := make(chan os.Signal, 1)
 	signal.Notify(ch, syscall.SIGWINCH)
 	defer signal.Stop(ch)
@@ -777,7 +725,7 @@ func (r *sshRun) relayWinch(ctx context.Context, m *mux.Master) {
 	}
 }
 
-func (r *sshRun) masterConfig(h *sshconf.Host, conn *dial.Conn, s muxSettings) mux.Config {
+func (r *Client) masterConfig(h *sshconf.Host, conn *dial.Conn, s muxSettings) mux.Config {
 	cfg := mux.Config{Client: conn.Client, Host: h.Original(), Log: r.log,
 		Agent: func(sess *ssh.Session) error { return conn.Auth.ForwardAgent(conn.Client, sess) }}
 	if s.persist > 0 {
@@ -815,7 +763,7 @@ func askYesNo(prompt string) bool {
 // serveInProcess serves a master from this process (ControlPersist no).
 // The returned func stops listening and waits for the other clients'
 // sessions to end. terminated is closed on -O exit.
-func (r *sshRun) serveInProcess(h *sshconf.Host, conn *dial.Conn, s muxSettings) (stop func(), terminated, ended <-chan struct{}) {
+func (r *Client) serveInProcess(h *sshconf.Host, conn *dial.Conn, s muxSettings) (stop func(), terminated, ended <-chan struct{}) {
 	term := make(chan struct{})
 	ln, err := mux.Listen(s.path)
 	if errors.Is(err, mux.ErrExists) {
@@ -854,14 +802,14 @@ func (r *sshRun) serveInProcess(h *sshconf.Host, conn *dial.Conn, s muxSettings)
 
 // hopViaMaster is dial's ViaMaster: a connection to addr through the
 // jump host hop's master, started in the background if none runs.
-func (r *sshRun) hopViaMaster(ctx context.Context, hop *sshconf.Host, addr string) (net.Conn, error) {
+func (r *Client) hopViaMaster(ctx context.Context, hop *sshconf.Host, addr string) (net.Conn, error) {
 	s, err := r.muxSettingsFor(hop, nil)
 	if err != nil || !s.on() || s.mode == "no" && !s.tryMaster() {
 		return nil, nil
 	}
 	c, dead, _ := r.dialMaster(ctx, s.path, true)
 	if dead {
-		r.log.Infof("Control master at %s for jump host %s did not answer within %v; connecting directly.", s.path, hop.Original(), muxAnswerBound)
+		r.log.Infof("Control master at %s for jump host %s did not answer within %v; connecting directly.", s.path, hop.Original(), MuxAnswerBound)
 		return nil, nil
 	}
 	if c == nil {
@@ -870,7 +818,7 @@ func (r *sshRun) hopViaMaster(ctx context.Context, hop *sshconf.Host, addr strin
 		}
 		path, err := r.spawnMaster(ctx, r.hopMasterArgs(hop), s.path)
 		if err != nil {
-			var se *statusError
+			var se *StatusError
 			if errors.As(err, &se) {
 				return nil, fmt.Errorf("master for jump host %s failed to connect", hop.Original())
 			}
@@ -883,7 +831,7 @@ func (r *sshRun) hopViaMaster(ctx context.Context, hop *sshconf.Host, addr strin
 	}
 	host, port, _ := net.SplitHostPort(addr)
 	p, _ := strconv.Atoi(port)
-	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	fds, err := socketPair()
 	if err != nil {
 		c.Close()
 		return nil, err
@@ -930,16 +878,16 @@ func (h *hopConn) Close() error {
 
 // hopMasterArgs is the command line of a background master for a jump
 // host, resolved as resolveHop resolves it.
-func (r *sshRun) hopMasterArgs(hop *sshconf.Host) []string {
+func (r *Client) hopMasterArgs(hop *sshconf.Host) []string {
 	args := []string{"jumpgate", "ssh"}
-	if r.args.configFile != "" {
-		args = append(args, "-F", r.args.configFile)
+	if r.args.ConfigFile != "" {
+		args = append(args, "-F", r.args.ConfigFile)
 	}
-	if r.args.logFile != "" {
-		args = append(args, "-E", r.args.logFile)
+	if r.args.LogFile != "" {
+		args = append(args, "-E", r.args.LogFile)
 	}
-	if r.args.logLevel >= 0 {
-		args = append(args, "-o", "LogLevel="+logLevelNames[r.args.logLevel])
+	if r.args.LogLevel >= 0 {
+		args = append(args, "-o", "LogLevel="+logLevelNames[r.args.LogLevel])
 	}
 	args = append(args, "-o", "ClearAllForwardings=yes", "-o", "ControlMaster=auto",
 		"-l", hop.Get("user"), "-p", hop.Get("port"))
@@ -952,7 +900,7 @@ func (r *sshRun) hopMasterArgs(hop *sshconf.Host) []string {
 // startInProcessMaster serves a master from this process while it runs
 // (ControlPersist no); -O exit cancels the returned context. stop waits
 // for the other clients' sessions.
-func (r *sshRun) startInProcessMaster(ctx context.Context, h *sshconf.Host, conn *dial.Conn, plan muxPlan) (context.Context, func()) {
+func (r *Client) startInProcessMaster(ctx context.Context, h *sshconf.Host, conn *dial.Conn, plan muxPlan) (context.Context, func()) {
 	stop, term, ended := r.serveInProcess(h, conn, plan.settings)
 	ctx, cancel := context.WithCancel(ctx)
 	if !plan.none {

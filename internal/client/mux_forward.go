@@ -1,4 +1,4 @@
-package cli
+package client
 
 // Forwards of a client's command line (-L, -R, -D, LocalForward…) asked
 // of a master, jumpgate's or OpenSSH's, and reported in the words ssh(1)
@@ -25,7 +25,7 @@ import (
 // muxForwards asks c for every forward of h. opened are those that came
 // up; err is non-nil when the run must end (ExitOnForwardFailure, or the
 // master went away).
-func (r *sshRun) muxForwards(ctx context.Context, h *sshconf.Host, c *mux.Client) (opened []mux.Forward, err error) {
+func (r *Client) muxForwards(ctx context.Context, h *sshconf.Host, c *mux.Client) (opened []mux.Forward, err error) {
 	exitOnFailure := h.Get("exitonforwardfailure") == "yes"
 	word := "Warning"
 	if exitOnFailure {
@@ -68,7 +68,7 @@ func (r *sshRun) muxForwards(ctx context.Context, h *sshconf.Host, c *mux.Client
 			fmt.Fprintf(r.logw, "%s: remote port forwarding failed: %s\r\n", word, re.Reason)
 		}
 		if exitOnFailure {
-			return opened, &statusError{exitConnection}
+			return opened, &StatusError{exitConnection}
 		}
 	}
 	if localTried > 0 && localOK != localTried {
@@ -120,7 +120,7 @@ func localFailure(fw sshconf.Forward, reason string, gatewayPorts bool) string {
 	if err != nil {
 		var errno syscall.Errno
 		if errors.As(err, &errno) {
-			return fmt.Sprintf("bind [%s]:%d: %s", addr, fw.ListenPort, strerrorText(errno))
+			return fmt.Sprintf("bind [%s]:%d: %s", addr, fw.ListenPort, StrerrorText(errno))
 		}
 		return fmt.Sprintf("bind [%s]:%d: %v", addr, fw.ListenPort, err)
 	}
@@ -131,11 +131,11 @@ func localFailure(fw sshconf.Forward, reason string, gatewayPorts bool) string {
 // cancelMuxForwards cancels forwards this client opened on a master that
 // would otherwise keep them (OpenSSH's), over a new control connection,
 // since the master may already have closed the session's.
-func (r *sshRun) cancelMuxForwards(path string, opened []mux.Forward) {
+func (r *Client) cancelMuxForwards(path string, opened []mux.Forward) {
 	if len(opened) == 0 {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), muxAnswerBound)
+	ctx, cancel := context.WithTimeout(context.Background(), MuxAnswerBound)
 	defer cancel()
 	c, err := mux.Dial(ctx, path)
 	if err != nil {

@@ -1,4 +1,4 @@
-package cli
+package vpn
 
 // A running tunnel: serve one connection (with keepalives) → if it drops
 // and --persist is set, redial with backoff and reattach the far end,
@@ -8,12 +8,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"time"
 
 	"github.com/jumpgate/jumpgate/internal/dial"
 	"github.com/jumpgate/jumpgate/internal/sshconf"
-	"github.com/jumpgate/jumpgate/internal/vpn"
+	"github.com/jumpgate/jumpgate/internal/vlog"
 )
 
 // Reconnect backoff of --persist: 1 s, doubling up to 30 s, back to 1 s
@@ -32,31 +33,32 @@ const (
 	persistAliveCount    = 3
 )
 
-// vpnSession is a tunnel with the connection that carries it.
-type vpnSession struct {
-	e       *env
-	r       *sshRun
-	h       *sshconf.Host
-	target  string
-	persist bool
-	quiet   bool
-	t       *vpn.Tunnel
-	conn    *dial.Conn
-	state   *vpnState // nil: not advertised
+// Link is a tunnel with the connection that carries it.
+type Link struct {
+	Out     io.Writer // progress messages (stderr)
+	Log     *vlog.Logger
+	Redial  func(ctx context.Context, h *sshconf.Host) (*dial.Conn, error)
+	Host    *sshconf.Host
+	Target  string // as the user named it
+	Persist bool   // reconnect when the connection drops
+	Quiet   bool
+	Tunnel  *Tunnel
+	Conn    *dial.Conn
+	State   *State // nil: not advertised
 }
 
-// serve carries the tunnel until ctx ends (nil) or, without --persist,
+// Serve carries the tunnel until ctx ends (nil) or, without --persist,
 // the connection drops; it removes the near end on return.
-func (s *vpnSession) serve(ctx context.Context) error {
-	defer s.t.Close()
+func (s *Link) Serve(ctx context.Context) error {
+	defer s.Tunnel.Close()
 	for {
 		err := s.serveConn(ctx)
 		if ctx.Err() != nil {
 			return nil
 		}
-		if !s.persist {
+		if !s.Persist {
 			if err != nil {
-				return withHint(fmt.Errorf("vpn to %s: %w", s.h.Hostname(), err), exitConnection)
+				return fmt.Errorf("vpn to %s: %w", s.Host.Hostname(), err)
 			}
 			return nil
 		}
@@ -64,25 +66,25 @@ func (s *vpnSession) serve(ctx context.Context) error {
 		if err != nil {
 			why = err.Error()
 		}
-		fmt.Fprintf(s.e.io.ErrOut, "jumpgate: connection to %s lost (%s); reconnecting\n", s.target, why)
-		s.state.set("reconnecting")
+		fmt.Fprintf(s.Out, "jumpgate: connection to %s lost (%s); reconnecting\n", s.Target, why)
+		s.State.Set("reconnecting")
 		if !s.reconnect(ctx) {
 			return nil
 		}
-		s.state.set("up")
-		if !s.quiet {
-			fmt.Fprintf(s.e.io.ErrOut, "jumpgate: restored: %s\n", s.t.Summary(s.target))
+		s.State.Set("up")
+		if !s.Quiet {
+			fmt.Fprintf(s.Out, "jumpgate: restored: %s\n", s.Tunnel.Summary(s.Target))
 		}
 	}
 }
 
 // serveConn pumps over the current connection, with keepalives, until it
 // or the far side ends, and closes it.
-func (s *vpnSession) serveConn(ctx context.Context) error {
+func (s *Link) serveConn(ctx context.Context) error {
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	defer s.conn.Close()
-	client := s.conn.Client
+	defer s.Conn.Close()
+	client := s.Conn.Client
 	// The connection's end ends the pump even if its channel lingers.
 	go func() {
 		client.Wait()
@@ -91,9 +93,9 @@ func (s *vpnSession) serveConn(ctx context.Context) error {
 	interval, count := s.keepalive()
 	alive := make(chan error, 1)
 	go func() {
-		alive <- dial.KeepAlive(sctx, client, s.h.Hostname(), interval, count, s.r.log)
+		alive <- dial.KeepAlive(sctx, client, s.Host.Hostname(), interval, count, s.Log)
 	}()
-	err := s.t.Serve(sctx)
+	err := s.Tunnel.Serve(sctx)
 	cancel()
 	if kerr := <-alive; kerr != nil {
 		err = kerr
@@ -103,11 +105,11 @@ func (s *vpnSession) serveConn(ctx context.Context) error {
 
 // keepalive is ServerAliveInterval and ServerAliveCountMax, with defaults
 // for --persist.
-func (s *vpnSession) keepalive() (time.Duration, int) {
-	interval, _ := strconv.Atoi(s.h.Get("serveraliveinterval"))
-	count, _ := strconv.Atoi(s.h.Get("serveralivecountmax"))
+func (s *Link) keepalive() (time.Duration, int) {
+	interval, _ := strconv.Atoi(s.Host.Get("serveraliveinterval"))
+	count, _ := strconv.Atoi(s.Host.Get("serveralivecountmax"))
 	if interval <= 0 {
-		if !s.persist {
+		if !s.Persist {
 			return 0, 0
 		}
 		return persistAliveInterval, persistAliveCount
@@ -120,7 +122,7 @@ func (s *vpnSession) keepalive() (time.Duration, int) {
 
 // reconnect redials and reattaches with backoff until it works (true) or
 // ctx ends (false).
-func (s *vpnSession) reconnect(ctx context.Context) bool {
+func (s *Link) reconnect(ctx context.Context) bool {
 	delay := backoffFirst
 	for {
 		select {
@@ -136,29 +138,29 @@ func (s *vpnSession) reconnect(ctx context.Context) bool {
 			return false
 		}
 		delay = min(delay*2, backoffMax)
-		if errors.Is(err, vpn.ErrFarBusy) {
+		if errors.Is(err, ErrFarBusy) {
 			// Cheap to ask again, and it ends when the far server
 			// notices the old connection is gone.
 			delay = min(delay, busyRetryMax)
 		}
-		fmt.Fprintf(s.e.io.ErrOut, "jumpgate: reconnect to %s: %v; next try in %s\n", s.target, err, delay)
+		fmt.Fprintf(s.Out, "jumpgate: reconnect to %s: %v; next try in %s\n", s.Target, err, delay)
 	}
 }
 
-func (s *vpnSession) attempt(ctx context.Context) error {
+func (s *Link) attempt(ctx context.Context) error {
 	actx, cancel := context.WithTimeout(ctx, attemptTimeout)
 	defer cancel()
-	conn, err := s.r.dialer().Dial(actx, s.h)
+	conn, err := s.Redial(actx, s.Host)
 	if err != nil {
 		return err
 	}
-	if err := s.t.Reattach(actx, conn.Client); err != nil {
+	if err := s.Tunnel.Reattach(actx, conn.Client); err != nil {
 		conn.Close()
-		if errors.Is(err, vpn.ErrFarBusy) {
+		if errors.Is(err, ErrFarBusy) {
 			return fmt.Errorf("%w; waiting for its server to drop it", err)
 		}
 		return err
 	}
-	s.conn = conn
+	s.Conn = conn
 	return nil
 }

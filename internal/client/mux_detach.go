@@ -1,4 +1,4 @@
-package cli
+package client
 
 // A background master must not keep its first client's standard streams:
 // whoever reads the client's stderr (a pipe in a script, OpenSSH running us
@@ -45,7 +45,7 @@ func takeStderr() (*masterStderr, error) {
 		orig.Close()
 		return nil, err
 	}
-	if err := unix.Dup3(int(pw.Fd()), 2, 0); err != nil {
+	if err := dupTo(int(pw.Fd()), 2); err != nil {
 		orig.Close()
 		pr.Close()
 		pw.Close()
@@ -96,7 +96,7 @@ func (s *masterStderr) detach(to io.Writer) {
 // descriptor 2 reaches the inherited stderr before we exit.
 func (s *masterStderr) finish() {
 	if f, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0); err == nil {
-		unix.Dup3(int(f.Fd()), 2, 0)
+		dupTo(int(f.Fd()), 2)
 		f.Close()
 	}
 	select {
@@ -108,13 +108,11 @@ func (s *masterStderr) finish() {
 
 // useMasterStderr points the run's messages at s (unless they go to an
 // -E file), and ProxyCommands' and banners' output too.
-func (r *sshRun) useMasterStderr(s *masterStderr) {
-	ios := *r.e.io
+func (r *Client) useMasterStderr(s *masterStderr) {
+	ios := *r.e.IO
 	ios.ErrOut = s
-	e := *r.e
-	e.io = &ios
-	r.e = &e
-	if r.args.logFile == "" {
+	r.e.IO = &ios
+	if r.args.LogFile == "" {
 		r.logw = s
 		r.log = vlog.New(s, r.log.Level())
 	}
@@ -124,8 +122,8 @@ func (r *sshRun) useMasterStderr(s *masterStderr) {
 // background with no session (-N), nothing holds the caller's stdin,
 // stdout or stderr (which would keep a `$(ssh -f -N …)` or a pipe
 // waiting); stderr stays when debug lines go to it, as in ssh(1).
-func (r *sshRun) releaseForkedStdio() {
-	if !r.args.forkAfter {
+func (r *Client) releaseForkedStdio() {
+	if !r.args.ForkAfter {
 		return
 	}
 	f, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
@@ -134,10 +132,10 @@ func (r *sshRun) releaseForkedStdio() {
 	}
 	defer f.Close()
 	fds := []int{0, 1, 2}
-	if r.args.logFile == "" && r.log.Enabled(vlog.Debug1) {
+	if r.args.LogFile == "" && r.log.Enabled(vlog.Debug1) {
 		fds = fds[:2]
 	}
 	for _, fd := range fds {
-		unix.Dup3(int(f.Fd()), fd, 0)
+		dupTo(int(f.Fd()), fd)
 	}
 }

@@ -1,12 +1,14 @@
-package cli
+package client
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/user"
+	"runtime"
 	"strings"
 
 	"github.com/jumpgate/jumpgate/internal/dial"
@@ -14,18 +16,19 @@ import (
 	"github.com/jumpgate/jumpgate/internal/vlog"
 )
 
-// newSSHRun is runSSH's setup without its session decisions.
-func newSSHRun(ctx context.Context, e *env, a *sshArgs) *sshRun {
-	home, uname, uid := localUser(e)
+// New is the client for one command line, ready to [Client.Run] it or to
+// dial its destination for another command ([Client.DialDest]).
+func New(ctx context.Context, e Env, a *Options) *Client {
+	home, uname, uid := LocalUser(e.Getenv)
 	host, _ := os.Hostname()
-	r := &sshRun{e: e, args: a, logw: e.io.ErrOut}
+	r := &Client{e: e, args: a, logw: e.IO.ErrOut}
 	r.base = sshconf.Options{
-		ConfigFile: a.configFile,
+		ConfigFile: a.ConfigFile,
 		LocalUser:  uname,
 		UID:        uid,
 		HomeDir:    home,
 		LocalHost:  host,
-		Getenv:     e.getenv,
+		Getenv:     e.Getenv,
 		Exec:       func(cmd string) bool { return matchExec(e, cmd) },
 		UserHome: func(name string) (string, bool) {
 			u, err := user.Lookup(name)
@@ -42,9 +45,9 @@ func newSSHRun(ctx context.Context, e *env, a *sshArgs) *sshRun {
 	return r
 }
 
-// dialDest resolves and dials the destination as jumpgate ssh does
+// DialDest resolves and dials the destination as jumpgate ssh does
 // (chains, ProxyJump, config), printing failures as ssh(1) would.
-func (r *sshRun) dialDest(ctx context.Context) (*dial.Conn, *sshconf.Host, error) {
+func (r *Client) DialDest(ctx context.Context) (*dial.Conn, *sshconf.Host, error) {
 	h, err := r.resolveDest()
 	if err != nil {
 		return nil, nil, err
@@ -59,38 +62,38 @@ func (r *sshRun) dialDest(ctx context.Context) (*dial.Conn, *sshconf.Host, error
 // resolveDest resolves the destination's configuration: the + chain
 // syntax becomes ProxyJump, then ssh_config with the command line's
 // options. It sets r.log from the resolved LogLevel.
-func (r *sshRun) resolveDest() (*sshconf.Host, error) {
+func (r *Client) resolveDest() (*sshconf.Host, error) {
 	a := r.args
-	dest := a.dest
+	dest := a.Dest
 	if hops, last, ok, err := dial.ParseChain(dest); ok {
 		if err != nil {
 			return nil, r.fail("ssh: %v", err)
 		}
-		if _, dup := a.override["ProxyJump"]; dup {
+		if _, dup := a.Override["ProxyJump"]; dup {
 			return nil, r.fail("Cannot combine -J with a + chain in the destination (%s)", dest)
 		}
-		a.set("ProxyJump", dial.JoinJumpList(hops))
+		a.Set("ProxyJump", dial.JoinJumpList(hops))
 		dest = last.Host
-		if last.User != "" && a.destUser == "" {
-			a.destUser = last.User
+		if last.User != "" && a.DestUser == "" {
+			a.DestUser = last.User
 		}
-		if last.Port > 0 && a.destPort == 0 {
-			a.destPort = last.Port
+		if last.Port > 0 && a.DestPort == 0 {
+			a.DestPort = last.Port
 		}
 	}
 	opts := r.base
-	opts.CommandLine = a.options()
-	opts.UserFromDestination = a.destUser
-	opts.PortFromDestination = a.destPort
-	opts.StdioForward = a.stdio != ""
+	opts.CommandLine = a.CommandLine()
+	opts.UserFromDestination = a.DestUser
+	opts.PortFromDestination = a.DestPort
+	opts.StdioForward = a.Stdio != ""
 	h, err := sshconf.Resolve(dest, opts)
 	if err != nil {
 		return nil, r.fail("%s", configErrorText(err))
 	}
 	r.log = vlog.New(r.logw, logLevel(h))
-	if r.args.logLevel > 0 && r.log.Enabled(vlog.Debug1) {
+	if r.args.LogLevel > 0 && r.log.Enabled(vlog.Debug1) {
 		// ssh(1) names itself for -v only, not for a LogLevel option.
-		fmt.Fprintf(r.logw, "jumpgate %s (ssh of OpenSSH 9.2 compatible), %s\r\n", version, goVersion())
+		fmt.Fprintf(r.logw, "jumpgate %s (ssh of OpenSSH 9.2 compatible), %s\r\n", r.e.Version, runtime.Version())
 	}
 	for _, w := range h.Warnings() {
 		r.log.Infof("%s", w)
@@ -101,7 +104,7 @@ func (r *sshRun) resolveDest() (*sshconf.Host, error) {
 // checkAgentPath is ssh(1)'s check of a ForwardAgent that names a socket
 // (a path or $VAR): a missing one is an error, fatal with
 // ExitOnForwardFailure, else the agent is simply not forwarded.
-func (r *sshRun) checkAgentPath(h *sshconf.Host) error {
+func (r *Client) checkAgentPath(h *sshconf.Host) error {
 	v := h.Get("forwardagent")
 	switch strings.ToLower(v) {
 	case "", "yes", "no", "true", "false":
@@ -109,7 +112,7 @@ func (r *sshRun) checkAgentPath(h *sshconf.Host) error {
 	}
 	p := v
 	if strings.HasPrefix(v, "$") {
-		p = r.e.getenv(strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(v, "$"), "{"), "}"))
+		p = r.e.Getenv(strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(v, "$"), "{"), "}"))
 	} else if x, err := h.Expand(v); err == nil {
 		p = x
 	}
@@ -121,7 +124,7 @@ func (r *sshRun) checkAgentPath(h *sshconf.Host) error {
 	if errors.As(err, &pe) {
 		err = pe.Err
 	}
-	msg := fmt.Sprintf("Cannot forward agent socket path \"%s\": %s", p, strerrorText(err))
+	msg := fmt.Sprintf("Cannot forward agent socket path \"%s\": %s", p, StrerrorText(err))
 	if h.Get("exitonforwardfailure") == "yes" {
 		return r.fail("%s", msg)
 	}
@@ -129,3 +132,14 @@ func (r *sshRun) checkAgentPath(h *sshconf.Host) error {
 	r.noAgent = true
 	return nil
 }
+
+// LogTo sends the client's messages to w (the -E file) instead of stderr.
+func (r *Client) LogTo(w io.Writer) { r.logw = w }
+
+// Log is the client's logger, at the resolved LogLevel once the
+// destination has been resolved.
+func (r *Client) Log() *vlog.Logger { return r.log }
+
+// Dialer dials as the client does: its jump hosts' config, masters and
+// prompts.
+func (r *Client) Dialer() *dial.Dialer { return r.dialer() }

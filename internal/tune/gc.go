@@ -1,4 +1,4 @@
-package cli
+package tune
 
 // Garbage-collector headroom for a client that carries bulk data.
 //

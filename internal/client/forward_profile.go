@@ -1,4 +1,4 @@
-package cli
+package client
 
 // A CPU profile of jumpgate ssh while it forwards, for finding where
 // forwarding throughput goes (see `jumpgate bench forward`). Not a flag of
@@ -23,7 +23,7 @@ const cpuProfileEnv = "JUMPGATE_CPUPROFILE"
 
 // startForwardProfile starts the CPU profile spec asks for ("" for none).
 // Problems are reported on the log and never stop the forwards.
-func (r *sshRun) startForwardProfile(spec string) {
+func (r *Client) startForwardProfile(spec string) {
 	if spec == "" {
 		return
 	}

@@ -1,4 +1,4 @@
-package cli
+package client
 
 // X11 forwarding for jumpgate ssh (-X, -Y, ForwardX11, ForwardX11Trusted,
 // ForwardX11Timeout, XAuthLocation), in ssh(1)'s order and words: the
@@ -31,11 +31,11 @@ type sshX11 struct {
 // startX11 prepares X11 forwarding on conn when h asks for it. Like
 // ssh(1), trouble with DISPLAY or xauth is reported and the session goes
 // on without X11; nil means there is nothing to forward.
-func (r *sshRun) startX11(ctx context.Context, h *sshconf.Host, conn *dial.Conn) *sshX11 {
+func (r *Client) startX11(ctx context.Context, h *sshconf.Host, conn *dial.Conn) *sshX11 {
 	if !wantX11(h) {
 		return nil
 	}
-	display := r.e.getenv("DISPLAY")
+	display := r.e.Getenv("DISPLAY")
 	if display == "" {
 		r.log.Debugf("X11 forwarding requested but DISPLAY not set")
 		return nil
@@ -63,7 +63,7 @@ func (r *sshRun) startX11(ctx context.Context, h *sshconf.Host, conn *dial.Conn)
 
 // request sends x11-req on s. A refusal is ssh(1)'s warning, not the
 // end of the session.
-func (sx *sshX11) request(r *sshRun, s *ssh.Session) error {
+func (sx *sshX11) request(r *Client, s *ssh.Session) error {
 	if sx == nil {
 		return nil
 	}

@@ -1,4 +1,4 @@
-package cli
+package client
 
 import (
 	"crypto/sha256"
@@ -48,16 +48,16 @@ const maxIdentityDepth = 10
 // socket, the local host name and the network namespace (a master reaches
 // its host from the namespace it runs in, and two namespaces, two labs or
 // a VPN's netns, can hold the same addresses for different machines).
-func (r *sshRun) defaultControlPath(dir string, h *sshconf.Host) string {
+func (r *Client) defaultControlPath(dir string, h *sshconf.Host) string {
 	netns, _ := os.Readlink("/proc/self/ns/net")
 	var b strings.Builder
-	b.WriteString("jumpgate-mux-1\x00" + r.base.LocalHost + "\x00" + netns + "\x00" + r.e.getenv("SSH_AUTH_SOCK") + "\x00")
+	b.WriteString("jumpgate-mux-1\x00" + r.base.LocalHost + "\x00" + netns + "\x00" + r.e.Getenv("SSH_AUTH_SOCK") + "\x00")
 	r.writeIdentity(&b, h, 0)
 	sum := sha256.Sum256([]byte(b.String()))
 	return filepath.Join(dir, hex.EncodeToString(sum[:12]))
 }
 
-func (r *sshRun) writeIdentity(b *strings.Builder, h *sshconf.Host, depth int) {
+func (r *Client) writeIdentity(b *strings.Builder, h *sshconf.Host, depth int) {
 	for _, k := range muxIdentityKeys {
 		b.WriteString(k + "=" + strings.Join(h.GetAll(k), "\x01") + "\x00")
 	}
@@ -80,7 +80,7 @@ func (r *sshRun) writeIdentity(b *strings.Builder, h *sshconf.Host, depth int) {
 // route names h and the hosts of its jump chain as user@address:port,
 // first hop first, for a client's debug lines: the connection it shares
 // was made by its master, which logged it elsewhere (or not at all).
-func (r *sshRun) route(h *sshconf.Host) []string {
+func (r *Client) route(h *sshconf.Host) []string {
 	var out []string
 	for depth := 0; h != nil && depth <= maxIdentityDepth; depth++ {
 		out = append([]string{h.Get("user") + "@" + net.JoinHostPort(h.Hostname(), h.Get("port"))}, out...)

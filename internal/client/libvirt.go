@@ -1,4 +1,4 @@
-package cli
+package client
 
 // HOST/DOMAIN targets (jumpgate ssh hyper2/vm1): the dialer's
 // ResolveDomain hook, answered by libvirt on the hypervisor through a
@@ -16,9 +16,9 @@ import (
 
 // resolveDomain is [dial.DomainResolver] for jumpgate ssh and the commands
 // that dial as it does.
-func (r *sshRun) resolveDomain(ctx context.Context, hyper *sshconf.Host, domain string, connect func(context.Context) (*ssh.Client, error)) (netip.Addr, error) {
-	home, _, _ := localUser(r.e)
-	res := &libvirt.Resolver{Cache: &libvirt.Cache{Dir: libvirt.CacheDir(r.e.getenv, home)}}
+func (r *Client) resolveDomain(ctx context.Context, hyper *sshconf.Host, domain string, connect func(context.Context) (*ssh.Client, error)) (netip.Addr, error) {
+	home, _, _ := LocalUser(r.e.Getenv)
+	res := &libvirt.Resolver{Cache: &libvirt.Cache{Dir: libvirt.CacheDir(r.e.Getenv, home)}}
 	// The cache key names the hypervisor as it is reached, so that two
 	// hosts called hyper2 in different configs do not share entries.
 	key := hyper.Get("user") + "@" + hyper.Hostname() + ":" + hyper.Get("port") + " via " + hyper.Get("proxyjump")
