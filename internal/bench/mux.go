@@ -1,6 +1,6 @@
 package bench
 
-// The mux benchmark (issue 4): from a lab's laptop, `true` through a
+// The mux benchmark: from a lab's laptop, `true` through a
 // master that is already up, jumpgate's against OpenSSH's, to hyper1
 // (direct) and to vm1 (master reached through two jumps); and `vm2 true`
 // right after `vm1 true`, where jumpgate reuses the jump hosts' masters

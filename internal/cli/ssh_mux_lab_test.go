@@ -1,6 +1,6 @@
 package cli
 
-// Multiplexing as a user meets it (issue 4, "How it is shown"), from the
+// Multiplexing as a user meets it, from the
 // laptop of a lab of Debian's sshd: masters killed or frozen, -O stop and
 // -O exit with sessions running, a client's own forwards, hop reuse proved
 // by the servers' logs, and OpenSSH's ssh on either side of the control

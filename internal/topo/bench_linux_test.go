@@ -16,7 +16,7 @@ import (
 
 // BenchmarkDiscover200 discovers a host with 200 named namespaces joined
 // in a ring by 200 veth pairs (400 veth ends) plus the rest of the host.
-// The issue asks for under a second per discovery.
+// The target is under a second per discovery.
 func BenchmarkDiscover200(b *testing.B) {
 	nstest.RequireRoot(b)
 	const n = 200

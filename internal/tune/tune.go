@@ -31,25 +31,16 @@ func For(w Work, getenv func(string) string) (stop func()) {
 	}
 	switch w {
 	case Master:
-		// One P, as ssh(1)'s master is one thread. A chain of masters
-		// (one per jump host) relays each byte through a process per
-		// hop, each doing one connection's crypto; with a P per core,
-		// each process also woke its own idle threads for every
-		// goroutine hand-off (read loop, mux, copy), and the three
-		// processes' spinning threads queued behind each other and the
-		// sshds on the cores. Two hops, iperf3 through -L, 8 runs
-		// alternating: download 631 -> 746 Mbit/s median (OpenSSH's
-		// masters 772), context switches a third; upload 1237 -> 1330
-		// (OpenSSH's masters 1250).
+		// One P, as ssh(1)'s master is one thread: through a chain of
+		// masters, each process woke idle threads at every goroutine
+		// hand-off and they queued behind each other on the cores
+		// (docs/perf.md).
 		runtime.GOMAXPROCS(1)
 	case Tunnel:
-		// Every packet from the far side passes from x/crypto/ssh's read
-		// loop to its mux to our reader: three goroutines. With one P
-		// each hand-off is a switch on the same thread instead of a
-		// futex wake of another (an IPI on a VM). Measured (BenchmarkVPNIperf,
-		// 3 runs each, alternating): ping round trip 1.00–1.15x ssh -w's
-		// against 1.10–1.15x, throughput unchanged (~1.3–1.7 Gbit/s).
-		// Peer mode frames and encrypts both ways at once and keeps both.
+		// Each packet from the far side crosses three goroutines; with
+		// one P each hand-off is a switch on the same thread, not a wake
+		// of another (docs/perf.md). Peer mode keeps both Ps: it frames
+		// and encrypts both ways at once.
 		runtime.GOMAXPROCS(1)
 	}
 	return stop
