@@ -1,6 +1,6 @@
 package cli
 
-// Multiplexing as a user meets it (issue 4, "How it is shown"), from the
+// Multiplexing as a user meets it, from the
 // laptop of a lab of Debian's sshd: masters killed or frozen, -O stop and
 // -O exit with sessions running, a client's own forwards, hop reuse proved
 // by the servers' logs, and OpenSSH's ssh on either side of the control
@@ -24,6 +24,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jumpgate/jumpgate/internal/client"
 	"github.com/jumpgate/jumpgate/internal/lab"
 	"github.com/jumpgate/jumpgate/internal/lab/labtest"
 )
@@ -268,7 +269,7 @@ func testMuxStoppedMaster(t *testing.T, s *sshLab) {
 	if r.code != 0 || r.stdout != "ok\n" {
 		t.Fatalf("exit %d, stdout %q, stderr %q; want 0 and ok", r.code, r.stdout, r.stderr)
 	}
-	if bound := muxAnswerBound + 5*time.Second; r.took > bound {
+	if bound := client.MuxAnswerBound + 5*time.Second; r.took > bound {
 		t.Errorf("took %v with the master stopped, want under %v", r.took, bound)
 	}
 	lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
@@ -295,7 +296,7 @@ func testMuxStoppedHopMaster(t *testing.T, s *sshLab) {
 	if r.code != 0 || r.stdout != "ok\n" {
 		t.Fatalf("exit %d, stdout %q, stderr %q; want 0 and ok", r.code, r.stdout, r.stderr)
 	}
-	if bound := muxAnswerBound + 5*time.Second; r.took > bound {
+	if bound := client.MuxAnswerBound + 5*time.Second; r.took > bound {
 		t.Errorf("took %v with the jump host's master stopped, want under %v", r.took, bound)
 	}
 	lines := strings.Split(strings.TrimSpace(r.stderr), "\n")

@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/jumpgate/jumpgate/internal/shquote"
 )
 
 var pingSummary = regexp.MustCompile(`(\d+) packets transmitted, (\d+) received`)
@@ -100,7 +102,7 @@ func (v *vpnLab) tcpBulk(t testing.TB, host, addr string) {
 func shellJoin(argv []string) string {
 	q := make([]string, len(argv))
 	for i, a := range argv {
-		q[i] = shellQuote(a)
+		q[i] = shquote.Quote(a)
 	}
 	return strings.Join(q, " ")
 }
