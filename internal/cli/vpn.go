@@ -134,7 +134,7 @@ func runVPN(ctx context.Context, e *env, args []string) error {
 	if vo.Binary, err = os.Executable(); err != nil {
 		return fmt.Errorf("find this jumpgate binary: %w", err)
 	}
-	t, err := vpn.Connect(ctx, conn.Client, vo)
+	t, err := vpn.Connect(ctx, conn.Conn, vo)
 	if err != nil {
 		var hint []string
 		if errors.Is(err, vpn.ErrNotRoot) {

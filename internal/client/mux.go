@@ -33,7 +33,6 @@ import (
 	"syscall"
 	"time"
 
-	"golang.org/x/crypto/ssh"
 	"golang.org/x/sys/unix"
 	"golang.org/x/term"
 
@@ -44,6 +43,7 @@ import (
 	"github.com/jumpgate/jumpgate/internal/sshconf"
 	"github.com/jumpgate/jumpgate/internal/sshconn"
 	"github.com/jumpgate/jumpgate/internal/sshio"
+	"github.com/jumpgate/jumpgate/internal/sshwire"
 	"github.com/jumpgate/jumpgate/internal/tune"
 	"github.com/jumpgate/jumpgate/internal/vlog"
 )
@@ -726,8 +726,8 @@ func (r *Client) relayWinch(ctx context.Context, m *mux.Master) {
 }
 
 func (r *Client) masterConfig(h *sshconf.Host, conn *dial.Conn, s muxSettings) mux.Config {
-	cfg := mux.Config{Client: conn.Client, Host: h.Original(), Log: r.log,
-		Agent: func(sess *ssh.Session) error { return conn.Auth.ForwardAgent(conn.Client, sess) }}
+	cfg := mux.Config{Client: conn.Conn, Host: h.Original(), Log: r.log,
+		Agent: func(sess *sshwire.Session) error { return conn.Auth.ForwardAgent(conn.Conn, sess) }}
 	if s.persist > 0 {
 		cfg.IdleTimeout = s.persist
 	}

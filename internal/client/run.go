@@ -13,13 +13,12 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/crypto/ssh"
-
 	"github.com/jumpgate/jumpgate/internal/dial"
 	"github.com/jumpgate/jumpgate/internal/iostreams"
 	"github.com/jumpgate/jumpgate/internal/session"
 	"github.com/jumpgate/jumpgate/internal/sshconf"
 	"github.com/jumpgate/jumpgate/internal/sshconn"
+	"github.com/jumpgate/jumpgate/internal/sshwire"
 	"github.com/jumpgate/jumpgate/internal/tune"
 	"github.com/jumpgate/jumpgate/internal/vlog"
 )
@@ -158,7 +157,7 @@ func (r *Client) Run(ctx context.Context) (retErr error) {
 	if interval, _ := strconv.Atoi(h.Get("serveraliveinterval")); interval > 0 {
 		count, _ := strconv.Atoi(h.Get("serveralivecountmax"))
 		ka.start(ctx, func(kctx context.Context) error {
-			return dial.KeepAlive(kctx, conn.Client, h.Hostname(), time.Duration(interval)*time.Second, count, r.log)
+			return dial.KeepAlive(kctx, conn.Conn, h.Hostname(), time.Duration(interval)*time.Second, count, r.log)
 		})
 	}
 	defer func() {
@@ -192,14 +191,14 @@ func (r *Client) Run(ctx context.Context) (retErr error) {
 		Stderr:            r.e.IO.ErrOut,
 		Host:              h.Hostname(),
 		Log:               r.log,
-		Setup: func(s *ssh.Session) error {
+		Setup: func(s *sshwire.Session) error {
 			if err := x11.request(r, s); err != nil {
 				return err
 			}
 			if r.noAgent {
 				return nil
 			}
-			return conn.Auth.ForwardAgent(conn.Client, s)
+			return conn.Auth.ForwardAgent(conn.Conn, s)
 		},
 	}
 	if tty {
@@ -207,14 +206,14 @@ func (r *Client) Run(ctx context.Context) (retErr error) {
 			so.TTY = f
 		}
 	}
-	err = session.Run(ctx, conn.Client, so)
+	err = session.Run(ctx, conn.Conn, so)
 	r.logTransferred(conn)
 	if err != nil {
 		if kerr := ka.take(); kerr != nil {
 			return r.fail("%v", kerr)
 		}
 	}
-	var ee *ssh.ExitError
+	var ee *sshwire.ExitError
 	var de *session.DisconnectError
 	switch {
 	case err == nil:
@@ -364,9 +363,9 @@ func (r *Client) stdioForward(ctx context.Context, conn *dial.Conn, stdin io.Rea
 		err error
 	)
 	if a.StdioPort == 0 {
-		c, err = conn.Client.Dial("unix", a.StdioHost)
+		c, err = sshwire.Dial(context.Background(), conn.Conn, "unix", a.StdioHost)
 	} else {
-		c, err = conn.Client.Dial("tcp", net.JoinHostPort(a.StdioHost, strconv.Itoa(a.StdioPort)))
+		c, err = sshwire.Dial(context.Background(), conn.Conn, "tcp", net.JoinHostPort(a.StdioHost, strconv.Itoa(a.StdioPort)))
 	}
 	if err != nil {
 		fmt.Fprintf(r.logw, "channel 0: open failed: %s\r\n", dial.OpenFailure(err))
@@ -398,7 +397,7 @@ func (r *Client) stdioForward(ctx context.Context, conn *dial.Conn, stdin io.Rea
 func (r *Client) waitNoSession(ctx context.Context, conn *dial.Conn) error {
 	r.releaseForkedStdio()
 	closed := make(chan error, 1)
-	go func() { closed <- conn.Client.Wait() }()
+	go func() { closed <- conn.Conn.Wait() }()
 	select {
 	case <-closed:
 		return &StatusError{exitConnection}
