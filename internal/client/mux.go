@@ -48,9 +48,9 @@ import (
 	"github.com/jumpgate/jumpgate/internal/vlog"
 )
 
-// muxMasterEnv marks a background master started by spawnMaster; its
+// MasterEnv marks a background master started by spawnMaster; its
 // value is the descriptor on which it reports that it is listening.
-const muxMasterEnv = "JUMPGATE_MUX_MASTER_FD"
+const MasterEnv = "JUMPGATE_MUX_MASTER_FD"
 
 // MuxAnswerBound is how long a master may take to answer before a new
 // client treats it as dead and connects on its own.
@@ -318,7 +318,7 @@ func (r *Client) viaMaster(ctx context.Context, h *sshconf.Host, sess muxSession
 	if !s.on() {
 		return false, plan, nil
 	}
-	if os.Getenv(muxMasterEnv) != "" {
+	if r.e.Master {
 		return true, plan, r.runBackgroundMaster(ctx, h, s)
 	}
 	if s.tryMaster() || s.mode == "yes" || s.mode == "ask" {
@@ -409,17 +409,17 @@ func (r *Client) runViaMaster(ctx context.Context, h *sshconf.Host, s muxSetting
 			}
 			return r.fail("Stdio forwarding request failed: %v", err)
 		}
-		NotifyForked()
+		r.NotifyForked()
 		return c.Wait(ctx)
 	}
 	if sess.none {
-		NotifyForked()
+		r.NotifyForked()
 		r.releaseForkedStdio()
 		c.Wait(ctx)
 		return &StatusError{exitConnection}
 	}
 	req := mux.NewSession{TTY: sess.tty, Subsystem: sess.subsystem, Command: sess.command,
-		Term: r.e.Getenv("TERM"), EscapeChar: mux.NoEscape, Env: sessionEnv(h, r.e.Getenv),
+		Term: r.e.Getenv("TERM"), EscapeChar: mux.NoEscape, Env: sessionEnv(h, r.e),
 		Agent: h.Get("forwardagent") != "no" && h.Get("forwardagent") != ""}
 	if ec := escapeChar(h.Get("escapechar")); ec >= 0 {
 		req.EscapeChar = uint32(ec)
@@ -433,7 +433,7 @@ func (r *Client) runViaMaster(ctx context.Context, h *sshconf.Host, s muxSetting
 	ev := mux.SessionEvents{
 		Opened: func(id uint32) {
 			r.log.Debugf("mux_client_request_session: master session id: %d", id)
-			NotifyForked()
+			r.NotifyForked()
 		},
 		ExitSignal:   func(m *mux.ExitSignal) { signalled = m },
 		Disconnected: func() { disconnected = true },
@@ -580,15 +580,9 @@ func (r *Client) muxFiles(stdinNull bool) (in, out, errf *os.File, cleanup func(
 // prompted (see runBackgroundMaster). Its failure to authenticate comes
 // back as a *StatusError with its exit status (it has printed why).
 func (r *Client) spawnMaster(ctx context.Context, args []string, path string) (string, error) {
-	env := []string{}
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, forkedEnv+"=") && !strings.HasPrefix(kv, muxMasterEnv+"=") {
-			env = append(env, kv)
-		}
-	}
 	r.log.Debugf("starting a background master for %s", path)
 	child, err := selfexec.Start(selfexec.Options{Argv0: args[0], Args: args[1:],
-		Env: append(env, muxMasterEnv+"=3"), Stderr: os.Stderr})
+		Env: append(r.e.Environ(), MasterEnv+"=3"), Stderr: os.Stderr})
 	if err != nil {
 		return "", err
 	}
@@ -636,7 +630,6 @@ func (r *Client) runBackgroundMaster(ctx context.Context, h *sshconf.Host, s mux
 	// Not for our children (a ProxyCommand): the parent reads to the end.
 	unix.CloseOnExec(selfexec.ReadyFD)
 	notify := os.NewFile(selfexec.ReadyFD, "mux-ready")
-	os.Unsetenv(muxMasterEnv)
 	errs, err := takeStderr()
 	if err != nil {
 		notify.Close()

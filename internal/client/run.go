@@ -34,6 +34,8 @@ type Client struct {
 	// noAgent: ForwardAgent names a socket that is not there, so (as
 	// ssh(1)) the agent is not forwarded after saying so.
 	noAgent bool
+	// notified: the background copy of -f has told its parent.
+	notified bool
 }
 
 // fail prints an ssh(1)-style message on the log and exits 255.
@@ -105,11 +107,11 @@ func (r *Client) Run(ctx context.Context) (retErr error) {
 		return err
 	}
 
-	if os.Getenv(muxMasterEnv) != "" {
+	if r.e.Master {
 		_, _, err := r.viaMaster(ctx, h, muxSession{})
 		return err
 	}
-	if a.ForkAfter && os.Getenv(forkedEnv) == "" {
+	if a.ForkAfter && !r.e.Forked {
 		return r.ForkToBackground(ctx)
 	}
 	// X11 goes straight to the server: a master would forward its own
@@ -147,7 +149,7 @@ func (r *Client) Run(ctx context.Context) (retErr error) {
 	}
 	x11 := r.startX11(ctx, h, conn)
 	defer x11.close()
-	NotifyForked() // -f: only once the forwards are up
+	r.NotifyForked() // -f: only once the forwards are up
 
 	// A keepalive timeout closes the connection under the session, which
 	// then fails in its own words ("closed by remote host"); ssh(1) says
@@ -184,7 +186,7 @@ func (r *Client) Run(ctx context.Context) (retErr error) {
 		EnableCommandLine: h.Get("enableescapecommandline") == "yes",
 		RequirePTY:        ttyYes || requestTTY == "force",
 		Term:              r.e.Getenv("TERM"),
-		Env:               sessionEnv(h, r.e.Getenv),
+		Env:               sessionEnv(h, r.e),
 		EscapeChar:        escapeChar(h.Get("escapechar")),
 		Stdin:             stdin,
 		Stdout:            r.e.IO.Out,
@@ -407,14 +409,14 @@ func (r *Client) waitNoSession(ctx context.Context, conn *dial.Conn) error {
 }
 
 // sessionEnv is SendEnv (patterns over the local environment) then SetEnv.
-func sessionEnv(h *sshconf.Host, getenv func(string) string) []string {
+func sessionEnv(h *sshconf.Host, e Env) []string {
 	var out []string
 	pats := h.GetAll("sendenv")
 	if len(pats) > 0 {
-		for _, kv := range os.Environ() {
+		for _, kv := range e.Environ() {
 			name, _, _ := strings.Cut(kv, "=")
 			if matchEnv(pats, name) {
-				out = append(out, name+"="+getenv(name))
+				out = append(out, name+"="+e.Getenv(name))
 			}
 		}
 	}
