@@ -38,7 +38,7 @@ func TestParsePolicyErrors(t *testing.T) {
 		want     string // the error, after "p.yaml:"
 	}{
 		{"empty", "", "1: empty policy"},
-		{"not yaml", "version: [1", "1: did not find expected"},
+		{"not yaml", "version: [1", "1: sequence end token ']' not found"},
 		{"no version", "bridges: []\n", "1: version: missing"},
 		{"version 2", "version: 2\nbridges: []\n", "1: version: version 2 is not supported"},
 		{"version string", "version: one\n", "1: version: want a number"},

@@ -182,7 +182,7 @@ func (p *parser) parseJump(s string, active bool) error {
 	return nil
 }
 
-var errBadJump = errorf("bad jump host")
+const errBadJump = msgError("bad jump host")
 
 // parseUserHostPort parses [user@]host[:port] or an ssh:// URI.
 func parseUserHostPort(s string) (user, host string, port int, err error) {

@@ -99,7 +99,7 @@ func (p *parser) processLine(line, file string, lineno int, active *bool, flags 
 	if str == "" {
 		return fail("no argument after keyword %q", keyword)
 	}
-	kw, known := keywords[keyword]
+	kw, known := lookup(keyword)
 	if !known {
 		if ig, ok := p.st.str("ignoreunknown"); ok && matchPatternList(keyword, ig, true) == 1 {
 			return nil

@@ -98,7 +98,7 @@ type Host struct {
 // to) and must still honour an explicit "no".
 func (h *Host) IsSet(key string) bool {
 	k := lower(key)
-	if c, ok := keywords[k]; ok {
+	if c, ok := lookup(k); ok {
 		k = c.name
 	}
 	return h.set[k]
@@ -136,11 +136,16 @@ func (h *Host) Get(key string) string {
 	return ""
 }
 
-// oneLineLists are the keywords `ssh -G` prints on one line, space
+// oneLineList reports the keywords `ssh -G` prints on one line, space
 // separated; GetAll splits them.
-var oneLineLists = map[string]bool{"canonicaldomains": true, "globalknownhostsfile": true,
-	"userknownhostsfile": true, "logverbose": true, "permitremoteopen": true,
-	"canonicalizepermittedcnames": true}
+func oneLineList(k string) bool {
+	switch k {
+	case "canonicaldomains", "globalknownhostsfile", "userknownhostsfile", "logverbose",
+		"permitremoteopen", "canonicalizepermittedcnames":
+		return true
+	}
+	return false
+}
 
 // GetAll returns every value of a multi-value keyword (IdentityFile,
 // LocalForward, SendEnv, …), in order. Lists `ssh -G` prints on one line
@@ -148,11 +153,11 @@ var oneLineLists = map[string]bool{"canonicaldomains": true, "globalknownhostsfi
 // element; "none" comes back as no entries.
 func (h *Host) GetAll(key string) []string {
 	k := lower(key)
-	if c, ok := keywords[k]; ok {
+	if c, ok := lookup(k); ok {
 		k = c.name
 	}
 	v := h.values[k]
-	if oneLineLists[k] && len(v) == 1 {
+	if oneLineList(k) && len(v) == 1 {
 		if v[0] == "none" {
 			return nil
 		}
