@@ -205,8 +205,9 @@ func (c *conn) OpenChannel(ctx context.Context, kind string, extra []byte) (sshw
 	}
 	ch := c.newChannelLocked(kind)
 	ch.opened = make(chan error, 1)
-	c.mu.Unlock()
+	// Read before the reader can reach the channel.
 	msg := (&channelOpen{kind: kind, sender: ch.local, window: ch.rwin, maxPacket: ourMaxPacket, extra: extra}).marshal()
+	c.mu.Unlock()
 	if err := c.send(msg); err != nil {
 		return nil, nil, err
 	}
@@ -506,8 +507,9 @@ func (n *newChannel) Accept() (sshwire.Channel, <-chan *sshwire.Request, error) 
 		ch = c.newChannelLocked(n.open.kind)
 		ch.confirmed = true
 		ch.remote, ch.swin, ch.maxPacket = n.open.sender, n.open.window, n.open.maxPacket
+		msg := (&openConfirm{recipient: ch.remote, sender: ch.local, window: ch.rwin, maxPacket: ourMaxPacket}).marshal()
 		c.mu.Unlock()
-		err = c.send((&openConfirm{recipient: ch.remote, sender: ch.local, window: ch.rwin, maxPacket: ourMaxPacket}).marshal())
+		err = c.send(msg)
 	})
 	if err != nil {
 		return nil, nil, err
