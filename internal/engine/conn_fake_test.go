@@ -65,10 +65,12 @@ func (m *memTransport) writePacket(p []byte) error {
 	}
 }
 
-func (m *memTransport) sessionID() []byte              { return m.sid }
-func (m *memTransport) authenticated()                 { m.authOnce.Do(func() { close(m.authed) }) }
-func (m *memTransport) algorithms() sshwire.Algorithms { return sshwire.Algorithms{KeyExchange: "none"} }
-func (m *memTransport) serverSigAlgs() []string        { return m.sigAlgs }
-func (m *memTransport) clientVersion() []byte          { return []byte("SSH-2.0-client") }
-func (m *memTransport) serverVersion() []byte          { return []byte("SSH-2.0-server") }
-func (m *memTransport) close() error                   { m.once.Do(func() { close(m.done) }); return nil }
+func (m *memTransport) sessionID() []byte { return m.sid }
+func (m *memTransport) authenticated()    { m.authOnce.Do(func() { close(m.authed) }) }
+func (m *memTransport) algorithms() sshwire.Algorithms {
+	return sshwire.Algorithms{KeyExchange: "none"}
+}
+func (m *memTransport) serverSigAlgs() []string { return m.sigAlgs }
+func (m *memTransport) clientVersion() []byte   { return []byte("SSH-2.0-client") }
+func (m *memTransport) serverVersion() []byte   { return []byte("SSH-2.0-server") }
+func (m *memTransport) close() error            { m.once.Do(func() { close(m.done) }); return nil }
