@@ -4,6 +4,7 @@ package engine
 
 import (
 	"net"
+	"time"
 
 	"github.com/jumpgate/jumpgate/internal/sshwire"
 )
@@ -47,4 +48,19 @@ func Server(nc net.Conn, cfg *sshwire.ServerConfig) (sshwire.ServerConn, error) 
 		return nil, err
 	}
 	return newServerConn(pc, cfg, nc.LocalAddr(), nc.RemoteAddr())
+}
+
+// Dial connects to addr, waiting at most timeout for the connection
+// (0: no limit), and runs the client handshake.
+func Dial(network, addr string, timeout time.Duration, cfg *sshwire.ClientConfig) (sshwire.Conn, error) {
+	nc, err := net.DialTimeout(network, addr, timeout)
+	if err != nil {
+		return nil, err
+	}
+	c, err := Client(nc, addr, cfg)
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	return c, nil
 }
