@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -644,5 +645,92 @@ func TestPeerMisbehaviour(t *testing.T) {
 				t.Fatal("connection survived")
 			}
 		})
+	}
+}
+
+// TestCloseUnblocks: closing the connection ends a writer held by the
+// window, a reader, a request waiting for its reply and Wait, and leaves
+// no goroutine behind.
+func TestCloseUnblocks(t *testing.T) {
+	before := runtime.NumGoroutine()
+	client, server := authedPair(t)
+	hold := func(in <-chan *sshwire.Request) {
+		for range in {
+			// Taken and never answered.
+		}
+	}
+	go hold(server.GlobalRequests())
+	go func() {
+		for nc := range server.HandleChannelOpen("") {
+			_, reqs, _ := nc.Accept() // never read: the writer fills the window
+			go hold(reqs)
+		}
+	}()
+	cch, creqs, err := client.OpenChannel(context.Background(), "test", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go sshwire.DiscardRequests(creqs)
+	errs := make(chan error, 3)
+	go func() {
+		_, err := cch.Write(make([]byte, 2*initialWindow))
+		errs <- err
+	}()
+	go func() {
+		_, err := cch.Read(make([]byte, 10))
+		errs <- err
+	}()
+	go func() {
+		_, _, err := client.SendRequest(context.Background(), "never-answered", true, nil)
+		errs <- err
+	}()
+	time.Sleep(20 * time.Millisecond) // let them block
+	client.Close()
+	for range 3 {
+		select {
+		case err := <-errs:
+			if err == nil {
+				t.Error("a blocked call returned no error after Close")
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("a blocked call survived Close")
+		}
+	}
+	client.Wait()
+	// The server side sees the connection end too.
+	deadline := time.Now().Add(10 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		buf := make([]byte, 1<<16)
+		t.Errorf("%d goroutines before, %d after:\n%s", before, n, buf[:runtime.Stack(buf, true)])
+	}
+}
+
+// TestOpenCancelled: a context that ends before the confirmation leaves
+// the channel to be closed when the confirmation comes.
+func TestOpenCancelled(t *testing.T) {
+	t.Parallel()
+	c, st := rawPeer(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() {
+		_, _, err := c.OpenChannel(ctx, "session", nil)
+		errc <- err
+	}()
+	p, _ := st.readPacket()
+	open, ok := parseChannelOpen(p)
+	if !ok {
+		t.Fatal("no channel open")
+	}
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Fatalf("open: %v", err)
+	}
+	st.writePacket((&openConfirm{recipient: open.sender, sender: 9, window: 1 << 20, maxPacket: 1 << 15}).marshal())
+	p, _ = st.readPacket()
+	if id, ok := parseRecipient(p); !ok || p[0] != msgChannelClose || id != 9 {
+		t.Fatalf("after a late confirmation got message %v, want CLOSE of 9", p)
 	}
 }
