@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"compress/zlib"
 	"errors"
-	"io"
 	"iter"
 )
 
@@ -52,21 +51,20 @@ func (d *deflater) compress(p []byte) ([]byte, error) {
 	return d.out.Bytes(), nil
 }
 
-// inflater decompresses one direction's payloads. The standard library's
-// reader pulls its input; a packet's worth of input is pushed, so the
-// reader runs as a coroutine (iter.Pull) that yields back whenever it
-// wants more input than the packet had: by then, the sender having
-// flushed, everything the packet carries has come out.
+// inflater decompresses one direction's payloads. A decoder pulls its
+// input, and a packet's worth is pushed, so the decoder runs as a
+// coroutine (iter.Pull) that yields back whenever it wants more input
+// than the packet had: by then, the sender having flushed, everything the
+// packet carries has come out.
 type inflater struct {
 	in, out []byte
-	chunk   []byte
 	err     error
 	next    func() (struct{}, bool)
 	stop    func()
 }
 
 func newInflater() *inflater {
-	f := &inflater{chunk: make([]byte, 32*1024)}
+	f := &inflater{}
 	f.next, f.stop = iter.Pull(f.run)
 	return f
 }
@@ -107,27 +105,8 @@ func (s *inflateSource) Read(p []byte) (int, error) {
 }
 
 func (f *inflater) run(yield func(struct{}) bool) {
-	zr, err := zlib.NewReader(&inflateSource{f: f, yield: yield})
-	if err != nil {
-		f.err = err
-		return
-	}
-	for {
-		n, err := zr.Read(f.chunk)
-		if len(f.out)+n > maxInflated {
-			f.err = errInflatedTooLarge
-			return
-		}
-		f.out = append(f.out, f.chunk[:n]...)
-		if err == io.EOF {
-			f.err = errors.New("ssh: peer ended its compressed stream")
-			return
-		}
-		if err != nil {
-			f.err = err
-			return
-		}
-	}
+	s := &inflateState{f: f, src: &inflateSource{f: f, yield: yield}}
+	f.err = s.run()
 }
 
 // decompress inflates one packet's payload; the result is valid until

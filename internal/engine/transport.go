@@ -92,6 +92,8 @@ type transport struct {
 		// kexInit is the KEXINIT we sent for the exchange under way, nil
 		// when none is; while set, other messages wait.
 		kexInit []byte
+		// readErr is why reading ended: no exchange will finish now.
+		readErr error
 	}
 
 	authed atomic.Bool
@@ -331,11 +333,14 @@ func (t *transport) writePacket(p []byte) error {
 	}
 	t.wmu.Lock()
 	defer t.wmu.Unlock()
-	for t.wr.kexInit != nil && t.wr.err == nil {
+	for t.wr.kexInit != nil && t.wr.err == nil && t.wr.readErr == nil {
 		t.wcond.Wait()
 	}
 	if t.wr.err != nil {
 		return t.wr.err
+	}
+	if t.wr.kexInit != nil {
+		return t.wr.readErr
 	}
 	if err := t.writeLocked(p); err != nil {
 		return err
@@ -427,8 +432,14 @@ func (t *transport) readRaw() ([]byte, error) {
 	return p, nil
 }
 
+// readFailed ends the connection's reading, and its writing too: writers
+// waiting for a key exchange that will not finish must not hang.
 func (t *transport) readFailed(err error) error {
 	t.rd.err = err
+	t.wmu.Lock()
+	t.wr.readErr = err
+	t.wcond.Broadcast()
+	t.wmu.Unlock()
 	if t.rd.inflate != nil {
 		t.rd.inflate.close()
 		t.rd.inflate = nil
