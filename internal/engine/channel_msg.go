@@ -87,26 +87,26 @@ func parseOpenFailure(p []byte) (*openFailure, bool) {
 	return m, c.ok
 }
 
-// globalRequest is SSH_MSG_GLOBAL_REQUEST (RFC 4254 section 4).
-type globalRequest struct {
+// globalRequestMsg is SSH_MSG_GLOBAL_REQUEST (RFC 4254 section 4).
+type globalRequestMsg struct {
 	name      string
 	wantReply bool
 	payload   []byte
 }
 
-func (m *globalRequest) marshal() []byte {
+func (m *globalRequestMsg) marshal() []byte {
 	b := addByte(nil, msgGlobalRequest)
 	b = addStr(b, m.name)
 	b = addBool(b, m.wantReply)
 	return append(b, m.payload...)
 }
 
-func parseGlobalRequest(p []byte) (*globalRequest, bool) {
+func parseGlobalRequest(p []byte) (*globalRequestMsg, bool) {
 	if len(p) == 0 || p[0] != msgGlobalRequest {
 		return nil, false
 	}
 	c := newCursor(p[1:])
-	m := &globalRequest{name: c.str(), wantReply: c.boolean()}
+	m := &globalRequestMsg{name: c.str(), wantReply: c.boolean()}
 	m.payload = c.rest()
 	return m, c.ok
 }

@@ -157,7 +157,7 @@ func (c *conn) GlobalRequests() <-chan *sshwire.Request {
 }
 
 func (c *conn) SendRequest(ctx context.Context, name string, wantReply bool, payload []byte) (bool, []byte, error) {
-	msg := (&globalRequest{name: name, wantReply: wantReply, payload: payload}).marshal()
+	msg := (&globalRequestMsg{name: name, wantReply: wantReply, payload: payload}).marshal()
 	if !wantReply {
 		return false, nil, c.send(msg)
 	}

@@ -27,7 +27,7 @@ func FuzzChannelOpen(f *testing.F) {
 
 func FuzzChannelMessages(f *testing.F) {
 	f.Add((&channelRequest{recipient: 1, name: "exec", wantReply: true, payload: []byte("\x00\x00\x00\x02ls")}).marshal())
-	f.Add((&globalRequest{name: "tcpip-forward", wantReply: true, payload: []byte("\x00\x00\x00\x00\x00\x00\x00\x16")}).marshal())
+	f.Add((&globalRequestMsg{name: "tcpip-forward", wantReply: true, payload: []byte("\x00\x00\x00\x00\x00\x00\x00\x16")}).marshal())
 	f.Add((&openConfirm{recipient: 1, sender: 2, window: 3, maxPacket: 4}).marshal())
 	f.Add((&openFailure{recipient: 1, reason: 2, message: "no"}).marshal())
 	f.Add(append(appendDataHeader(nil, 1, true, 3), "abc"...))
