@@ -22,6 +22,8 @@ type env struct {
 	getenv func(string) string
 	// argv0 is the name the binary was invoked as.
 	argv0 string
+	// ctx is Main's: a command a signal cut short exits 128+N.
+	ctx context.Context
 }
 
 // command is one subcommand of jumpgate.
@@ -62,7 +64,7 @@ func Main(ctx context.Context, argv []string, streams *iostreams.IOStreams) int 
 		argv0 = filepath.Base(argv[0])
 		argv = argv[1:]
 	}
-	e := &env{io: streams, getenv: os.Getenv, argv0: argv0}
+	e := &env{io: streams, getenv: os.Getenv, argv0: argv0, ctx: ctx}
 	// Called as "ssh" (a link), or with ssh's flags straight away, as
 	// `scp -S jumpgate` and other programs that exec an ssh binary do.
 	if argv0 == "ssh" || len(argv) > 0 && looksLikeSSHFlag(argv[0]) {
@@ -124,6 +126,11 @@ func usage(w io.Writer) {
 func finish(e *env, err error) int {
 	if err == nil {
 		return 0
+	}
+	if e.ctx != nil && errors.Is(err, context.Canceled) {
+		if s, ok := signaled(e.ctx); ok {
+			return 128 + int(s)
+		}
 	}
 	var st *statusError
 	if errors.As(err, &st) {

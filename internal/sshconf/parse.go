@@ -4,12 +4,15 @@ package sshconf
 // process_config_line, with Host/Match activity and Include recursion.
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"path"
 	"strconv"
 	"strings"
+
+	"github.com/jumpgate/jumpgate/internal/cfgfile"
 )
 
 const maxIncludeDepth = 16
@@ -59,8 +62,14 @@ func (p *parser) readFile(name string, flags fileFlags, active *bool, depth int)
 	if flags.checkPerm && info.Mode().Perm()&0o22 != 0 {
 		return false, &ParseError{File: name, Err: errorf("Bad owner or permissions on %s", name)}
 	}
-	data, err := fs.ReadFile(fsys, rel)
-	if err != nil {
+	data, err := readAll(fsys, rel, name)
+	var big *cfgfile.TooLargeError
+	switch {
+	case errors.As(err, &big):
+		return false, &ParseError{File: name, Err: err}
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+		return false, err
+	case err != nil:
 		return false, nil
 	}
 	lines := strings.SplitAfter(string(data), "\n")
@@ -70,6 +79,16 @@ func (p *parser) readFile(name string, flags fileFlags, active *bool, depth int)
 		}
 	}
 	return true, nil
+}
+
+// readAll reads a file up to [cfgfile.Limit].
+func readAll(fsys fs.FS, rel, name string) ([]byte, error) {
+	f, err := fsys.Open(rel)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return cfgfile.ReadAll(f, name)
 }
 
 // processLine applies one line. active is nil for a command-line option.

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+
+	"github.com/jumpgate/jumpgate/internal/cfgfile"
 )
 
 func memOptions(conf string) Options {
@@ -315,5 +317,32 @@ func TestIsSet(t *testing.T) {
 	}
 	if !h.IsSet("controlmaster") {
 		t.Fatal("a -o option does not count as set")
+	}
+}
+
+// TestFileSizeLimit checks that a configuration file, included or not,
+// fails on the size limit with an error naming it, as a 50 MB file once
+// took gigabytes to parse.
+func TestFileSizeLimit(t *testing.T) {
+	t.Parallel()
+	big := &fstest.MapFile{Data: []byte(strings.Repeat("# padding\n", cfgfile.Limit/10+1)), Mode: 0o644}
+	for _, tc := range []struct{ name, conf, file string }{
+		{"config", "", "/cfg"},
+		{"include", "Include /big\n", "/big"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			o := memOptions(tc.conf)
+			fsys := o.FS.(fstest.MapFS)
+			fsys["big"] = big
+			if tc.conf == "" {
+				fsys["cfg"] = big
+			}
+			_, err := Resolve("h", o)
+			var tl *cfgfile.TooLargeError
+			if !errors.As(err, &tl) || tl.Name != tc.file {
+				t.Fatalf("err = %v, want the size limit on %s", err, tc.file)
+			}
+		})
 	}
 }
