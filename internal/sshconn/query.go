@@ -7,13 +7,14 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/jumpgate/jumpgate/internal/sshconf"
+	"github.com/jumpgate/jumpgate/internal/sshwire"
 )
 
 // negotiable is every algorithm the transport completes when asked for
 // it, secure or not: what a configured list is filtered against.
-func negotiable() ssh.Algorithms {
+func negotiable() sshwire.AlgorithmList {
 	sup, ins := ssh.SupportedAlgorithms(), ssh.InsecureAlgorithms()
-	return ssh.Algorithms{
+	return sshwire.AlgorithmList{
 		KeyExchanges: slices.Concat(sup.KeyExchanges, ins.KeyExchanges),
 		Ciphers:      slices.Concat(sup.Ciphers, ins.Ciphers),
 		MACs:         slices.Concat(sup.MACs, ins.MACs),
