@@ -74,6 +74,10 @@ func (p *parser) readFile(name string, flags fileFlags, active *bool, depth int)
 	}
 	lines := strings.SplitAfter(string(data), "\n")
 	for i, line := range lines {
+		// ssh(1) keeps lines as C strings: a NUL ends the line there.
+		if j := strings.IndexByte(line, 0); j >= 0 {
+			line = line[:j]
+		}
 		if err := p.processLine(line, name, i+1, active, flags, depth); err != nil {
 			return false, err
 		}

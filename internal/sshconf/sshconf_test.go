@@ -346,3 +346,18 @@ func TestFileSizeLimit(t *testing.T) {
 		})
 	}
 }
+
+// TestNULEndsLine checks that a NUL cuts a line where it stands, as
+// ssh(1)'s C strings do: the rest is not read, not even as arguments.
+func TestNULEndsLine(t *testing.T) {
+	t.Parallel()
+	h, err := Resolve("x", memOptions("Host x\n  User bob\x00evil\n  Hostname h\x00 extra args\n  Port 22\x00\n\x00Port 99\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range map[string]string{"user": "bob", "hostname": "h", "port": "22"} {
+		if got := h.Get(k); got != want {
+			t.Errorf("%s = %q, want %q", k, got, want)
+		}
+	}
+}
