@@ -13,6 +13,7 @@ import (
 
 	"github.com/jumpgate/jumpgate/internal/client"
 	"github.com/jumpgate/jumpgate/internal/iostreams"
+	"github.com/jumpgate/jumpgate/internal/vlog"
 )
 
 // env is what every subcommand gets from the process: its streams and its
@@ -156,7 +157,7 @@ func finish(e *env, err error) int {
 	if e.argv0 == "ssh" {
 		prog = "ssh"
 	}
-	msg := err.Error()
+	msg := vlog.Clip(err.Error())
 	if !strings.HasSuffix(msg, "\n") {
 		msg += "\n"
 	}

@@ -40,7 +40,7 @@ type Client struct {
 
 // fail prints an ssh(1)-style message on the log and exits 255.
 func (r *Client) fail(format string, args ...any) error {
-	fmt.Fprintf(r.logw, format+"\r\n", args...)
+	fmt.Fprintf(r.logw, "%s\r\n", vlog.Clip(fmt.Sprintf(format, args...)))
 	return &StatusError{exitConnection}
 }
 
