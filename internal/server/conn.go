@@ -111,6 +111,9 @@ func (s *server) sshConfig(log *slog.Logger, nc net.Conn) *sshwire.ServerConfig 
 	// x/crypto forgives MaxAuthTries failed public key queries before it
 	// counts them; sshd counts every failure, so count here too and cut
 	// the connection at the limit (x/crypto's own limit stays as a backstop).
+	// x/crypto cannot send sshd's "Too many authentication failures"
+	// disconnect; on our engine, which counts as sshd and sends it, this
+	// close must go, or it cuts the connection before the reason is sent.
 	failures := 0
 	return &sshwire.ServerConfig{
 		HostKeys:      s.cfg.HostKeys,
