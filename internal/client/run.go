@@ -463,6 +463,10 @@ func logLevel(h *sshconf.Host) vlog.Level {
 // for -o "command-line line 0: …" (with OpenSSH's own inconsistency for
 // unknown keywords).
 func configErrorText(err error) string {
+	var bo *sshconf.BadOptionsError
+	if errors.As(err, &bo) {
+		return strings.ReplaceAll(bo.Error(), "\n", "\r\n")
+	}
 	var pe *sshconf.ParseError
 	if !errors.As(err, &pe) {
 		return err.Error()

@@ -73,14 +73,24 @@ func (p *parser) readFile(name string, flags fileFlags, active *bool, depth int)
 		return false, nil
 	}
 	lines := strings.SplitAfter(string(data), "\n")
+	var bad []*ParseError
 	for i, line := range lines {
 		// ssh(1) keeps lines as C strings: a NUL ends the line there.
 		if j := strings.IndexByte(line, 0); j >= 0 {
 			line = line[:j]
 		}
-		if err := p.processLine(line, name, i+1, active, flags, depth); err != nil {
-			return false, err
+		err := p.processLine(line, name, i+1, active, flags, depth)
+		var pe *ParseError
+		if errors.As(err, &pe) && pe.File == name && pe.Line == i+1 {
+			bad = append(bad, pe) // as ssh(1): on to the next line
+			continue
 		}
+		if err != nil {
+			return false, err // an included file's, or no line's
+		}
+	}
+	if len(bad) > 0 {
+		return false, &BadOptionsError{File: name, Errs: bad}
 	}
 	return true, nil
 }

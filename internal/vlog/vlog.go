@@ -130,9 +130,17 @@ func (lg *Logger) Errorf(format string, args ...any) { lg.Logf(Error, format, ar
 // Clip limits a message to [MaxMessage] bytes by cutting out its middle:
 // a value pasted by mistake (a megabyte on one line) is quoted as a short
 // excerpt, and the words around it (ssh(1)'s, at both ends) stay whole.
+// A message of several lines has each clipped.
 func Clip(msg string) string {
 	if len(msg) <= MaxMessage {
 		return msg
+	}
+	if strings.Contains(msg, "\n") {
+		lines := strings.Split(msg, "\n")
+		for i, l := range lines {
+			lines[i] = Clip(l)
+		}
+		return strings.Join(lines, "\n")
 	}
 	head, tail := msg[:clipHead], msg[len(msg)-clipTail:]
 	for !utf8.ValidString(head) && len(head) > 0 {
