@@ -25,7 +25,12 @@ type parser struct {
 	originalHost string // %n, Match originalhost
 	final        bool   // the final pass (Match final/canonical true)
 	wantFinal    bool   // a Match final was seen
+	read         int    // bytes of configuration read, Includes and passes included
 }
+
+// maxTotalRead bounds what one resolution reads: Include globs may name
+// many files, each under [cfgfile.Limit].
+const maxTotalRead = 4 * cfgfile.Limit
 
 type fileFlags struct {
 	user       bool // user config: "~" and relative paths live in ~/.ssh
@@ -63,6 +68,10 @@ func (p *parser) readFile(name string, flags fileFlags, active *bool, depth int)
 		return false, &ParseError{File: name, Err: errorf("Bad owner or permissions on %s", name)}
 	}
 	data, err := readAll(fsys, rel, name)
+	if p.read += len(data); p.read > maxTotalRead {
+		return false, &ParseError{File: name, Err: errorf("%s: the configuration files read add up to more than %d MiB, the most jumpgate reads; "+
+			"include fewer or smaller files", name, maxTotalRead>>20)}
+	}
 	var big *cfgfile.TooLargeError
 	switch {
 	case errors.As(err, &big):

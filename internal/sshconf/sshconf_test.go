@@ -361,3 +361,19 @@ func TestNULEndsLine(t *testing.T) {
 		}
 	}
 }
+
+// TestTotalSizeLimit checks that Includes of many files, each under the
+// limit of one file, stop at the limit of the whole.
+func TestTotalSizeLimit(t *testing.T) {
+	t.Parallel()
+	o := memOptions("Include /inc/*\n")
+	fsys := o.FS.(fstest.MapFS)
+	part := &fstest.MapFile{Data: []byte(strings.Repeat("# padding\n", cfgfile.Limit/10-1)), Mode: 0o644}
+	for i := range maxTotalRead/cfgfile.Limit + 1 {
+		fsys[fmt.Sprintf("inc/%02d", i)] = part
+	}
+	_, err := Resolve("h", o)
+	if err == nil || !strings.Contains(err.Error(), "add up to more than 16 MiB") {
+		t.Fatalf("err = %v, want the limit of the whole", err)
+	}
+}
