@@ -31,6 +31,9 @@ type AuthError struct {
 	// PasswordChange is the server's prompt when it asked for a new
 	// password, which we do not offer; "" otherwise.
 	PasswordChange string
+	// SignErrors are keys the server would have taken but that failed
+	// to sign (an agent that refused).
+	SignErrors []error
 }
 
 func (e *AuthError) Error() string {
@@ -50,10 +53,11 @@ const (
 )
 
 type clientAuthState struct {
-	pc      packetConn
-	cfg     *sshwire.ClientConfig
-	allowed []string
-	pwdMsg  string
+	pc       packetConn
+	cfg      *sshwire.ClientConfig
+	allowed  []string
+	pwdMsg   string
+	signErrs []error
 }
 
 // clientAuth authenticates as cfg.User and tells pc on success.
@@ -91,7 +95,7 @@ func clientAuth(pc packetConn, cfg *sshwire.ClientConfig) error {
 			m = a.nextMethod(tried)
 		}
 		if m == nil {
-			return &AuthError{Tried: tried, Allowed: a.allowed, PasswordChange: a.pwdMsg}
+			return &AuthError{Tried: tried, Allowed: a.allowed, PasswordChange: a.pwdMsg, SignErrors: a.signErrs}
 		}
 		res, err = a.run(m)
 		tried = append(tried, m.Name())
@@ -305,7 +309,10 @@ func (a *clientAuthState) publicKey(s ssh.Signer) (authResult, error) {
 		sig, err = s.Sign(rand.Reader, data)
 	}
 	if err != nil {
-		return authFailed, fmt.Errorf("sign with %s key: %w", pub.Type(), err)
+		// As ssh(1) after "signing failed … agent refused operation":
+		// go on with the next key.
+		a.signErrs = append(a.signErrs, fmt.Errorf("sign with %s key %s: %w", pub.Type(), ssh.FingerprintSHA256(pub), err))
+		return authFailed, nil
 	}
 	if err := a.send(&userauthRequest{method: "publickey", hasSig: true, algo: algo, key: blob, sig: ssh.Marshal(sig)}); err != nil {
 		return authFailed, err

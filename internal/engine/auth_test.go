@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"errors"
+	"io"
 	"slices"
 	"strings"
 	"sync"
@@ -400,5 +401,30 @@ func TestAuthPasswordChange(t *testing.T) {
 	var ae *AuthError
 	if !errors.As(err, &ae) || ae.PasswordChange != "Your password has expired" || !strings.Contains(err.Error(), "password change") {
 		t.Fatalf("error %v", err)
+	}
+}
+
+// refusingSigner is an agent key whose agent refuses to sign.
+type refusingSigner struct{ ssh.Signer }
+
+func (refusingSigner) Sign(io.Reader, []byte) (*ssh.Signature, error) {
+	return nil, errors.New("agent refused operation")
+}
+
+// TestAuthSignFailure: a key that fails to sign is skipped, as ssh(1)
+// skips it, and the next key logs in.
+func TestAuthSignFailure(t *testing.T) {
+	t.Parallel()
+	bad, good := newEd25519(t), newEd25519(t)
+	r := connect(t, &sshwire.ClientConfig{User: "me", Auth: []sshwire.AuthMethod{sshwire.Signers(refusingSigner{bad}, good)}},
+		&sshwire.ServerConfig{PublicKeyCallback: func(sshwire.ConnMetadata, ssh.PublicKey) (*sshwire.Permissions, error) { return nil, nil }})
+	if r.cerr != nil || r.serr != nil {
+		t.Fatalf("client %v, server %v", r.cerr, r.serr)
+	}
+	r = connect(t, &sshwire.ClientConfig{User: "me", Auth: []sshwire.AuthMethod{sshwire.Signers(refusingSigner{bad})}},
+		&sshwire.ServerConfig{PublicKeyCallback: func(sshwire.ConnMetadata, ssh.PublicKey) (*sshwire.Permissions, error) { return nil, nil }})
+	var ae *AuthError
+	if !errors.As(r.cerr, &ae) || len(ae.SignErrors) != 1 || !strings.Contains(ae.SignErrors[0].Error(), "agent refused") {
+		t.Fatalf("client error %v", r.cerr)
 	}
 }
