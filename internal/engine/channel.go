@@ -457,7 +457,8 @@ func (c *conn) onChannelReply(p []byte) error {
 
 // chanBuf holds received data in order with the sizes of the messages it
 // came in, so Read can join them and ReadPacket can return one. It never
-// holds more than the window granted.
+// holds more than the window granted, and keeps its capacity while the
+// channel lives (docs/perf.md, "Channel receive buffers keep their size").
 type chanBuf struct {
 	b    []byte // data is b[r:]
 	r    int
