@@ -186,7 +186,6 @@ func TestTransportAlgorithms(t *testing.T) {
 	type tc struct {
 		name string
 		algs sshwire.AlgorithmList
-		keys []ssh.Signer
 	}
 	var cases []tc
 	for _, k := range defaultKexes() {
