@@ -73,11 +73,17 @@ func TestStrictKexRejectsInjection(t *testing.T) {
 func TestRekeyBothSides(t *testing.T) {
 	t.Parallel()
 	keys := newTestHostKeys(t)
-	for _, kex := range []string{"curve25519-sha256", "mlkem768x25519-sha256"} {
+	for _, kex := range []string{"curve25519-sha256", "mlkem768x25519-sha256", "compressed"} {
 		t.Run(kex, func(t *testing.T) {
 			t.Parallel()
 			ccfg, scfg := pairConfigs(keys.all(), sshwire.AlgorithmList{KeyExchanges: []string{kex}})
 			ccfg.rekeyBytes, scfg.rekeyBytes = 64<<10, 48<<10
+			if kex == "compressed" {
+				// The test's messages shrink a hundredfold.
+				ccfg.algorithms.KeyExchanges, scfg.algorithms.KeyExchanges = nil, nil
+				ccfg.compression, scfg.compression = true, true
+				ccfg.rekeyBytes, scfg.rekeyBytes = 1<<10, 768
+			}
 			client, server := newPipePair(t, ccfg, scfg)
 			client.authenticated()
 			server.authenticated()
