@@ -412,6 +412,11 @@ func (t *transport) writeLocked(p []byte) error {
 	if t.wr.err != nil {
 		return t.wr.err
 	}
+	// Room for padding, and for zlib's expansion of data that does not
+	// compress (5 bytes a 16 KiB block, and the flush).
+	if len(p) > maxPacket-maxPacket/1024-64 {
+		return fmt.Errorf("ssh: message of %d bytes exceeds the packet limit", len(p))
+	}
 	if t.wr.deflate == nil && t.wr.comp == "zlib@openssh.com" && t.authed.Load() {
 		t.wr.deflate = newDeflater()
 	}
@@ -434,6 +439,13 @@ func (t *transport) writeLocked(p []byte) error {
 		pad += align
 	}
 	pktLen := 1 + len(p) + pad
+	if pktLen > maxPacket {
+		// Only compression's worst case gets here: its stream already
+		// holds the message, so the connection cannot go on.
+		t.wr.err = fmt.Errorf("ssh: compressed message of %d bytes exceeds the packet limit", len(p))
+		t.markDead(t.wr.err)
+		return t.wr.err
+	}
 	need := 4 + pktLen
 	buf := grow(t.wr.buf, need+64)[:need]
 	binary.BigEndian.PutUint32(buf, uint32(pktLen))

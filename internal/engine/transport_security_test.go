@@ -85,9 +85,13 @@ func TestRekeyBothSides(t *testing.T) {
 				ccfg.rekeyBytes, scfg.rekeyBytes = 1<<10, 768
 			}
 			client, server := newPipePair(t, ccfg, scfg)
+			// Authentication ends with nothing in flight, as
+			// USERAUTH_SUCCESS ensures: the server's EXT_INFO is read first.
+			r := startReaders(client, server)
+			exchange(t, r, 1)
 			client.authenticated()
 			server.authenticated()
-			exchange(t, startReaders(client, server), 300)
+			exchange(t, r, 300)
 			for _, pc := range []packetConn{client, server} {
 				tr := pc.(*transport)
 				tr.mu.Lock()
@@ -179,6 +183,20 @@ func sealTest(c packetCipher, seq uint32, payload []byte) []byte {
 	b = append(b, payload...)
 	b = append(b, make([]byte, pad)...)
 	return c.seal(seq, b)
+}
+
+func TestWriteTooLarge(t *testing.T) {
+	t.Parallel()
+	keys := newTestHostKeys(t)
+	ccfg, scfg := pairConfigs(keys.all(), sshwire.AlgorithmList{KeyExchanges: []string{"curve25519-sha256"}})
+	client, server := newPipePair(t, ccfg, scfg)
+	big := make([]byte, maxPacket)
+	big[0] = 94
+	if err := client.writePacket(big); err == nil {
+		t.Fatal("a message over the packet limit was sent")
+	}
+	r := startReaders(client, server)
+	exchange(t, r, 3)
 }
 
 func TestKexPublicValues(t *testing.T) {
