@@ -12,6 +12,7 @@ import (
 
 	"github.com/jumpgate/jumpgate/internal/lab"
 	"github.com/jumpgate/jumpgate/internal/lab/labtest"
+	"github.com/jumpgate/jumpgate/internal/sshtest"
 )
 
 func TestParseKex(t *testing.T) {
@@ -108,17 +109,10 @@ func jumpgateClient(tb testing.TB) Client {
 // needOpenSSH skips interop tests without OpenSSH or under -short.
 func needOpenSSH(tb testing.TB) string {
 	tb.Helper()
-	if testing.Short() {
-		tb.Skip("OpenSSH interop: skipped under -short")
-	}
-	if _, err := exec.LookPath("sshd"); err != nil {
-		if _, err := os.Stat("/usr/sbin/sshd"); err != nil {
-			tb.Skip("OpenSSH's sshd is not installed")
-		}
-	}
+	sshtest.RequireOpenSSH(tb)
 	p, err := exec.LookPath("ssh")
 	if err != nil {
-		tb.Skip("OpenSSH's ssh is not installed")
+		tb.Fatal(err)
 	}
 	return p
 }

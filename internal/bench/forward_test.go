@@ -12,6 +12,7 @@ import (
 
 	"github.com/jumpgate/jumpgate/internal/lab"
 	"github.com/jumpgate/jumpgate/internal/lab/labtest"
+	"github.com/jumpgate/jumpgate/internal/sshtest"
 )
 
 func TestMedianFloat(t *testing.T) {
@@ -42,13 +43,9 @@ func TestMedianFloat(t *testing.T) {
 // TestForward runs the forward benchmark once per side and direction in
 // a lab of Debian's sshd, jumpgate ssh against OpenSSH's ssh.
 func TestForward(t *testing.T) {
-	if testing.Short() {
-		t.Skip("lab benchmark skipped under -short")
-	}
-	for _, bin := range []string{"ssh", "/usr/sbin/sshd", "iperf3"} {
-		if _, err := exec.LookPath(bin); err != nil {
-			t.Skipf("%s is not installed", bin)
-		}
+	sshtest.RequireOpenSSH(t)
+	if _, err := exec.LookPath("iperf3"); err != nil {
+		t.Skip("iperf3 is not installed")
 	}
 	l := labtest.New(t, lab.Options{Server: lab.OpenSSH})
 	dir, err := os.MkdirTemp("/run", "jumpgate-test-")

@@ -1,6 +1,6 @@
 package bench
 
-// The mux benchmark (issue 4): from a lab's laptop, `true` through a
+// The mux benchmark: from a lab's laptop, `true` through a
 // master that is already up, jumpgate's against OpenSSH's, to hyper1
 // (direct) and to vm1 (master reached through two jumps); and `vm2 true`
 // right after `vm1 true`, where jumpgate reuses the jump hosts' masters
@@ -33,6 +33,7 @@ import (
 
 	"github.com/jumpgate/jumpgate/internal/lab"
 	"github.com/jumpgate/jumpgate/internal/mux"
+	"github.com/jumpgate/jumpgate/internal/procstat"
 )
 
 // MuxReuseTarget is the target ratio of the hop-reuse row: jumpgate at
@@ -303,11 +304,7 @@ func (m *Mux) EndJumpgateMaster(ctx context.Context, host string) error {
 func waitExit(ctx context.Context, pid int, d time.Duration) error {
 	deadline := time.Now().Add(d)
 	for {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		if err != nil {
-			return nil
-		}
-		if s := string(b); strings.HasPrefix(s[strings.LastIndexByte(s, ')')+1:], " Z") {
+		if st, err := procstat.Read(pid); err != nil || st.State == 'Z' {
 			return nil
 		}
 		if time.Now().After(deadline) {

@@ -7,7 +7,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -113,46 +112,67 @@ func runBenchConnect(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return helpOr(err)
 	}
-	kind, err := lab.ParseServerKind(f.server)
-	if err != nil {
-		return usageErrorf("bench connect: %v", err)
+	b := benchLab{what: "connect", server: f.server, client: f.client, name: f.name, keep: f.keep, dirPrefix: "jumpgate-bench-"}
+	err = b.run(ctx, e, func(l *lab.Lab, dir, bin string) error {
+		jg := bench.Client{Name: "jumpgate", Argv: []string{bin, "ssh"}}
+		if f.jgClient != "" {
+			jg.Argv = strings.Fields(f.jgClient)
+		}
+		return bench.RunConnect(ctx, bench.RunOptions{Lab: l, Dir: dir, A: jg, B: bench.Client{Name: "OpenSSH", Argv: []string{f.client}},
+			Server: f.server, Kex: f.kex, Runs: f.runs, Target: f.max, Trace: f.trace, JSON: f.json, Log: e.io.ErrOut, Out: e.io.Out})
+	})
+	if err != nil && strings.Contains(err.Error(), "jumpgate ssh is not implemented") {
+		return withHint(err, 1, "jumpgate's client is not there yet: nothing to compare")
 	}
-	if _, err := os.Stat(f.client); err != nil {
-		return withHint(fmt.Errorf("bench connect: OpenSSH's client: %w", err), 1,
+	return err
+}
+
+// benchLab is what every benchmark does around its run: check for
+// OpenSSH's client and root, bring a lab up, and take it down on every way
+// out (unless kept), with the words for an interrupted run.
+type benchLab struct {
+	what, server, client, name string
+	keep                       bool
+	dirPrefix                  string // of the run's directory under /run
+}
+
+// run calls fn with the lab, the run's directory and this binary.
+func (b benchLab) run(ctx context.Context, e *env, fn func(l *lab.Lab, dir, bin string) error) error {
+	kind, err := lab.ParseServerKind(b.server)
+	if err != nil {
+		return usageErrorf("bench %s: %v", b.what, err)
+	}
+	if _, err := os.Stat(b.client); err != nil {
+		return withHint(fmt.Errorf("bench %s: OpenSSH's client: %w", b.what, err), 1,
 			"install it (apt-get install openssh-client) or name it: --client PATH")
 	}
 	if os.Geteuid() != 0 {
-		return withHint(errors.New("'jumpgate bench connect' needs root: it builds a lab of network namespaces"), 1,
-			"run it as root: sudo jumpgate bench connect")
+		return withHint(fmt.Errorf("'jumpgate bench %s' needs root: it builds a lab of network namespaces", b.what), 1,
+			"run it as root: sudo jumpgate bench "+b.what)
 	}
 	bin, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("find the jumpgate binary: %w", err)
 	}
-	jg := bench.Client{Name: "jumpgate", Argv: []string{bin, "ssh"}}
-	if f.jgClient != "" {
-		jg.Argv = strings.Fields(f.jgClient)
-	}
-	ossh := bench.Client{Name: "OpenSSH", Argv: []string{f.client}}
-
-	dir, err := os.MkdirTemp("/run", "jumpgate-bench-")
+	// Short: the control sockets of both sides live in it.
+	dir, err := os.MkdirTemp("/run", b.dirPrefix)
 	if err != nil {
-		return fmt.Errorf("bench connect: %w", err)
+		return fmt.Errorf("bench %s: %w", b.what, err)
 	}
 	defer os.RemoveAll(dir)
 
 	w := e.io.ErrOut
 	t := time.Now()
-	l, err := lab.Up(ctx, lab.Options{Name: f.name, Server: kind, Binary: bin, Log: io.Discard})
+	l, err := lab.Up(ctx, lab.Options{Name: b.name, Server: kind, Binary: bin, Log: io.Discard})
 	if err != nil {
 		if ctx.Err() != nil {
 			return withHint(errors.New("bench interrupted; its lab was removed"), 130)
 		}
-		return labHint(fmt.Errorf("bench connect: %w", err), kind)
+		return labHint(fmt.Errorf("bench %s: %w", b.what, err), kind)
 	}
 	fmt.Fprintf(w, "bench: lab %s up (%s servers) in %v\n", l.Name(), kind, time.Since(t).Round(time.Millisecond))
 	defer func() {
-		if f.keep {
+		if b.keep {
 			fmt.Fprintf(w, "bench: lab %s kept; remove it with: jumpgate lab down --name %s\n", l.Name(), l.Name())
 			return
 		}
@@ -162,109 +182,15 @@ func runBenchConnect(ctx context.Context, e *env, args []string) error {
 		}
 	}()
 
-	err = benchConnect(ctx, e, f, l, dir, jg, ossh)
+	err = fn(l, dir, bin)
 	if ctx.Err() != nil {
-		if f.keep {
+		if b.keep {
 			return withHint(errors.New("bench interrupted"), 130)
 		}
 		return withHint(errors.New("bench interrupted; its lab was removed"), 130)
 	}
-	if err != nil && strings.Contains(err.Error(), "jumpgate ssh is not implemented") {
-		return withHint(fmt.Errorf("bench connect: %w", err), 1, "jumpgate's client is not there yet: nothing to compare")
-	}
 	if err != nil {
-		return fmt.Errorf("bench connect: %w", err)
+		return fmt.Errorf("bench %s: %w", b.what, err)
 	}
 	return nil
-}
-
-// benchConnect runs the benchmark in a lab that is up.
-func benchConnect(ctx context.Context, e *env, f *benchConnectFlags, l *lab.Lab, dir string, jg, ossh bench.Client) error {
-	w := e.io.ErrOut
-	o := bench.ConnectOptions{Lab: l, A: jg, B: ossh, Kex: f.kex, Dir: dir}
-	if f.trace {
-		o.Trace = w
-	}
-	c, err := bench.NewConnect(o)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	fmt.Fprintf(w, "bench: in laptop, alternately: %s\n", strings.Join(c.Argv(jg, "HOST", false), " "))
-	fmt.Fprintf(w, "bench:                    and: %s\n", strings.Join(c.Argv(ossh, "HOST", false), " "))
-	rows, err := c.Rows(ctx, w)
-	if err != nil {
-		return err
-	}
-	plain := make([]bench.Row, len(rows))
-	for i, r := range rows {
-		plain[i] = r.Row
-	}
-	results, err := bench.Compare(ctx, plain, f.runs, w)
-	if err != nil {
-		return err
-	}
-	verdict := bench.ConnectVerdict(rows, results, f.max)
-	if f.json {
-		return writeBenchJSON(e.io.Out, f, c, jg, ossh, rows, results, verdict)
-	}
-	if err := bench.WriteTable(e.io.Out, results); err != nil {
-		return err
-	}
-	_, err = fmt.Fprintf(e.io.Out, "verdict: %s\n", verdict)
-	return err
-}
-
-// benchJSON is `bench connect --json`; its fields only ever grow.
-type benchJSON struct {
-	Benchmark string         `json:"benchmark"`
-	Server    string         `json:"server"`
-	Kex       string         `json:"kex_forced"`
-	Runs      int            `json:"runs"`
-	Target    float64        `json:"target_ratio"`
-	Rows      []benchRowJSON `json:"rows"`
-	Verdict   string         `json:"verdict"`
-	OK        bool           `json:"ok"`
-}
-
-type benchRowJSON struct {
-	Name     string        `json:"name"`
-	Host     string        `json:"host"`
-	Hops     int           `json:"hops"`
-	Ratio    float64       `json:"ratio"`
-	Jumpgate benchSideJSON `json:"jumpgate"`
-	OpenSSH  benchSideJSON `json:"openssh"`
-}
-
-type benchSideJSON struct {
-	Argv     []string  `json:"argv"`
-	Kex      string    `json:"kex"`
-	MedianMS float64   `json:"median_ms"`
-	Samples  []float64 `json:"samples_ms"`
-}
-
-func writeBenchJSON(w io.Writer, f *benchConnectFlags, c *bench.Connect, jg, ossh bench.Client, rows []bench.ConnectRow, results []bench.Result, verdict string) error {
-	out := benchJSON{Benchmark: "connect", Server: f.server, Kex: f.kex, Runs: f.runs, Target: f.max,
-		Verdict: verdict, OK: true, Rows: []benchRowJSON{}}
-	for i, r := range results {
-		row := rows[i]
-		out.OK = out.OK && r.Ratio() <= f.max && row.Kex.Same()
-		out.Rows = append(out.Rows, benchRowJSON{Name: row.Name, Host: row.Target.Host, Hops: row.Target.Hops, Ratio: r.Ratio(),
-			Jumpgate: benchSideJSON{Argv: c.Argv(jg, row.Target.Host, false), Kex: row.Kex.A, MedianMS: ms(bench.Median(r.A)), Samples: msAll(r.A)},
-			OpenSSH:  benchSideJSON{Argv: c.Argv(ossh, row.Target.Host, false), Kex: row.Kex.B, MedianMS: ms(bench.Median(r.B)), Samples: msAll(r.B)},
-		})
-	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(out)
-}
-
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
-func msAll(ds []time.Duration) []float64 {
-	out := make([]float64, len(ds))
-	for i, d := range ds {
-		out[i] = ms(d)
-	}
-	return out
 }

@@ -7,13 +7,10 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
-	"time"
 
 	"github.com/spf13/pflag"
 
@@ -77,134 +74,14 @@ func runBenchMux(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return helpOr(err)
 	}
-	kind, err := lab.ParseServerKind(f.server)
-	if err != nil {
-		return usageErrorf("bench mux: %v", err)
-	}
-	if _, err := os.Stat(f.client); err != nil {
-		return withHint(fmt.Errorf("bench mux: OpenSSH's client: %w", err), 1,
-			"install it (apt-get install openssh-client) or name it: --client PATH")
-	}
-	if os.Geteuid() != 0 {
-		return withHint(errors.New("'jumpgate bench mux' needs root: it builds a lab of network namespaces"), 1,
-			"run it as root: sudo jumpgate bench mux")
-	}
-	bin, err := os.Executable()
-	if err != nil {
-		return fmt.Errorf("find the jumpgate binary: %w", err)
-	}
-	jg := bench.Client{Name: "jumpgate", Argv: []string{bin, "ssh"}}
-	if f.jgClientCmd != "" {
-		jg.Argv = strings.Fields(f.jgClientCmd)
-	}
-	ossh := bench.Client{Name: "OpenSSH", Argv: []string{f.client}}
-	// Short: the control sockets of both sides live in it.
-	dir, err := os.MkdirTemp("/run", "jgbm-")
-	if err != nil {
-		return fmt.Errorf("bench mux: %w", err)
-	}
-	defer os.RemoveAll(dir)
-
-	w := e.io.ErrOut
-	t := time.Now()
-	l, err := lab.Up(ctx, lab.Options{Name: f.name, Server: kind, Binary: bin, Log: io.Discard})
-	if err != nil {
-		if ctx.Err() != nil {
-			return withHint(errors.New("bench interrupted; its lab was removed"), 130)
+	b := benchLab{what: "mux", server: f.server, client: f.client, name: f.name, keep: f.keep, dirPrefix: "jgbm-"}
+	return b.run(ctx, e, func(l *lab.Lab, dir, bin string) error {
+		jg := bench.Client{Name: "jumpgate", Argv: []string{bin, "ssh"}}
+		if f.jgClientCmd != "" {
+			jg.Argv = strings.Fields(f.jgClientCmd)
 		}
-		return labHint(fmt.Errorf("bench mux: %w", err), kind)
-	}
-	fmt.Fprintf(w, "bench: lab %s up (%s servers) in %v\n", l.Name(), kind, time.Since(t).Round(time.Millisecond))
-	defer func() {
-		if f.keep {
-			fmt.Fprintf(w, "bench: lab %s kept; remove it with: jumpgate lab down --name %s\n", l.Name(), l.Name())
-			return
-		}
-		if derr := l.Down(context.WithoutCancel(ctx)); derr != nil {
-			fmt.Fprintf(w, "bench: lab %s down: %v\n", l.Name(), derr)
-		}
-	}()
-
-	err = benchMux(ctx, e, f, l, dir, jg, ossh)
-	if ctx.Err() != nil {
-		if f.keep {
-			return withHint(errors.New("bench interrupted"), 130)
-		}
-		return withHint(errors.New("bench interrupted; its lab was removed"), 130)
-	}
-	if err != nil {
-		return fmt.Errorf("bench mux: %w", err)
-	}
-	return nil
-}
-
-// benchMux runs the benchmark in a lab that is up; its masters end before
-// it returns, even with --keep.
-func benchMux(ctx context.Context, e *env, f *benchMuxFlags, l *lab.Lab, dir string, jg, ossh bench.Client) error {
-	w := e.io.ErrOut
-	m, err := bench.NewMux(bench.MuxOptions{Lab: l, A: jg, B: ossh, Kex: f.kex, Dir: dir,
-		Target: f.max, ReuseTarget: 1 / f.reuse})
-	if err != nil {
-		return err
-	}
-	defer m.Close()
-	for _, side := range []bench.Client{jg, ossh} {
-		fmt.Fprintf(w, "bench: in laptop, %s: %s\n", side.Name, strings.Join(m.Argv(side, "HOST", true, false), " "))
-	}
-	fmt.Fprintf(w, "bench: OpenSSH's hop-reuse row without its -o Control* options (fresh -J, as ssh(1) without a master)\n")
-	var trace io.Writer
-	if f.trace {
-		trace = w
-	}
-	rows, err := m.Setup(ctx, w, trace)
-	if err != nil {
-		return err
-	}
-	results, err := bench.CompareMux(ctx, rows, f.runs, w)
-	if err != nil {
-		return err
-	}
-	verdict := bench.MuxVerdict(rows, results)
-	if f.json {
-		return writeBenchMuxJSON(e.io.Out, f, rows, results, verdict)
-	}
-	if err := bench.WriteTable(e.io.Out, results); err != nil {
-		return err
-	}
-	_, err = fmt.Fprintf(e.io.Out, "verdict: %s\n", verdict)
-	return err
-}
-
-// benchMuxJSON is `bench mux --json`; its fields only ever grow.
-type benchMuxJSON struct {
-	Benchmark string            `json:"benchmark"`
-	Server    string            `json:"server"`
-	Kex       string            `json:"kex_forced"`
-	Runs      int               `json:"runs"`
-	Rows      []benchMuxRowJSON `json:"rows"`
-	Verdict   string            `json:"verdict"`
-	OK        bool              `json:"ok"`
-}
-
-type benchMuxRowJSON struct {
-	Name     string        `json:"name"`
-	Target   float64       `json:"target_ratio"`
-	Ratio    float64       `json:"ratio"`
-	Jumpgate benchSideJSON `json:"jumpgate"`
-	OpenSSH  benchSideJSON `json:"openssh"`
-}
-
-func writeBenchMuxJSON(w io.Writer, f *benchMuxFlags, rows []bench.MuxRow, results []bench.Result, verdict string) error {
-	out := benchMuxJSON{Benchmark: "mux", Server: f.server, Kex: f.kex, Runs: f.runs, Verdict: verdict,
-		OK: bench.MuxOK(rows, results), Rows: []benchMuxRowJSON{}}
-	for i, r := range results {
-		row := rows[i]
-		out.Rows = append(out.Rows, benchMuxRowJSON{Name: row.Name, Target: row.Target, Ratio: r.Ratio(),
-			Jumpgate: benchSideJSON{Argv: row.ArgvA, Kex: row.Kex.A, MedianMS: ms(bench.Median(r.A)), Samples: msAll(r.A)},
-			OpenSSH:  benchSideJSON{Argv: row.ArgvB, Kex: row.Kex.B, MedianMS: ms(bench.Median(r.B)), Samples: msAll(r.B)},
-		})
-	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(out)
+		return bench.RunMux(ctx, bench.RunOptions{Lab: l, Dir: dir, A: jg, B: bench.Client{Name: "OpenSSH", Argv: []string{f.client}},
+			Server: f.server, Kex: f.kex, Runs: f.runs, Target: f.max, ReuseTarget: 1 / f.reuse, Trace: f.trace, JSON: f.json,
+			Log: e.io.ErrOut, Out: e.io.Out})
+	})
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jumpgate/jumpgate/internal/bench"
 	"github.com/jumpgate/jumpgate/internal/lab/labtest"
 )
 
@@ -65,7 +66,7 @@ func TestBenchMux(t *testing.T) {
 	if err != nil {
 		t.Fatalf("bench mux: %v\nstdout:\n%s\nstderr:\n%s", err, &out, &errOut)
 	}
-	var res benchMuxJSON
+	var res bench.MuxJSON
 	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
 		t.Fatalf("stdout is not JSON: %v\n%s", err, &out)
 	}

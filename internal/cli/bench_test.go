@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jumpgate/jumpgate/internal/bench"
 	"github.com/jumpgate/jumpgate/internal/lab"
 	"github.com/jumpgate/jumpgate/internal/lab/labtest"
 	"github.com/jumpgate/jumpgate/internal/nstest"
@@ -143,7 +144,7 @@ func TestBenchConnectJSONKeep(t *testing.T) {
 	if err != nil {
 		t.Fatalf("bench connect: %v\nstdout:\n%s\nstderr:\n%s", err, &out, &errOut)
 	}
-	var res benchJSON
+	var res bench.ConnectJSON
 	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
 		t.Fatalf("stdout is not JSON: %v\n%s", err, &out)
 	}

@@ -70,6 +70,27 @@ func TestDispatch(t *testing.T) {
 	}
 }
 
+// TestHelp: every command answers --help, -h and `jumpgate help COMMAND`
+// the same way: its usage on stdout, nothing on stderr, exit 0.
+func TestHelp(t *testing.T) {
+	t.Parallel()
+	for _, c := range commands() {
+		for _, argv := range [][]string{{c.name, "--help"}, {c.name, "-h"}, {"help", c.name}} {
+			t.Run(strings.Join(argv, " "), func(t *testing.T) {
+				t.Parallel()
+				ios, out, errOut := iostreams.Test("")
+				code := Main(context.Background(), append([]string{"jumpgate"}, argv...), ios)
+				if code != 0 || errOut.Len() > 0 {
+					t.Errorf("exit code %d, stderr %q; want 0 and nothing", code, errOut)
+				}
+				if !strings.Contains(strings.ToLower(out.String()), "usage: ") {
+					t.Errorf("stdout %q has no usage", out)
+				}
+			})
+		}
+	}
+}
+
 func TestExitCodes(t *testing.T) {
 	t.Parallel()
 	tests := []struct {

@@ -10,30 +10,19 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"os/signal"
-	"path/filepath"
-	"strconv"
 	"syscall"
 
 	"github.com/spf13/pflag"
 
 	"github.com/jumpgate/jumpgate/internal/dial"
-	"github.com/jumpgate/jumpgate/internal/forward"
 	"github.com/jumpgate/jumpgate/internal/libvirt"
-	"github.com/jumpgate/jumpgate/internal/sshconf"
 )
 
 type consoleOptions struct {
-	configFile string
-	jump       string
-	options    []string
-	identities []string
-	login      string
-	port       int
-	verbose    int
+	connFlags
 
 	print  bool
 	pulse  bool
@@ -97,147 +86,32 @@ func runConsole(ctx context.Context, e *env, args []string) error {
 		}
 		viewer = p
 	}
-	a, err := o.sshArgs(e, host)
+	a, err := o.sshArgs(e, "console", "host", host)
 	if err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 
-	r := newSSHRun(ctx, e, a)
-	conn, _, err := r.dialDest(ctx)
+	r := newClient(ctx, e, a)
+	conn, _, err := r.DialDest(ctx)
 	if err != nil {
 		return err // printed as ssh(1) does
 	}
 	defer conn.Close()
-
-	lv := &libvirt.Client{Run: libvirt.SSHRunner(conn.Conn), Host: host, URI: o.uri}
-	disp, err := lv.Display(ctx, domain)
-	if err != nil {
+	err = libvirt.Console(ctx, conn, libvirt.ConsoleOptions{Host: host, Domain: domain, URI: o.uri, Pulse: o.pulse,
+		Viewer: viewer, RuntimeDir: e.getenv("XDG_RUNTIME_DIR"), Log: r.Log(), In: e.io.In, Out: e.io.Out, Err: e.io.ErrOut})
+	var (
+		de *libvirt.DisplayError
+		ee *exec.ExitError
+	)
+	switch {
+	case errors.As(err, &de):
 		return withHint(fmt.Errorf("console %s: %w", target, err), exitConnection)
+	case errors.Is(err, libvirt.ErrPulse):
+		return withHint(err, exitConnection, "is port 44713 taken on "+host+"? (PULSE_SERVER=tcp:localhost:44713 there uses it)")
+	case errors.As(err, &ee):
+		return withHint(fmt.Errorf("console: %s exited with status %d", o.viewer, ee.ExitCode()), ee.ExitCode())
 	}
-	r.log.Debugf("Display of %s on %s: %s", domain, host, disp)
-
-	dir, err := consoleDir(e)
-	if err != nil {
-		return fmt.Errorf("console: %w", err)
-	}
-	defer os.RemoveAll(dir)
-	sock := filepath.Join(dir, disp.Type+".sock")
-	fwd := forward.New(conn.Conn, forward.Options{Log: r.log, BindMask: 0o177})
-	defer fwd.Close()
-	spec := sshconf.Forward{Kind: sshconf.Local, ListenPath: sock}
-	if disp.Network == "unix" {
-		spec.ConnectPath = disp.Address
-	} else {
-		spec.ConnectHost, spec.ConnectPort = splitHostPortNum(disp.Address)
-	}
-	if _, err := fwd.Start(ctx, spec); err != nil {
-		return fmt.Errorf("console: forward %s: %w", disp, err)
-	}
-	if o.pulse {
-		pa := sshconf.Forward{Kind: sshconf.Remote, ListenHost: "localhost", HasListenHost: true, ListenPort: 44713, ConnectHost: "localhost", ConnectPort: 4713}
-		if _, err := fwd.Start(ctx, pa); err != nil {
-			return withHint(fmt.Errorf("console: PulseAudio tunnel: %w", err), exitConnection,
-				"is port 44713 taken on "+host+"? (PULSE_SERVER=tcp:localhost:44713 there uses it)")
-		}
-		fmt.Fprintf(e.io.ErrOut, "jumpgate: PulseAudio: set PULSE_SERVER=tcp:localhost:44713 on %s\n", host)
-	}
-	uri := disp.URI("unix", sock)
-
-	// The connection's end (hypervisor gone) ends the console too.
-	go func() {
-		conn.Wait()
-		stop()
-	}()
-	if o.print {
-		fmt.Fprintln(e.io.Out, uri)
-		<-ctx.Done()
-		return nil
-	}
-	cmd := exec.Command(viewer, uri)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = e.io.In, e.io.Out, e.io.ErrOut
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("console: start %s: %w", o.viewer, err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			return withHint(fmt.Errorf("console: %s exited with status %d", o.viewer, ee.ExitCode()), ee.ExitCode())
-		}
-		return err
-	case <-ctx.Done():
-		// Interrupted, or the hypervisor went away: the viewer is ours to end.
-		cmd.Process.Signal(syscall.SIGTERM)
-		<-done
-		return nil
-	}
-}
-
-// consoleDir makes a private directory for the console's socket.
-func consoleDir(e *env) (string, error) {
-	base := e.getenv("XDG_RUNTIME_DIR")
-	if base != "" {
-		base = filepath.Join(base, "jumpgate")
-		if err := os.MkdirAll(base, 0o700); err != nil {
-			return "", err
-		}
-	}
-	dir, err := os.MkdirTemp(base, "console-")
-	if err != nil {
-		return "", err
-	}
-	return dir, os.Chmod(dir, 0o700)
-}
-
-func splitHostPortNum(addr string) (string, int) {
-	host, port, _ := net.SplitHostPort(addr)
-	n, _ := strconv.Atoi(port)
-	return host, n
-}
-
-// sshArgs turns the connection flags into jumpgate ssh's, for the hypervisor.
-func (o *consoleOptions) sshArgs(e *env, host string) (*sshArgs, error) {
-	var argv []string
-	if o.configFile != "" {
-		argv = append(argv, "-F", o.configFile)
-	}
-	if o.jump != "" {
-		argv = append(argv, "-J", o.jump)
-	}
-	for _, x := range o.options {
-		argv = append(argv, "-o", x)
-	}
-	for _, x := range o.identities {
-		argv = append(argv, "-i", x)
-	}
-	if o.login != "" {
-		argv = append(argv, "-l", o.login)
-	}
-	if o.port != 0 {
-		argv = append(argv, "-p", strconv.Itoa(o.port))
-	}
-	for range o.verbose {
-		argv = append(argv, "-v")
-	}
-	argv = append(argv, "-N", "--", host)
-	home, _, _ := localUser(e)
-	a, err := parseSSHArgs(argv, home, func(p string) error {
-		_, err := os.Stat(p)
-		return err
-	})
-	if err != nil {
-		var ae *sshArgError
-		if errors.As(err, &ae) && ae.msg != "" {
-			return nil, usageErrorf("console: %s", ae.msg)
-		}
-		return nil, usageErrorf("console: bad connection flags or host %q", host)
-	}
-	for _, w := range a.warnings {
-		fmt.Fprintln(e.io.ErrOut, w)
-	}
-	return a, nil
+	return err
 }

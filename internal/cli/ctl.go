@@ -11,14 +11,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
-	"sort"
-	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/pflag"
 
+	"github.com/jumpgate/jumpgate/internal/client"
 	"github.com/jumpgate/jumpgate/internal/mux"
 )
 
@@ -28,13 +24,6 @@ const ctlUse = `usage: jumpgate ctl list [--json]
 
 Masters are found in $XDG_RUNTIME_DIR/jumpgate (or ~/.cache/jumpgate).
 `
-
-// ctlMaster is one live master as list shows it.
-type ctlMaster struct {
-	Path string    `json:"path"`
-	PID  int       `json:"pid"`
-	Info *mux.Info `json:"info,omitempty"` // nil for an OpenSSH master
-}
 
 func runCtl(ctx context.Context, e *env, args []string) error {
 	fs := pflag.NewFlagSet("ctl", pflag.ContinueOnError)
@@ -53,8 +42,8 @@ func runCtl(ctx context.Context, e *env, args []string) error {
 		return usageErrorf("ctl: missing command").hint("run 'jumpgate ctl --help'")
 	}
 	home, _, _ := localUser(e)
-	dir, _ := controlDir(e.getenv, home, false)
-	masters := findMasters(ctx, dir)
+	dir, _ := client.ControlDir(e.getenv, home, false)
+	masters := client.FindMasters(ctx, dir)
 	switch cmd := rest[0]; cmd {
 	case "list":
 		if len(rest) != 1 {
@@ -65,23 +54,12 @@ func runCtl(ctx context.Context, e *env, args []string) error {
 			enc.SetIndent("", "  ")
 			return enc.Encode(masters)
 		}
-		tw := tabwriter.NewWriter(e.io.Out, 0, 8, 2, ' ', 0)
-		fmt.Fprintln(tw, "HOST\tPID\tAGE\tSESSIONS\tFORWARDS\tIN\tOUT")
-		for _, m := range masters {
-			if m.Info == nil {
-				fmt.Fprintf(tw, "(OpenSSH %s)\t%d\t-\t-\t-\t-\t-\n", filepath.Base(m.Path), m.PID)
-				continue
-			}
-			in := m.Info
-			fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%d\t%s\t%s\n", in.Host, in.PID, time.Since(in.Started).Round(time.Second),
-				len(in.Channels), len(in.Forwards), byteCount(in.BytesIn), byteCount(in.BytesOut))
-		}
-		return tw.Flush()
+		return client.WriteMasters(e.io.Out, masters)
 	case "stats", "check", "stop", "exit":
 		if len(rest) != 2 {
 			return usageErrorf("ctl %s: one HOST, got %d", cmd, len(rest)-1)
 		}
-		var found *ctlMaster
+		var found *client.Master
 		for i, m := range masters {
 			if m.Info != nil && m.Info.Host == rest[1] {
 				found = &masters[i]
@@ -98,8 +76,8 @@ func runCtl(ctx context.Context, e *env, args []string) error {
 	}
 }
 
-func ctlHost(ctx context.Context, e *env, cmd string, m *ctlMaster, asJSON bool) error {
-	cctx, cancel := context.WithTimeout(ctx, muxAnswerBound)
+func ctlHost(ctx context.Context, e *env, cmd string, m *client.Master, asJSON bool) error {
+	cctx, cancel := context.WithTimeout(ctx, client.MuxAnswerBound)
 	defer cancel()
 	c, err := mux.Dial(cctx, m.Path)
 	if err != nil {
@@ -124,65 +102,7 @@ func ctlHost(ctx context.Context, e *env, cmd string, m *ctlMaster, asJSON bool)
 			enc.SetIndent("", "  ")
 			return enc.Encode(in)
 		}
-		fmt.Fprintf(e.io.Out, "%s: pid %d, up %s, %d client(s), in %s, out %s\n", in.Host, in.PID,
-			time.Since(in.Started).Round(time.Second), in.Clients, byteCount(in.BytesIn), byteCount(in.BytesOut))
-		tw := tabwriter.NewWriter(e.io.Out, 0, 8, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tKIND\tWHAT\tCLIENT\tAGE\tIN\tOUT\tIN/s\tOUT/s")
-		for _, ch := range in.Channels {
-			age := time.Since(ch.Started)
-			secs := max(age.Seconds(), 0.001)
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n", ch.ID, ch.Kind, ch.What, ch.ClientPID,
-				age.Round(time.Second), byteCount(ch.BytesIn), byteCount(ch.BytesOut),
-				byteCount(uint64(float64(ch.BytesIn)/secs)), byteCount(uint64(float64(ch.BytesOut)/secs)))
-		}
-		for _, f := range in.Forwards {
-			fmt.Fprintf(tw, "-\tforward\t%s\t\t\t\t\t\t\n", f)
-		}
-		return tw.Flush()
+		return client.WriteStats(e.io.Out, in)
 	}
 	return nil
-}
-
-// findMasters asks every socket in dir, each within muxAnswerBound; dead
-// or silent ones are left out.
-func findMasters(ctx context.Context, dir string) []ctlMaster {
-	entries, _ := os.ReadDir(dir)
-	out := []ctlMaster{}
-	for _, de := range entries {
-		if de.Type()&os.ModeSocket == 0 {
-			continue
-		}
-		p := filepath.Join(dir, de.Name())
-		cctx, cancel := context.WithTimeout(ctx, muxAnswerBound)
-		c, err := mux.Dial(cctx, p)
-		if err != nil {
-			cancel()
-			continue
-		}
-		pid, err := c.Check(cctx)
-		if err == nil {
-			m := ctlMaster{Path: p, PID: pid}
-			if in, err := c.Info(cctx); err == nil {
-				m.Info = in
-			}
-			out = append(out, m)
-		}
-		c.Close()
-		cancel()
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
-	return out
-}
-
-func byteCount(n uint64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%dB", n)
-	}
-	div, exp := uint64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f%ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/jumpgate/jumpgate/internal/client"
 	"github.com/jumpgate/jumpgate/internal/sshwire"
 )
 
@@ -18,15 +19,18 @@ const (
 // exitCode is the one place errors become exit codes.
 func exitCode(err error) int {
 	var (
-		h  *hintedError
-		st *statusError
-		ee *sshwire.ExitError
+		h   *hintedError
+		st  *statusError
+		cst *client.StatusError
+		ee  *sshwire.ExitError
 	)
 	switch {
 	case err == nil:
 		return 0
 	case errors.As(err, &st):
 		return st.code
+	case errors.As(err, &cst):
+		return cst.Code
 	case errors.As(err, &ee):
 		if ee.Signal() != "" {
 			return exitConnection // as OpenSSH does for a remote signal

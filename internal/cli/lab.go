@@ -139,7 +139,7 @@ func runLabUp(ctx context.Context, e *env, args []string) error {
 	took := time.Since(t)
 	w := e.io.Out
 	fmt.Fprintf(w, "lab %s is up (%s servers) in %v\n\n", l.Name(), kind, took.Round(time.Millisecond))
-	printHosts(w, l)
+	l.WriteHosts(w)
 	self := "jumpgate"
 	if e.argv0 != "" && e.argv0 != "ssh" {
 		self = e.argv0
@@ -165,21 +165,6 @@ func labHint(err error, kind lab.ServerKind) error {
 		return withHint(err, 1, "install OpenSSH's server: apt-get install openssh-server", "or use jumpgate's own: --server jumpgate")
 	}
 	return err
-}
-
-func printHosts(w io.Writer, l *lab.Lab) {
-	fmt.Fprintf(w, "  %-7s %-12s %-16s %s\n", "HOST", "ADDRESS", "NETNS", "SERVER")
-	for _, h := range l.Hosts() {
-		srv := "-"
-		if pid := l.ServerPID(h); pid != 0 {
-			state := "dead"
-			if l.ServerAlive(h) {
-				state = "alive"
-			}
-			srv = fmt.Sprintf("%s pid %d %s", l.Server(), pid, state)
-		}
-		fmt.Fprintf(w, "  %-7s %-12s %-16s %s\n", h, l.Addr(h), l.Netns(h), srv)
-	}
 }
 
 func openLab(f labFlags) (*lab.Lab, error) {
@@ -223,24 +208,6 @@ func runLabDown(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
-// labStatusJSON is `lab status --json`; its fields only ever grow.
-type labStatusJSON struct {
-	Name     string            `json:"name"`
-	Server   string            `json:"server"`
-	StateDir string            `json:"state_dir"`
-	SSHConf  string            `json:"ssh_config"`
-	Hosts    []labHostJSON     `json:"hosts"`
-	Files    map[string]string `json:"files"`
-}
-
-type labHostJSON struct {
-	Name        string `json:"name"`
-	Addr        string `json:"addr"`
-	Netns       string `json:"netns"`
-	ServerPID   int    `json:"server_pid,omitempty"`
-	ServerAlive bool   `json:"server_alive"`
-}
-
 func runLabStatus(e *env, args []string) error {
 	flags := pflag.NewFlagSet("lab status", pflag.ContinueOnError)
 	var f labFlags
@@ -258,18 +225,12 @@ func runLabStatus(e *env, args []string) error {
 	}
 	if !*asJSON {
 		fmt.Fprintf(e.io.Out, "lab %s (%s servers), state in %s\n\n", l.Name(), l.Server(), l.Dir())
-		printHosts(e.io.Out, l)
+		l.WriteHosts(e.io.Out)
 		return nil
-	}
-	st := labStatusJSON{Name: l.Name(), Server: l.Server().String(), StateDir: l.Dir(), SSHConf: l.SSHConfig(),
-		Files: map[string]string{"ssh_config": l.SSHConfig(), "known_hosts": l.KnownHosts(), "identity": l.IdentityFile()}}
-	for _, h := range l.Hosts() {
-		st.Hosts = append(st.Hosts, labHostJSON{Name: h, Addr: l.Addr(h), Netns: l.Netns(h),
-			ServerPID: l.ServerPID(h), ServerAlive: l.ServerAlive(h)})
 	}
 	enc := json.NewEncoder(e.io.Out)
 	enc.SetIndent("", "  ")
-	return enc.Encode(st)
+	return enc.Encode(l.Status())
 }
 
 func runLabExec(ctx context.Context, e *env, args []string) error {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/jumpgate/jumpgate/internal/iostreams"
+	"github.com/jumpgate/jumpgate/internal/lab"
 	"github.com/jumpgate/jumpgate/internal/lab/labtest"
 	"github.com/jumpgate/jumpgate/internal/nstest"
 )
@@ -68,7 +69,7 @@ func TestLabLifecycle(t *testing.T) {
 	}
 
 	code, out, _ = runJumpgate("lab", "status", "--name", name, "--json")
-	var st labStatusJSON
+	var st lab.Status
 	if err := json.Unmarshal([]byte(out), &st); code != 0 || err != nil {
 		t.Fatalf("lab status --json: exit %d, %v\n%s", code, err, out)
 	}

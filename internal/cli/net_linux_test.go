@@ -408,7 +408,7 @@ func TestNetCommandErrors(t *testing.T) {
 		{"bad rate", []string{"net", "destroy", bad + "bad-rate.yaml"},
 			[]string{"jumpgate: error: " + bad + "bad-rate.yaml:5:19: veths[0].shape.rate: \"10mbps\" is not a rate"}},
 		{"yaml syntax", []string{"net", "export", "--systemd", t.TempDir(), bad + "syntax.yaml"},
-			[]string{"jumpgate: error: " + bad + "syntax.yaml:2:1: yaml: did not find expected node content\n"}},
+			[]string{"jumpgate: error: " + bad + "syntax.yaml:2:10: yaml: sequence end token ']' not found\n"}},
 		{"missing file", []string{"net", "apply", "nowhere.yaml"}, []string{"jumpgate: error: read network file: open nowhere.yaml: no such file"}},
 		{"two files", []string{"net", "apply", "a.yaml", "b.yaml"}, []string{"expected one FILE, got 2 arguments"}},
 		{"export needs a dir", []string{"net", "export", "../../examples/seed.yaml"}, []string{"--systemd DIR is required"}},

@@ -2,25 +2,19 @@ package cli
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"net"
 	"os"
 	"os/signal"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
 	"github.com/spf13/pflag"
-	"golang.org/x/crypto/ssh"
 
 	"github.com/jumpgate/jumpgate/internal/server"
 	"github.com/jumpgate/jumpgate/internal/sshwire"
@@ -35,6 +29,7 @@ type serveOptions struct {
 	authorizedKeys string
 	maxAuthTries   int
 	loginGraceTime time.Duration
+	maxStartups    string
 	acceptEnv      []string
 	logFile        string
 	pidFile        string
@@ -51,6 +46,7 @@ func (o *serveOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.authorizedKeys, "authorized-keys", server.DefaultAuthorizedKeys, "authorized_keys `PATH` (tokens %h home, %u user, %%)")
 	fs.IntVar(&o.maxAuthTries, "max-auth-tries", server.DefaultMaxAuthTries, "failed authentication attempts before disconnecting")
 	fs.DurationVar(&o.loginGraceTime, "login-grace-time", server.DefaultLoginGraceTime, "time allowed to log in (0: no limit)")
+	fs.StringVar(&o.maxStartups, "max-startups", server.DefaultMaxStartups.String(), "connections not logged in yet: `start:rate:full`, as sshd's MaxStartups")
 	fs.StringArrayVar(&o.acceptEnv, "accept-env", nil, "`PATTERNS` of environment variables clients may set, besides LANG and LC_* (like sshd's AcceptEnv; repeatable, comma or space separated)")
 	fs.StringVar(&o.logFile, "log", "", "append the log to `FILE` instead of stderr")
 	fs.StringVar(&o.pidFile, "pid-file", "", "write the process id to `FILE` once listening, remove it on exit")
@@ -91,7 +87,12 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if o.maxAuthTries < 1 {
 		return usageErrorf("serve: --max-auth-tries must be at least 1")
 	}
+	ms, err := server.ParseMaxStartups(o.maxStartups)
+	if err != nil {
+		return usageErrorf("serve: --max-startups: %v", err)
+	}
 	cfg := server.Config{
+		MaxStartups:    ms,
 		AuthorizedKeys: o.authorizedKeys,
 		MaxAuthTries:   o.maxAuthTries,
 		LoginGraceTime: o.loginGraceTime,
@@ -114,7 +115,10 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		cfg.AcceptEnv = append(cfg.AcceptEnv, strings.FieldsFunc(a, func(r rune) bool { return r == ',' || r == ' ' })...)
 	}
 	for _, path := range o.hostKeys {
-		signer, err := loadHostKey(path, o.init)
+		signer, err := server.LoadHostKey(path, o.init)
+		if errors.Is(err, os.ErrNotExist) {
+			return withHint(err, 0, "add --init to generate it")
+		}
 		if err != nil {
 			return err
 		}
@@ -155,77 +159,5 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		}
 		defer os.Remove(o.pidFile)
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		wg    sync.WaitGroup
-		once  sync.Once
-		first error
-	)
-	for _, ln := range lns {
-		wg.Go(func() {
-			if err := server.Serve(ctx, ln, cfg); err != nil {
-				once.Do(func() { first = err })
-				cancel()
-			}
-		})
-	}
-	wg.Wait()
-	return first
-}
-
-// loadHostKey reads an OpenSSH private key, generating an ed25519 one
-// (mode 0600, with FILE.pub beside it) when create is set and it is missing.
-func loadHostKey(path string, create bool) (ssh.Signer, error) {
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) && create {
-		if err := generateHostKey(path); err != nil {
-			return nil, err
-		}
-		data, err = os.ReadFile(path)
-	}
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, withHint(fmt.Errorf("read host key: %w", err), 0, "add --init to generate it")
-		}
-		return nil, fmt.Errorf("read host key: %w", err)
-	}
-	signer, err := ssh.ParsePrivateKey(data)
-	if err != nil {
-		return nil, fmt.Errorf("parse host key %s: %w", path, err)
-	}
-	return signer, nil
-}
-
-func generateHostKey(path string) error {
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		return fmt.Errorf("generate host key: %w", err)
-	}
-	host, _ := os.Hostname()
-	block, err := ssh.MarshalPrivateKey(priv, "root@"+host)
-	if err != nil {
-		return fmt.Errorf("encode host key: %w", err)
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return fmt.Errorf("create host key: %w", err)
-	}
-	if _, err := f.Write(pem.EncodeToMemory(block)); err != nil {
-		f.Close()
-		os.Remove(path)
-		return fmt.Errorf("write host key: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write host key: %w", err)
-	}
-	spub, err := ssh.NewPublicKey(pub)
-	if err != nil {
-		return fmt.Errorf("encode host key: %w", err)
-	}
-	line := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(spub))) + " root@" + host + "\n"
-	if err := os.WriteFile(path+".pub", []byte(line), 0o644); err != nil {
-		return fmt.Errorf("write host public key: %w", err)
-	}
-	return nil
+	return server.ServeAll(ctx, lns, cfg)
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/jumpgate/jumpgate/internal/iostreams"
+	"github.com/jumpgate/jumpgate/internal/sshtest"
 )
 
 // TestSSHCompat runs the same command lines through Debian's ssh and
@@ -16,9 +17,10 @@ import (
 // and standard error: -G output, flag errors, usage, warnings. Nothing here
 // connects anywhere: every line either fails while parsing or prints -G.
 func TestSSHCompat(t *testing.T) {
+	sshtest.RequireOpenSSH(t, "ssh")
 	sshBin, err := exec.LookPath("ssh")
-	if err != nil || testing.Short() {
-		t.Skip("needs Debian's ssh (and not -short)")
+	if err != nil {
+		t.Fatal(err)
 	}
 	cfg := "testdata/ssh_compat.config"
 	cases := [][]string{
@@ -75,6 +77,21 @@ func TestSSHCompat(t *testing.T) {
 		{"-G", "-b", "127.0.0.1", "h"},
 		{"-G", "-L", "8080:localhost:80", "h"},
 		{"-G", "-L", "127.0.0.1:8080:localhost:80", "-R", "9000:h:90", "-D", "1080", "h"},
+		// Forward specs ssh(1) takes apart itself (parse_forward).
+		{"-G", "-L", "[::1]:8080:[::1]:80", "-R", "[::1]:9000:localhost:90", "-D", "[::1]:1080", "h"},
+		{"-G", "-L", "/tmp/a.sock:/tmp/b.sock", "-L", "8081:/tmp/c.sock", "-R", "/tmp/d.sock:localhost:22", "h"},
+		{"-G", "-R", "9000", "-R", "127.0.0.1:9001", "-D", "127.0.0.1:1081", "h"},
+		{"-G", "-L", "8080", "h"},
+		{"-G", "-L", "8080:localhost", "h"},
+		{"-G", "-L", "8080::80", "h"},
+		{"-G", "-L", "8080:localhost:99999", "h"},
+		{"-G", "-L", "a:b:c:d:e", "h"},
+		{"-G", "-R", "9000::", "h"},
+		{"-G", "-D", "1080:x", "h"},
+		{"-G", "-D", "a:b:c", "h"},
+		{"-G", "-D", "/tmp/s", "h"},
+		{"-G", "-L", "0:localhost:80", "h"},
+		{"-G", "-R", "0:localhost:80", "h"},
 		{"-G", "-M", "h"},
 		{"-G", "-MM", "h"},
 		{"-G", "-S", "/tmp/x.sock", "h"},
@@ -123,6 +140,10 @@ func TestSSHCompat(t *testing.T) {
 		{},
 		{"-G"},
 		{"-Q", "foo"},
+		{"-Q", "CIPHER"},
+		{"-Q", "help"},
+		{"-Q", "protocol-version"},
+		{"-Q", "cipher-auth"},
 		{"-1", "h"},
 	}
 	for _, args := range cases {

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/jumpgate/jumpgate/internal/client"
 	"github.com/jumpgate/jumpgate/internal/dial"
 	"github.com/jumpgate/jumpgate/internal/sshconf"
 )
@@ -24,36 +25,16 @@ const sshUsage = `usage: ssh [-46AaCfGgKkMNnqsTtVvXxYy] [-B bind_interface]
            [-w local_tun[:remote_tun]] destination [command [argument ...]]
 `
 
-// sshArgs is the command line of `jumpgate ssh`, parsed the way ssh(1)
-// parses it. Flags that ssh(1) assigns directly (and that therefore beat -o
-// and the config files) are kept in override; -o, -l, -i, -L, -R, -D and
-// -w go to ordered, where the first value obtained wins as in a file.
+// sshArgs is the command line of `jumpgate ssh`: the client's options
+// and what only the command line itself acts on.
 type sshArgs struct {
-	dest     string   // host, with user@ and ssh:// taken off
-	destUser string   // user from user@host or ssh://user@host
-	destPort int      // port from ssh://host:port, 0 if none
-	command  []string // remote command words
+	client.Options
 
-	configFile string // -F; "" means the default files
-	logFile    string // -E
-	printG     bool   // -G
-	version    bool   // -V
-	query      string // -Q
-	forkAfter  bool   // -f
-	stdinNull  bool   // -n (and -f)
-	stdio      string // -W host:port, as given
-	stdioHost  string
-	stdioPort  int // 0 for a Unix socket path in stdioHost
-	muxCommand string
-	logLevel   int // -1 unset; else a vlog.Level from -q/-v
-
-	destAt  int // len(ordered) when the destination was read
-	portSet bool
-
-	override map[string]string // keyword → value set by a flag
-	overOrd  []string          // keywords of override in first-set order
-	ordered  []sshconf.Option
-	warnings []string // printed before anything else, as ssh(1) does
+	version   bool   // -V
+	query     string // -Q
+	stdinNull bool   // -n (and -f)
+	portSet   bool
+	warnings  []string // printed before anything else, as ssh(1) does
 }
 
 // sshArgError is a command-line error that ssh(1) reports with the given
@@ -70,9 +51,10 @@ func (e *sshArgError) Error() string { return e.msg }
 
 // parseSSHArgs parses args (without argv[0]) as ssh(1) does: options up to
 // the destination, options again after it (unless "--" ended them), then the
-// command. home expands ~ in -i and -E paths.
-func parseSSHArgs(args []string, home string, stat func(string) error) (*sshArgs, error) {
-	a := &sshArgs{logLevel: -1, override: map[string]string{}}
+// command. home expands ~ in -i and -E paths; getenv expands ${VAR} in
+// forwarding specs, as ssh(1) does.
+func parseSSHArgs(args []string, home string, stat func(string) error, getenv func(string) string) (*sshArgs, error) {
+	a := &sshArgs{Options: client.Options{LogLevel: -1, Override: map[string]string{}}}
 	verbose := 0
 	terminated := false
 	haveDest := false
@@ -87,7 +69,7 @@ func parseSSHArgs(args []string, home string, stat func(string) error) (*sshArgs
 			if opt == 0 {
 				break
 			}
-			if err := a.apply(opt, arg, &verbose, home, stat); err != nil {
+			if err := a.apply(opt, arg, &verbose, home, stat, getenv); err != nil {
 				return nil, err
 			}
 		}
@@ -110,26 +92,14 @@ func parseSSHArgs(args []string, home string, stat func(string) error) (*sshArgs
 			break
 		}
 	}
-	a.command = rest
+	a.Command = rest
 	if !haveDest && !a.version && a.query == "" {
 		return nil, &sshArgError{usage: true}
 	}
 	return a, nil
 }
 
-// set records a directly assigned option: a later flag replaces it.
-func (a *sshArgs) set(key, value string) {
-	if _, ok := a.override[key]; !ok {
-		a.overOrd = append(a.overOrd, key)
-	}
-	a.override[key] = value
-}
-
-func (a *sshArgs) add(key, value string) {
-	a.ordered = append(a.ordered, sshconf.Option{Key: key, Value: value})
-}
-
-func (a *sshArgs) apply(opt byte, arg string, verbose *int, home string, stat func(string) error) error {
+func (a *sshArgs) apply(opt byte, arg string, verbose *int, home string, stat func(string) error, getenv func(string) string) error {
 	bad := func(format string, args ...any) error { return &sshArgError{msg: fmt.Sprintf(format, args...)} }
 	badPlain := func(format string, args ...any) error {
 		return &sshArgError{msg: fmt.Sprintf(format, args...), plain: true}
@@ -142,121 +112,122 @@ func (a *sshArgs) apply(opt byte, arg string, verbose *int, home string, stat fu
 			return bad("SSH protocol v.1 is no longer supported")
 		}
 		if opt == 'I' {
-			a.set("PKCS11Provider", arg)
+			a.Set("PKCS11Provider", arg)
 		}
 	case '4':
-		a.set("AddressFamily", "inet")
+		a.Set("AddressFamily", "inet")
 	case '6':
-		a.set("AddressFamily", "inet6")
+		a.Set("AddressFamily", "inet6")
 	case 'A':
-		a.set("ForwardAgent", "yes")
+		a.Set("ForwardAgent", "yes")
 	case 'a':
-		a.set("ForwardAgent", "no")
+		a.Set("ForwardAgent", "no")
 	case 'B':
-		a.set("BindInterface", arg)
+		a.Set("BindInterface", arg)
 	case 'b':
-		a.set("BindAddress", arg)
+		a.Set("BindAddress", arg)
 	case 'C':
-		a.set("Compression", "yes")
+		a.Set("Compression", "yes")
 	case 'c':
 		if !validAlgList(arg, openSSHCiphers) {
 			return badPlain("Unknown cipher type '%s'", arg)
 		}
-		a.set("Ciphers", arg)
+		a.Set("Ciphers", arg)
 	case 'D':
-		if !validForwardSpec(arg, 'D') {
-			return badPlain("Bad dynamic forwarding specification '%s'", arg)
+		if _, err := sshconf.ParseForward(arg, sshconf.Dynamic, getenv); err != nil {
+			return badPlain("%v", err)
 		}
-		a.add("DynamicForward", arg)
+		a.Add("DynamicForward", arg)
 	case 'E':
-		a.logFile = expandTilde(arg, home)
+		a.LogFile = expandTilde(arg, home)
 	case 'e':
 		switch {
 		case len(arg) == 2 && arg[0] == '^' && arg[1] >= 64 && arg[1] < 128, len(arg) == 1, arg == "none":
-			a.set("EscapeChar", arg)
+			a.Set("EscapeChar", arg)
 		default:
 			return badPlain("Bad escape character '%s'.", arg)
 		}
 	case 'F':
-		a.configFile = arg
+		a.ConfigFile = arg
 	case 'f':
-		a.forkAfter, a.stdinNull = true, true
-		a.set("ForkAfterAuthentication", "yes")
-		a.set("StdinNull", "yes")
+		a.ForkAfter, a.stdinNull = true, true
+		a.Set("ForkAfterAuthentication", "yes")
+		a.Set("StdinNull", "yes")
 	case 'G':
-		a.printG = true
+		a.PrintG = true
 	case 'g':
-		a.set("GatewayPorts", "yes")
+		a.Set("GatewayPorts", "yes")
 	case 'i':
 		p := expandTilde(arg, home)
 		if err := stat(p); err != nil {
 			a.warnings = append(a.warnings, fmt.Sprintf("Warning: Identity file %s not accessible: %s.", p, err))
 			break
 		}
-		a.add("IdentityFile", p)
+		a.Add("IdentityFile", p)
 	case 'J':
 		// An earlier -o ProxyJump counts as a -J: ssh(1) has one slot.
 		jumped := false
-		for _, o := range a.ordered {
-			jumped = jumped || strings.EqualFold(optionKey(o), "proxyjump")
+		for _, o := range a.Ordered {
+			jumped = jumped || strings.EqualFold(client.OptionKey(o), "proxyjump")
 		}
-		if _, ok := a.override["ProxyJump"]; ok || jumped {
+		if _, ok := a.Override["ProxyJump"]; ok || jumped {
 			return bad("Only a single -J option is permitted (use commas to separate multiple jump hops)")
 		}
-		for _, o := range a.ordered {
-			if strings.EqualFold(optionKey(o), "proxycommand") {
+		for _, o := range a.Ordered {
+			if strings.EqualFold(client.OptionKey(o), "proxycommand") {
 				return bad("Cannot specify -J with ProxyCommand")
 			}
 		}
 		if _, err := dial.ParseJumpList(arg); err != nil {
 			return bad("Invalid -J argument")
 		}
-		a.set("ProxyJump", arg)
+		a.Set("ProxyJump", arg)
 	case 'K':
-		a.set("GSSAPIAuthentication", "yes")
-		a.set("GSSAPIDelegateCredentials", "yes")
+		a.Set("GSSAPIAuthentication", "yes")
+		a.Set("GSSAPIDelegateCredentials", "yes")
 	case 'k':
-		a.set("GSSAPIDelegateCredentials", "no")
+		a.Set("GSSAPIDelegateCredentials", "no")
 	case 'L':
-		listen, target, ok := splitForwardSpec(arg)
-		if !ok || target == "" || !validForwardSpec(arg, 'L') {
-			return badPlain("Bad local forwarding specification '%s'", arg)
+		fw, err := sshconf.ParseForward(arg, sshconf.Local, getenv)
+		if err != nil {
+			return badPlain("%v", err)
 		}
-		a.add("LocalForward", listen+" "+target)
+		listen, target := fw.ConfigArgs()
+		a.Add("LocalForward", listen+" "+target)
 	case 'l':
-		a.add("User", arg)
+		a.Add("User", arg)
 	case 'M':
-		if a.override["ControlMaster"] == "yes" {
-			a.set("ControlMaster", "ask")
+		if a.Override["ControlMaster"] == "yes" {
+			a.Set("ControlMaster", "ask")
 		} else {
-			a.set("ControlMaster", "yes")
+			a.Set("ControlMaster", "yes")
 		}
 	case 'm':
 		if !validAlgList(arg, openSSHMACs) {
 			return badPlain("Unknown mac type '%s'", arg)
 		}
-		a.set("MACs", arg)
+		a.Set("MACs", arg)
 	case 'N':
-		if st, ok := a.override["SessionType"]; ok && st != "none" {
+		if st, ok := a.Override["SessionType"]; ok && st != "none" {
 			return bad("Cannot specify -N with -s/SessionType")
 		}
-		a.set("SessionType", "none")
-		a.set("RequestTTY", "no")
+		a.Set("SessionType", "none")
+		a.Set("RequestTTY", "no")
 	case 'n':
 		a.stdinNull = true
-		a.set("StdinNull", "yes")
+		a.Set("StdinNull", "yes")
 	case 'O':
-		if a.stdio != "" {
+		if a.Stdio != "" {
 			return bad("Cannot specify multiplexing command with -W")
 		}
 		switch arg {
 		case "check", "forward", "exit", "stop", "cancel", "proxy":
-			a.muxCommand = arg
+			a.MuxCommand = arg
 		default:
 			return bad("Invalid multiplex command.")
 		}
 	case 'o':
-		a.ordered = append(a.ordered, sshconf.Option{Value: arg})
+		a.Ordered = append(a.Ordered, sshconf.Option{Value: arg})
 	case 'p':
 		n, err := strconv.Atoi(arg)
 		if err != nil || n <= 0 || n > 65535 {
@@ -265,128 +236,93 @@ func (a *sshArgs) apply(opt byte, arg string, verbose *int, home string, stat fu
 		if !a.portSet {
 			// ssh(1) 9.2 keeps the first -p, like the first -o Port.
 			a.portSet = true
-			a.add("Port", strconv.Itoa(n))
+			a.Add("Port", strconv.Itoa(n))
 		}
 	case 'Q':
 		a.query = arg
 	case 'q':
-		a.logLevel = 0 // QUIET
+		a.LogLevel = 0 // QUIET
 	case 'R':
-		listen, target, ok := splitForwardSpec(arg)
-		if !ok || !validForwardSpec(arg, 'R') {
-			return badPlain("Bad remote forwarding specification '%s'", arg)
+		fw, err := sshconf.ParseForward(arg, sshconf.Remote, getenv)
+		if err != nil {
+			return badPlain("%v", err)
 		}
-		a.add("RemoteForward", strings.TrimSpace(listen+" "+target))
+		listen, target := fw.ConfigArgs()
+		a.Add("RemoteForward", strings.TrimSpace(listen+" "+target))
 	case 'S':
-		a.set("ControlPath", arg)
+		a.Set("ControlPath", arg)
 	case 's':
-		if st, ok := a.override["SessionType"]; ok && st != "subsystem" {
+		if st, ok := a.Override["SessionType"]; ok && st != "subsystem" {
 			return bad("Cannot specify -s with -N/SessionType")
 		}
-		a.set("SessionType", "subsystem")
+		a.Set("SessionType", "subsystem")
 	case 'T':
-		a.set("RequestTTY", "no")
+		a.Set("RequestTTY", "no")
 	case 't':
-		if a.override["RequestTTY"] == "yes" {
-			a.set("RequestTTY", "force")
+		if a.Override["RequestTTY"] == "yes" {
+			a.Set("RequestTTY", "force")
 		} else {
-			a.set("RequestTTY", "yes")
+			a.Set("RequestTTY", "yes")
 		}
 	case 'V':
 		a.version = true
 	case 'v':
 		if *verbose == 0 {
 			*verbose = 1
-			a.logLevel = 5 // DEBUG1
-		} else if a.logLevel < 7 {
-			a.logLevel++
+			a.LogLevel = 5 // DEBUG1
+		} else if a.LogLevel < 7 {
+			a.LogLevel++
 		}
 	case 'W':
-		if a.stdio != "" {
+		if a.Stdio != "" {
 			return bad("stdio forward already specified")
 		}
-		if a.muxCommand != "" {
+		if a.MuxCommand != "" {
 			return bad("Cannot specify stdio forward with -O")
 		}
 		host, port, ok := parseStdioForward(arg)
 		if !ok {
 			return badPlain("Bad stdio forwarding specification '%s'", arg)
 		}
-		a.stdio, a.stdioHost, a.stdioPort = arg, host, port
-		a.set("RequestTTY", "no")
-		a.set("SessionType", "none")
+		a.Stdio, a.StdioHost, a.StdioPort = arg, host, port
+		a.Set("RequestTTY", "no")
+		a.Set("SessionType", "none")
 	case 'w':
 		if !validTun(arg) {
 			return badPlain("Bad tun device '%s'", arg)
 		}
-		a.add("Tunnel", "yes")
-		a.set("TunnelDevice", arg)
+		a.Add("Tunnel", "yes")
+		a.Set("TunnelDevice", arg)
 	case 'X':
-		a.set("ForwardX11", "yes")
+		a.Set("ForwardX11", "yes")
 	case 'x':
-		a.set("ForwardX11", "no")
+		a.Set("ForwardX11", "no")
 	case 'Y':
-		a.set("ForwardX11", "yes")
-		a.set("ForwardX11Trusted", "yes")
+		a.Set("ForwardX11", "yes")
+		a.Set("ForwardX11Trusted", "yes")
 	}
 	return nil
-}
-
-// options returns the command-line options for sshconf: direct assignments
-// first (so they win), then the ordered ones.
-func (a *sshArgs) options() []sshconf.Option {
-	out := make([]sshconf.Option, 0, len(a.overOrd)+len(a.ordered)+1)
-	if a.logLevel >= 0 {
-		out = append(out, sshconf.Option{Key: "LogLevel", Value: logLevelNames[a.logLevel]})
-	}
-	for _, k := range a.overOrd {
-		out = append(out, sshconf.Option{Key: k, Value: a.override[k]})
-	}
-	for i, o := range a.ordered {
-		// ssh(1) fills User and Port from the destination as it reads it;
-		// a -l, -o User or -o Port after that finds them already set.
-		k := strings.ToLower(optionKey(o))
-		if i >= a.destAt && (a.destUser != "" && k == "user" || a.destPort != 0 && k == "port") {
-			continue
-		}
-		out = append(out, o)
-	}
-	return out
-}
-
-var logLevelNames = [...]string{"QUIET", "FATAL", "ERROR", "INFO", "VERBOSE", "DEBUG1", "DEBUG2", "DEBUG3"}
-
-// optionKey is the keyword of an option, also for a whole "-o Key=Value".
-func optionKey(o sshconf.Option) string {
-	if o.Key != "" {
-		return o.Key
-	}
-	s := strings.TrimLeft(o.Value, " \t")
-	if i := strings.IndexAny(s, " \t="); i >= 0 {
-		return s[:i]
-	}
-	return s
 }
 
 // setDest takes the destination apart: ssh://[user@]host[:port] or
 // [user@]host, where only the last @ separates the user.
 func (a *sshArgs) setDest(s string) error {
-	a.destAt = len(a.ordered)
+	a.DestAt = len(a.Ordered)
 	if rest, ok := strings.CutPrefix(s, "ssh://"); ok {
 		u, err := url.Parse("ssh://" + rest)
 		if err != nil || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
 			return &sshArgError{usage: true}
 		}
 		if u.User != nil {
-			a.destUser = u.User.Username()
+			a.DestUser = u.User.Username()
 		}
-		a.dest = u.Hostname()
+		a.Dest = u.Hostname()
 		if p := u.Port(); p != "" {
 			n, err := strconv.Atoi(p)
 			if err != nil || n <= 0 || n > 65535 {
 				return &sshArgError{usage: true}
 			}
-			a.destPort = n
+			a.DestPort = n
 		}
 		return nil
 	}
@@ -394,9 +330,9 @@ func (a *sshArgs) setDest(s string) error {
 		if i == 0 {
 			return &sshArgError{usage: true}
 		}
-		a.destUser, s = s[:i], s[i+1:]
+		a.DestUser, s = s[:i], s[i+1:]
 	}
-	a.dest = s
+	a.Dest = s
 	return nil
 }
 
@@ -533,82 +469,6 @@ func validAlgList(s string, known []string) bool {
 		if !slices.Contains(known, name) {
 			return false
 		}
-	}
-	return true
-}
-
-// fwdFields splits a forwarding spec at colons outside [brackets].
-func fwdFields(s string) ([]string, bool) {
-	var out []string
-	for s != "" {
-		var f string
-		if s[0] == '[' {
-			end := strings.IndexByte(s, ']')
-			if end < 0 {
-				return nil, false
-			}
-			f, s = s[:end+1], s[end+1:]
-			if s != "" && s[0] != ':' {
-				return nil, false
-			}
-		} else {
-			i := strings.IndexByte(s, ':')
-			if i < 0 {
-				i = len(s)
-			}
-			f, s = s[:i], s[i:]
-		}
-		out = append(out, f)
-		if s == "" {
-			break
-		}
-		s = s[1:] // the colon
-		if s == "" {
-			out = append(out, "")
-		}
-	}
-	return out, true
-}
-
-// splitForwardSpec turns -L/-R's colon form into ssh_config's two
-// arguments: [bind:]port or a socket path, then host:hostport or a path.
-// A -R with one part (SOCKS) has no target.
-func splitForwardSpec(spec string) (listen, target string, ok bool) {
-	f, ok := fwdFields(spec)
-	if !ok || len(f) == 0 {
-		return "", "", false
-	}
-	switch n := len(f); {
-	case n == 1:
-		return f[0], "", true
-	case strings.HasPrefix(f[n-1], "/"):
-		return strings.Join(f[:n-1], ":"), f[n-1], true
-	case n >= 3:
-		return strings.Join(f[:n-2], ":"), f[n-2] + ":" + f[n-1], true
-	case n == 2:
-		// [bind:]port with no target (remote SOCKS), or port:/path above.
-		return spec, "", true
-	}
-	return "", "", false
-}
-
-// validForwardSpec is a first check of a -L/-R/-D spec; sshconf does the
-// rest as it parses the resulting LocalForward/RemoteForward line.
-func validForwardSpec(spec string, kind byte) bool {
-	f, ok := fwdFields(spec)
-	if !ok || len(f) == 0 || len(f) > 4 {
-		return false
-	}
-	for _, x := range f {
-		if x == "" {
-			return false
-		}
-	}
-	if kind == 'D' {
-		return len(f) <= 2 && (len(f) == 1 || !strings.HasPrefix(f[1], "/"))
-	}
-	if kind == 'L' && len(f) < 2 {
-		return false
 	}
 	return true
 }

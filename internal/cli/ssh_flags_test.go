@@ -25,7 +25,7 @@ func TestParseSSHArgs(t *testing.T) {
 		{name: "clustered flags", args: []string{"-NTv", "h"}, dest: "h",
 			opts: []string{"LogLevel=DEBUG1", "SessionType=none", "RequestTTY=no"}},
 		{name: "attached argument", args: []string{"-L8080:h:80", "-p2222", "h"}, dest: "h",
-			opts: []string{"LocalForward=8080 h:80", "Port=2222"}},
+			opts: []string{"LocalForward=8080 [h]:80", "Port=2222"}},
 		{name: "options after destination", args: []string{"h", "-p", "7", "ls", "-l"}, dest: "h",
 			command: []string{"ls", "-l"}, opts: []string{"Port=7"}},
 		{name: "double dash ends options", args: []string{"--", "h", "-p", "7"}, dest: "h", command: []string{"-p", "7"}},
@@ -54,7 +54,7 @@ func TestParseSSHArgs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a, err := parseSSHArgs(tt.args, "/home/u", noStat)
+			a, err := parseSSHArgs(tt.args, "/home/u", noStat, nil)
 			if tt.err != "" {
 				var ae *sshArgError
 				if !errors.As(err, &ae) {
@@ -74,14 +74,14 @@ func TestParseSSHArgs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if a.dest != tt.dest || a.destUser != tt.user {
-				t.Errorf("dest %q user %q, want %q %q", a.dest, a.destUser, tt.dest, tt.user)
+			if a.Dest != tt.dest || a.DestUser != tt.user {
+				t.Errorf("dest %q user %q, want %q %q", a.Dest, a.DestUser, tt.dest, tt.user)
 			}
-			if !reflect.DeepEqual(a.command, tt.command) && (len(a.command) > 0 || len(tt.command) > 0) {
-				t.Errorf("command %q, want %q", a.command, tt.command)
+			if !reflect.DeepEqual(a.Command, tt.command) && (len(a.Command) > 0 || len(tt.command) > 0) {
+				t.Errorf("command %q, want %q", a.Command, tt.command)
 			}
 			var got []string
-			for _, o := range a.options() {
+			for _, o := range a.CommandLine() {
 				got = append(got, o.Key+"="+o.Value)
 			}
 			if !reflect.DeepEqual(got, tt.opts) && (len(got) > 0 || len(tt.opts) > 0) {
@@ -94,7 +94,7 @@ func TestParseSSHArgs(t *testing.T) {
 func TestMissingIdentityFileWarns(t *testing.T) {
 	a, err := parseSSHArgs([]string{"-i", "~/.ssh/nope", "h"}, "/home/u", func(string) error {
 		return errors.New("No such file or directory")
-	})
+	}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,8 +102,8 @@ func TestMissingIdentityFileWarns(t *testing.T) {
 	if len(a.warnings) != 1 || a.warnings[0] != want {
 		t.Fatalf("warnings %q, want %q", a.warnings, want)
 	}
-	if len(a.options()) != 0 {
-		t.Fatalf("a missing identity file was still passed on: %v", a.options())
+	if len(a.CommandLine()) != 0 {
+		t.Fatalf("a missing identity file was still passed on: %v", a.CommandLine())
 	}
 }
 
@@ -115,7 +115,7 @@ func FuzzSSHArgs(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		args := strings.Split(s, "\x00")
-		a, err := parseSSHArgs(args, "/home/u", noStat)
+		a, err := parseSSHArgs(args, "/home/u", noStat, nil)
 		if err != nil {
 			var ae *sshArgError
 			if !errors.As(err, &ae) {
@@ -126,7 +126,7 @@ func FuzzSSHArgs(f *testing.F) {
 			}
 			return
 		}
-		if a.dest == "" && !a.version && a.query == "" && !strings.Contains(s, "ssh://") {
+		if a.Dest == "" && !a.version && a.query == "" && !strings.Contains(s, "ssh://") {
 			// ssh(1) accepts an empty destination string ("ssh ''").
 			for _, x := range args {
 				if x == "" || strings.HasSuffix(x, "@") {
@@ -135,6 +135,6 @@ func FuzzSSHArgs(f *testing.F) {
 			}
 			t.Fatalf("%q parsed without a destination", args)
 		}
-		a.options()
+		a.CommandLine()
 	})
 }

@@ -6,7 +6,7 @@ package cli
 // the case wants one) in a lab of Debian's sshd, and compares exit codes,
 // stdout and stderr after normalising what must differ (paths, pids,
 // allocated ports). Where jumpgate deliberately differs (a stale socket
-// is recovered, issue 4), the case says what each side must print.
+// is recovered), the case says what each side must print.
 
 import (
 	"context"

@@ -101,7 +101,7 @@ func findClient(bin, arg string) int {
 			continue
 		}
 		env, _ := os.ReadFile("/proc/" + e.Name() + "/environ")
-		if strings.Contains(string(env), muxMasterEnv+"=") {
+		if strings.Contains(string(env), "JUMPGATE_MUX_MASTER_FD=") {
 			continue
 		}
 		for _, a := range args {

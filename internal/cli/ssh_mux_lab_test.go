@@ -1,6 +1,6 @@
 package cli
 
-// Multiplexing as a user meets it (issue 4, "How it is shown"), from the
+// Multiplexing as a user meets it, from the
 // laptop of a lab of Debian's sshd: masters killed or frozen, -O stop and
 // -O exit with sessions running, a client's own forwards, hop reuse proved
 // by the servers' logs, and OpenSSH's ssh on either side of the control
@@ -12,7 +12,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -24,8 +23,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jumpgate/jumpgate/internal/client"
 	"github.com/jumpgate/jumpgate/internal/lab"
 	"github.com/jumpgate/jumpgate/internal/lab/labtest"
+	"github.com/jumpgate/jumpgate/internal/procstat"
 )
 
 // TestSSHMuxLab runs the multiplexing cases against a lab of Debian's
@@ -116,15 +117,8 @@ func killAtEnd(t *testing.T, pid int) {
 // alive reports whether pid runs (a zombie does not: a background master
 // is reparented to a pid 1 that may not reap it).
 func alive(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	s := string(b)
-	if i := strings.LastIndexByte(s, ')'); i >= 0 && len(s) > i+2 {
-		return s[i+2] != 'Z'
-	}
-	return true
+	st, err := procstat.Read(pid)
+	return err == nil && st.State != 'Z'
 }
 
 // waitDead waits up to d for pid to end.
@@ -268,7 +262,7 @@ func testMuxStoppedMaster(t *testing.T, s *sshLab) {
 	if r.code != 0 || r.stdout != "ok\n" {
 		t.Fatalf("exit %d, stdout %q, stderr %q; want 0 and ok", r.code, r.stdout, r.stderr)
 	}
-	if bound := muxAnswerBound + 5*time.Second; r.took > bound {
+	if bound := client.MuxAnswerBound + 5*time.Second; r.took > bound {
 		t.Errorf("took %v with the master stopped, want under %v", r.took, bound)
 	}
 	lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
@@ -295,7 +289,7 @@ func testMuxStoppedHopMaster(t *testing.T, s *sshLab) {
 	if r.code != 0 || r.stdout != "ok\n" {
 		t.Fatalf("exit %d, stdout %q, stderr %q; want 0 and ok", r.code, r.stdout, r.stderr)
 	}
-	if bound := muxAnswerBound + 5*time.Second; r.took > bound {
+	if bound := client.MuxAnswerBound + 5*time.Second; r.took > bound {
 		t.Errorf("took %v with the jump host's master stopped, want under %v", r.took, bound)
 	}
 	lines := strings.Split(strings.TrimSpace(r.stderr), "\n")

@@ -13,13 +13,13 @@ import (
 	"os"
 	"path"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
 
+	"github.com/jumpgate/jumpgate/internal/client"
 	"github.com/jumpgate/jumpgate/internal/dial"
-	"github.com/jumpgate/jumpgate/internal/sshwire"
+	"github.com/jumpgate/jumpgate/internal/shquote"
 	"github.com/jumpgate/jumpgate/internal/topo"
 )
 
@@ -115,12 +115,12 @@ func runTopo(ctx context.Context, e *env, args []string) error {
 		defer conn.Close()
 		discover = func(ctx context.Context) (*topo.Topology, error) {
 			t, err := topo.DiscoverRemote(ctx, func(ctx context.Context, script string) ([]byte, error) {
-				return execRemote(ctx, conn, script)
+				return client.Output(ctx, conn, "sh -c "+shquote.Quote(script))
 			})
 			if err != nil {
 				return nil, fmt.Errorf("discover %s: %w", fs.Arg(0), err)
 			}
-			f.filter(t)
+			topo.KeepNamespaces(t, f.netns)
 			return t, nil
 		}
 	} else {
@@ -146,7 +146,10 @@ func runTopo(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	var out bytes.Buffer
-	if err := renderTopo(ctx, &out, t, f.format); err != nil {
+	if err := topo.Render(ctx, &out, t, f.format); err != nil {
+		if f.format == "svg" {
+			return withHint(err, 1, "install graphviz (apt-get install graphviz), or use --format dot and render it elsewhere")
+		}
 		return err
 	}
 	for _, w := range t.Warnings {
@@ -162,68 +165,6 @@ func runTopo(ctx context.Context, e *env, args []string) error {
 	return err
 }
 
-// filter drops the namespaces --netns does not match (remote discovery
-// reads them all; the script is one round trip either way).
-func (f *topoFlags) filter(t *topo.Topology) {
-	if f.netns == "" {
-		return
-	}
-	keep := t.Namespaces[:0]
-	for _, ns := range t.Namespaces {
-		if ok, _ := path.Match(f.netns, ns.Name); ns.Root || ok {
-			keep = append(keep, ns)
-		}
-	}
-	t.Namespaces = keep
-}
-
-func renderTopo(ctx context.Context, w io.Writer, t *topo.Topology, format string) error {
-	switch format {
-	case "json":
-		return topo.WriteJSON(w, t)
-	case "dot":
-		return topo.WriteDOT(w, t)
-	case "svg":
-		b, err := topo.SVG(ctx, t)
-		if err != nil {
-			return withHint(err, 1, "install graphviz (apt-get install graphviz), or use --format dot and render it elsewhere")
-		}
-		_, err = w.Write(b)
-		return err
-	case "html":
-		return topo.WriteHTML(w, t, false)
-	}
-	return topo.WriteText(w, t)
-}
-
-// execRemote runs script with sh on the far end of conn and returns its
-// standard output.
-func execRemote(ctx context.Context, conn *dial.Conn, script string) ([]byte, error) {
-	s, err := sshwire.NewSession(ctx, conn.Conn)
-	if err != nil {
-		return nil, fmt.Errorf("open session: %w", err)
-	}
-	defer s.Close()
-	var out, errb bytes.Buffer
-	s.Stdout, s.Stderr = &out, &errb
-	done := make(chan error, 1)
-	go func() { done <- s.Run("sh -c " + shellQuote(script)) }()
-	select {
-	case err := <-done:
-		if err != nil {
-			return nil, fmt.Errorf("sh on the remote host: %w: %s", err, bytes.TrimSpace(errb.Bytes()))
-		}
-		return out.Bytes(), nil
-	case <-ctx.Done():
-		s.Close()
-		return nil, ctx.Err()
-	}
-}
-
-func shellQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
 // topoDial connects to the host sshArgv names exactly as `jumpgate ssh
 // ARGV` would (ssh_config, jump chains, known_hosts, agent, keys), and
 // prints a failure the way ssh(1) does.
@@ -232,10 +173,10 @@ func topoDial(ctx context.Context, e *env, sshArgv []string) (*dial.Conn, error)
 	a, err := parseSSHArgs(sshArgv, home, func(p string) error {
 		_, err := os.Stat(p)
 		return err
-	})
+	}, e.getenv)
 	if err != nil {
 		return nil, usageErrorf("topo: %v", err)
 	}
-	conn, _, err := newSSHRun(ctx, e, a).dialDest(ctx)
+	conn, _, err := newClient(ctx, e, a).DialDest(ctx)
 	return conn, err
 }

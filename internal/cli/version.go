@@ -10,6 +10,11 @@ import (
 // version is set at link time with -ldflags "-X ...cli.version=v1.2.3".
 var version = "devel"
 
+const versionUsage = `Usage: jumpgate version
+
+Prints jumpgate's version, the Go it was built with, and x/crypto's version.
+`
+
 func runVersion(_ context.Context, e *env, args []string) error {
 	if len(args) > 0 {
 		return usageErrorf("version takes no arguments")

@@ -8,33 +8,26 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/netip"
 	"os"
 	"os/signal"
-	"runtime"
-	"strconv"
 	"syscall"
 
 	"github.com/spf13/pflag"
 
+	"github.com/jumpgate/jumpgate/internal/client"
 	"github.com/jumpgate/jumpgate/internal/dial"
+	"github.com/jumpgate/jumpgate/internal/sshconf"
+	"github.com/jumpgate/jumpgate/internal/tune"
 	"github.com/jumpgate/jumpgate/internal/vpn"
 )
 
 // vpnOptions are the flags of `jumpgate vpn`.
 type vpnOptions struct {
 	// connection, as jumpgate ssh
-	configFile string
-	jump       string
-	options    []string
-	identities []string
-	login      string
-	port       int
-	verbose    int
-	quiet      bool
-	fork       bool
-	persist    bool
+	connFlags
+	fork    bool
+	persist bool
 
 	l3, l2       bool
 	localAddr    string
@@ -120,23 +113,23 @@ func runVPN(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	a, err := o.sshArgs(e, fs.Arg(0))
+	a, err := o.sshArgs(e, "vpn", "target", fs.Arg(0))
 	if err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGHUP)
 	defer stop()
 
-	r := newSSHRun(ctx, e, a)
-	if o.fork && os.Getenv(forkedEnv) == "" {
-		return r.forkToBackground(ctx)
+	r := newClient(ctx, e, a)
+	if o.fork && !r.Forked() {
+		return r.ForkToBackground(ctx)
 	}
-	conn, h, err := r.dialDest(ctx)
+	conn, h, err := r.DialDest(ctx)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	vo.LocalMTU = firstHopMTU(conn)
+	vo.LocalMTU = vpn.FirstHopMTU(conn)
 	vo.Announce = e.io.ErrOut
 	if vo.Binary, err = os.Executable(); err != nil {
 		return fmt.Errorf("find this jumpgate binary: %w", err)
@@ -152,29 +145,27 @@ func runVPN(ctx context.Context, e *env, args []string) error {
 	if !o.quiet {
 		fmt.Fprintf(e.io.ErrOut, "jumpgate: %s\n", t.Summary(fs.Arg(0)))
 	}
-	if t.Transport == vpn.TransportNative && e.getenv("GOMAXPROCS") == "" {
-		// Every packet from the far side passes from x/crypto/ssh's read
-		// loop to its mux to our reader: three goroutines. With one P
-		// each hand-off is a switch on the same thread instead of a
-		// futex wake of another (an IPI on a VM). Measured (BenchmarkVPNIperf,
-		// 3 runs each, alternating): ping round trip 1.00–1.15x ssh -w's
-		// against 1.10–1.15x, throughput unchanged (~1.3–1.7 Gbit/s).
-		// Peer mode frames and encrypts both ways at once and keeps both.
-		runtime.GOMAXPROCS(1)
+	if t.Transport == vpn.TransportNative {
+		tune.For(tune.Tunnel, e.getenv)
 	}
 	// kill -9 must not leave a bridge behind either.
-	lw, err := watchLocal(t)
+	lw, err := vpn.WatchLocal(t, []string{"vpn", vpnWatchFlag})
 	if err != nil {
 		fmt.Fprintf(e.io.ErrOut, "jumpgate: warning: %v; a kill -9 would leave bridge %s behind\n", err, t.Near.Config().Bridge)
 	}
-	defer lw.done() // after serve has removed the near end
-	s := &vpnSession{e: e, r: r, h: h, target: fs.Arg(0), persist: o.persist, quiet: o.quiet, t: t, conn: conn}
-	if s.state, err = advertise(e, t, fs.Arg(0)); err != nil && o.verbose > 0 {
+	defer lw.Done() // after serve has removed the near end
+	link := &vpn.Link{Out: e.io.ErrOut, Log: r.Log(), Host: h,
+		Redial: func(ctx context.Context, h *sshconf.Host) (*dial.Conn, error) { return r.Dialer().Dial(ctx, h) }, Target: fs.Arg(0),
+		Persist: o.persist, Quiet: o.quiet, Tunnel: t, Conn: conn}
+	if link.State, err = advertise(e, t, fs.Arg(0)); err != nil && o.verbose > 0 {
 		fmt.Fprintf(e.io.ErrOut, "jumpgate: not listed by vpn status: %v\n", err)
 	}
-	defer s.state.close()
-	notifyForked()
-	return s.serve(ctx)
+	defer link.State.Close()
+	r.NotifyForked()
+	if err := link.Serve(ctx); err != nil {
+		return withHint(err, exitConnection)
+	}
+	return nil
 }
 
 // tunnelOptions checks the tunnel flags and turns them into vpn.Options.
@@ -253,66 +244,12 @@ func (o *vpnOptions) tunnelOptions() (vpn.Options, error) {
 	return vo, nil
 }
 
-// sshArgs feeds the connection flags through ssh's own parser, so they
-// mean what they mean to jumpgate ssh.
-func (o *vpnOptions) sshArgs(e *env, target string) (*sshArgs, error) {
-	var argv []string
-	if o.configFile != "" {
-		argv = append(argv, "-F", o.configFile)
-	}
-	if o.jump != "" {
-		argv = append(argv, "-J", o.jump)
-	}
-	for _, x := range o.options {
-		argv = append(argv, "-o", x)
-	}
-	for _, x := range o.identities {
-		argv = append(argv, "-i", x)
-	}
-	if o.login != "" {
-		argv = append(argv, "-l", o.login)
-	}
-	if o.port != 0 {
-		argv = append(argv, "-p", strconv.Itoa(o.port))
-	}
-	for range o.verbose {
-		argv = append(argv, "-v")
-	}
-	if o.quiet {
-		argv = append(argv, "-q")
-	}
-	argv = append(argv, "-N", "--", target)
+// advertise lists t for `jumpgate vpn status`; errors only cost the entry.
+func advertise(e *env, t *vpn.Tunnel, target string) (*vpn.State, error) {
 	home, _, _ := localUser(e)
-	a, err := parseSSHArgs(argv, home, func(p string) error {
-		_, err := os.Stat(p)
-		return err
-	})
+	base, err := client.ControlDir(e.getenv, home, true)
 	if err != nil {
-		var ae *sshArgError
-		if errors.As(err, &ae) && ae.msg != "" {
-			return nil, usageErrorf("vpn: %s", ae.msg)
-		}
-		return nil, usageErrorf("vpn: bad connection flags or target %q", target)
+		return nil, err
 	}
-	for _, w := range a.warnings {
-		fmt.Fprintln(e.io.ErrOut, w)
-	}
-	return a, nil
-}
-
-// firstHopMTU is the MTU of the local link the connection (or its first
-// jump host's) leaves by; 0 if unknown.
-func firstHopMTU(c *dial.Conn) int {
-	for c.Via != nil {
-		c = c.Via
-	}
-	ta, ok := c.Conn.LocalAddr().(*net.TCPAddr)
-	if !ok {
-		return 0
-	}
-	ip, ok := netip.AddrFromSlice(ta.IP)
-	if !ok {
-		return 0
-	}
-	return vpn.LinkMTU(ip)
+	return vpn.Advertise(base, t, target)
 }

@@ -6,17 +6,12 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/netip"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/spf13/pflag"
 
-	"github.com/jumpgate/jumpgate/internal/rawio"
 	"github.com/jumpgate/jumpgate/internal/vpn"
 )
 
@@ -59,34 +54,8 @@ func runVPNPeer(ctx context.Context, e *env, args []string) error {
 		}
 		cfg.Routes = append(cfg.Routes, p)
 	}
-	// The channel's end is stdin's EOF; a hangup or a broken pipe must
-	// not kill us before the devices are removed.
-	signal.Ignore(syscall.SIGPIPE)
-	ctx, stop := signal.NotifyContext(ctx, syscall.SIGHUP)
-	defer stop()
-	// Raw reads and writes of the pipes from sshd: see rawio.
-	in, out := rawio.NewFile(pollable(os.Stdin, 0)), rawio.NewFile(pollable(os.Stdout, 1))
-	err = vpn.ServePeer(ctx, cfg, in, out, closers{in, out})
-	if err != nil && !errors.Is(err, context.Canceled) {
+	if err := vpn.ServePeerStdio(ctx, cfg); err != nil {
 		return fmt.Errorf("vpn peer: %w", err)
-	}
-	return nil
-}
-
-// pollable makes a standard descriptor non-blocking, so that closing it
-// ends a read blocked on it (Go's poller handles it then).
-func pollable(f *os.File, fd int) *os.File {
-	if err := syscall.SetNonblock(fd, true); err != nil {
-		return f
-	}
-	return os.NewFile(uintptr(fd), f.Name())
-}
-
-type closers []io.Closer
-
-func (c closers) Close() error {
-	for _, x := range c {
-		x.Close()
 	}
 	return nil
 }

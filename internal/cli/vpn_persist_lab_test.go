@@ -5,19 +5,17 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/jumpgate/jumpgate/internal/vpn"
 )
 
 // status runs `jumpgate vpn status --json` on the laptop.
-func (v *vpnLab) status(t testing.TB) []vpnRecord {
+func (v *vpnLab) status(t testing.TB) []vpn.Record {
 	t.Helper()
 	cmd := v.l.Command(context.Background(), "laptop", v.bin, "vpn", "status", "--json")
 	cmd.Env = labEnv("XDG_RUNTIME_DIR=" + v.runtimeDir)
@@ -25,7 +23,7 @@ func (v *vpnLab) status(t testing.TB) []vpnRecord {
 	if err != nil {
 		t.Fatalf("vpn status --json: %v\n%s", err, out)
 	}
-	var recs []vpnRecord
+	var recs []vpn.Record
 	if err := json.Unmarshal(out, &recs); err != nil {
 		t.Fatalf("vpn status --json: %v\n%s", err, out)
 	}
@@ -131,53 +129,6 @@ func TestVPNLabPersist(t *testing.T) {
 		t.Errorf("vpn status after the tunnel ended: %+v", recs)
 	}
 }
-
-// TestVPNStatusStale checks that status ignores and removes the files of
-// tunnels whose process is gone or whose PID was reused.
-func TestVPNStatusStale(t *testing.T) {
-	t.Parallel()
-	rt := t.TempDir()
-	dir := filepath.Join(rt, "jumpgate", "vpn")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	gone := exec.Command("true")
-	if err := gone.Run(); err != nil {
-		t.Fatal(err)
-	}
-	self, err := procStartTicks(os.Getpid())
-	if err != nil {
-		t.Fatal(err)
-	}
-	write := func(name string, r vpnRecord) {
-		b, _ := json.Marshal(r)
-		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write(pidFile(gone.Process.Pid), vpnRecord{PID: gone.Process.Pid, Target: "gone"})
-	write(pidFile(os.Getpid()), vpnRecord{PID: os.Getpid(), StartTicks: self, Target: "live", Since: time.Now()})
-	write(pidFile(1), vpnRecord{PID: 1, StartTicks: 12345678, Target: "reused"})
-	write("junk.json", vpnRecord{PID: 7})
-
-	recs, err := liveTunnels(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(recs) != 1 || recs[0].Target != "live" {
-		t.Errorf("live tunnels: %+v, want only the live one", recs)
-	}
-	ents, _ := os.ReadDir(dir)
-	if len(ents) != 1 || ents[0].Name() != pidFile(os.Getpid()) {
-		var names []string
-		for _, e := range ents {
-			names = append(names, e.Name())
-		}
-		t.Errorf("files left: %v, want only the live one's", names)
-	}
-}
-
-func pidFile(pid int) string { return strconv.Itoa(pid) + ".json" }
 
 func sortedWith(names []string, more ...string) []string {
 	out := append(slices.Clone(names), more...)

@@ -406,14 +406,10 @@ func connectTimeout(h *sshconf.Host) time.Duration {
 const readBufferSize = 256 << 10
 
 // readBuffered is the connection an SSH transport runs on, read through a
-// large buffer. x/crypto/ssh reads its transport through a 4 KiB
-// bufio.Reader: a packet's header and the rest of it were separate reads,
-// of the socket (a system call each) or, for a hop behind a jump host, of
-// the jump host's channel (a wake-up of its reader each). One read now
-// takes all that has arrived, up to 256 KiB. Measured (lab, iperf3 -R,
-// fresh forward each run, alternating): through two hops a median of
-// ~1250 Mbit/s against ~930 without it; one hop, ~3.6 against ~3.1
-// Gbit/s; uploads unchanged.
+// large buffer: x/crypto/ssh reads its transport 4 KiB at a time, so a
+// packet's header and body were separate reads (system calls, or wake-ups
+// of a jump host's channel reader). One read now takes all that has
+// arrived, up to 256 KiB (docs/perf.md).
 type readBuffered struct {
 	net.Conn
 	r *bufio.Reader

@@ -12,11 +12,8 @@ import (
 //
 // Without it the send buffer grows to megabytes of data the next host is
 // not ready for, and through jump hosts every byte of it counts against
-// the inner connections' SSH windows (2 MiB): the hosts further along
-// ran dry waiting for window while it sat here. Two hops, upload, a
-// forward kept up, 5 runs alternating: 1891 → 2116 Mbit/s median
-// (OpenSSH 1746); a small SO_SNDBUF did as well in the lab but would cap
-// a long path at a few Mbit/s.
+// the inner connections' SSH windows, so hosts further along ran dry. A
+// small SO_SNDBUF would cap a long path instead (docs/perf.md).
 const unsentLimit = 128 << 10
 
 // limitUnsent sets unsentLimit on tc; a kernel without the option keeps

@@ -1,71 +1,30 @@
 package forward
 
 import (
-	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"encoding/binary"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/ssh"
-
-	"github.com/jumpgate/jumpgate/internal/server"
+	"github.com/jumpgate/jumpgate/internal/server/servertest"
 	"github.com/jumpgate/jumpgate/internal/sshwire"
-	"github.com/jumpgate/jumpgate/internal/xssh"
 )
 
 // startServer runs `jumpgate serve`'s server in-process on loopback and
-// returns a client connected to it as root.
+// returns a client connected to it as the user running the test.
 func startServer(t testing.TB) sshwire.Conn {
 	t.Helper()
-	if os.Getuid() != 0 {
-		t.Skip("the in-process server logs in as root")
-	}
-	dir := t.TempDir()
-	_, hpriv, _ := ed25519.GenerateKey(rand.Reader)
-	hk, _ := ssh.NewSignerFromKey(hpriv)
-	_, cpriv, _ := ed25519.GenerateKey(rand.Reader)
-	ck, _ := ssh.NewSignerFromKey(cpriv)
-	keys := filepath.Join(dir, "authorized_keys")
-	if err := os.WriteFile(keys, ssh.MarshalAuthorizedKey(ck.PublicKey()), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	srv := servertest.Start(t, nil)
+	c, err := srv.Dial()
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- server.Serve(ctx, ln, server.Config{
-			HostKeys:       []ssh.Signer{hk},
-			AuthorizedKeys: keys,
-			Logger:         slog.New(slog.NewTextHandler(io.Discard, nil)),
-		})
-	}()
-	c, err := xssh.Dial("tcp", ln.Addr().String(), 10*time.Second, &sshwire.ClientConfig{
-		User:            "root",
-		Auth:            []sshwire.AuthMethod{sshwire.Signers(ck)},
-		HostKeyCallback: ssh.FixedHostKey(hk.PublicKey()),
-	})
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		c.Close()
-		cancel()
-		<-done
-	})
+	t.Cleanup(func() { c.Close() })
 	return c
 }
 

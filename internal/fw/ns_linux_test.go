@@ -16,7 +16,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"runtime"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -25,6 +25,7 @@ import (
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
+	"github.com/jumpgate/jumpgate/internal/nsexec"
 	"github.com/jumpgate/jumpgate/internal/nstest"
 )
 
@@ -50,21 +51,9 @@ func randSuffix(t *testing.T) string {
 // newNamedNS creates /run/netns/name, removed in t.Cleanup.
 func newNamedNS(t *testing.T, name string) netns.NsHandle {
 	t.Helper()
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	orig, err := netns.Get()
+	h, err := nsexec.NewNamed(name)
 	if err != nil {
 		t.Fatal(err)
-	}
-	defer orig.Close()
-	h, err := netns.NewNamed(name)
-	if err != nil {
-		t.Fatalf("new namespace %s: %v", name, err)
-	}
-	if err := netns.Set(orig); err != nil {
-		h.Close()
-		runtime.LockOSThread() // keep the thread out of service: it dies with the goroutine
-		t.Fatalf("restore namespace: %v", err)
 	}
 	t.Cleanup(func() {
 		h.Close()
@@ -78,34 +67,7 @@ func newNamedNS(t *testing.T, name string) netns.NsHandle {
 // inNS runs f on a thread inside namespace name; sockets f opens stay in
 // that namespace and may be used from any goroutine afterwards.
 func inNS(name string, f func() error) error {
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		orig, err := netns.Get()
-		if err != nil {
-			errc <- err
-			return
-		}
-		defer orig.Close()
-		h, err := netns.GetFromName(name)
-		if err != nil {
-			errc <- err
-			return
-		}
-		defer h.Close()
-		if err := netns.Set(h); err != nil {
-			errc <- err
-			return
-		}
-		ferr := f()
-		if err := netns.Set(orig); err != nil {
-			errc <- fmt.Errorf("restore namespace: %w", err) // thread stays locked and dies
-			return
-		}
-		runtime.UnlockOSThread()
-		errc <- ferr
-	}()
-	return <-errc
+	return nsexec.Do(filepath.Join("/run/netns", name), f)
 }
 
 func must(t *testing.T, what string, err error) {

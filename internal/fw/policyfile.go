@@ -1,6 +1,6 @@
 package fw
 
-// The policy file: YAML read through yaml.Node so that every error names
+// The policy file: YAML read through a node tree so that every error names
 // the file, the line and the field, and unknown fields are refused rather
 // than ignored (a typo in "bind" must not quietly open a port).
 
@@ -8,37 +8,30 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
 
-	"gopkg.in/yaml.v3"
+	"github.com/jumpgate/jumpgate/internal/yamlnode"
 )
 
 // ParsePolicy reads a policy file. name is the file's name, used in
 // errors ("lab.yaml:12: bridges[0].ports[1].peer: …").
 func ParsePolicy(name string, data []byte) (*Policy, error) {
-	var doc yaml.Node
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, &FieldError{File: name, Line: 1, Err: errors.New("empty policy: want a mapping with version and bridges")}
-		}
+	docs, err := yamlnode.Parse(data)
+	if err != nil {
 		return nil, yamlErr(name, err)
 	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); err == nil {
-		line := extra.Line
-		if len(extra.Content) > 0 {
-			line = extra.Content[0].Line
-		}
-		return nil, &FieldError{File: name, Line: line, Err: errors.New("more than one YAML document")}
+	if len(docs) == 0 {
+		return nil, &FieldError{File: name, Line: 1, Err: errors.New("empty policy: want a mapping with version and bridges")}
+	}
+	if len(docs) > 1 {
+		return nil, &FieldError{File: name, Line: docs[1].Line, Err: errors.New("more than one YAML document; a policy holds one")}
 	}
 	r := &policyReader{lines: map[string]int{}}
-	p, err := r.policy(&doc)
+	p, err := r.policy(docs[0])
 	if err == nil {
 		err = p.Validate()
 	}
@@ -56,20 +49,13 @@ func ParsePolicy(name string, data []byte) (*Policy, error) {
 	return p, nil
 }
 
-// yamlErr turns yaml.v3's "yaml: line 3: msg" into "name:3: msg".
+// yamlErr turns a syntax error into "name:3: msg".
 func yamlErr(name string, err error) error {
-	msg, ok := strings.CutPrefix(err.Error(), "yaml: ")
-	if !ok {
-		return fmt.Errorf("%s: %w", name, err)
+	var se *yamlnode.SyntaxError
+	if errors.As(err, &se) {
+		return &FieldError{File: name, Line: se.Line, Err: errors.New(se.Msg)}
 	}
-	if rest, ok := strings.CutPrefix(msg, "line "); ok {
-		if n, m, ok := strings.Cut(rest, ": "); ok {
-			if line, err := strconv.Atoi(n); err == nil {
-				return &FieldError{File: name, Line: line, Err: errors.New(m)}
-			}
-		}
-	}
-	return &FieldError{File: name, Err: errors.New(msg)}
+	return fmt.Errorf("%s: %w", name, err)
 }
 
 // policyReader walks the document, remembering each field's line.
@@ -92,19 +78,15 @@ func (r *policyReader) lineOf(path string) int {
 	return r.lines[""]
 }
 
-func (r *policyReader) errAt(n *yaml.Node, path, format string, args ...any) error {
+func (r *policyReader) errAt(n *yamlnode.Node, path, format string, args ...any) error {
 	return &FieldError{Line: n.Line, Path: path, Err: fmt.Errorf(format, args...)}
 }
 
-func (r *policyReader) policy(doc *yaml.Node) (*Policy, error) {
-	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 {
-		return nil, &FieldError{Line: doc.Line, Err: errors.New("empty policy: want a mapping with version and bridges")}
-	}
-	root := doc.Content[0]
+func (r *policyReader) policy(root *yamlnode.Node) (*Policy, error) {
 	r.lines[""] = root.Line
 	p := &Policy{}
 	seen := false
-	err := r.mapping(root, "", func(key string, v *yaml.Node, path string) error {
+	err := r.mapping(root, "", func(key string, v *yamlnode.Node, path string) error {
 		switch key {
 		case "version":
 			seen = true
@@ -112,7 +94,7 @@ func (r *policyReader) policy(doc *yaml.Node) (*Policy, error) {
 			p.Version = n
 			return err
 		case "bridges":
-			return r.seq(v, path, func(i int, bn *yaml.Node, bp string) error {
+			return r.seq(v, path, func(i int, bn *yamlnode.Node, bp string) error {
 				b, err := r.bridge(bn, bp)
 				p.Bridges = append(p.Bridges, b)
 				return err
@@ -129,16 +111,16 @@ func (r *policyReader) policy(doc *yaml.Node) (*Policy, error) {
 	return p, nil
 }
 
-func (r *policyReader) bridge(n *yaml.Node, path string) (Bridge, error) {
+func (r *policyReader) bridge(n *yamlnode.Node, path string) (Bridge, error) {
 	var b Bridge
-	err := r.mapping(n, path, func(key string, v *yaml.Node, fp string) error {
+	err := r.mapping(n, path, func(key string, v *yamlnode.Node, fp string) error {
 		switch key {
 		case "name":
 			s, err := r.str(v, fp)
 			b.Name = s
 			return err
 		case "ports":
-			return r.seq(v, fp, func(i int, pn *yaml.Node, pp string) error {
+			return r.seq(v, fp, func(i int, pn *yamlnode.Node, pp string) error {
 				pt, err := r.port(pn, pp)
 				b.Ports = append(b.Ports, pt)
 				return err
@@ -152,10 +134,10 @@ func (r *policyReader) bridge(n *yaml.Node, path string) (Bridge, error) {
 	return b, err
 }
 
-func (r *policyReader) port(n *yaml.Node, path string) (Port, error) {
+func (r *policyReader) port(n *yamlnode.Node, path string) (Port, error) {
 	var pt Port
 	hasBind := false
-	err := r.mapping(n, path, func(key string, v *yaml.Node, fp string) error {
+	err := r.mapping(n, path, func(key string, v *yamlnode.Node, fp string) error {
 		switch key {
 		case "name":
 			s, err := r.str(v, fp)
@@ -178,7 +160,7 @@ func (r *policyReader) port(n *yaml.Node, path string) (Port, error) {
 				return r.errAt(v, fp, "border port %s binds no stations (only guest ports do)", pt.Name)
 			}
 			pt.Bind = []Station{}
-			return r.seq(v, fp, func(i int, sn *yaml.Node, sp string) error {
+			return r.seq(v, fp, func(i int, sn *yamlnode.Node, sp string) error {
 				s, err := r.station(sn, sp)
 				pt.Bind = append(pt.Bind, s)
 				return err
@@ -202,9 +184,9 @@ func (r *policyReader) port(n *yaml.Node, path string) (Port, error) {
 	return pt, err
 }
 
-func (r *policyReader) station(n *yaml.Node, path string) (Station, error) {
+func (r *policyReader) station(n *yamlnode.Node, path string) (Station, error) {
 	var s Station
-	err := r.mapping(n, path, func(key string, v *yaml.Node, fp string) error {
+	err := r.mapping(n, path, func(key string, v *yamlnode.Node, fp string) error {
 		switch key {
 		case "mac":
 			str, err := r.str(v, fp)
@@ -218,7 +200,7 @@ func (r *policyReader) station(n *yaml.Node, path string) (Station, error) {
 			s.MAC = mac
 			return nil
 		case "ips":
-			return r.seq(v, fp, func(i int, in *yaml.Node, ip string) error {
+			return r.seq(v, fp, func(i int, in *yamlnode.Node, ip string) error {
 				str, err := r.str(in, ip)
 				if err != nil {
 					return err
@@ -243,15 +225,15 @@ func (r *policyReader) station(n *yaml.Node, path string) (Station, error) {
 }
 
 // mapping calls f for each key of a mapping node, refusing duplicates.
-func (r *policyReader) mapping(n *yaml.Node, path string, f func(key string, v *yaml.Node, path string) error) error {
-	if n.Kind != yaml.MappingNode {
-		return r.errAt(n, path, "want a mapping, got %s", kindName(n))
+func (r *policyReader) mapping(n *yamlnode.Node, path string, f func(key string, v *yamlnode.Node, path string) error) error {
+	if n.Kind != yamlnode.Mapping {
+		return r.errAt(n, path, "want a mapping, got %s", yamlnode.KindName(n))
 	}
 	seen := map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
-		if k.Kind != yaml.ScalarNode {
-			return r.errAt(k, path, "want a plain key, got %s", kindName(k))
+		if k.Kind != yamlnode.Scalar {
+			return r.errAt(k, path, "want a plain key, got %s", yamlnode.KindName(k))
 		}
 		fp := k.Value
 		if path != "" {
@@ -269,9 +251,9 @@ func (r *policyReader) mapping(n *yaml.Node, path string, f func(key string, v *
 	return nil
 }
 
-func (r *policyReader) seq(n *yaml.Node, path string, f func(i int, v *yaml.Node, path string) error) error {
-	if n.Kind != yaml.SequenceNode {
-		return r.errAt(n, path, "want a list, got %s", kindName(n))
+func (r *policyReader) seq(n *yamlnode.Node, path string, f func(i int, v *yamlnode.Node, path string) error) error {
+	if n.Kind != yamlnode.Sequence {
+		return r.errAt(n, path, "want a list, got %s", yamlnode.KindName(n))
 	}
 	for i, v := range n.Content {
 		ip := fmt.Sprintf("%s[%d]", path, i)
@@ -283,39 +265,22 @@ func (r *policyReader) seq(n *yaml.Node, path string, f func(i int, v *yaml.Node
 	return nil
 }
 
-func (r *policyReader) str(n *yaml.Node, path string) (string, error) {
-	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
-		return "", r.errAt(n, path, "want a string, got %s", kindName(n))
+func (r *policyReader) str(n *yamlnode.Node, path string) (string, error) {
+	if n.Kind != yamlnode.Scalar || n.Tag == "!!null" {
+		return "", r.errAt(n, path, "want a string, got %s", yamlnode.KindName(n))
 	}
 	return n.Value, nil
 }
 
-func (r *policyReader) int(n *yaml.Node, path string) (int, error) {
-	if n.Kind != yaml.ScalarNode || n.Tag != "!!int" {
-		return 0, r.errAt(n, path, "want a number, got %s", kindName(n))
+func (r *policyReader) int(n *yamlnode.Node, path string) (int, error) {
+	if n.Kind != yamlnode.Scalar || n.Tag != "!!int" {
+		return 0, r.errAt(n, path, "want a number, got %s", yamlnode.KindName(n))
 	}
 	v, err := strconv.Atoi(n.Value)
 	if err != nil {
 		return 0, r.errAt(n, path, "%q is not a number", n.Value)
 	}
 	return v, nil
-}
-
-func kindName(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.AliasNode:
-		return "an alias"
-	case yaml.ScalarNode:
-		if n.Tag == "!!null" {
-			return "nothing"
-		}
-		return fmt.Sprintf("%q", n.Value)
-	}
-	return "nothing"
 }
 
 // Encode writes p as a policy file that [ParsePolicy] reads back to the
@@ -365,11 +330,30 @@ func (p *Policy) Encode() []byte {
 	return b.Bytes()
 }
 
-// quote returns s as a YAML scalar that reads back as the string s.
+// quote returns s as a YAML scalar that reads back as the string s: plain
+// where s is a name that no YAML reader (1.1 or 1.2) takes for a number,
+// a boolean or a null, double-quoted otherwise (MACs, whose colons YAML 1.1
+// reads as base 60).
 func quote(s string) string {
-	out, err := yaml.Marshal(s)
-	if err != nil {
-		return strconv.Quote(s)
+	if plainName(s) {
+		return s
 	}
-	return strings.TrimSuffix(string(out), "\n")
+	return strconv.Quote(s)
+}
+
+func plainName(s string) bool {
+	if s == "" || !(s[0] >= 'a' && s[0] <= 'z' || s[0] >= 'A' && s[0] <= 'Z') {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-') {
+			return false
+		}
+	}
+	switch strings.ToLower(s) {
+	case "y", "n", "yes", "no", "on", "off", "true", "false", "null":
+		return false
+	}
+	return true
 }

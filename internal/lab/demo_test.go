@@ -10,6 +10,7 @@ import (
 	"github.com/jumpgate/jumpgate/internal/lab"
 	"github.com/jumpgate/jumpgate/internal/lab/labtest"
 	"github.com/jumpgate/jumpgate/internal/nstest"
+	"github.com/jumpgate/jumpgate/internal/sshtest"
 )
 
 func checkDemo(t *testing.T, o lab.DemoOptions) {
@@ -57,7 +58,7 @@ func checkDemo(t *testing.T, o lab.DemoOptions) {
 // TestDemoOpenSSH runs the demo's machinery with OpenSSH at both ends,
 // which works whatever state jumpgate's own client and server are in.
 func TestDemoOpenSSH(t *testing.T) {
-	requireOpenSSH(t)
+	sshtest.RequireOpenSSH(t)
 	nstest.RequireRoot(t)
 	t.Parallel()
 	checkDemo(t, lab.DemoOptions{Server: lab.OpenSSH, Client: "openssh"})
@@ -66,7 +67,7 @@ func TestDemoOpenSSH(t *testing.T) {
 // TestDemoJumpgateServe is the demo as shipped, but with Debian's ssh as
 // the client: every host runs `jumpgate serve`.
 func TestDemoJumpgateServe(t *testing.T) {
-	requireOpenSSH(t)
+	sshtest.RequireOpenSSH(t)
 	nstest.RequireRoot(t)
 	t.Parallel()
 	bin := labtest.Binary(t)

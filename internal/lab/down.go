@@ -7,6 +7,8 @@ import (
 	"os"
 	"syscall"
 	"time"
+
+	"github.com/jumpgate/jumpgate/internal/procstat"
 )
 
 // Down removes everything Up made, and only that: it ends the servers and
@@ -52,8 +54,8 @@ func (l *Lab) teardown(ctx context.Context) error {
 		if seen[pid] {
 			continue
 		}
-		if start, _, err := procStart(pid); err == nil {
-			vs = append(vs, victim{pid, start})
+		if st, err := procstat.Read(pid); err == nil {
+			vs = append(vs, victim{pid, st.StartTime})
 		}
 	}
 	if len(vs) > 0 {

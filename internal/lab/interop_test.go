@@ -3,35 +3,20 @@ package lab_test
 import (
 	"bytes"
 	"context"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jumpgate/jumpgate/internal/lab"
 	"github.com/jumpgate/jumpgate/internal/lab/labtest"
+	"github.com/jumpgate/jumpgate/internal/sshtest"
 )
-
-// requireOpenSSH skips OpenSSH interop tests under -short or without ssh.
-func requireOpenSSH(t *testing.T) {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("OpenSSH interop test skipped under -short")
-	}
-	for _, bin := range []string{"ssh", "sshd"} {
-		if _, err := exec.LookPath(bin); err != nil {
-			if _, err := exec.LookPath("/usr/sbin/" + bin); err != nil {
-				t.Skipf("OpenSSH %s not installed", bin)
-			}
-		}
-	}
-}
 
 // TestOpenSSHThroughTwoHops runs Debian's ssh from the laptop with the
 // lab's ssh_config: host keys are checked strictly, hops come from
 // ProxyJump, and each host answers with its own name and an empty home.
 func TestOpenSSHThroughTwoHops(t *testing.T) {
-	requireOpenSSH(t)
+	sshtest.RequireOpenSSH(t)
 	l := labtest.New(t, lab.Options{Server: lab.OpenSSH})
 	t.Parallel()
 	tests := []struct {

@@ -8,10 +8,10 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"runtime"
 
-	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"github.com/jumpgate/jumpgate/internal/nsexec"
 )
 
 // ensureNetnsDir makes /run/netns a shared mount point, as iproute2 does,
@@ -35,29 +35,13 @@ func ensureNetnsDir() error {
 }
 
 // newNamedNetns creates a network namespace bind-mounted at
-// /run/netns/name, on a locked thread that is put back afterwards.
+// /run/netns/name.
 func newNamedNetns(name string) error {
-	runtime.LockOSThread()
-	orig, err := netns.Get()
+	ns, err := nsexec.NewNamed(name)
 	if err != nil {
-		runtime.UnlockOSThread()
 		return err
 	}
-	defer orig.Close()
-	ns, err := netns.NewNamed(name)
-	if err != nil {
-		if serr := netns.Set(orig); serr != nil {
-			return errors.Join(err, serr) // thread stays locked and dies
-		}
-		runtime.UnlockOSThread()
-		return err
-	}
-	ns.Close()
-	if err := netns.Set(orig); err != nil {
-		return fmt.Errorf("restore network namespace: %w", err)
-	}
-	runtime.UnlockOSThread()
-	return nil
+	return ns.Close()
 }
 
 // removeNetns unmounts and removes a named network namespace; the

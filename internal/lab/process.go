@@ -6,19 +6,17 @@ package lab
 // a locked thread into a namespace and straight back.
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
 
-	"github.com/vishvananda/netns"
+	"github.com/jumpgate/jumpgate/internal/nsexec"
+	"github.com/jumpgate/jumpgate/internal/procstat"
 )
 
 // labPath is the PATH of everything run inside the lab.
@@ -63,35 +61,6 @@ func nsenterPath() string {
 	return "/usr/bin/nsenter"
 }
 
-// inNetns runs fn on a locked thread inside the network namespace at path,
-// then puts the thread back. fn must not start goroutines that expect to
-// be in the namespace.
-func inNetns(path string, fn func() error) error {
-	target, err := netns.GetFromPath(path)
-	if err != nil {
-		return fmt.Errorf("open namespace %s: %w", path, err)
-	}
-	defer target.Close()
-	runtime.LockOSThread()
-	orig, err := netns.Get()
-	if err != nil {
-		runtime.UnlockOSThread()
-		return fmt.Errorf("get network namespace: %w", err)
-	}
-	defer orig.Close()
-	if err := netns.Set(target); err != nil {
-		runtime.UnlockOSThread()
-		return fmt.Errorf("enter namespace %s: %w", path, err)
-	}
-	ferr := fn()
-	if err := netns.Set(orig); err != nil {
-		// The thread stays locked and dies with this goroutine.
-		return errors.Join(ferr, fmt.Errorf("leave namespace %s: %w", path, err))
-	}
-	runtime.UnlockOSThread()
-	return ferr
-}
-
 // DialContext connects from inside host's network namespace, as a process
 // on that host would. The connection works from any goroutine afterwards.
 func (l *Lab) DialContext(ctx context.Context, host, network, addr string) (net.Conn, error) {
@@ -100,7 +69,7 @@ func (l *Lab) DialContext(ctx context.Context, host, network, addr string) (net.
 		return nil, fmt.Errorf("lab %s: no host %q", l.m.Name, host)
 	}
 	var c net.Conn
-	err := inNetns(h.NetnsPath, func() error {
+	err := nsexec.Do(h.NetnsPath, func() error {
 		var err error
 		var d net.Dialer
 		c, err = d.DialContext(ctx, network, addr)
@@ -112,47 +81,14 @@ func (l *Lab) DialContext(ctx context.Context, host, network, addr string) (net.
 	return c, nil
 }
 
-// procStart returns a process's start time in clock ticks since boot,
-// field 22 of /proc/PID/stat, and its state letter.
-func procStart(pid int) (uint64, byte, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0, 0, err
-	}
-	start, state, err := parseStat(b)
-	if err != nil {
-		return 0, 0, fmt.Errorf("parse /proc/%d/stat: %w", pid, err)
-	}
-	return start, state, nil
-}
-
-// parseStat returns the start time and state of a /proc/PID/stat line.
-func parseStat(b []byte) (uint64, byte, error) {
-	// The command name (field 2) may hold spaces and parentheses: fields
-	// after it are counted from the last ')'.
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, 0, fmt.Errorf("no command name")
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 20 {
-		return 0, 0, fmt.Errorf("%d fields after the command name, want at least 20", len(f))
-	}
-	start, err := strconv.ParseUint(f[19], 10, 64)
-	if err != nil {
-		return 0, 0, fmt.Errorf("start time: %w", err)
-	}
-	return start, f[0][0], nil
-}
-
 // sameProcess reports whether pid is still the live process that started
 // at start.
 func sameProcess(pid int, start uint64) bool {
 	if pid <= 0 {
 		return false
 	}
-	s, state, err := procStart(pid)
-	return err == nil && s == start && state != 'Z' && state != 'X'
+	st, err := procstat.Read(pid)
+	return err == nil && st.StartTime == start && st.State != 'Z' && st.State != 'X'
 }
 
 // netnsInode returns the inode that identifies the network namespace

@@ -5,49 +5,16 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/jumpgate/jumpgate/internal/procstat"
 )
 
-func TestParseStat(t *testing.T) {
+func TestSameProcess(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		file      string
-		wantStart uint64
-		wantState byte
-	}{
-		{"stat-paren.txt", 987654, 'S'}, // a command name with spaces and ')'
+	st, err := procstat.Read(os.Getpid())
+	if err != nil || !sameProcess(os.Getpid(), st.StartTime) || sameProcess(os.Getpid(), st.StartTime+1) {
+		t.Errorf("procstat.Read(self) = %+v, %v; sameProcess disagrees", st, err)
 	}
-	for _, tt := range tests {
-		t.Run(tt.file, func(t *testing.T) {
-			b, err := os.ReadFile(filepath.Join("testdata", tt.file))
-			if err != nil {
-				t.Fatal(err)
-			}
-			start, state, err := parseStat(b)
-			if err != nil || start != tt.wantStart || state != tt.wantState {
-				t.Errorf("parseStat = %d %c %v, want %d %c", start, state, err, tt.wantStart, tt.wantState)
-			}
-		})
-	}
-	for _, bad := range []string{"", "1 (x", "1 (x) S 1 2", "1 (x) S" + strings.Repeat(" z", 25)} {
-		if _, _, err := parseStat([]byte(bad)); err == nil {
-			t.Errorf("parseStat(%q) did not fail", bad)
-		}
-	}
-	if start, _, err := procStart(os.Getpid()); err != nil || start == 0 || !sameProcess(os.Getpid(), start) || sameProcess(os.Getpid(), start+1) {
-		t.Errorf("procStart(self) = %d, %v; sameProcess disagrees", start, err)
-	}
-}
-
-func FuzzParseStat(f *testing.F) {
-	ents, _ := os.ReadDir("testdata")
-	for _, e := range ents {
-		if b, err := os.ReadFile(filepath.Join("testdata", e.Name())); err == nil && strings.HasPrefix(e.Name(), "stat-") {
-			f.Add(b)
-		}
-	}
-	f.Fuzz(func(t *testing.T, b []byte) {
-		parseStat(b) // must not panic
-	})
 }
 
 func FuzzParseServerKind(f *testing.F) {

@@ -21,6 +21,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/jumpgate/jumpgate/internal/procstat"
 )
 
 // serverScript enters the server's own root and hostname, then execs it.
@@ -139,11 +141,10 @@ func (l *Lab) startServer(h hostRecord, unshare string, argv []string) error {
 		cmd.Wait()
 		close(done)
 	}()
-	start, _, err := procStart(pid)
-	if err != nil {
-		// It exited at once; record it anyway so waitReady reports the log.
-		start = 0
-	}
+	// If it exited at once, st is zero: it is recorded anyway so that
+	// waitReady reports the log.
+	st, _ := procstat.Read(pid)
+	start := st.StartTime
 	l.m.Servers = append(l.m.Servers, serverRecord{Host: h.Name, PID: pid, Start: start, Log: l.LogFile(h.Name)})
 	return l.save()
 }

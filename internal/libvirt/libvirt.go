@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"strings"
 
+	"github.com/jumpgate/jumpgate/internal/shquote"
 	"github.com/jumpgate/jumpgate/internal/sshwire"
 )
 
@@ -94,9 +95,9 @@ func (c *Client) virsh(ctx context.Context, args ...string) ([]byte, error) {
 		uri = DefaultURI
 	}
 	var b strings.Builder
-	b.WriteString("env LC_ALL=C virsh -q -c " + shellQuote(uri))
+	b.WriteString("env LC_ALL=C virsh -q -c " + shquote.Quote(uri))
 	for _, a := range args {
-		b.WriteString(" " + shellQuote(a))
+		b.WriteString(" " + shquote.Quote(a))
 	}
 	out, err := c.Run(ctx, b.String())
 	if err != nil {
@@ -107,13 +108,6 @@ func (c *Client) virsh(ctx context.Context, args ...string) ([]byte, error) {
 		return nil, err
 	}
 	return out, nil
-}
-
-func shellQuote(s string) string {
-	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:/=+@%") == "" {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // Sources are domifaddr's address sources in the order they are asked.

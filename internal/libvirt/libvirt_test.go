@@ -113,22 +113,6 @@ func TestDomainErrorIsTyped(t *testing.T) {
 	}
 }
 
-func TestShellQuote(t *testing.T) {
-	t.Parallel()
-	for in, want := range map[string]string{
-		"guest":          "guest",
-		"qemu:///system": "qemu:///system",
-		"my vm":          "'my vm'",
-		"it's":           `'it'\''s'`,
-		"":               "''",
-		"$(reboot)":      "'$(reboot)'",
-	} {
-		if got := shellQuote(in); got != want {
-			t.Errorf("shellQuote(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func TestResolverCache(t *testing.T) {
 	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "libvirt")

@@ -7,12 +7,12 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
-	"runtime"
 	"sync"
 	"time"
 
-	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"github.com/jumpgate/jumpgate/internal/nsexec"
 )
 
 // maxFrame is larger than any frame a 64 KiB MTU allows.
@@ -72,7 +72,7 @@ func Run(ctx context.Context, c Config, ready func()) error {
 // stays in that namespace whatever thread later uses it.
 func openPort(p Port) (*os.File, error) {
 	var f *os.File
-	err := inNetns(p.Netns, func() error {
+	open := func() error {
 		ifi, err := net.InterfaceByName(p.Ifname)
 		if err != nil {
 			return err
@@ -94,7 +94,13 @@ func openPort(p Port) (*os.File, error) {
 		}
 		f = os.NewFile(uintptr(fd), "packet:"+p.Ifname)
 		return nil
-	})
+	}
+	var err error
+	if p.Netns == "" {
+		err = open()
+	} else {
+		err = nsexec.Do(p.Netns, open)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("link emulator: open %s (namespace %q): %w", p.Ifname, p.Netns, err)
 	}
@@ -102,35 +108,6 @@ func openPort(p Port) (*os.File, error) {
 }
 
 func htons(v uint16) uint16 { return v<<8 | v>>8 }
-
-// inNetns runs fn on a locked thread inside the namespace at path.
-func inNetns(path string, fn func() error) error {
-	if path == "" {
-		return fn()
-	}
-	ns, err := netns.GetFromPath(path)
-	if err != nil {
-		return err
-	}
-	defer ns.Close()
-	runtime.LockOSThread()
-	orig, err := netns.Get()
-	if err != nil {
-		runtime.UnlockOSThread()
-		return err
-	}
-	defer orig.Close()
-	if err := netns.Set(ns); err != nil {
-		runtime.UnlockOSThread()
-		return err
-	}
-	ferr := fn()
-	if err := netns.Set(orig); err != nil {
-		return errors.Join(ferr, err) // the thread stays locked and dies
-	}
-	runtime.UnlockOSThread()
-	return ferr
-}
 
 // frame is one queued frame and when it leaves.
 type frame struct {

@@ -3,86 +3,29 @@ package mux
 import (
 	"bytes"
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"io"
-	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/ssh"
-
-	"github.com/jumpgate/jumpgate/internal/server"
+	"github.com/jumpgate/jumpgate/internal/server/servertest"
+	"github.com/jumpgate/jumpgate/internal/sshtest"
 	"github.com/jumpgate/jumpgate/internal/sshwire"
 	"github.com/jumpgate/jumpgate/internal/vlog"
-	"github.com/jumpgate/jumpgate/internal/xssh"
 )
 
-// syncBuffer is a bytes.Buffer safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // startServer runs `jumpgate serve`'s server in-process on loopback and
-// returns a client logged in as root.
+// returns a client logged in as the user running the test.
 func startServer(t testing.TB) sshwire.Conn {
 	t.Helper()
-	if os.Getuid() != 0 {
-		t.Skip("the in-process server logs in as root")
-	}
-	dir := t.TempDir()
-	_, hpriv, _ := ed25519.GenerateKey(rand.Reader)
-	hk, _ := ssh.NewSignerFromKey(hpriv)
-	_, cpriv, _ := ed25519.GenerateKey(rand.Reader)
-	ck, _ := ssh.NewSignerFromKey(cpriv)
-	keys := filepath.Join(dir, "authorized_keys")
-	if err := os.WriteFile(keys, ssh.MarshalAuthorizedKey(ck.PublicKey()), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	srv := servertest.Start(t, nil)
+	c, err := srv.Dial()
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- server.Serve(ctx, ln, server.Config{
-			HostKeys:       []ssh.Signer{hk},
-			AuthorizedKeys: keys,
-			Logger:         slog.New(slog.NewTextHandler(io.Discard, nil)),
-		})
-	}()
-	c, err := xssh.Dial("tcp", ln.Addr().String(), 30*time.Second, &sshwire.ClientConfig{
-		User:            "root",
-		Auth:            []sshwire.AuthMethod{sshwire.Signers(ck)},
-		HostKeyCallback: ssh.FixedHostKey(hk.PublicKey()),
-	})
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		c.Close()
-		cancel()
-		<-done
-	})
+	t.Cleanup(func() { c.Close() })
 	return c
 }
 
@@ -90,21 +33,27 @@ type testMaster struct {
 	*Master
 	path string
 	dir  string
-	log  *syncBuffer
+	log  *sshtest.Buffer
 	done chan error
 }
 
 // startMaster serves a master for a fresh in-process server on a control
-// socket in a new 0700 directory under /run.
+// socket in a new 0700 directory.
 func startMaster(t testing.TB, mod func(*Config)) *testMaster {
 	t.Helper()
 	client := startServer(t)
-	dir, err := os.MkdirTemp("/run", "jumpgate-mux-test-")
+	dir, err := os.MkdirTemp("", "jumpgate-mux-test-")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	tm := &testMaster{path: filepath.Join(dir, "ctl"), dir: dir, log: &syncBuffer{}, done: make(chan error, 1)}
+	return startMasterOn(t, client, dir, mod)
+}
+
+// startMasterOn serves a master for client on a control socket in dir.
+func startMasterOn(t testing.TB, client sshwire.Conn, dir string, mod func(*Config)) *testMaster {
+	t.Helper()
+	tm := &testMaster{path: filepath.Join(dir, "ctl"), dir: dir, log: &sshtest.Buffer{}, done: make(chan error, 1)}
 	ln, err := Listen(tm.path)
 	if err != nil {
 		t.Fatal(err)
@@ -212,15 +161,4 @@ func startEcho(t testing.TB) *net.TCPAddr {
 		}
 	}()
 	return ln.Addr().(*net.TCPAddr)
-}
-
-// freePort returns a loopback TCP port that was free a moment ago.
-func freePort(t testing.TB) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }

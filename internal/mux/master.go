@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"os"
 	"strconv"
@@ -195,7 +196,8 @@ func (m *Master) shutdown() {
 	m.mu.Lock()
 	conns := m.conns
 	m.conns = map[*ctlConn]struct{}{}
-	chans := m.chans
+	// A copy: finishing channels delete themselves from m.chans.
+	chans := maps.Clone(m.chans)
 	fwds := m.fwds
 	m.fwds = nil
 	remote := m.remote

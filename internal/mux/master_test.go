@@ -12,6 +12,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/jumpgate/jumpgate/internal/nstest"
+	"github.com/jumpgate/jumpgate/internal/sshtest"
 )
 
 func TestSessionThroughMaster(t *testing.T) {
@@ -204,6 +207,7 @@ func TestStdioForwardOverSocketpair(t *testing.T) {
 }
 
 func TestSocketModeAndPeerUID(t *testing.T) {
+	nstest.RequireRoot(t) // the client runs as nobody
 	t.Parallel()
 	tm := startMaster(t, nil)
 	for _, p := range []struct {
@@ -286,7 +290,7 @@ func TestIdleTimeoutWaitsForClientsAndConnections(t *testing.T) {
 
 	// A forward asked for without client-forwards@jumpgate (as -O
 	// forward, or OpenSSH's client) stays with the master.
-	port := freePort(t)
+	port := sshtest.FreePort(t)
 	if _, err := c.Forward(context.Background(), Forward{Kind: FwdLocal, ListenHost: "127.0.0.1", ListenPort: uint32(port),
 		ConnectHost: "127.0.0.1", ConnectPort: uint32(echo.Port)}); err != nil {
 		t.Fatal(err)

@@ -11,19 +11,9 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-func needSSH(t *testing.T) string {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("OpenSSH interop under -short")
-	}
-	p, err := exec.LookPath("ssh")
-	if err != nil {
-		t.Skip("OpenSSH's ssh is not installed")
-	}
-	return p
-}
+	"github.com/jumpgate/jumpgate/internal/sshtest"
+)
 
 // runSSH runs OpenSSH's client against the control socket only: with
 // -F none and a host that does not resolve, a fallback to a direct
@@ -51,7 +41,8 @@ const noHost = "jumpgate-mux-test.invalid"
 
 func TestOpenSSHClientAgainstOurMaster(t *testing.T) {
 	t.Parallel()
-	bin := needSSH(t)
+	sshtest.RequireOpenSSH(t, "ssh")
+	bin := "ssh"
 	tm := startMaster(t, nil)
 
 	t.Run("check", func(t *testing.T) {
@@ -89,7 +80,7 @@ func TestOpenSSHClientAgainstOurMaster(t *testing.T) {
 				c.Close()
 			}
 		}()
-		lport := freePort(t)
+		lport := sshtest.FreePort(t)
 		spec := "127.0.0.1:" + strconv.Itoa(lport) + ":" + target.Addr().String()
 		_, stderr, code := runSSH(t, bin, tm.path, "", "-O", "forward", "-L", spec, noHost)
 		if code != 0 {

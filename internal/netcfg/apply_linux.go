@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 
 	"github.com/vishvananda/netlink"
+
+	"github.com/jumpgate/jumpgate/internal/ipnet"
 )
 
 // Apply makes the kernel match t, printing each step to w as it runs.
@@ -167,7 +169,7 @@ func (p *planner) planRouteDel(r Route) {
 	if err != nil {
 		return
 	}
-	dst := prefixNet(r.To)
+	dst := ipnet.FromPrefix(r.To)
 	family := netlink.FAMILY_V4
 	if r.To.Addr().Is6() {
 		family = netlink.FAMILY_V6

@@ -10,13 +10,14 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"unsafe"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netlink/nl"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"github.com/jumpgate/jumpgate/internal/nsexec"
 )
 
 // netnsDir is where named network namespaces live, as with `ip netns`.
@@ -132,24 +133,7 @@ func (k *kernel) inNS(ns string, fn func() error) error {
 	if !fd.IsOpen() {
 		return fn()
 	}
-	runtime.LockOSThread()
-	orig, err := netns.Get()
-	if err != nil {
-		runtime.UnlockOSThread()
-		return err
-	}
-	defer orig.Close()
-	if err := netns.Set(fd); err != nil {
-		runtime.UnlockOSThread()
-		return fmt.Errorf("enter namespace %s: %w", nsLabel(ns), err)
-	}
-	ferr := fn()
-	if err := netns.Set(orig); err != nil {
-		// The thread stays locked and dies with its goroutine.
-		return errors.Join(ferr, fmt.Errorf("restore namespace: %w", err))
-	}
-	runtime.UnlockOSThread()
-	return ferr
+	return nsexec.DoHandle(fd, fn)
 }
 
 // createNamespace makes /run/netns/NAME (as `ip netns add`) and brings lo up.
@@ -169,26 +153,11 @@ func (k *kernel) createNamespace(ns string) error {
 	if err != nil {
 		return fmt.Errorf("make %s shared: %w", netnsDir, err)
 	}
-	runtime.LockOSThread()
-	orig, err := netns.Get()
+	nh, err := nsexec.NewNamed(k.realNS(ns))
 	if err != nil {
-		runtime.UnlockOSThread()
 		return err
 	}
-	defer orig.Close()
-	nh, err := netns.NewNamed(k.realNS(ns))
-	if err != nil {
-		if serr := netns.Set(orig); serr != nil {
-			return errors.Join(err, serr)
-		}
-		runtime.UnlockOSThread()
-		return fmt.Errorf("create namespace %s: %w", k.realNS(ns), err)
-	}
 	nh.Close()
-	if err := netns.Set(orig); err != nil {
-		return fmt.Errorf("restore namespace: %w", err)
-	}
-	runtime.UnlockOSThread()
 	h, err := k.handle(ns)
 	if err != nil {
 		return err
@@ -355,23 +324,11 @@ func (k *kernel) createTap(ns, name string, owner *uint32) error {
 // probeNetem reports whether the kernel can make a netem qdisc, trying it
 // on a dummy link in a throw-away namespace so nothing visible changes.
 func probeNetem() bool {
-	runtime.LockOSThread()
-	orig, err := netns.Get()
+	ns, err := nsexec.New()
 	if err != nil {
-		runtime.UnlockOSThread()
-		return false
-	}
-	defer orig.Close()
-	ns, err := netns.New()
-	if err != nil {
-		runtime.UnlockOSThread()
 		return false
 	}
 	defer ns.Close()
-	if err := netns.Set(orig); err != nil {
-		return false // thread stays locked and dies
-	}
-	runtime.UnlockOSThread()
 	h, err := netlink.NewHandleAt(ns)
 	if err != nil {
 		return false

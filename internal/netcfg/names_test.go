@@ -26,25 +26,3 @@ func TestValidIfName(t *testing.T) {
 		}
 	}
 }
-
-func TestYAMLLine(t *testing.T) {
-	for _, tc := range []struct {
-		msg  string
-		line int
-		rest string
-		ok   bool
-	}{
-		{"yaml: line 2: did not find expected node content", 2, "did not find expected node content", true},
-		{"yaml: line 12: mapping values are not allowed: here", 12, "mapping values are not allowed: here", true},
-		{"yaml: line x: oops", 0, "", false},
-		{"yaml: line : oops", 0, "", false},
-		{"yaml: line 3: two\nlines", 0, "", false},
-		{"yaml: unmarshal errors", 0, "", false},
-		{"line 3: oops", 0, "", false},
-	} {
-		line, rest, ok := yamlLine(tc.msg)
-		if line != tc.line || rest != tc.rest || ok != tc.ok {
-			t.Errorf("yamlLine(%q) = %d, %q, %v; want %d, %q, %v", tc.msg, line, rest, ok, tc.line, tc.rest, tc.ok)
-		}
-	}
-}

@@ -1,6 +1,6 @@
 package netcfg
 
-// Parsing walks yaml.v3's node tree by hand rather than decoding into
+// Parsing walks a YAML node tree by hand rather than decoding into
 // structs, so that every error names the file, line and field, unknown
 // fields are errors, and the cross-references (namespaces, bridges, route
 // devices) are checked where they are written.
@@ -15,22 +15,27 @@ import (
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"github.com/jumpgate/jumpgate/internal/yamlnode"
 )
 
 // Parse reads a network file; file names it in errors (and, without a
 // name: field, gives the topology its name).
 func Parse(file string, data []byte) (*Topology, error) {
 	p := &parser{file: file}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
+	docs, err := yamlnode.Parse(data)
+	if err != nil {
 		return nil, p.yamlErr(err)
 	}
-	if doc.Kind == 0 || len(doc.Content) == 0 {
+	if len(docs) == 0 || docs[0] == nil {
 		return nil, &SchemaError{File: file, Line: 1, Column: 1, Msg: "empty file; it needs at least \"version: 1\""}
 	}
+	if len(docs) > 1 {
+		// A second document would be dropped unread: a file cut and pasted
+		// together, or a typo in a separator.
+		return nil, &SchemaError{File: file, Line: docs[1].Line, Column: 1, Msg: "more than one YAML document; a network file holds one"}
+	}
 	t := &Topology{}
-	if err := p.top(doc.Content[0], t); err != nil {
+	if err := p.top(docs[0], t); err != nil {
 		return nil, err
 	}
 	return t, nil
@@ -41,40 +46,22 @@ type parser struct {
 }
 
 func (p *parser) yamlErr(err error) error {
-	msg := err.Error()
-	if line, rest, ok := yamlLine(msg); ok {
-		return &SchemaError{File: p.file, Line: line, Column: 1, Msg: "yaml: " + rest}
+	var se *yamlnode.SyntaxError
+	if errors.As(err, &se) {
+		return &SchemaError{File: p.file, Line: se.Line, Column: se.Column, Msg: "yaml: " + se.Msg}
 	}
-	return &SchemaError{File: p.file, Line: 1, Column: 1, Msg: msg}
+	return &SchemaError{File: p.file, Line: 1, Column: 1, Msg: err.Error()}
 }
 
-// yamlLine splits a one-line "yaml: line N: MESSAGE" from yaml.v3 into N
-// and MESSAGE.
-func yamlLine(msg string) (line int, rest string, ok bool) {
-	s, found := strings.CutPrefix(msg, "yaml: line ")
-	if !found || strings.Contains(s, "\n") {
-		return 0, "", false
-	}
-	digits, rest, found := strings.Cut(s, ": ")
-	if !found || digits == "" || strings.Trim(digits, "0123456789") != "" {
-		return 0, "", false
-	}
-	line, err := strconv.Atoi(digits)
-	if err != nil {
-		return 0, "", false
-	}
-	return line, rest, true
-}
-
-func (p *parser) errAt(n *yaml.Node, field, format string, args ...any) error {
+func (p *parser) errAt(n *yamlnode.Node, field, format string, args ...any) error {
 	return &SchemaError{File: p.file, Line: n.Line, Column: n.Column, Field: field, Msg: fmt.Sprintf(format, args...)}
 }
 
 // fields walks a mapping, calling the handler for each known key; unknown
 // and repeated keys are errors, and so are missing required ones.
-func (p *parser) fields(n *yaml.Node, path string, handlers map[string]func(v *yaml.Node, field string) error, required ...string) error {
-	if n.Kind != yaml.MappingNode {
-		return p.errAt(n, path, "expected a mapping, found %s", kindName(n))
+func (p *parser) fields(n *yamlnode.Node, path string, handlers map[string]func(v *yamlnode.Node, field string) error, required ...string) error {
+	if n.Kind != yamlnode.Mapping {
+		return p.errAt(n, path, "expected a mapping, found %s", yamlnode.KindName(n))
 	}
 	seen := map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
@@ -107,7 +94,7 @@ func (p *parser) fields(n *yaml.Node, path string, handlers map[string]func(v *y
 	return nil
 }
 
-func knownList(h map[string]func(*yaml.Node, string) error) string {
+func knownList(h map[string]func(*yamlnode.Node, string) error) string {
 	var ks []string
 	for k := range h {
 		ks = append(ks, k)
@@ -121,23 +108,9 @@ func knownList(h map[string]func(*yaml.Node, string) error) string {
 	return strings.Join(ks, ", ")
 }
 
-func kindName(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.ScalarNode:
-		return fmt.Sprintf("%q", n.Value)
-	case yaml.AliasNode:
-		return "an alias"
-	}
-	return "nothing"
-}
-
-func (p *parser) seq(n *yaml.Node, field string, each func(i int, v *yaml.Node, field string) error) error {
-	if n.Kind != yaml.SequenceNode {
-		return p.errAt(n, field, "expected a list, found %s", kindName(n))
+func (p *parser) seq(n *yamlnode.Node, field string, each func(i int, v *yamlnode.Node, field string) error) error {
+	if n.Kind != yamlnode.Sequence {
+		return p.errAt(n, field, "expected a list, found %s", yamlnode.KindName(n))
 	}
 	for i, v := range n.Content {
 		if err := each(i, v, fmt.Sprintf("%s[%d]", field, i)); err != nil {
@@ -147,17 +120,17 @@ func (p *parser) seq(n *yaml.Node, field string, each func(i int, v *yaml.Node, 
 	return nil
 }
 
-func (p *parser) str(n *yaml.Node, field string, dst *string) error {
-	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
-		return p.errAt(n, field, "expected a string, found %s", kindName(n))
+func (p *parser) str(n *yamlnode.Node, field string, dst *string) error {
+	if n.Kind != yamlnode.Scalar || n.Tag == "!!null" {
+		return p.errAt(n, field, "expected a string, found %s", yamlnode.KindName(n))
 	}
 	*dst = n.Value
 	return nil
 }
 
-func (p *parser) boolean(n *yaml.Node, field string, dst *bool) error {
-	if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" {
-		return p.errAt(n, field, "expected true or false, found %s", kindName(n))
+func (p *parser) boolean(n *yamlnode.Node, field string, dst *bool) error {
+	if n.Kind != yamlnode.Scalar || n.Tag != "!!bool" {
+		return p.errAt(n, field, "expected true or false, found %s", yamlnode.KindName(n))
 	}
 	*dst = n.Value == "true" || n.Value == "True" || n.Value == "TRUE"
 	return nil
@@ -184,7 +157,7 @@ func validIfName(s string) bool {
 	return true
 }
 
-func (p *parser) name(n *yaml.Node, field string, dst *string) error {
+func (p *parser) name(n *yamlnode.Node, field string, dst *string) error {
 	if err := p.str(n, field, dst); err != nil {
 		return err
 	}
@@ -194,7 +167,7 @@ func (p *parser) name(n *yaml.Node, field string, dst *string) error {
 	return nil
 }
 
-func (p *parser) duration(n *yaml.Node, field string, dst *time.Duration) error {
+func (p *parser) duration(n *yamlnode.Node, field string, dst *time.Duration) error {
 	var s string
 	if err := p.str(n, field, &s); err != nil {
 		return err
@@ -207,8 +180,8 @@ func (p *parser) duration(n *yaml.Node, field string, dst *time.Duration) error 
 	return nil
 }
 
-func (p *parser) addresses(n *yaml.Node, field string, dst *[]netip.Prefix) error {
-	return p.seq(n, field, func(_ int, v *yaml.Node, f string) error {
+func (p *parser) addresses(n *yamlnode.Node, field string, dst *[]netip.Prefix) error {
+	return p.seq(n, field, func(_ int, v *yamlnode.Node, f string) error {
 		var s string
 		if err := p.str(v, f, &s); err != nil {
 			return err
@@ -244,9 +217,9 @@ func ParseRate(s string) (uint64, error) {
 	return 0, errors.New("not a rate (e.g. 100mbit, 512kbit, 1gbit; bytes per second are not accepted)")
 }
 
-func (p *parser) shape(n *yaml.Node, field string, dst *Shape) error {
-	return p.fields(n, field, map[string]func(*yaml.Node, string) error{
-		"rate": func(v *yaml.Node, f string) error {
+func (p *parser) shape(n *yamlnode.Node, field string, dst *Shape) error {
+	return p.fields(n, field, map[string]func(*yamlnode.Node, string) error{
+		"rate": func(v *yamlnode.Node, f string) error {
 			var s string
 			if err := p.str(v, f, &s); err != nil {
 				return err
@@ -258,7 +231,7 @@ func (p *parser) shape(n *yaml.Node, field string, dst *Shape) error {
 			dst.Rate = r
 			return nil
 		},
-		"delay": func(v *yaml.Node, f string) error {
+		"delay": func(v *yamlnode.Node, f string) error {
 			if err := p.duration(v, f, &dst.Delay); err != nil {
 				return err
 			}
@@ -267,7 +240,7 @@ func (p *parser) shape(n *yaml.Node, field string, dst *Shape) error {
 			}
 			return nil
 		},
-		"loss": func(v *yaml.Node, f string) error {
+		"loss": func(v *yamlnode.Node, f string) error {
 			var s string
 			if err := p.str(v, f, &s); err != nil {
 				return err
@@ -282,25 +255,25 @@ func (p *parser) shape(n *yaml.Node, field string, dst *Shape) error {
 	})
 }
 
-func (p *parser) end(n *yaml.Node, field string, e *End) error {
-	return p.fields(n, field, map[string]func(*yaml.Node, string) error{
-		"name":      func(v *yaml.Node, f string) error { return p.name(v, f, &e.Name) },
-		"namespace": func(v *yaml.Node, f string) error { return p.name(v, f, &e.Namespace) },
-		"bridge":    func(v *yaml.Node, f string) error { return p.name(v, f, &e.Bridge) },
-		"addresses": func(v *yaml.Node, f string) error { return p.addresses(v, f, &e.Addresses) },
+func (p *parser) end(n *yamlnode.Node, field string, e *End) error {
+	return p.fields(n, field, map[string]func(*yamlnode.Node, string) error{
+		"name":      func(v *yamlnode.Node, f string) error { return p.name(v, f, &e.Name) },
+		"namespace": func(v *yamlnode.Node, f string) error { return p.name(v, f, &e.Namespace) },
+		"bridge":    func(v *yamlnode.Node, f string) error { return p.name(v, f, &e.Bridge) },
+		"addresses": func(v *yamlnode.Node, f string) error { return p.addresses(v, f, &e.Addresses) },
 	}, "name")
 }
 
 // top reads the document and checks the references between its parts.
-func (p *parser) top(n *yaml.Node, t *Topology) error {
+func (p *parser) top(n *yamlnode.Node, t *Topology) error {
 	version := 0
-	var versionNode *yaml.Node
-	refs := &refChecker{p: p, links: map[string]*yaml.Node{}, bridges: map[string]bool{}, nss: map[string]bool{}}
-	err := p.fields(n, "", map[string]func(*yaml.Node, string) error{
-		"version": func(v *yaml.Node, f string) error {
+	var versionNode *yamlnode.Node
+	refs := &refChecker{p: p, links: map[string]*yamlnode.Node{}, bridges: map[string]bool{}, nss: map[string]bool{}}
+	err := p.fields(n, "", map[string]func(*yamlnode.Node, string) error{
+		"version": func(v *yamlnode.Node, f string) error {
 			versionNode = v
-			if v.Kind != yaml.ScalarNode || v.Tag != "!!int" {
-				return p.errAt(v, f, "expected an integer, found %s", kindName(v))
+			if v.Kind != yamlnode.Scalar || v.Tag != "!!int" {
+				return p.errAt(v, f, "expected an integer, found %s", yamlnode.KindName(v))
 			}
 			i, err := strconv.Atoi(v.Value)
 			if err != nil {
@@ -309,12 +282,12 @@ func (p *parser) top(n *yaml.Node, t *Topology) error {
 			version = i
 			return nil
 		},
-		"name": func(v *yaml.Node, f string) error { return p.name(v, f, &t.Name) },
-		"namespaces": func(v *yaml.Node, f string) error {
-			return p.seq(v, f, func(_ int, v *yaml.Node, f string) error {
+		"name": func(v *yamlnode.Node, f string) error { return p.name(v, f, &t.Name) },
+		"namespaces": func(v *yamlnode.Node, f string) error {
+			return p.seq(v, f, func(_ int, v *yamlnode.Node, f string) error {
 				var ns Namespace
-				err := p.fields(v, f, map[string]func(*yaml.Node, string) error{
-					"name": func(v *yaml.Node, f string) error {
+				err := p.fields(v, f, map[string]func(*yamlnode.Node, string) error{
+					"name": func(v *yamlnode.Node, f string) error {
 						if err := p.name(v, f, &ns.Name); err != nil {
 							return err
 						}
@@ -329,17 +302,17 @@ func (p *parser) top(n *yaml.Node, t *Topology) error {
 				return err
 			})
 		},
-		"bridges": func(v *yaml.Node, f string) error {
-			return p.seq(v, f, func(_ int, v *yaml.Node, f string) error {
+		"bridges": func(v *yamlnode.Node, f string) error {
+			return p.seq(v, f, func(_ int, v *yamlnode.Node, f string) error {
 				var b Bridge
-				var nsNode *yaml.Node
-				err := p.fields(v, f, map[string]func(*yaml.Node, string) error{
-					"name":           func(v *yaml.Node, f string) error { return p.name(v, f, &b.Name) },
-					"namespace":      func(v *yaml.Node, f string) error { nsNode = v; return p.name(v, f, &b.Namespace) },
-					"stp":            func(v *yaml.Node, f string) error { return p.boolean(v, f, &b.STP) },
-					"ageing":         func(v *yaml.Node, f string) error { return p.duration(v, f, &b.Ageing) },
-					"vlan_filtering": func(v *yaml.Node, f string) error { return p.boolean(v, f, &b.VLANFiltering) },
-					"addresses":      func(v *yaml.Node, f string) error { return p.addresses(v, f, &b.Addresses) },
+				var nsNode *yamlnode.Node
+				err := p.fields(v, f, map[string]func(*yamlnode.Node, string) error{
+					"name":           func(v *yamlnode.Node, f string) error { return p.name(v, f, &b.Name) },
+					"namespace":      func(v *yamlnode.Node, f string) error { nsNode = v; return p.name(v, f, &b.Namespace) },
+					"stp":            func(v *yamlnode.Node, f string) error { return p.boolean(v, f, &b.STP) },
+					"ageing":         func(v *yamlnode.Node, f string) error { return p.duration(v, f, &b.Ageing) },
+					"vlan_filtering": func(v *yamlnode.Node, f string) error { return p.boolean(v, f, &b.VLANFiltering) },
+					"addresses":      func(v *yamlnode.Node, f string) error { return p.addresses(v, f, &b.Addresses) },
 				}, "name")
 				if err != nil {
 					return err
@@ -355,20 +328,20 @@ func (p *parser) top(n *yaml.Node, t *Topology) error {
 				return nil
 			})
 		},
-		"veths": func(v *yaml.Node, f string) error {
-			return p.seq(v, f, func(_ int, v *yaml.Node, f string) error {
+		"veths": func(v *yamlnode.Node, f string) error {
+			return p.seq(v, f, func(_ int, v *yamlnode.Node, f string) error {
 				var vt Veth
-				var aNode, bNode *yaml.Node
-				err := p.fields(v, f, map[string]func(*yaml.Node, string) error{
-					"a":     func(v *yaml.Node, f string) error { aNode = v; return p.end(v, f, &vt.A) },
-					"b":     func(v *yaml.Node, f string) error { bNode = v; return p.end(v, f, &vt.B) },
-					"shape": func(v *yaml.Node, f string) error { return p.shape(v, f, &vt.Shape) },
+				var aNode, bNode *yamlnode.Node
+				err := p.fields(v, f, map[string]func(*yamlnode.Node, string) error{
+					"a":     func(v *yamlnode.Node, f string) error { aNode = v; return p.end(v, f, &vt.A) },
+					"b":     func(v *yamlnode.Node, f string) error { bNode = v; return p.end(v, f, &vt.B) },
+					"shape": func(v *yamlnode.Node, f string) error { return p.shape(v, f, &vt.Shape) },
 				}, "a", "b")
 				if err != nil {
 					return err
 				}
 				for _, e := range []struct {
-					n   *yaml.Node
+					n   *yamlnode.Node
 					f   string
 					end End
 				}{{aNode, f + ".a", vt.A}, {bNode, f + ".b", vt.B}} {
@@ -380,23 +353,23 @@ func (p *parser) top(n *yaml.Node, t *Topology) error {
 				return nil
 			})
 		},
-		"taps": func(v *yaml.Node, f string) error {
-			return p.seq(v, f, func(_ int, v *yaml.Node, f string) error {
+		"taps": func(v *yamlnode.Node, f string) error {
+			return p.seq(v, f, func(_ int, v *yamlnode.Node, f string) error {
 				var tp Tap
-				err := p.fields(v, f, map[string]func(*yaml.Node, string) error{
-					"name":      func(v *yaml.Node, f string) error { return p.name(v, f, &tp.Name) },
-					"namespace": func(v *yaml.Node, f string) error { return p.name(v, f, &tp.Namespace) },
-					"bridge":    func(v *yaml.Node, f string) error { return p.name(v, f, &tp.Bridge) },
-					"owner": func(v *yaml.Node, f string) error {
+				err := p.fields(v, f, map[string]func(*yamlnode.Node, string) error{
+					"name":      func(v *yamlnode.Node, f string) error { return p.name(v, f, &tp.Name) },
+					"namespace": func(v *yamlnode.Node, f string) error { return p.name(v, f, &tp.Namespace) },
+					"bridge":    func(v *yamlnode.Node, f string) error { return p.name(v, f, &tp.Bridge) },
+					"owner": func(v *yamlnode.Node, f string) error {
 						u, err := strconv.ParseUint(v.Value, 10, 32)
-						if v.Kind != yaml.ScalarNode || v.Tag != "!!int" || err != nil {
-							return p.errAt(v, f, "expected a numeric uid, found %s", kindName(v))
+						if v.Kind != yamlnode.Scalar || v.Tag != "!!int" || err != nil {
+							return p.errAt(v, f, "expected a numeric uid, found %s", yamlnode.KindName(v))
 						}
 						uid := uint32(u)
 						tp.Owner = &uid
 						return nil
 					},
-					"addresses": func(v *yaml.Node, f string) error { return p.addresses(v, f, &tp.Addresses) },
+					"addresses": func(v *yamlnode.Node, f string) error { return p.addresses(v, f, &tp.Addresses) },
 				}, "name")
 				if err != nil {
 					return err
@@ -408,13 +381,13 @@ func (p *parser) top(n *yaml.Node, t *Topology) error {
 				return nil
 			})
 		},
-		"routes": func(v *yaml.Node, f string) error {
-			return p.seq(v, f, func(_ int, v *yaml.Node, f string) error {
+		"routes": func(v *yamlnode.Node, f string) error {
+			return p.seq(v, f, func(_ int, v *yamlnode.Node, f string) error {
 				var r Route
-				var devNode, nsNode *yaml.Node
-				err := p.fields(v, f, map[string]func(*yaml.Node, string) error{
-					"namespace": func(v *yaml.Node, f string) error { nsNode = v; return p.name(v, f, &r.Namespace) },
-					"to": func(v *yaml.Node, f string) error {
+				var devNode, nsNode *yamlnode.Node
+				err := p.fields(v, f, map[string]func(*yamlnode.Node, string) error{
+					"namespace": func(v *yamlnode.Node, f string) error { nsNode = v; return p.name(v, f, &r.Namespace) },
+					"to": func(v *yamlnode.Node, f string) error {
 						var s string
 						if err := p.str(v, f, &s); err != nil {
 							return err
@@ -429,7 +402,7 @@ func (p *parser) top(n *yaml.Node, t *Topology) error {
 						r.To = pfx.Masked()
 						return nil
 					},
-					"via": func(v *yaml.Node, f string) error {
+					"via": func(v *yamlnode.Node, f string) error {
 						var s string
 						if err := p.str(v, f, &s); err != nil {
 							return err
@@ -441,7 +414,7 @@ func (p *parser) top(n *yaml.Node, t *Topology) error {
 						r.Via = a
 						return nil
 					},
-					"dev": func(v *yaml.Node, f string) error { devNode = v; return p.name(v, f, &r.Dev) },
+					"dev": func(v *yamlnode.Node, f string) error { devNode = v; return p.name(v, f, &r.Dev) },
 				}, "to")
 				if err != nil {
 					return err
@@ -500,18 +473,18 @@ func defaultName(file string) string {
 type refChecker struct {
 	p       *parser
 	nss     map[string]bool
-	links   map[string]*yaml.Node // ns/name → where declared
+	links   map[string]*yamlnode.Node // ns/name → where declared
 	bridges map[string]bool
 }
 
-func (r *refChecker) namespace(n *yaml.Node, field, ns string) error {
+func (r *refChecker) namespace(n *yamlnode.Node, field, ns string) error {
 	if ns == "" || r.nss[ns] {
 		return nil
 	}
 	return r.p.errAt(n, field, "namespace %q is not declared under namespaces (declare it above its links)", ns)
 }
 
-func (r *refChecker) link(n *yaml.Node, field, ns, name string) error {
+func (r *refChecker) link(n *yamlnode.Node, field, ns, name string) error {
 	key := ns + "/" + name
 	if prev := r.links[key]; prev != nil {
 		return r.p.errAt(n, field, "link %q in namespace %s already declared at line %d", name, nsLabel(ns), prev.Line)
@@ -520,7 +493,7 @@ func (r *refChecker) link(n *yaml.Node, field, ns, name string) error {
 	return nil
 }
 
-func (r *refChecker) endRefs(n *yaml.Node, field, ns, name, bridge string) error {
+func (r *refChecker) endRefs(n *yamlnode.Node, field, ns, name, bridge string) error {
 	if err := r.namespace(n, field+".namespace", ns); err != nil {
 		return err
 	}

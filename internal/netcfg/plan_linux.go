@@ -10,12 +10,13 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"runtime"
 	"slices"
 
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"github.com/jumpgate/jumpgate/internal/ipnet"
+	"github.com/jumpgate/jumpgate/internal/nsexec"
 )
 
 // planner carries one plan's context; its steps close over it.
@@ -317,14 +318,12 @@ func (p *planner) createVeth(s *linkSpec) error {
 			return err
 		}
 		if !fd.IsOpen() {
-			// Our own namespace, by a handle of this (locked) thread's:
+			// Our own namespace, by a handle of a locked thread's:
 			// NsPid(getpid) would name the main thread's namespace, which
 			// a goroutine elsewhere in the process may have switched.
-			runtime.LockOSThread()
-			own, err := netns.Get()
-			runtime.UnlockOSThread()
+			own, err := nsexec.Self()
 			if err != nil {
-				return fmt.Errorf("open our own namespace: %w", err)
+				return err
 			}
 			defer own.Close()
 			fd = own
@@ -407,7 +406,7 @@ func (p *planner) planSettings(s *linkSpec) error {
 		if hasAddr(have, a) {
 			continue
 		}
-		addr := &netlink.Addr{IPNet: prefixNet(a)}
+		addr := &netlink.Addr{IPNet: ipnet.FromPrefix(a)}
 		p.add('+', fmt.Sprintf("address %s on %s", a, s.label()), func() error {
 			h, l, err := get()
 			if err != nil {
@@ -455,12 +454,4 @@ func hasAddr(have []netlink.Addr, a netip.Prefix) bool {
 		}
 	}
 	return false
-}
-
-func prefixNet(a netip.Prefix) *net.IPNet {
-	bits := 32
-	if a.Addr().Is6() {
-		bits = 128
-	}
-	return &net.IPNet{IP: a.Addr().AsSlice(), Mask: net.CIDRMask(a.Bits(), bits)}
 }

@@ -20,6 +20,9 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
+
+	"github.com/jumpgate/jumpgate/internal/ipnet"
+	"github.com/jumpgate/jumpgate/internal/procstat"
 )
 
 func rootQdisc(h *netlink.Handle, l netlink.Link) (netlink.Qdisc, error) {
@@ -158,11 +161,7 @@ func emulatorAlive(pid int, id string) bool {
 	if pid <= 0 {
 		return false
 	}
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	if i := strings.LastIndexByte(string(stat), ')'); i < 0 || i+2 >= len(stat) || stat[i+2] == 'Z' {
+	if st, err := procstat.Read(pid); err != nil || st.State == 'Z' {
 		return false
 	}
 	cmd, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
@@ -256,7 +255,7 @@ func (p *planner) stopEmulator(id string) error {
 }
 
 func (p *planner) planRoute(r Route) error {
-	dst := prefixNet(r.To)
+	dst := ipnet.FromPrefix(r.To)
 	want := &netlink.Route{Dst: dst}
 	if r.Via.IsValid() {
 		want.Gw = r.Via.AsSlice()

@@ -8,13 +8,13 @@ import (
 	"bufio"
 	"fmt"
 	"os"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
+
+	"github.com/jumpgate/jumpgate/internal/nsexec"
 )
 
 // RequireRootEnv is the environment variable that turns the gate's skips
@@ -32,25 +32,10 @@ func New(t testing.TB) *netlink.Handle {
 	t.Helper()
 	RequireRoot(t)
 
-	runtime.LockOSThread()
-	orig, err := netns.Get()
+	ns, err := nsexec.New()
 	if err != nil {
-		runtime.UnlockOSThread()
-		t.Fatalf("nstest: get current network namespace: %v", err)
+		t.Fatalf("nstest: %v", err)
 	}
-	defer orig.Close()
-	ns, err := netns.New() // switches this thread into ns
-	if err != nil {
-		runtime.UnlockOSThread()
-		t.Fatalf("nstest: new network namespace: %v", err)
-	}
-	if err := netns.Set(orig); err != nil {
-		// Leave the thread locked: it dies with the goroutine instead of
-		// running other goroutines in the wrong namespace.
-		ns.Close()
-		t.Fatalf("nstest: restore network namespace: %v", err)
-	}
-	runtime.UnlockOSThread()
 
 	h, err := netlink.NewHandleAt(ns)
 	if err != nil {

@@ -3,16 +3,11 @@
 // and Close) when they would block.
 //
 // Why: Go's own Read and Write enter the system call through the
-// scheduler (entersyscall), and the first one after the process has been
-// idle for a few milliseconds wakes the runtime's monitor thread (sysmon)
-// out of its deep sleep. That wake-up, a futex and an inter-processor
-// interrupt to a halted vCPU, sits in the path of every packet that
-// starts a burst: the ping of a VPN, a keystroke. On the two-core lab VM,
-// a native layer-3 tunnel pinged every 20 ms had median round trips of
-// 0.19–0.43 ms before and 0.14–0.32 ms with raw calls (ssh -w:
-// 0.10–0.21 ms; three alternating rounds). A read or write of a
+// scheduler, and the first one after an idle spell wakes the runtime's
+// monitor thread (sysmon), a futex and an inter-processor interrupt in the
+// path of every packet that starts a burst (a VPN ping, a keystroke). A
 // non-blocking descriptor never blocks, so it needs none of that
-// bookkeeping.
+// bookkeeping. Figures: docs/perf.md.
 package rawio
 
 import (

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -22,27 +21,10 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/jumpgate/jumpgate/internal/sshtest"
 	"github.com/jumpgate/jumpgate/internal/sshwire"
 	"github.com/jumpgate/jumpgate/internal/xssh"
 )
-
-// syncBuffer is a log sink shared by the server's goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // testKey is a client key, with its private key written for ssh(1).
 type testKey struct {
@@ -89,7 +71,7 @@ type testServer struct {
 	hostKey ssh.Signer
 	dir     string
 	keys    string // authorized_keys path
-	log     *syncBuffer
+	log     *sshtest.Buffer
 }
 
 // testUser is root with /bin/sh, so that the machine's ~/.bashrc does not
@@ -113,7 +95,7 @@ func startServer(t testing.TB, authKeys string, mod func(*Config)) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := &testServer{hostKey: hk, dir: dir, keys: filepath.Join(dir, "authorized_keys"), log: &syncBuffer{}}
+	ts := &testServer{hostKey: hk, dir: dir, keys: filepath.Join(dir, "authorized_keys"), log: &sshtest.Buffer{}}
 	if err := os.WriteFile(ts.keys, []byte(authKeys), 0o600); err != nil {
 		t.Fatal(err)
 	}

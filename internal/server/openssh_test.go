@@ -10,9 +10,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jumpgate/jumpgate/internal/sshtest"
 )
 
 // sshClient drives Debian's ssh(1) against in-process servers, with host
@@ -20,16 +23,6 @@ import (
 type sshClient struct {
 	config string
 	key    testKey
-}
-
-func needSSH(t *testing.T) {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("OpenSSH interop test skipped under -short")
-	}
-	if _, err := exec.LookPath("ssh"); err != nil {
-		t.Skip("ssh(1) not installed")
-	}
 }
 
 func newSSHClient(t *testing.T, key testKey, servers ...*testServer) *sshClient {
@@ -115,17 +108,6 @@ func (c *sshClient) background(t *testing.T, ts *testServer, args []string) *buf
 	return bufio.NewScanner(stderr)
 }
 
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	_, p, _ := net.SplitHostPort(ln.Addr().String())
-	return p
-}
-
 // dialRetry waits for a forward to come up.
 func dialRetry(t *testing.T, network, addr string) net.Conn {
 	t.Helper()
@@ -143,7 +125,7 @@ func dialRetry(t *testing.T, network, addr string) net.Conn {
 }
 
 func TestOpenSSHExec(t *testing.T) {
-	needSSH(t)
+	sshtest.RequireOpenSSH(t, "ssh")
 	t.Parallel()
 	key := newKey(t, t.TempDir())
 	ts := startServer(t, key.authLine(""), nil)
@@ -178,7 +160,7 @@ func TestOpenSSHExec(t *testing.T) {
 }
 
 func TestOpenSSHPTY(t *testing.T) {
-	needSSH(t)
+	sshtest.RequireOpenSSH(t, "ssh")
 	t.Parallel()
 	key := newKey(t, t.TempDir())
 	ts := startServer(t, key.authLine(""), nil)
@@ -211,7 +193,7 @@ func TestOpenSSHPTY(t *testing.T) {
 }
 
 func TestOpenSSHEnv(t *testing.T) {
-	needSSH(t)
+	sshtest.RequireOpenSSH(t, "ssh")
 	t.Parallel()
 	key := newKey(t, t.TempDir())
 	ts := startServer(t, key.authLine(""), func(c *Config) { c.AcceptEnv = []string{"JG_*", "!JG_NO"} })
@@ -224,7 +206,7 @@ func TestOpenSSHEnv(t *testing.T) {
 }
 
 func TestOpenSSHForwarding(t *testing.T) {
-	needSSH(t)
+	sshtest.RequireOpenSSH(t, "ssh")
 	t.Parallel()
 	key := newKey(t, t.TempDir())
 	ts := startServer(t, key.authLine(""), nil)
@@ -233,7 +215,7 @@ func TestOpenSSHForwarding(t *testing.T) {
 
 	t.Run("L", func(t *testing.T) {
 		t.Parallel()
-		lp := freePort(t)
+		lp := strconv.Itoa(sshtest.FreePort(t))
 		c.background(t, ts, []string{"-N", "-o", "ExitOnForwardFailure=yes", "-L", lp + ":" + echo.Addr().String()})
 		expectEcho(t, dialRetry(t, "tcp", "127.0.0.1:"+lp))
 	})
@@ -241,13 +223,13 @@ func TestOpenSSHForwarding(t *testing.T) {
 		t.Parallel()
 		sock := filepath.Join(t.TempDir(), "echo.sock")
 		echoServer(t, "unix", sock)
-		lp := freePort(t)
+		lp := strconv.Itoa(sshtest.FreePort(t))
 		c.background(t, ts, []string{"-N", "-L", lp + ":" + sock})
 		expectEcho(t, dialRetry(t, "tcp", "127.0.0.1:"+lp))
 	})
 	t.Run("R fixed port", func(t *testing.T) {
 		t.Parallel()
-		rp := freePort(t)
+		rp := strconv.Itoa(sshtest.FreePort(t))
 		c.background(t, ts, []string{"-N", "-R", rp + ":" + echo.Addr().String()})
 		expectEcho(t, dialRetry(t, "tcp", "127.0.0.1:"+rp))
 	})
@@ -282,7 +264,7 @@ func TestOpenSSHForwarding(t *testing.T) {
 	})
 	t.Run("W refused target", func(t *testing.T) {
 		t.Parallel()
-		r := c.run(t, ts, "", []string{"-W", "127.0.0.1:" + freePort(t)})
+		r := c.run(t, ts, "", []string{"-W", "127.0.0.1:" + strconv.Itoa(sshtest.FreePort(t))})
 		if r.code != 255 {
 			t.Fatalf("ssh -W to a closed port: code %d, want 255", r.code)
 		}
@@ -290,7 +272,7 @@ func TestOpenSSHForwarding(t *testing.T) {
 }
 
 func TestOpenSSHJump(t *testing.T) {
-	needSSH(t)
+	sshtest.RequireOpenSSH(t, "ssh")
 	t.Parallel()
 	key := newKey(t, t.TempDir())
 	jump := startServer(t, key.authLine(""), nil)
@@ -306,7 +288,7 @@ func TestOpenSSHJump(t *testing.T) {
 }
 
 func TestOpenSSHExitSignal(t *testing.T) {
-	needSSH(t)
+	sshtest.RequireOpenSSH(t, "ssh")
 	t.Parallel()
 	key := newKey(t, t.TempDir())
 	ts := startServer(t, key.authLine(""), nil)

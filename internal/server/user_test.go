@@ -9,25 +9,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jumpgate/jumpgate/internal/nstest"
+	"github.com/jumpgate/jumpgate/internal/sshtest"
 	"github.com/jumpgate/jumpgate/internal/sshwire"
 )
-
-// needRoot skips unless root, and fails instead when CI requires root.
-func needRoot(t *testing.T) {
-	t.Helper()
-	if os.Getuid() == 0 {
-		return
-	}
-	if os.Getenv("JUMPGATE_TEST_REQUIRE_ROOT") == "1" {
-		t.Fatal("requires root (JUMPGATE_TEST_REQUIRE_ROOT=1)")
-	}
-	t.Skip("requires root")
-}
 
 // TestRunsAsUser: a root server runs a non-root user's commands with
 // that user's uid, gid, supplementary groups, home and terminal.
 func TestRunsAsUser(t *testing.T) {
-	needRoot(t)
+	nstest.RequireRoot(t)
 	t.Parallel()
 	home, err := os.MkdirTemp("/run", "jumpgate-test-home-")
 	if err != nil {
@@ -76,7 +66,7 @@ func TestRunsAsUser(t *testing.T) {
 }
 
 func TestAgentForwarding(t *testing.T) {
-	needSSH(t)
+	sshtest.RequireOpenSSH(t, "ssh")
 	for _, p := range []string{"ssh-agent", "ssh-add"} {
 		if _, err := exec.LookPath(p); err != nil {
 			t.Skipf("%s not installed", p)

@@ -10,6 +10,8 @@ import (
 
 	"github.com/creack/pty"
 	"golang.org/x/sys/unix"
+
+	"github.com/jumpgate/jumpgate/internal/sshtest"
 )
 
 // readLine is a remote command that reads one line on its pty and shows
@@ -64,7 +66,7 @@ func TestEscapeSession(t *testing.T) {
 						cmd = "echo ready; sleep 30"
 					}
 					p := startPTY(t, c, Options{Command: cmd, EscapeChar: '~', EnableCommandLine: tt.cmdline}, 24, 80, nil)
-					p.out.waitFor(t, "ready")
+					p.out.WaitFor(t, "ready")
 					if tio := termios(t, p.tty); tio.Lflag&(unix.ECHO|unix.ICANON|unix.ISIG) != 0 {
 						t.Errorf("terminal not in raw mode during the session: lflag %#x", tio.Lflag)
 					}
@@ -94,7 +96,7 @@ func TestEscapeSession(t *testing.T) {
 					if tt.screen != "" {
 						// The screen is copied from the pty's master by
 						// another goroutine, which may lag behind Run.
-						p.screen.waitFor(t, tt.screen)
+						p.screen.WaitFor(t, tt.screen)
 					}
 				})
 			}
@@ -106,9 +108,7 @@ func TestEscapeSession(t *testing.T) {
 // and compares its help with ours, byte for byte.
 func TestEscapeHelpMatchesOpenSSH(t *testing.T) {
 	t.Parallel()
-	if _, err := exec.LookPath("ssh"); err != nil {
-		t.Skip("ssh(1) not installed")
-	}
+	sshtest.RequireOpenSSH(t, "ssh", "sshd")
 	peer := startSSHD(t, "")
 	dir := t.TempDir()
 	key := writeKey(t, dir, peer.signer)
@@ -126,7 +126,7 @@ func TestEscapeHelpMatchesOpenSSH(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Close()
-	var screen syncBuffer
+	var screen sshtest.Buffer
 	read := make(chan struct{})
 	go func() {
 		defer close(read)
@@ -139,9 +139,9 @@ func TestEscapeHelpMatchesOpenSSH(t *testing.T) {
 			}
 		}
 	}()
-	screen.waitFor(t, "ready")
+	screen.WaitFor(t, "ready")
 	m.Write([]byte("~?"))
-	screen.waitFor(t, "newline.)\r\n")
+	screen.WaitFor(t, "newline.)\r\n")
 	m.Write([]byte("~."))
 	cmd.Wait()
 	// ssh(1) has gone, so the pty's master reads EIO once its output

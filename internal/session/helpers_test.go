@@ -1,7 +1,6 @@
 package session
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -9,7 +8,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -19,40 +17,12 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/jumpgate/jumpgate/internal/server"
+	"github.com/jumpgate/jumpgate/internal/server/servertest"
+	"github.com/jumpgate/jumpgate/internal/sshtest"
 	"github.com/jumpgate/jumpgate/internal/sshwire"
 	"github.com/jumpgate/jumpgate/internal/vlog"
 	"github.com/jumpgate/jumpgate/internal/xssh"
 )
-
-// syncBuffer collects output written from several goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// waitFor waits until the buffer contains s.
-func (b *syncBuffer) waitFor(t testing.TB, s string) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(b.String(), s) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %q; have %q", s, b.String())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
 
 // peer is an SSH server the sessions run against.
 type peer struct {
@@ -61,7 +31,7 @@ type peer struct {
 	hostKey ssh.PublicKey
 	signer  ssh.Signer
 	dir     string // state dir (scripts live here)
-	log     *syncBuffer
+	log     *sshtest.Buffer
 	conns   sync.Map // net.Conn → struct{}: for cutting connections
 }
 
@@ -154,172 +124,49 @@ const subsystemScript = "#!/bin/sh\necho subsystem-ok\nexec cat\n"
 func startJumpgate(t testing.TB, keyOpts string) *peer {
 	t.Helper()
 	dir := t.TempDir()
-	hk := newSigner(t)
-	p := &peer{name: "jumpgate", hostKey: hk.PublicKey(), signer: newSigner(t), dir: dir, log: &syncBuffer{}}
-	keys := filepath.Join(dir, "authorized_keys")
-	if err := os.WriteFile(keys, []byte(authLine(p.signer, keyOpts)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	script := filepath.Join(dir, "subsys.sh")
-	if err := os.WriteFile(script, []byte(subsystemScript), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.addr = ln.Addr().String()
-	cfg := server.Config{
-		HostKeys:       []ssh.Signer{hk},
-		AuthorizedKeys: keys,
-		AcceptEnv:      []string{"JG_*"},
-		Subsystems:     map[string]string{"jgtest": script},
-		LookupUser: func(name string) (*server.User, error) {
-			u, err := server.LookupUser(name)
-			if err != nil {
-				return nil, err
-			}
-			u.Shell = "/bin/sh" // not the machine's bash and its rc files
-			return u, nil
-		},
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- server.Serve(ctx, ln, cfg) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Serve: %v", err)
-			}
-		case <-time.After(10 * time.Second):
-			t.Errorf("Serve did not return after cancel")
-		}
+	p := &peer{name: "jumpgate", signer: newSigner(t), dir: dir}
+	keys, script := writePeerFiles(t, dir, p.signer, keyOpts)
+	srv := servertest.Start(t, func(c *server.Config) {
+		c.AuthorizedKeys = keys
+		c.AcceptEnv = []string{"JG_*"}
+		c.Subsystems = map[string]string{"jgtest": script}
 	})
+	p.addr, p.hostKey, p.log = srv.Addr, srv.HostKey, srv.Log
 	return p
 }
 
-// needOpenSSH skips under -short or without sshd.
-func needOpenSSH(t testing.TB) {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("OpenSSH interop test skipped under -short")
-	}
-	if _, err := os.Stat("/usr/sbin/sshd"); err != nil {
-		t.Skip("sshd not installed")
-	}
-}
-
-// startSSHD runs Debian's sshd on 127.0.0.1 with its state in a
-// root-owned 0700 dir under /run (StrictModes refuses /tmp), accepting
-// JG_* variables and a "jgtest" subsystem; it is stopped by PID.
+// startSSHD runs Debian's sshd on 127.0.0.1, accepting JG_* variables and
+// a "jgtest" subsystem.
 func startSSHD(t testing.TB, keyOpts string) *peer {
 	t.Helper()
-	needOpenSSH(t)
-	if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
-		t.Skipf("cannot create /run/sshd: %v", err)
-	}
-	dir, err := os.MkdirTemp("/run", "jumpgate-test-")
-	if err != nil {
-		t.Skipf("no /run state dir: %v", err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	hkPath := filepath.Join(dir, "hostkey")
-	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", hkPath).CombinedOutput(); err != nil {
-		t.Fatalf("ssh-keygen: %v: %s", err, out)
-	}
-	pub, err := os.ReadFile(hkPath + ".pub")
-	if err != nil {
-		t.Fatal(err)
-	}
-	hk, _, _, _, err := ssh.ParseAuthorizedKey(pub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &peer{name: "openssh", hostKey: hk, signer: newSigner(t), dir: dir, log: &syncBuffer{}}
-	keys := filepath.Join(dir, "authorized_keys")
-	if err := os.WriteFile(keys, []byte(authLine(p.signer, keyOpts)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	script := filepath.Join(dir, "subsys.sh")
-	if err := os.WriteFile(script, []byte(subsystemScript), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	cfg := strings.Join([]string{
-		"HostKey " + hkPath,
-		"ListenAddress 127.0.0.1",
-		"AuthorizedKeysFile " + keys,
+	s := sshtest.StartSSHD(t,
+		"AuthorizedKeysFile {dir}/authorized_keys",
 		"PermitRootLogin prohibit-password",
-		"UsePAM no",
-		"PidFile none",
 		"LogLevel VERBOSE", // DEBUG1 leaks child debug lines into session stderr
-		"KbdInteractiveAuthentication no",
-		"PasswordAuthentication no",
 		"AcceptEnv JG_*",
-		"Subsystem jgtest " + script,
+		"Subsystem jgtest {dir}/subsys.sh",
 		"PrintMotd no",
 		"PrintLastLog no",
 		"MaxSessions 64", // subtests share one connection
-		"",
-	}, "\n")
-	cfgPath := filepath.Join(dir, "sshd_config")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	for attempt := 0; ; attempt++ {
-		port := freePort(t)
-		cmd := exec.Command("/usr/sbin/sshd", "-D", "-e", "-f", cfgPath, "-p", fmt.Sprint(port))
-		cmd.Stderr = p.log
-		if err := cmd.Start(); err != nil {
-			t.Fatalf("start sshd: %v", err)
-		}
-		exited := make(chan struct{})
-		go func() { cmd.Wait(); close(exited) }()
-		t.Cleanup(func() {
-			cmd.Process.Kill()
-			<-exited
-			if t.Failed() {
-				t.Logf("sshd log:\n%s", p.log)
-			}
-		})
-		p.addr = fmt.Sprintf("127.0.0.1:%d", port)
-		if waitPort(p.addr, exited) {
-			return p
-		}
-		if attempt == 2 {
-			t.Fatalf("sshd did not start:\n%s", p.log)
-		}
-	}
+	)
+	p := &peer{name: "openssh", addr: s.Addr, hostKey: s.HostKey, signer: newSigner(t), dir: s.Dir, log: s.Log}
+	writePeerFiles(t, s.Dir, p.signer, keyOpts)
+	return p
 }
 
-func freePort(t testing.TB) int {
+// writePeerFiles writes authorized_keys for s and the subsystem script
+// into dir, and returns their paths.
+func writePeerFiles(t testing.TB, dir string, s ssh.Signer, keyOpts string) (keys, script string) {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
+	keys = filepath.Join(dir, "authorized_keys")
+	if err := os.WriteFile(keys, []byte(authLine(s, keyOpts)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// waitPort waits until addr accepts or the process exits.
-func waitPort(addr string, exited <-chan struct{}) bool {
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case <-exited:
-			return false
-		default:
-		}
-		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-		if err == nil {
-			c.Close()
-			return true
-		}
-		time.Sleep(20 * time.Millisecond)
+	script = filepath.Join(dir, "subsys.sh")
+	if err := os.WriteFile(script, []byte(subsystemScript), 0o755); err != nil {
+		t.Fatal(err)
 	}
-	return false
+	return keys, script
 }
 
 // peers returns jumpgate's server and, unless skipped, Debian's sshd.
@@ -327,7 +174,7 @@ func peers(t *testing.T, keyOpts string) []*peer {
 	t.Helper()
 	ps := []*peer{startJumpgate(t, keyOpts)}
 	if !testing.Short() {
-		if _, err := os.Stat("/usr/sbin/sshd"); err == nil {
+		if sshtest.HaveOpenSSH(t, "sshd") {
 			ps = append(ps, startSSHD(t, keyOpts))
 		} else {
 			t.Log("sshd not installed: OpenSSH half skipped")
@@ -346,7 +193,7 @@ type result struct {
 // run runs one session with o, filling in Stdout, Stderr and Log.
 func run(t testing.TB, c sshwire.Conn, o Options) result {
 	t.Helper()
-	var out, errb, logb syncBuffer
+	var out, errb, logb sshtest.Buffer
 	o.Stdout, o.Stderr = &out, &errb
 	if o.Log == nil {
 		o.Log = vlog.New(&logb, vlog.Debug1)

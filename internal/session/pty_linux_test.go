@@ -15,6 +15,7 @@ import (
 	"github.com/creack/pty"
 	"golang.org/x/sys/unix"
 
+	"github.com/jumpgate/jumpgate/internal/sshtest"
 	"github.com/jumpgate/jumpgate/internal/sshwire"
 	"github.com/jumpgate/jumpgate/internal/vlog"
 )
@@ -24,10 +25,10 @@ import (
 // there, as a terminal emulator would.
 type ptyRun struct {
 	master, tty *os.File
-	before      *unix.Termios // the slave's modes before Run
-	screen      syncBuffer    // what the master shows (prompt, echo)
-	out, errb   syncBuffer    // the session's stdout and stderr
-	logb        syncBuffer
+	before      *unix.Termios  // the slave's modes before Run
+	screen      sshtest.Buffer // what the master shows (prompt, echo)
+	out, errb   sshtest.Buffer // the session's stdout and stderr
+	logb        sshtest.Buffer
 	done        chan error
 }
 
@@ -168,7 +169,7 @@ func TestPTYRefused(t *testing.T) {
 		t.Run(peer.name, func(t *testing.T) {
 			t.Parallel()
 			c := peer.dial(t)
-			var logb syncBuffer
+			var logb sshtest.Buffer
 			got := run(t, c, Options{Command: "tty", PTY: true, Log: vlog.New(&logb, vlog.Info)})
 			if s := exitStatus(got.err); s != "status 1" || !strings.Contains(got.stdout, "not a tty") {
 				t.Errorf("tty without a pty: %s, stdout %q", s, got.stdout)
@@ -190,7 +191,7 @@ func TestPTYWindowChange(t *testing.T) {
 		t.Run(peer.name, func(t *testing.T) {
 			t.Parallel()
 			p := startPTY(t, peer.dial(t), Options{Command: "echo ready; while read x; do stty size; done", EscapeChar: '~'}, 24, 80, nil)
-			p.out.waitFor(t, "ready")
+			p.out.WaitFor(t, "ready")
 			if err := pty.Setsize(p.master, &pty.Winsize{Rows: 40, Cols: 120}); err != nil {
 				t.Fatal(err)
 			}
@@ -228,13 +229,13 @@ func TestPTYCancelRestores(t *testing.T) {
 	go io.Copy(io.Discard, m)
 	before := termios(t, s)
 	ctx, cancel := context.WithCancel(context.Background())
-	var out syncBuffer
+	var out sshtest.Buffer
 	done := make(chan error, 1)
 	go func() {
 		done <- Run(ctx, peer.dial(t), Options{Command: "echo ready; sleep 30", PTY: true, TTY: s, Stdin: s,
 			Stdout: &out, Stderr: io.Discard, EscapeChar: '~', Host: "h"})
 	}()
-	out.waitFor(t, "ready")
+	out.WaitFor(t, "ready")
 	if tio := termios(t, s); tio.Lflag&unix.ICANON != 0 {
 		t.Fatalf("not raw during the session")
 	}

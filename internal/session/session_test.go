@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jumpgate/jumpgate/internal/sshtest"
 	"github.com/jumpgate/jumpgate/internal/sshwire"
 	"github.com/jumpgate/jumpgate/internal/vlog"
 )
@@ -148,12 +149,12 @@ func TestRunContextCancel(t *testing.T) {
 			t.Parallel()
 			c := p.dial(t)
 			ctx, cancel := context.WithCancel(context.Background())
-			var out syncBuffer
+			var out sshtest.Buffer
 			done := make(chan error, 1)
 			go func() {
 				done <- Run(ctx, c, Options{Command: "echo started; sleep 30", Stdout: &out, EscapeChar: -1})
 			}()
-			out.waitFor(t, "started")
+			out.WaitFor(t, "started")
 			cancel()
 			select {
 			case err := <-done:
@@ -175,12 +176,12 @@ func TestRunConnectionLost(t *testing.T) {
 	t.Parallel()
 	p := startJumpgate(t, "")
 	c := p.dial(t)
-	var out syncBuffer
+	var out sshtest.Buffer
 	done := make(chan error, 1)
 	go func() {
 		done <- Run(context.Background(), c, Options{Command: "echo started; sleep 30", Stdout: &out, EscapeChar: -1, Host: "lost.example"})
 	}()
-	out.waitFor(t, "started")
+	out.WaitFor(t, "started")
 	p.cut(c)
 	select {
 	case err := <-done:
@@ -211,7 +212,7 @@ func TestRunSetup(t *testing.T) {
 func TestRunLogsEnv(t *testing.T) {
 	t.Parallel()
 	p := startJumpgate(t, "")
-	var logb syncBuffer
+	var logb sshtest.Buffer
 	got := run(t, p.dial(t), Options{Command: "true", Env: []string{"JG_X=1"}, Log: vlog.New(&logb, vlog.Debug1)})
 	if got.err != nil {
 		t.Fatal(got.err)

@@ -97,7 +97,7 @@ func (h *Host) dump() []line {
 	// As in OpenSSH, forwards to a path are listed both as dynamic and
 	// local forwards.
 	for _, f := range st.localFwds {
-		if f.connectHost == "" || f.connectHost == "socks" {
+		if f.connectPort == portStreamLocal || f.connectHost == "socks" {
 			k, v, _ := strings.Cut(formatForward("dynamicforward", f), " ")
 			add(k, v)
 		}

@@ -303,6 +303,30 @@ func exportForward(f forward, kind ForwardKind) Forward {
 	return out
 }
 
+// ConfigArgs formats f as the arguments of its ssh_config keyword, as
+// `ssh -G` prints them: listen, then target ("" for a dynamic forward).
+func (f Forward) ConfigArgs() (listen, target string) {
+	kind := Local
+	if f.Kind == Remote || f.Kind == RemoteDynamic {
+		kind = Remote
+	}
+	in := forward{listenHost: f.ListenHost, hasListenHost: f.HasListenHost, listenPort: f.ListenPort,
+		listenPath: f.ListenPath, connectHost: f.ConnectHost, connectPort: f.ConnectPort, connectPath: f.ConnectPath}
+	if f.ListenPath != "" {
+		in.listenPort = portStreamLocal
+	}
+	if f.ConnectPath != "" {
+		in.connectPort = portStreamLocal
+	}
+	kw := strings.ToLower(kind.String())
+	if f.Kind == Dynamic || f.Kind == RemoteDynamic {
+		kw = "dynamicforward"
+	}
+	args := strings.TrimPrefix(formatForward(kw, in), kw+" ")
+	listen, target, _ = strings.Cut(args, " ")
+	return listen, target
+}
+
 // String formats f in the colon form ParseForward reads back.
 func (f Forward) String() string {
 	quote := func(s string) string {

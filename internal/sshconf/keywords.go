@@ -53,92 +53,99 @@ func km(name string, t []multi) keyword { return keyword{name: name, kind: kMult
 
 func ka(name string, a algoSet) keyword { return keyword{name: name, kind: kAlgos, algos: a} }
 
-// keywords maps every lower-case keyword (aliases included) to its parser
-// and the canonical name under which its value is kept.
-var keywords = func() map[string]keyword {
-	m := map[string]keyword{}
-	add := func(alias string, k keyword) { m[alias] = k }
-	for _, n := range []string{"protocol"} {
-		add(n, kw(n, kIgnore))
-	}
-	for _, n := range []string{"cipher", "fallbacktorsh", "globalknownhostsfile2", "rhostsauthentication",
-		"userknownhostsfile2", "useroaming", "usersh", "useprivilegedport", "useblacklistedkeys"} {
-		add(n, kw(n, kDeprecated))
-	}
-	for _, n := range []string{"afstokenpassing", "kerberosauthentication", "kerberostgtpassing",
-		"rsaauthentication", "rhostsrsaauthentication", "compressionlevel"} {
-		add(n, kw(n, kUnsupported))
-	}
-	for _, n := range []string{"gssapiauthentication", "gssapikeyexchange", "gssapidelegatecredentials",
+// lookup returns the parser of a lower-case keyword (aliases included)
+// and the canonical name under which its value is kept. A switch, not a
+// map: a map literal is built when the process starts, whatever the
+// command (docs/perf.md, "Start-up").
+func lookup(name string) (keyword, bool) {
+	switch name {
+	case "protocol":
+		return kw(name, kIgnore), true
+	case "cipher", "fallbacktorsh", "globalknownhostsfile2", "rhostsauthentication",
+		"userknownhostsfile2", "useroaming", "usersh", "useprivilegedport", "useblacklistedkeys":
+		return kw(name, kDeprecated), true
+	case "afstokenpassing", "kerberosauthentication", "kerberostgtpassing",
+		"rsaauthentication", "rhostsrsaauthentication", "compressionlevel":
+		return kw(name, kUnsupported), true
+	case "gssapiauthentication", "gssapikeyexchange", "gssapidelegatecredentials",
 		"gssapitrustdns", "gssapirenewalforcesrekey", "forwardx11", "forwardx11trusted",
 		"exitonforwardfailure", "gatewayports", "passwordauthentication", "kbdinteractiveauthentication",
 		"hostbasedauthentication", "identitiesonly", "batchmode", "checkhostip", "tcpkeepalive",
 		"clearallforwardings", "enablesshkeysign", "nohostauthenticationforlocalhost", "hashknownhosts",
 		"permitlocalcommand", "visualhostkey", "stdinnull", "forkafterauthentication", "proxyusefdpass",
-		"canonicalizefallbacklocal", "streamlocalbindunlink", "enableescapecommandline"} {
-		add(n, km(n, tFlag))
-	}
-	add("challengeresponseauthentication", km("kbdinteractiveauthentication", tFlag))
-	add("skeyauthentication", km("kbdinteractiveauthentication", tFlag))
-	add("tisauthentication", km("kbdinteractiveauthentication", tFlag))
-	add("keepalive", km("tcpkeepalive", tFlag))
-	add("pubkeyauthentication", km("pubkeyauthentication", tPubkey))
-	add("dsaauthentication", km("pubkeyauthentication", tPubkey))
-	add("verifyhostkeydns", km("verifyhostkeydns", tYesNoAsk))
-	add("updatehostkeys", km("updatehostkeys", tYesNoAsk))
-	add("stricthostkeychecking", km("stricthostkeychecking", tStrictHost))
-	add("compression", km("compression", tCompress))
-	add("addressfamily", km("addressfamily", tFamily))
-	add("controlmaster", km("controlmaster", tMaster))
-	add("tunnel", km("tunnel", tTunnel))
-	add("requesttty", km("requesttty", tTTY))
-	add("sessiontype", km("sessiontype", tSession))
-	add("canonicalizehostname", km("canonicalizehostname", tCanon))
-	for _, n := range []string{"numberofpasswordprompts", "connectionattempts", "serveralivecountmax",
-		"canonicalizemaxdots", "requiredrsasize"} {
-		add(n, kw(n, kInt))
-	}
-	for _, n := range []string{"connecttimeout", "serveraliveinterval", "forwardx11timeout"} {
-		add(n, kw(n, kTime))
-	}
-	add("protocolkeepalives", kw("serveraliveinterval", kTime))
-	add("setuptimeout", kw("serveraliveinterval", kTime))
-	for _, n := range []string{"kbdinteractivedevices", "xauthlocation", "user", "hostname", "hostkeyalias",
+		"canonicalizefallbacklocal", "streamlocalbindunlink", "enableescapecommandline":
+		return km(name, tFlag), true
+	case "challengeresponseauthentication", "skeyauthentication", "tisauthentication":
+		return km("kbdinteractiveauthentication", tFlag), true
+	case "keepalive":
+		return km("tcpkeepalive", tFlag), true
+	case "pubkeyauthentication", "dsaauthentication":
+		return km("pubkeyauthentication", tPubkey), true
+	case "verifyhostkeydns", "updatehostkeys":
+		return km(name, tYesNoAsk), true
+	case "stricthostkeychecking":
+		return km(name, tStrictHost), true
+	case "compression":
+		return km(name, tCompress), true
+	case "addressfamily":
+		return km(name, tFamily), true
+	case "controlmaster":
+		return km(name, tMaster), true
+	case "tunnel":
+		return km(name, tTunnel), true
+	case "requesttty":
+		return km(name, tTTY), true
+	case "sessiontype":
+		return km(name, tSession), true
+	case "canonicalizehostname":
+		return km(name, tCanon), true
+	case "numberofpasswordprompts", "connectionattempts", "serveralivecountmax",
+		"canonicalizemaxdots", "requiredrsasize":
+		return kw(name, kInt), true
+	case "connecttimeout", "serveraliveinterval", "forwardx11timeout":
+		return kw(name, kTime), true
+	case "protocolkeepalives", "setuptimeout":
+		return kw("serveraliveinterval", kTime), true
+	case "kbdinteractivedevices", "xauthlocation", "user", "hostname", "hostkeyalias",
 		"preferredauthentications", "bindaddress", "bindinterface", "pkcs11provider", "securitykeyprovider",
-		"controlpath", "ignoreunknown", "revokedhostkeys", "gssapiclientidentity", "gssapiserveridentity"} {
-		add(n, kw(n, kString))
-	}
-	add("smartcarddevice", kw("pkcs11provider", kString))
-	for _, n := range []string{"proxycommand", "knownhostscommand", "localcommand", "remotecommand"} {
-		add(n, kw(n, kCommand))
-	}
-	add("ciphers", ka("ciphers", algoCiphers))
-	add("macs", ka("macs", algoMACs))
-	add("kexalgorithms", ka("kexalgorithms", algoKex))
-	add("hostkeyalgorithms", ka("hostkeyalgorithms", algoKeys))
-	add("casignaturealgorithms", ka("casignaturealgorithms", algoKeys))
-	add("hostbasedacceptedalgorithms", ka("hostbasedacceptedalgorithms", algoKeys))
-	add("hostbasedkeytypes", ka("hostbasedacceptedalgorithms", algoKeys))
-	add("pubkeyacceptedalgorithms", ka("pubkeyacceptedalgorithms", algoKeys))
-	add("pubkeyacceptedkeytypes", ka("pubkeyacceptedalgorithms", algoKeys))
-	add("gssapikexalgorithms", ka("gssapikexalgorithms", algoGSSKex))
-	add("globalknownhostsfile", kw("globalknownhostsfile", kStrArray))
-	add("userknownhostsfile", kw("userknownhostsfile", kStrArray))
-	for _, n := range []string{"host", "match", "include", "identityfile", "certificatefile", "localforward",
+		"controlpath", "ignoreunknown", "revokedhostkeys", "gssapiclientidentity", "gssapiserveridentity":
+		return kw(name, kString), true
+	case "smartcarddevice":
+		return kw("pkcs11provider", kString), true
+	case "proxycommand", "knownhostscommand", "localcommand", "remotecommand":
+		return kw(name, kCommand), true
+	case "ciphers":
+		return ka(name, algoCiphers), true
+	case "macs":
+		return ka(name, algoMACs), true
+	case "kexalgorithms":
+		return ka(name, algoKex), true
+	case "hostkeyalgorithms", "casignaturealgorithms":
+		return ka(name, algoKeys), true
+	case "hostbasedacceptedalgorithms", "hostbasedkeytypes":
+		return ka("hostbasedacceptedalgorithms", algoKeys), true
+	case "pubkeyacceptedalgorithms", "pubkeyacceptedkeytypes":
+		return ka("pubkeyacceptedalgorithms", algoKeys), true
+	case "gssapikexalgorithms":
+		return ka(name, algoGSSKex), true
+	case "globalknownhostsfile", "userknownhostsfile":
+		return kw(name, kStrArray), true
+	case "host", "match", "include", "identityfile", "certificatefile", "localforward",
 		"remoteforward", "dynamicforward", "permitremoteopen", "escapechar", "sendenv", "setenv",
 		"controlpersist", "tunneldevice", "ipqos", "canonicaldomains", "canonicalizepermittedcnames",
 		"streamlocalbindmask", "fingerprinthash", "addkeystoagent", "identityagent", "forwardagent",
-		"port", "proxyjump", "rekeylimit", "loglevel", "syslogfacility", "logverbose"} {
-		add(n, kw(n, kSpecial))
+		"port", "proxyjump", "rekeylimit", "loglevel", "syslogfacility", "logverbose":
+		return kw(name, kSpecial), true
+	case "identityfile2":
+		return kw("identityfile", kSpecial), true
 	}
-	add("identityfile2", kw("identityfile", kSpecial))
-	return m
-}()
+	return keyword{}, false
+}
 
 // KnownKeyword reports whether name (any case) is a keyword OpenSSH 9.2
 // accepts in ssh_config, and returns its canonical lower-case name.
 func KnownKeyword(name string) (string, bool) {
-	k, ok := keywords[lower(name)]
+	k, ok := lookup(lower(name))
 	return k.name, ok
 }
 

@@ -6,6 +6,11 @@ package sshconf
 
 import "strings"
 
+// MatchPattern reports whether s matches the single wildcard pattern p
+// ("*" and "?", no lists or negation), as ssh(1)'s match_pattern: SendEnv
+// uses it on variable names.
+func MatchPattern(s, p string) bool { return matchPattern(s, p) }
+
 // matchPattern reports whether s matches the single wildcard pattern p.
 func matchPattern(s, p string) bool {
 	for {

@@ -258,8 +258,8 @@ func finish(st *state, o *Options, hostArg, host string) (*Host, error) {
 		// ssh(1): in batch mode a dead server is noticed within minutes.
 		st.setInt("serveraliveinterval", 300)
 	}
-	for k, v := range defaultInts {
-		st.setInt(k, v)
+	for _, d := range defaultInts {
+		st.setInt(d.key, d.val)
 	}
 	if st.logLevel == "" {
 		st.logLevel = "INFO"
@@ -407,21 +407,25 @@ func finish(st *state, o *Options, hostArg, host string) (*Host, error) {
 	return h, nil
 }
 
-var defaultInts = map[string]int{
-	"forwardagent": 0, "forwardx11": 0, "forwardx11trusted": 1, "forwardx11timeout": 1200,
-	"gatewayports": 0, "streamlocalbindunlink": 0, "pubkeyauthentication": 3,
-	"gssapiauthentication": 0, "gssapikeyexchange": 0, "gssapidelegatecredentials": 0,
-	"gssapitrustdns": 0, "gssapirenewalforcesrekey": 0,
-	"passwordauthentication": 1, "kbdinteractiveauthentication": 1, "hostbasedauthentication": 0,
-	"batchmode": 0, "checkhostip": 0, "stricthostkeychecking": 3, "compression": 0, "tcpkeepalive": 1,
-	"addressfamily": 0, "connectionattempts": 1, "numberofpasswordprompts": 3, "addkeystoagent": 0,
-	"nohostauthenticationforlocalhost": 0, "identitiesonly": 0, "enablesshkeysign": 0,
-	"rekeyinterval": 0, "verifyhostkeydns": 0, "serveraliveinterval": 0, "serveralivecountmax": 3,
-	"controlmaster": 0, "controlpersist": 0, "hashknownhosts": 0, "tunnel": 0, "permitlocalcommand": 0,
-	"visualhostkey": 0, "requesttty": 2, "sessiontype": 2, "stdinnull": 0, "forkafterauthentication": 0,
-	"proxyusefdpass": 0, "canonicalizemaxdots": 1, "canonicalizefallbacklocal": 1,
-	"canonicalizehostname": 0, "escapechar": '~', "requiredrsasize": 1024,
-	"enableescapecommandline": 0,
+// defaultInts are OpenSSH's defaults of the integer keywords: a slice, not
+// a map, which would be built at start-up for every command.
+var defaultInts = []struct {
+	key string
+	val int
+}{
+	{"forwardagent", 0}, {"forwardx11", 0}, {"forwardx11trusted", 1}, {"forwardx11timeout", 1200},
+	{"gatewayports", 0}, {"streamlocalbindunlink", 0}, {"pubkeyauthentication", 3}, {"gssapiauthentication", 0},
+	{"gssapikeyexchange", 0}, {"gssapidelegatecredentials", 0}, {"gssapitrustdns", 0},
+	{"gssapirenewalforcesrekey", 0}, {"passwordauthentication", 1}, {"kbdinteractiveauthentication", 1},
+	{"hostbasedauthentication", 0}, {"batchmode", 0}, {"checkhostip", 0}, {"stricthostkeychecking", 3},
+	{"compression", 0}, {"tcpkeepalive", 1}, {"addressfamily", 0}, {"connectionattempts", 1},
+	{"numberofpasswordprompts", 3}, {"addkeystoagent", 0}, {"nohostauthenticationforlocalhost", 0},
+	{"identitiesonly", 0}, {"enablesshkeysign", 0}, {"rekeyinterval", 0}, {"verifyhostkeydns", 0},
+	{"serveraliveinterval", 0}, {"serveralivecountmax", 3}, {"controlmaster", 0}, {"controlpersist", 0},
+	{"hashknownhosts", 0}, {"tunnel", 0}, {"permitlocalcommand", 0}, {"visualhostkey", 0}, {"requesttty", 2},
+	{"sessiontype", 2}, {"stdinnull", 0}, {"forkafterauthentication", 0}, {"proxyusefdpass", 0},
+	{"canonicalizemaxdots", 1}, {"canonicalizefallbacklocal", 1}, {"canonicalizehostname", 0},
+	{"escapechar", '~'}, {"requiredrsasize", 1024}, {"enableescapecommandline", 0},
 }
 
 // tokens returns the %-tokens of ssh_config(5) TOKENS for this host.

@@ -12,21 +12,24 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
 
+	"github.com/jumpgate/jumpgate/internal/sshtest"
 	"github.com/jumpgate/jumpgate/internal/sshwire"
 	"github.com/jumpgate/jumpgate/internal/vlog"
+	"github.com/jumpgate/jumpgate/internal/xssh"
 )
 
 // clientHost is a mapHost for root@127.0.0.1:port trusting srv's host key.
-func clientHost(t *testing.T, srv *testSSHD, kv ...string) *mapHost {
+func clientHost(t *testing.T, srv *sshtest.SSHD, kv ...string) *mapHost {
 	t.Helper()
 	home := t.TempDir()
 	h := newMapHost(home, append([]string{
-		"user", "root", "hostname", "127.0.0.1", "port", strconv.Itoa(srv.port),
-		"userknownhostsfile", srv.knownHosts(t, home), "globalknownhostsfile", "none",
+		"user", "root", "hostname", "127.0.0.1", "port", strconv.Itoa(srv.Port),
+		"userknownhostsfile", sshdKnownHosts(t, srv, home), "globalknownhostsfile", "none",
 		"stricthostkeychecking", "yes", "identityagent", "none",
 	}, kv...)...)
 	return h
@@ -46,24 +49,24 @@ func keygen(t *testing.T, path, pass string, extra ...string) string {
 	return string(b)
 }
 
-func authorize(t *testing.T, srv *testSSHD, lines ...string) {
+func authorize(t *testing.T, srv *sshtest.SSHD, lines ...string) {
 	t.Helper()
-	if err := os.WriteFile(filepath.Join(srv.dir, "authorized_keys"), []byte(strings.Join(lines, "")), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(srv.Dir, "authorized_keys"), []byte(strings.Join(lines, "")), 0o600); err != nil {
 		t.Fatal(err)
 	}
 }
 
 // login connects with h and runs a command; it returns the Client and the
 // warnings written.
-func login(t *testing.T, srv *testSSHD, h *mapHost, p Prompter, getenv func(string) string) (*Client, string, error) {
+func login(t *testing.T, srv *sshtest.SSHD, h *mapHost, p Prompter, getenv func(string) string) (*Client, string, error) {
 	t.Helper()
-	warn := &syncBuffer{}
+	warn := &sshtest.Buffer{}
 	c, err := newClient(context.Background(), Config{Prompter: p, Warn: warn, Log: vlog.New(warn, vlog.Debug1), Getenv: getenv}, h)
 	if err != nil {
 		return nil, warn.String(), err
 	}
 	t.Cleanup(func() { c.Close() })
-	conn, err := dialTest(srv.addr(), c.Config)
+	conn, err := xssh.Dial("tcp", srv.Addr, 10*time.Second, c.Config)
 	if err != nil {
 		return c, warn.String(), err
 	}
@@ -98,7 +101,7 @@ func TestAuthSSHD(t *testing.T) {
 		if c.Method() != "publickey" {
 			t.Errorf("Method() = %q", c.Method())
 		}
-		for _, s := range []string{"debug1: Server host key: ssh-ed25519 SHA256:", "debug1: Host '[127.0.0.1]:" + strconv.Itoa(srv.port) + "' is known and matches the ED25519 host key.", "Will attempt key: " + key + " ED25519 SHA256:"} {
+		for _, s := range []string{"debug1: Server host key: ssh-ed25519 SHA256:", "debug1: Host '[127.0.0.1]:" + strconv.Itoa(srv.Port) + "' is known and matches the ED25519 host key.", "Will attempt key: " + key + " ED25519 SHA256:"} {
 			if !strings.Contains(warn, s) {
 				t.Errorf("log lacks %q:\n%s", s, warn)
 			}
@@ -205,7 +208,7 @@ func TestAuthSSHD(t *testing.T) {
 		t.Parallel()
 		srv := startSSHD(t, sshdConf...)
 		ca := testSigner(t, "user-ca")
-		if err := os.WriteFile(filepath.Join(srv.dir, "ca.pub"), ssh.MarshalAuthorizedKey(ca.PublicKey()), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(srv.Dir, "ca.pub"), ssh.MarshalAuthorizedKey(ca.PublicKey()), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		authorize(t, srv) // no authorized keys: only the certificate can work
@@ -228,8 +231,8 @@ func TestAuthSSHD(t *testing.T) {
 		if _, warn, err := login(t, srv, h, nil, nil); err != nil {
 			t.Fatalf("login: %v\n%s", err, warn)
 		}
-		if !strings.Contains(srv.log.String(), "Accepted publickey for root") || !strings.Contains(srv.log.String(), "ID test") {
-			t.Errorf("sshd did not accept the certificate:\n%s", srv.log)
+		if !strings.Contains(srv.Log.String(), "Accepted publickey for root") || !strings.Contains(srv.Log.String(), "ID test") {
+			t.Errorf("sshd did not accept the certificate:\n%s", srv.Log)
 		}
 	})
 
@@ -238,7 +241,7 @@ func TestAuthSSHD(t *testing.T) {
 		srv := startSSHD(t, sshdConf...)
 		h := clientHost(t, srv)
 		kh := filepath.Join(h.home, "known_hosts")
-		os.WriteFile(kh, []byte("[127.0.0.1]:"+strconv.Itoa(srv.port)+" "+authorizedLine(testSigner(t, "other").PublicKey())+"\n"), 0o644)
+		os.WriteFile(kh, []byte("[127.0.0.1]:"+strconv.Itoa(srv.Port)+" "+authorizedLine(testSigner(t, "other").PublicKey())+"\n"), 0o644)
 		before, _ := os.ReadFile(kh)
 		_, warn, err := login(t, srv, h, nil, nil)
 		var hke *HostKeyError

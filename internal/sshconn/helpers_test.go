@@ -1,20 +1,14 @@
 package sshconn
 
 import (
-	"bytes"
 	"crypto/ed25519"
 	"crypto/sha256"
 	"fmt"
-	"net"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"golang.org/x/crypto/ssh"
-
-	"github.com/jumpgate/jumpgate/internal/sshwire"
-	"github.com/jumpgate/jumpgate/internal/xssh"
 )
 
 // mapHost is a hostConfig for tests: lower-case keyword → values; ~ is home.
@@ -78,36 +72,4 @@ func (p *scriptPrompter) Prompt(prompt string, echo bool) (string, error) {
 	a := p.answers[0]
 	p.answers = p.answers[1:]
 	return a, nil
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// dialTest connects to addr and runs the client handshake with cfg.
-func dialTest(addr string, cfg *sshwire.ClientConfig) (sshwire.Conn, error) {
-	nc, err := net.DialTimeout("tcp", addr, 10*time.Second)
-	if err != nil {
-		return nil, err
-	}
-	c, err := xssh.Client(nc, addr, cfg)
-	if err != nil {
-		nc.Close()
-		return nil, err
-	}
-	return c, nil
 }

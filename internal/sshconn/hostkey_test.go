@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/jumpgate/jumpgate/internal/sshtest"
 	"github.com/jumpgate/jumpgate/internal/vlog"
 )
 
@@ -25,7 +26,7 @@ var remote = &net.TCPAddr{IP: net.ParseIP("198.18.0.10"), Port: 2222}
 type hkFixture struct {
 	dir, kh     string
 	host        *mapHost
-	warn        *syncBuffer
+	warn        *sshtest.Buffer
 	server, old ssh.Signer
 }
 
@@ -35,7 +36,7 @@ func newHKFixture(t *testing.T, strict string, khLines ...string) *hkFixture {
 	f := &hkFixture{
 		dir:    dir,
 		kh:     filepath.Join(dir, "known_hosts"),
-		warn:   &syncBuffer{},
+		warn:   &sshtest.Buffer{},
 		server: testSigner(t, "server"),
 		old:    testSigner(t, "old"),
 	}

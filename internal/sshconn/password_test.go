@@ -7,9 +7,11 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/jumpgate/jumpgate/internal/sshtest"
 	"github.com/jumpgate/jumpgate/internal/sshwire"
 	"github.com/jumpgate/jumpgate/internal/xssh"
 )
@@ -98,13 +100,13 @@ func TestPasswordAndKeyboardInteractive(t *testing.T) {
 				t.Fatal(err)
 			}
 			pr := &scriptPrompter{answers: tc.answers}
-			warn := &syncBuffer{}
+			warn := &sshtest.Buffer{}
 			c, err := newClient(context.Background(), Config{Prompter: pr, Warn: warn}, h)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer c.Close()
-			conn, err := dialTest(addr, c.Config)
+			conn, err := xssh.Dial("tcp", addr, 10*time.Second, c.Config)
 			if (err == nil) != tc.ok {
 				t.Fatalf("dial err = %v, want ok=%v\n%s", err, tc.ok, warn)
 			}

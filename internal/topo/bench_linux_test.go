@@ -3,7 +3,6 @@ package topo
 import (
 	"context"
 	"fmt"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -11,12 +10,13 @@ import (
 	"github.com/vishvananda/netns"
 
 	"github.com/jumpgate/jumpgate/internal/lab/labtest"
+	"github.com/jumpgate/jumpgate/internal/nsexec"
 	"github.com/jumpgate/jumpgate/internal/nstest"
 )
 
 // BenchmarkDiscover200 discovers a host with 200 named namespaces joined
 // in a ring by 200 veth pairs (400 veth ends) plus the rest of the host.
-// The issue asks for under a second per discovery.
+// The target is under a second per discovery.
 func BenchmarkDiscover200(b *testing.B) {
 	nstest.RequireRoot(b)
 	const n = 200
@@ -31,23 +31,14 @@ func BenchmarkDiscover200(b *testing.B) {
 			netns.DeleteNamed(names[i])
 		}
 	})
-	runtime.LockOSThread()
-	orig, err := netns.Get()
-	if err != nil {
-		b.Fatal(err)
-	}
 	for i := range n {
 		names[i] = fmt.Sprintf("%s%d", prefix, i)
-		h, err := netns.NewNamed(names[i])
+		h, err := nsexec.NewNamed(names[i])
 		if err != nil {
-			netns.Set(orig)
 			b.Fatalf("namespace %d: %v", i, err)
 		}
 		handles[i] = h
 	}
-	netns.Set(orig)
-	orig.Close()
-	runtime.UnlockOSThread()
 	for i := range n {
 		j := (i + 1) % n
 		la := netlink.NewLinkAttrs()

@@ -27,6 +27,8 @@ import (
 	"github.com/vishvananda/netlink/nl"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"github.com/jumpgate/jumpgate/internal/nsexec"
 )
 
 // nsRef is a namespace found on the host and how to open it.
@@ -50,9 +52,7 @@ func (r *nsRef) open() (netns.NsHandle, error) {
 	var fd netns.NsHandle
 	var err error
 	if r.self {
-		runtime.LockOSThread()
-		fd, err = netns.Get() // an unlocked thread is in the process's own namespace
-		runtime.UnlockOSThread()
+		fd, err = nsexec.Self()
 	} else {
 		fd, err = netns.GetFromPath(r.path)
 	}
@@ -74,9 +74,7 @@ func (r *nsRef) open() (netns.NsHandle, error) {
 // selfInode is the inode of the process's own network namespace, read
 // through a locked thread (see nsRef.self).
 func selfInode() (uint64, error) {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	fd, err := netns.Get()
+	fd, err := nsexec.Self()
 	if err != nil {
 		return 0, err
 	}

@@ -21,6 +21,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/jumpgate/jumpgate/internal/shquote"
 	"github.com/jumpgate/jumpgate/internal/sshwire"
 )
 
@@ -302,9 +303,9 @@ func (t *Tunnel) startPeer(ctx context.Context, o Options, fi *farInfo, sha stri
 	if o.RemoteBridge != "" {
 		args = append(args, "--bridge", o.RemoteBridge)
 	}
-	cmd := "exec " + shellQuote(path)
+	cmd := "exec " + shquote.Quote(path)
 	for _, a := range args {
-		cmd += " " + shellQuote(a)
+		cmd += " " + shquote.Quote(a)
 	}
 	s, err := sshwire.NewSession(ctx, t.client)
 	if err != nil {

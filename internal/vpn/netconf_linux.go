@@ -15,6 +15,8 @@ import (
 	"strings"
 
 	"github.com/vishvananda/netlink"
+
+	"github.com/jumpgate/jumpgate/internal/ipnet"
 )
 
 // Endpoint is a configured local end of a tunnel.
@@ -124,7 +126,7 @@ func (e *Endpoint) configure(ctx context.Context) error {
 		addrLink = br
 	}
 	if cfg.Addr.IsValid() {
-		a := &netlink.Addr{IPNet: prefixNet(cfg.Addr)}
+		a := &netlink.Addr{IPNet: ipnet.FromPrefix(cfg.Addr)}
 		if err := netlink.AddrAdd(addrLink, a); err != nil {
 			return fmt.Errorf("add address %s to %s: %w", cfg.Addr, addrLink.Attrs().Name, err)
 		}
@@ -142,7 +144,7 @@ func (e *Endpoint) configure(ctx context.Context) error {
 		return fmt.Errorf("set %s up: %w", e.Name(), err)
 	}
 	for _, r := range cfg.Routes {
-		rt := &netlink.Route{LinkIndex: link.Attrs().Index, Dst: prefixNet(r.Masked())}
+		rt := &netlink.Route{LinkIndex: link.Attrs().Index, Dst: ipnet.FromPrefix(r.Masked())}
 		if err := netlink.RouteAdd(rt); err != nil {
 			return fmt.Errorf("add route %s via %s: %w", r, e.Name(), err)
 		}
@@ -255,10 +257,6 @@ func nft(ctx context.Context, script string) error {
 		return fmt.Errorf("nft: %w: %s", err, strings.TrimSpace(string(out)))
 	}
 	return nil
-}
-
-func prefixNet(p netip.Prefix) *net.IPNet {
-	return &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}
 }
 
 // LinkMTU is the MTU of the interface that holds addr, 0 if none does.

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/jumpgate/jumpgate/internal/shquote"
 	"github.com/jumpgate/jumpgate/internal/sshwire"
 )
 
@@ -82,15 +83,11 @@ cat > /dev/null
 
 // shellCommand quotes argv for the remote user's shell: sh -c SCRIPT NAME ARGS.
 func shellCommand(script, name string, args ...string) string {
-	q := []string{"sh", "-c", shellQuote(script), name}
+	q := []string{"sh", "-c", shquote.Quote(script), name}
 	for _, a := range args {
-		q = append(q, shellQuote(a))
+		q = append(q, shquote.Quote(a))
 	}
 	return strings.Join(q, " ")
-}
-
-func shellQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // farInfo is what the probe found on the far host.
