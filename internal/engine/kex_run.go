@@ -122,6 +122,7 @@ func (t *transport) runKex(p []byte) error {
 		if !t.isClient && first && n.peerExtInfo {
 			t.writeLocked(t.extInfo())
 		}
+		t.flushLocked()
 	})
 	// The next exchange needs a KEXINIT of its own, sent after this one's
 	// NEWKEYS.

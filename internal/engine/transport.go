@@ -13,6 +13,7 @@ package engine
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
@@ -88,6 +89,10 @@ type transport struct {
 		deflate    *deflater
 		bytes, pkt uint64
 		err        error
+		// queue holds messages written during a key exchange, queued
+		// bytes in all.
+		queue  [][]byte
+		queued int
 	}
 
 	// kmu guards the key exchange's state and is never held while
@@ -330,11 +335,11 @@ func (t *transport) requestRekey() {
 }
 
 // rekeyDue reports whether a volume, packet or time limit has passed.
-func (t *transport) rekeyDue(bytes, pkts uint64) bool {
+func (t *transport) rekeyDue(n, pkts uint64) bool {
 	t.mu.Lock()
 	limit, last := t.rekeyWant, t.lastKex
 	t.mu.Unlock()
-	if bytes >= limit || pkts >= rekeyPackets {
+	if n >= limit || pkts >= rekeyPackets {
 		return true
 	}
 	return t.cfg.rekeyInterval > 0 && time.Since(last) >= t.cfg.rekeyInterval
@@ -343,6 +348,9 @@ func (t *transport) rekeyDue(bytes, pkts uint64) bool {
 func (t *transport) writePacket(p []byte) error {
 	if len(p) == 0 {
 		return errors.New("ssh: empty message")
+	}
+	if len(p) > maxMessage {
+		return fmt.Errorf("ssh: message of %d bytes exceeds the packet limit", len(p))
 	}
 	for {
 		t.wmu.Lock()
@@ -353,6 +361,11 @@ func (t *transport) writePacket(p []byte) error {
 			return err
 		}
 		if t.kexActive() {
+			if !isChannelData(p[0]) && t.wr.queued+len(p) <= maxQueued {
+				t.queueLocked(p)
+				t.wmu.Unlock()
+				return nil
+			}
 			t.wmu.Unlock()
 			if err := t.waitKex(true); err != nil {
 				return err
@@ -369,6 +382,36 @@ func (t *transport) writePacket(p []byte) error {
 		t.requestRekey()
 	}
 	return nil
+}
+
+// maxMessage is the largest message we send: room for padding, and for
+// zlib's expansion of data that does not compress (5 bytes a 16 KiB
+// block, and the flush).
+const maxMessage = maxPacket - maxPacket/1024 - 64
+
+// isChannelData: SSH_MSG_CHANNEL_DATA and _EXTENDED_DATA (RFC 4254).
+func isChannelData(msg byte) bool { return msg == 94 || msg == 95 }
+
+// maxQueued bounds the messages queued during a key exchange.
+const maxQueued = maxPacket
+
+// queueLocked keeps p until our NEWKEYS is out. Channel data waits for
+// the key exchange to end, other messages queue up to maxQueued: the
+// reading goroutine runs the exchange, and must be able to answer what
+// it reads (window adjustments, replies) without waiting for an exchange
+// that only it can finish. wmu is held.
+func (t *transport) queueLocked(p []byte) {
+	t.wr.queue = append(t.wr.queue, bytes.Clone(p))
+	t.wr.queued += len(p)
+}
+
+// flushLocked sends what waited for the key exchange; wmu is held.
+func (t *transport) flushLocked() {
+	for i, p := range t.wr.queue {
+		t.writeLocked(p)
+		t.wr.queue[i] = nil
+	}
+	t.wr.queue, t.wr.queued = t.wr.queue[:0], 0
 }
 
 func (t *transport) kexActive() bool {
@@ -411,11 +454,6 @@ func (t *transport) markDead(err error) {
 func (t *transport) writeLocked(p []byte) error {
 	if t.wr.err != nil {
 		return t.wr.err
-	}
-	// Room for padding, and for zlib's expansion of data that does not
-	// compress (5 bytes a 16 KiB block, and the flush).
-	if len(p) > maxPacket-maxPacket/1024-64 {
-		return fmt.Errorf("ssh: message of %d bytes exceeds the packet limit", len(p))
 	}
 	if t.wr.deflate == nil && t.wr.comp == "zlib@openssh.com" && t.authed.Load() {
 		t.wr.deflate = newDeflater()

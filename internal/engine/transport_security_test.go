@@ -185,6 +185,64 @@ func sealTest(c packetCipher, seq uint32, payload []byte) []byte {
 	return c.seal(seq, b)
 }
 
+// TestReaderWritesDuringRekey: the goroutine that reads (and so runs key
+// exchanges) answers every message it reads, as a connection layer
+// answers with window adjustments, while both sides rekey; it must never
+// wait for the exchange it alone can finish.
+func TestReaderWritesDuringRekey(t *testing.T) {
+	t.Parallel()
+	keys := newTestHostKeys(t)
+	ccfg, scfg := pairConfigs(keys.all(), sshwire.AlgorithmList{KeyExchanges: []string{"curve25519-sha256"}})
+	ccfg.rekeyBytes, scfg.rekeyBytes = 64<<10, 32<<10
+	client, server := newPipePair(t, ccfg, scfg)
+	const count = 400
+	go func() {
+		for {
+			p, err := server.readPacket()
+			if err != nil {
+				return
+			}
+			if p[0] == 94 {
+				// A window adjustment's number and size.
+				reply := appendSSHUint32(appendSSHUint32([]byte{93}, 0), uint32(len(p)))
+				if err := server.writePacket(reply); err != nil {
+					return
+				}
+			}
+		}
+	}()
+	replies := make(chan error, 1)
+	go func() {
+		for n := 0; n < count; {
+			p, err := client.readPacket()
+			if err != nil {
+				replies <- err
+				return
+			}
+			if p[0] == 93 {
+				n++
+			}
+		}
+		replies <- nil
+	}()
+	msg := make([]byte, 16<<10)
+	msg[0] = 94
+	for range count {
+		if err := client.writePacket(msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := <-replies; err != nil {
+		t.Fatal(err)
+	}
+	tr := server.(*transport)
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	if tr.kexCount < 10 {
+		t.Fatalf("only %d key exchanges", tr.kexCount)
+	}
+}
+
 func TestWriteTooLarge(t *testing.T) {
 	t.Parallel()
 	keys := newTestHostKeys(t)
