@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	"github.com/jumpgate/jumpgate/internal/sshwire"
 )
@@ -353,4 +355,34 @@ func TestReadPacketBadPadding(t *testing.T) {
 	if _, err := readerTransport(p).readRaw(); !errors.Is(err, errPacketPadding) {
 		t.Fatalf("readRaw = %v, want %v", err, errPacketPadding)
 	}
+}
+
+// TestRekeyByTime: with a rekey interval, the next write after it has
+// passed starts a key exchange (fake time, testing/synctest).
+func TestRekeyByTime(t *testing.T) {
+	keys := newTestHostKeys(t)
+	synctest.Test(t, func(t *testing.T) {
+		ccfg, scfg := pairConfigs(keys.all(), sshwire.AlgorithmList{KeyExchanges: []string{"curve25519-sha256"}})
+		ccfg.rekeyInterval = time.Hour
+		cc, sc := net.Pipe()
+		client, server, cerr, serr := handshakePair(t, cc, sc, ccfg, scfg)
+		if cerr != nil || serr != nil {
+			t.Fatalf("handshake: client %v, server %v", cerr, serr)
+		}
+		defer server.close()
+		defer client.close()
+		r := startReaders(client, server)
+		exchange(t, r, 2)
+		time.Sleep(59 * time.Minute)
+		exchange(t, r, 2)
+		time.Sleep(2 * time.Minute)
+		exchange(t, r, 2)
+		synctest.Wait()
+		tr := client.(*transport)
+		tr.mu.Lock()
+		defer tr.mu.Unlock()
+		if tr.kexCount != 2 {
+			t.Fatalf("%d key exchanges, want 2", tr.kexCount)
+		}
+	})
 }
