@@ -11,6 +11,7 @@ import (
 	"io"
 
 	"golang.org/x/crypto/chacha20"
+	//lint:ignore SA1019 OpenSSH's construction keys Poly1305 itself; the AEAD package is the IETF one, another MAC layout.
 	"golang.org/x/crypto/poly1305"
 )
 
@@ -317,17 +318,6 @@ func (c *chachaCipher) setNonce(seq uint32) {
 	binary.BigEndian.PutUint64(c.nonce[4:], uint64(seq))
 }
 
-func (c *chachaCipher) polyKeyFor() *chacha20.Cipher {
-	s, err := chacha20.NewUnauthenticatedCipher(c.mainKey[:], c.nonce[:])
-	if err != nil {
-		panic(err) // sizes are fixed
-	}
-	clear(c.polyKey[:])
-	s.XORKeyStream(c.polyKey[:], c.polyKey[:])
-	s.SetCounter(1)
-	return s
-}
-
 func (c *chachaCipher) seal(seq uint32, pkt []byte) []byte {
 	c.setNonce(seq)
 	ls, err := chacha20.NewUnauthenticatedCipher(c.lenKey[:], c.nonce[:])
@@ -335,7 +325,14 @@ func (c *chachaCipher) seal(seq uint32, pkt []byte) []byte {
 		panic(err)
 	}
 	ls.XORKeyStream(pkt[:4], pkt[:4])
-	s := c.polyKeyFor()
+	// The ciphers stay on the stack: NewUnauthenticatedCipher inlines.
+	s, err := chacha20.NewUnauthenticatedCipher(c.mainKey[:], c.nonce[:])
+	if err != nil {
+		panic(err)
+	}
+	clear(c.polyKey[:])
+	s.XORKeyStream(c.polyKey[:], c.polyKey[:])
+	s.SetCounter(1)
 	s.XORKeyStream(pkt[4:], pkt[4:])
 	poly1305.Sum(&c.tag, pkt, &c.polyKey)
 	return append(pkt, c.tag[:]...)
@@ -362,7 +359,13 @@ func (c *chachaCipher) open(seq uint32, r io.Reader, buf []byte) ([]byte, []byte
 	if _, err := io.ReadFull(r, buf[4:]); err != nil {
 		return nil, buf, err
 	}
-	s := c.polyKeyFor()
+	s, err := chacha20.NewUnauthenticatedCipher(c.mainKey[:], c.nonce[:])
+	if err != nil {
+		panic(err)
+	}
+	clear(c.polyKey[:])
+	s.XORKeyStream(c.polyKey[:], c.polyKey[:])
+	s.SetCounter(1)
 	copy(c.tag[:], buf[total:])
 	if !poly1305.Verify(&c.tag, buf[:total], &c.polyKey) {
 		return nil, buf, errMAC

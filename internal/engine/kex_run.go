@@ -18,13 +18,13 @@ func (t *transport) runKex(p []byte) error {
 	if err != nil {
 		return err
 	}
-	t.wmu.Lock()
-	if t.wr.err != nil {
-		t.wmu.Unlock()
-		return t.wr.err
+	t.kmu.Lock()
+	if err := t.kx.dead; err != nil {
+		t.kmu.Unlock()
+		return err
 	}
 	ours := t.startKexLocked()
-	t.wmu.Unlock()
+	t.kmu.Unlock()
 	ourMsg, err := parseKexInit(ours)
 	if err != nil {
 		return err
@@ -109,6 +109,7 @@ func (t *transport) runKex(p []byte) error {
 		if t.writeLocked([]byte{msgNewKeys}) != nil {
 			return
 		}
+		defer t.endKex()
 		t.wr.cipher = wc
 		if n.strict {
 			t.wr.seq = 0
@@ -121,9 +122,13 @@ func (t *transport) runKex(p []byte) error {
 		if !t.isClient && first && n.peerExtInfo {
 			t.writeLocked(t.extInfo())
 		}
-		t.wr.kexInit = nil
-		t.wcond.Broadcast()
+		t.flushLocked()
 	})
+	// The next exchange needs a KEXINIT of its own, sent after this one's
+	// NEWKEYS.
+	t.kmu.Lock()
+	t.kx.ours = nil
+	t.kmu.Unlock()
 	if _, err := t.readKexMsg(msgNewKeys, strictFirst); err != nil {
 		return err
 	}

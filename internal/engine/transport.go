@@ -4,14 +4,16 @@ package engine
 // the keys of the last key exchange. One goroutine reads (readPacket) and
 // runs every key exchange the peer starts or that we start, in place;
 // writers share the write side under wmu and wait while a key exchange
-// holds it (between our KEXINIT and our NEWKEYS only key exchange
+// is under way (between our KEXINIT and our NEWKEYS only key exchange
 // messages may leave). The key exchange's own messages leave through the
-// sender goroutine, in order, so that the reading goroutine never waits
-// for the peer to read: both sides exchanging keys at once over full
-// buffers (or net.Pipe) would otherwise deadlock.
+// sender goroutine, in order, and the reader only ever takes kmu, which
+// no one holds while writing: a reader that waited for the write side
+// would wait for the peer to read, and both sides exchanging keys over
+// full buffers (or net.Pipe) would deadlock.
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
@@ -77,11 +79,9 @@ type transport struct {
 		beforeKexInit int
 	}
 
-	// wmu guards the write side; wcond wakes writers when a key exchange
-	// ends.
-	wmu   sync.Mutex
-	wcond *sync.Cond
-	wr    struct {
+	// wmu guards the write side and is held while writing.
+	wmu sync.Mutex
+	wr  struct {
 		cipher     packetCipher
 		seq        uint32
 		buf        []byte
@@ -89,16 +89,33 @@ type transport struct {
 		deflate    *deflater
 		bytes, pkt uint64
 		err        error
-		// kexInit is the KEXINIT we sent for the exchange under way, nil
-		// when none is; while set, other messages wait.
-		kexInit []byte
-		// readErr is why reading ended: no exchange will finish now.
-		readErr error
+		// queue holds messages written during a key exchange, queued
+		// bytes in all.
+		queue  [][]byte
+		queued int
+	}
+
+	// kmu guards the key exchange's state and is never held while
+	// writing; kcond wakes writers when an exchange ends.
+	kmu   sync.Mutex
+	kcond *sync.Cond
+	kx    struct {
+		// ours is the KEXINIT we queued for the exchange under way or the
+		// next; the reader clears it when it has used it.
+		ours []byte
+		// pending counts our KEXINITs whose NEWKEYS has not been written:
+		// while any is, other messages wait. It can be two: the sender
+		// may still hold one exchange's NEWKEYS when the next starts.
+		pending int
+		// dead is why no exchange will finish now (reading ended, closed).
+		dead error
 	}
 
 	authed atomic.Bool
 
-	// sendq feeds the sender goroutine; closed ends it.
+	// sendq feeds the sender goroutine; closed ends it. A key exchange
+	// queues a handful of messages and the next cannot start before the
+	// sender has written the last one's NEWKEYS, so the queue never fills.
 	sendq  chan func()
 	closed chan struct{}
 	once   sync.Once
@@ -119,17 +136,17 @@ type transport struct {
 func handshake(nc net.Conn, cfg *transportConfig) (packetConn, error) {
 	t := &transport{nc: nc, cfg: cfg, isClient: !cfg.isServer,
 		sendq: make(chan func(), 16), closed: make(chan struct{})}
-	t.wcond = sync.NewCond(&t.wmu)
+	t.kcond = sync.NewCond(&t.kmu)
 	t.rd.br = bufio.NewReaderSize(nc, 64*1024)
 	t.rd.cipher, t.wr.cipher = plainCipher{}, plainCipher{}
 	t.rd.comp, t.wr.comp = "none", "none"
 	go t.sender()
 	ours := []byte(t.cfg.version)
 	t.send(func() {
+		t.wmu.Lock()
+		defer t.wmu.Unlock()
 		if _, err := t.nc.Write(append(slices.Clone(ours), '\r', '\n')); err != nil {
-			t.wmu.Lock()
 			t.wr.err = err
-			t.wmu.Unlock()
 		}
 	})
 	t.requestRekey()
@@ -289,13 +306,14 @@ func orDefault(l []string, def func() []string) []string {
 
 // startKexLocked starts a key exchange from our side unless one is under
 // way, and returns our KEXINIT: from now on other messages wait; the
-// sender writes it. wmu is held.
+// sender writes it, after any message being written now. kmu is held.
 func (t *transport) startKexLocked() []byte {
-	if t.wr.kexInit != nil {
-		return t.wr.kexInit
+	if t.kx.ours != nil {
+		return t.kx.ours
 	}
 	p := t.ourKexInit().marshal()
-	t.wr.kexInit = p
+	t.kx.ours = p
+	t.kx.pending++
 	t.send(func() { t.writeQueued(p) })
 	return p
 }
@@ -309,19 +327,19 @@ func (t *transport) writeQueued(p []byte) {
 
 // requestRekey starts a key exchange unless one is under way.
 func (t *transport) requestRekey() {
-	t.wmu.Lock()
-	defer t.wmu.Unlock()
-	if t.wr.err == nil {
+	t.kmu.Lock()
+	defer t.kmu.Unlock()
+	if t.kx.dead == nil {
 		t.startKexLocked()
 	}
 }
 
 // rekeyDue reports whether a volume, packet or time limit has passed.
-func (t *transport) rekeyDue(bytes, pkts uint64) bool {
+func (t *transport) rekeyDue(n, pkts uint64) bool {
 	t.mu.Lock()
 	limit, last := t.rekeyWant, t.lastKex
 	t.mu.Unlock()
-	if bytes >= limit || pkts >= rekeyPackets {
+	if n >= limit || pkts >= rekeyPackets {
 		return true
 	}
 	return t.cfg.rekeyInterval > 0 && time.Since(last) >= t.cfg.rekeyInterval
@@ -331,30 +349,114 @@ func (t *transport) writePacket(p []byte) error {
 	if len(p) == 0 {
 		return errors.New("ssh: empty message")
 	}
-	t.wmu.Lock()
+	if len(p) > maxMessage {
+		return fmt.Errorf("ssh: message of %d bytes exceeds the packet limit", len(p))
+	}
+	for {
+		t.wmu.Lock()
+		// A KEXINIT queued after this check is written after this
+		// message: the sender needs wmu.
+		if err := t.waitKex(false); err != nil {
+			t.wmu.Unlock()
+			return err
+		}
+		if t.kexActive() {
+			if !isChannelData(p[0]) && t.wr.queued+len(p) <= maxQueued {
+				t.queueLocked(p)
+				t.wmu.Unlock()
+				return nil
+			}
+			t.wmu.Unlock()
+			if err := t.waitKex(true); err != nil {
+				return err
+			}
+			continue
+		}
+		break
+	}
 	defer t.wmu.Unlock()
-	for t.wr.kexInit != nil && t.wr.err == nil && t.wr.readErr == nil {
-		t.wcond.Wait()
-	}
-	if t.wr.err != nil {
-		return t.wr.err
-	}
-	if t.wr.kexInit != nil {
-		return t.wr.readErr
-	}
 	if err := t.writeLocked(p); err != nil {
 		return err
 	}
 	if t.rekeyDue(t.wr.bytes, t.wr.pkt) {
-		t.startKexLocked()
+		t.requestRekey()
 	}
 	return nil
+}
+
+// maxMessage is the largest message we send: room for padding, and for
+// zlib's expansion of data that does not compress (5 bytes a 16 KiB
+// block, and the flush).
+const maxMessage = maxPacket - maxPacket/1024 - 64
+
+// isChannelData: SSH_MSG_CHANNEL_DATA and _EXTENDED_DATA (RFC 4254).
+func isChannelData(msg byte) bool { return msg == 94 || msg == 95 }
+
+// maxQueued bounds the messages queued during a key exchange.
+const maxQueued = maxPacket
+
+// queueLocked keeps p until our NEWKEYS is out. Channel data waits for
+// the key exchange to end, other messages queue up to maxQueued: the
+// reading goroutine runs the exchange, and must be able to answer what
+// it reads (window adjustments, replies) without waiting for an exchange
+// that only it can finish. wmu is held.
+func (t *transport) queueLocked(p []byte) {
+	t.wr.queue = append(t.wr.queue, bytes.Clone(p))
+	t.wr.queued += len(p)
+}
+
+// flushLocked sends what waited for the key exchange; wmu is held.
+func (t *transport) flushLocked() {
+	for i, p := range t.wr.queue {
+		t.writeLocked(p)
+		t.wr.queue[i] = nil
+	}
+	t.wr.queue, t.wr.queued = t.wr.queue[:0], 0
+}
+
+func (t *transport) kexActive() bool {
+	t.kmu.Lock()
+	defer t.kmu.Unlock()
+	return t.kx.pending > 0
+}
+
+// waitKex returns why the connection is dead, if it is; with wait, it
+// first waits until no key exchange is under way.
+func (t *transport) waitKex(wait bool) error {
+	t.kmu.Lock()
+	defer t.kmu.Unlock()
+	for wait && t.kx.pending > 0 && t.kx.dead == nil {
+		t.kcond.Wait()
+	}
+	return t.kx.dead
+}
+
+// endKex lets writers go once our NEWKEYS is out, unless the next
+// exchange's KEXINIT followed it.
+func (t *transport) endKex() {
+	t.kmu.Lock()
+	t.kx.pending--
+	t.kcond.Broadcast()
+	t.kmu.Unlock()
+}
+
+// markDead wakes every writer waiting for a key exchange with err.
+func (t *transport) markDead(err error) {
+	t.kmu.Lock()
+	if t.kx.dead == nil {
+		t.kx.dead = err
+	}
+	t.kcond.Broadcast()
+	t.kmu.Unlock()
 }
 
 // writeLocked frames, protects and sends one message; wmu is held.
 func (t *transport) writeLocked(p []byte) error {
 	if t.wr.err != nil {
 		return t.wr.err
+	}
+	if t.wr.deflate == nil && t.wr.comp == "zlib@openssh.com" && t.authed.Load() {
+		t.wr.deflate = newDeflater()
 	}
 	if t.wr.deflate != nil {
 		c, err := t.wr.deflate.compress(p)
@@ -375,6 +477,13 @@ func (t *transport) writeLocked(p []byte) error {
 		pad += align
 	}
 	pktLen := 1 + len(p) + pad
+	if pktLen > maxPacket {
+		// Only compression's worst case gets here: its stream already
+		// holds the message, so the connection cannot go on.
+		t.wr.err = fmt.Errorf("ssh: compressed message of %d bytes exceeds the packet limit", len(p))
+		t.markDead(t.wr.err)
+		return t.wr.err
+	}
 	need := 4 + pktLen
 	buf := grow(t.wr.buf, need+64)[:need]
 	binary.BigEndian.PutUint32(buf, uint32(pktLen))
@@ -390,6 +499,7 @@ func (t *transport) writeLocked(p []byte) error {
 	t.wr.bytes += uint64(len(out))
 	if _, err := t.nc.Write(out); err != nil {
 		t.wr.err = err
+		t.markDead(err)
 		return err
 	}
 	return nil
@@ -399,9 +509,6 @@ func (t *transport) writeLocked(p []byte) error {
 func (t *transport) readRaw() ([]byte, error) {
 	if t.rd.err != nil {
 		return nil, t.rd.err
-	}
-	if t.rd.inflate == nil && t.rd.comp == "zlib@openssh.com" && t.authed.Load() {
-		t.rd.inflate = newInflater()
 	}
 	body, buf, err := t.rd.cipher.open(t.rd.seq, t.rd.br, t.rd.buf)
 	t.rd.buf = buf
@@ -421,6 +528,11 @@ func (t *transport) readRaw() ([]byte, error) {
 		return nil, t.readFailed(errPacketPadding)
 	}
 	p := body[1 : len(body)-pad]
+	// Checked once the packet is in: a reader waits for the next packet
+	// before authentication ends.
+	if t.rd.inflate == nil && t.rd.comp == "zlib@openssh.com" && t.authed.Load() {
+		t.rd.inflate = newInflater()
+	}
 	if t.rd.inflate != nil {
 		if p, err = t.rd.inflate.decompress(p); err != nil {
 			return nil, t.readFailed(err)
@@ -436,10 +548,7 @@ func (t *transport) readRaw() ([]byte, error) {
 // waiting for a key exchange that will not finish must not hang.
 func (t *transport) readFailed(err error) error {
 	t.rd.err = err
-	t.wmu.Lock()
-	t.wr.readErr = err
-	t.wcond.Broadcast()
-	t.wmu.Unlock()
+	t.markDead(err)
 	if t.rd.inflate != nil {
 		t.rd.inflate.close()
 		t.rd.inflate = nil
@@ -493,7 +602,8 @@ func parseDisconnect(p []byte) error {
 	return e
 }
 
-// sendDisconnect tells the peer why we end, best effort.
+// sendDisconnect tells the peer why we end, best effort, through the
+// sender so as not to wait.
 func (t *transport) sendDisconnect(reason uint32, msg string) {
 	p := appendSSHUint32([]byte{msgDisconnect}, reason)
 	p = appendSSHString(p, []byte(msg))
@@ -504,8 +614,8 @@ func (t *transport) sendDisconnect(reason uint32, msg string) {
 		if t.wr.err == nil {
 			t.writeLocked(p)
 			t.wr.err = errClosed
-			t.wcond.Broadcast()
 		}
+		t.markDead(errClosed)
 	})
 }
 
@@ -557,11 +667,6 @@ func (t *transport) sessionID() []byte {
 // has read it, each before its next read.
 func (t *transport) authenticated() {
 	t.authed.Store(true)
-	t.wmu.Lock()
-	defer t.wmu.Unlock()
-	if t.wr.deflate == nil && t.wr.comp == "zlib@openssh.com" {
-		t.wr.deflate = newDeflater()
-	}
 }
 
 func (t *transport) algorithms() sshwire.Algorithms {
@@ -592,12 +697,7 @@ func (t *transport) serverVersion() []byte { return t.versions[1] }
 func (t *transport) close() error {
 	t.once.Do(func() { close(t.closed) })
 	err := t.nc.Close()
-	t.wmu.Lock()
-	if t.wr.err == nil {
-		t.wr.err = errClosed
-	}
-	t.wcond.Broadcast()
-	t.wmu.Unlock()
+	t.markDead(errClosed)
 	// The reader fails promptly on the closed connection; then its
 	// decompressor can stop.
 	t.rmu.Lock()

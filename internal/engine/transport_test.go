@@ -108,42 +108,71 @@ func newPipePair(t testing.TB, ccfg, scfg *transportConfig) (client, server pack
 	return client, server
 }
 
-// exchange sends messages of growing sizes each way at once and checks
-// that they arrive whole and in order.
-func exchange(t testing.TB, a, b packetConn, count int) {
+// pairReaders read both ends of a pair for as long as they are open, as
+// a connection's reader does, so that key exchanges run, and pass the
+// messages on.
+type pairReaders struct {
+	a, b   packetConn
+	ain    chan []byte // read by a
+	bin    chan []byte
+	errors chan error
+}
+
+func startReaders(a, b packetConn) *pairReaders {
+	r := &pairReaders{a: a, b: b, ain: make(chan []byte, 1024), bin: make(chan []byte, 1024), errors: make(chan error, 2)}
+	read := func(pc packetConn, out chan []byte) {
+		defer close(out)
+		for {
+			p, err := pc.readPacket()
+			if err != nil {
+				r.errors <- err
+				return
+			}
+			out <- bytes.Clone(p)
+		}
+	}
+	go read(a, r.ain)
+	go read(b, r.bin)
+	return r
+}
+
+// exchange sends count messages of growing sizes each way at once and
+// checks that they arrive whole and in order.
+func exchange(t testing.TB, r *pairReaders, count int) {
 	t.Helper()
+	msg := func(tag byte, i int) []byte {
+		p := bytes.Repeat([]byte{tag, byte(i)}, 1+(i*997)%16000)
+		p[0] = 94 // SSH_MSG_CHANNEL_DATA's number: any non-transport message
+		return p
+	}
 	errs := make(chan error, 4)
 	send := func(w packetConn, tag byte) {
 		for i := range count {
-			p := bytes.Repeat([]byte{tag, byte(i)}, 1+(i*997)%16000)
-			p[0] = 94 // SSH_MSG_CHANNEL_DATA's number: any non-transport message
-			if err := w.writePacket(p); err != nil {
+			if err := w.writePacket(msg(tag, i)); err != nil {
 				errs <- fmt.Errorf("write %d: %w", i, err)
 				return
 			}
 		}
 		errs <- nil
 	}
-	recv := func(r packetConn, tag byte) {
+	recv := func(in chan []byte, tag byte) {
 		for i := range count {
-			p, err := r.readPacket()
-			if err != nil {
-				errs <- fmt.Errorf("read %d: %w", i, err)
+			p, ok := <-in
+			if !ok {
+				errs <- fmt.Errorf("read %d: %w", i, <-r.errors)
 				return
 			}
-			want := bytes.Repeat([]byte{tag, byte(i)}, 1+(i*997)%16000)
-			want[0] = 94
-			if !bytes.Equal(p, want) {
+			if want := msg(tag, i); !bytes.Equal(p, want) {
 				errs <- fmt.Errorf("message %d: got %d bytes, want %d", i, len(p), len(want))
 				return
 			}
 		}
 		errs <- nil
 	}
-	go send(a, 'a')
-	go send(b, 'b')
-	go recv(b, 'a')
-	go recv(a, 'b')
+	go send(r.a, 'a')
+	go send(r.b, 'b')
+	go recv(r.bin, 'a')
+	go recv(r.ain, 'b')
 	for range 4 {
 		if err := <-errs; err != nil {
 			t.Fatal(err)
@@ -157,7 +186,6 @@ func TestTransportAlgorithms(t *testing.T) {
 	type tc struct {
 		name string
 		algs sshwire.AlgorithmList
-		keys []ssh.Signer
 	}
 	var cases []tc
 	for _, k := range defaultKexes() {
@@ -201,14 +229,13 @@ func TestTransportAlgorithms(t *testing.T) {
 			if !bytes.Equal(client.sessionID(), server.sessionID()) || len(client.sessionID()) == 0 {
 				t.Fatal("session IDs differ")
 			}
-			if got := strings.Join(client.serverSigAlgs(), ","); got == "" {
-				// EXT_INFO comes with the first packet after NEWKEYS.
-				exchange(t, client, server, 1)
-				if got = strings.Join(client.serverSigAlgs(), ","); !strings.Contains(got, "rsa-sha2-256") {
-					t.Errorf("server-sig-algs = %q", got)
-				}
+			r := startReaders(client, server)
+			// EXT_INFO comes with the first packet after NEWKEYS.
+			exchange(t, r, 1)
+			if got := strings.Join(client.serverSigAlgs(), ","); !strings.Contains(got, "rsa-sha2-256") {
+				t.Errorf("server-sig-algs = %q", got)
 			}
-			exchange(t, client, server, 40)
+			exchange(t, r, 40)
 		})
 	}
 }
@@ -224,13 +251,14 @@ func TestTransportCompression(t *testing.T) {
 	if got := client.algorithms().Write.Compression; got != "zlib@openssh.com" {
 		t.Fatalf("compression %q, want zlib@openssh.com", got)
 	}
-	exchange(t, client, server, 5)
+	r := startReaders(client, server)
+	exchange(t, r, 5)
 	if client.(*transport).wr.deflate != nil {
 		t.Fatal("compressing before authentication")
 	}
 	server.authenticated()
 	client.authenticated()
-	exchange(t, client, server, 60)
+	exchange(t, r, 60)
 	if client.(*transport).wr.deflate == nil {
 		t.Fatal("not compressing after authentication")
 	}
