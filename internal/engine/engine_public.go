@@ -1,5 +1,3 @@
-//go:build enginetransport
-
 package engine
 
 import (
