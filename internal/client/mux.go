@@ -110,6 +110,10 @@ func (r *Client) muxSettingsFor(h *sshconf.Host, cmdline []sshconf.Option) (muxS
 			return muxSettings{mode: "no"}, nil
 		}
 	}
+	if r.args.OpenSSHDefaults {
+		// ssh(1) without a ControlPath: every command connects anew.
+		return muxSettings{mode: "no"}, nil
+	}
 	// No ControlPath: jumpgate multiplexes by default, unless the command
 	// line (or, for a hop, the destination's command line) said no.
 	cmdMaster := ""
