@@ -148,6 +148,7 @@ func (r *Client) Run(ctx context.Context) (retErr error) {
 	}
 	x11 := r.startX11(ctx, h, conn)
 	defer x11.close()
+	r.runLocalCommand(h)
 	NotifyForked() // -f: only once the forwards are up
 
 	// A keepalive timeout closes the connection under the session, which
