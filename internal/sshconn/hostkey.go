@@ -46,6 +46,8 @@ type hostKeyPolicy struct {
 	prompter Prompter
 	out      *output
 	unsafe   *atomic.Bool // set when continuing past a changed/revoked key
+
+	command *knownHostsCommand // KnownHostsCommand; nil if none
 }
 
 // errHostKeyRefused is the cause inside a HostKeyError when the user said
@@ -96,6 +98,10 @@ func (p *hostKeyPolicy) callback(_ string, remote net.Addr, key ssh.PublicKey) e
 	checkIP := p.checkHostIP && ip != nil && !local && p.hostName != ip.String()
 
 	kh := readKnownHosts(append(append([]string(nil), p.userFiles...), p.globalFiles...), log)
+	kh.entries = append(kh.entries, p.command.entries(p, "HOSTNAME", host, key)...)
+	if checkIP {
+		kh.entries = append(kh.entries, p.command.entries(p, "ADDRESS", ipName, key)...)
+	}
 	hostEntries := kh.forHost(host)
 
 	if cert, ok := key.(*ssh.Certificate); ok {

@@ -216,7 +216,12 @@ func newHostKeyPolicy(s settings, cfg Config, out *output, prompter Prompter, ba
 	}
 	proxy := s.str("proxycommand", "none")
 	jump := s.str("proxyjump", "none")
+	command, err := newKnownHostsCommand(s)
+	if err != nil {
+		return nil, err
+	}
 	return &hostKeyPolicy{
+		command:         command,
 		hostName:        s.str("hostname", ""),
 		port:            s.int("port", 22),
 		alias:           s.str("hostkeyalias", ""),
