@@ -52,6 +52,11 @@ func (r *Client) Run(ctx context.Context) (retErr error) {
 	if err != nil {
 		return err
 	}
+	for _, u := range a.commandLineUsers() {
+		if !validRemoteUser(u) {
+			return r.fail("remote username contains invalid characters")
+		}
+	}
 
 	// Session decisions, in ssh(1)'s order.
 	command := strings.Join(a.Command, " ")
@@ -62,10 +67,8 @@ func (r *Client) Run(ctx context.Context) (retErr error) {
 	if remoteCommand != "" && command != "" {
 		return r.fail("Cannot execute command-line and remote command.")
 	}
-	if command == "" && remoteCommand != "" {
-		if command, err = h.Expand(remoteCommand); err != nil {
-			return r.fail("%v", err)
-		}
+	if command == "" {
+		command = remoteCommand // sshconf has expanded its tokens
 	}
 	sessionType := h.Get("sessiontype")
 	if h.Get("forkafterauthentication") == "yes" && command == "" && sessionType != "none" {
