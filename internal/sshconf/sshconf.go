@@ -158,7 +158,9 @@ func (h *Host) GetAll(key string) []string {
 	}
 	v := h.values[k]
 	if oneLineList(k) && len(v) == 1 {
-		if v[0] == "none" {
+		// "none" is no files, no domains; but PermitRemoteOpen none
+		// refuses everything, unlike an empty list.
+		if v[0] == "none" && k != "permitremoteopen" {
 			return nil
 		}
 		return strings.Fields(v[0])

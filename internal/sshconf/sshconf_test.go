@@ -166,6 +166,8 @@ Host *
 		{"one-line list split", "db", "userknownhostsfile", false, nil, []string{"/home/me/kh1", "/home/me/kh2"}},
 		{"command line wins", "web", "user", false, []Option{{Key: "User", Value: "cli"}}, []string{"cli"}},
 		{"raw -o", "web", "port", false, []Option{{Value: "Port=9"}}, []string{"9"}},
+		{"permitremoteopen none is kept", "db", "permitremoteopen", false,
+			[]Option{{Key: "PermitRemoteOpen", Value: "none"}}, []string{"none"}},
 		{"setenv first value of a variable wins", "db", "setenv", false,
 			[]Option{{Key: "SetEnv", Value: "A=1 A=11 B=2"}}, []string{"A=1", "B=2"}},
 	}
