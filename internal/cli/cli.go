@@ -22,6 +22,9 @@ type env struct {
 	getenv func(string) string
 	// argv0 is the name the binary was invoked as.
 	argv0 string
+	// forked and master mark a copy of ourselves that a client started
+	// (client.ForkedEnv, client.MasterEnv).
+	forked, master bool
 }
 
 // command is one subcommand of jumpgate.
@@ -62,13 +65,22 @@ func Main(ctx context.Context, argv []string, streams *iostreams.IOStreams) int 
 		argv0 = filepath.Base(argv[0])
 		argv = argv[1:]
 	}
-	e := &env{io: streams, getenv: os.Getenv, argv0: argv0}
+	e := &env{io: streams, getenv: os.Getenv, argv0: argv0,
+		forked: takeMarker(client.ForkedEnv), master: takeMarker(client.MasterEnv)}
 	// Called as "ssh" (a link), or with ssh's flags straight away, as
 	// `scp -S jumpgate` and other programs that exec an ssh binary do.
 	if argv0 == "ssh" || len(argv) > 0 && looksLikeSSHFlag(argv[0]) {
 		return finish(e, runSSH(ctx, e, argv))
 	}
 	return Run(ctx, e, argv)
+}
+
+// takeMarker reads and clears an environment variable that marks a copy
+// of ourselves, so that none of its children inherits it.
+func takeMarker(name string) bool {
+	v := os.Getenv(name)
+	os.Unsetenv(name)
+	return v == "3"
 }
 
 // looksLikeSSHFlag reports whether arg is an ssh(1) option rather than one

@@ -27,6 +27,7 @@ import (
 	"github.com/jumpgate/jumpgate/internal/lab"
 	"github.com/jumpgate/jumpgate/internal/lab/labtest"
 	"github.com/jumpgate/jumpgate/internal/nstest"
+	"github.com/jumpgate/jumpgate/internal/procstat"
 )
 
 // libvirtNeeds are the files the guest test needs, and the Debian
@@ -250,8 +251,7 @@ func (h *libvirtHyper) stop(pidFile string) {
 	}
 	syscall.Kill(pid, syscall.SIGTERM)
 	for range 100 {
-		st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		if err != nil || strings.Contains(string(st), ") Z ") {
+		if st, err := procstat.Read(pid); err != nil || st.State == 'Z' {
 			return
 		}
 		time.Sleep(100 * time.Millisecond)

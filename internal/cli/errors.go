@@ -4,9 +4,8 @@ import (
 	"errors"
 	"fmt"
 
-	"golang.org/x/crypto/ssh"
-
 	"github.com/jumpgate/jumpgate/internal/client"
+	"github.com/jumpgate/jumpgate/internal/sshwire"
 )
 
 // Exit codes. They follow OpenSSH: the remote command's status passes
@@ -23,7 +22,7 @@ func exitCode(err error) int {
 		h   *hintedError
 		st  *statusError
 		cst *client.StatusError
-		ee  *ssh.ExitError
+		ee  *sshwire.ExitError
 	)
 	switch {
 	case err == nil:

@@ -15,9 +15,9 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
-	"golang.org/x/crypto/ssh"
 
 	"github.com/jumpgate/jumpgate/internal/server"
+	"github.com/jumpgate/jumpgate/internal/sshwire"
 	"github.com/jumpgate/jumpgate/internal/vpn"
 )
 
@@ -99,7 +99,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	if o.permitTunnel {
 		cfg.Channels = map[string]server.ChannelHandler{
-			vpn.TunChannelType: func(ctx context.Context, c *server.Conn, nch ssh.NewChannel) {
+			vpn.TunChannelType: func(ctx context.Context, c *server.Conn, nch sshwire.NewChannel) {
 				vpn.ServeTunChannel(ctx, nch, c.Log)
 			},
 		}

@@ -16,6 +16,8 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/jumpgate/jumpgate/internal/iostreams"
+	"github.com/jumpgate/jumpgate/internal/sshwire"
+	"github.com/jumpgate/jumpgate/internal/xssh"
 )
 
 type lockedBuffer struct {
@@ -106,10 +108,10 @@ func TestServeLifecycle(t *testing.T) {
 	}
 	// The server answers with its host key.
 	var seen ssh.PublicKey
-	ssh.Dial("tcp", addr, &ssh.ClientConfig{User: "root", HostKeyCallback: func(_ string, _ net.Addr, k ssh.PublicKey) error {
+	xssh.Dial("tcp", addr, 5*time.Second, &sshwire.ClientConfig{User: "root", HostKeyCallback: func(_ string, _ net.Addr, k ssh.PublicKey) error {
 		seen = k
 		return nil
-	}, Timeout: 5 * time.Second})
+	}})
 	if seen == nil || !bytes.Equal(seen.Marshal(), signer.PublicKey().Marshal()) {
 		t.Fatalf("server presented another host key")
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/jumpgate/jumpgate/internal/iostreams"
+	"github.com/jumpgate/jumpgate/internal/sshtest"
 )
 
 // TestSSHCompat runs the same command lines through Debian's ssh and
@@ -16,9 +17,10 @@ import (
 // and standard error: -G output, flag errors, usage, warnings. Nothing here
 // connects anywhere: every line either fails while parsing or prints -G.
 func TestSSHCompat(t *testing.T) {
+	sshtest.RequireOpenSSH(t, "ssh")
 	sshBin, err := exec.LookPath("ssh")
-	if err != nil || testing.Short() {
-		t.Skip("needs Debian's ssh (and not -short)")
+	if err != nil {
+		t.Fatal(err)
 	}
 	cfg := "testdata/ssh_compat.config"
 	cases := [][]string{

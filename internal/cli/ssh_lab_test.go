@@ -23,6 +23,7 @@ import (
 
 	"github.com/jumpgate/jumpgate/internal/lab"
 	"github.com/jumpgate/jumpgate/internal/lab/labtest"
+	"github.com/jumpgate/jumpgate/internal/sshtest"
 )
 
 // sshLab is one lab and the jumpgate binary, for one server kind's
@@ -134,14 +135,11 @@ func (s *sshLab) closed(host string) string {
 	return "Connection to " + s.l.Addr(host) + " closed."
 }
 
-// requireOpenSSH skips without Debian's ssh and sshd (CI has both).
+// requireOpenSSH skips without Debian's OpenSSH, or fails where CI
+// requires it (sshtest.RequireOpenSSH).
 func requireOpenSSH(t *testing.T) {
 	t.Helper()
-	for _, bin := range []string{"ssh", "/usr/sbin/sshd", "ssh-agent", "ssh-add", "ssh-keygen"} {
-		if _, err := exec.LookPath(bin); err != nil {
-			t.Skipf("OpenSSH's %s is not installed", bin)
-		}
-	}
+	sshtest.RequireOpenSSH(t, "ssh", "sshd", "ssh-agent", "ssh-add", "ssh-keygen")
 }
 
 // command returns `jumpgate ssh args…` on the laptop.

@@ -12,7 +12,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -27,6 +26,7 @@ import (
 	"github.com/jumpgate/jumpgate/internal/client"
 	"github.com/jumpgate/jumpgate/internal/lab"
 	"github.com/jumpgate/jumpgate/internal/lab/labtest"
+	"github.com/jumpgate/jumpgate/internal/procstat"
 )
 
 // TestSSHMuxLab runs the multiplexing cases against a lab of Debian's
@@ -117,15 +117,8 @@ func killAtEnd(t *testing.T, pid int) {
 // alive reports whether pid runs (a zombie does not: a background master
 // is reparented to a pid 1 that may not reap it).
 func alive(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	s := string(b)
-	if i := strings.LastIndexByte(s, ')'); i >= 0 && len(s) > i+2 {
-		return s[i+2] != 'Z'
-	}
-	return true
+	st, err := procstat.Read(pid)
+	return err == nil && st.State != 'Z'
 }
 
 // waitDead waits up to d for pid to end.

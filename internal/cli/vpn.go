@@ -121,7 +121,7 @@ func runVPN(ctx context.Context, e *env, args []string) error {
 	defer stop()
 
 	r := newClient(ctx, e, a)
-	if o.fork && !client.Forked() {
+	if o.fork && !r.Forked() {
 		return r.ForkToBackground(ctx)
 	}
 	conn, h, err := r.DialDest(ctx)
@@ -134,7 +134,7 @@ func runVPN(ctx context.Context, e *env, args []string) error {
 	if vo.Binary, err = os.Executable(); err != nil {
 		return fmt.Errorf("find this jumpgate binary: %w", err)
 	}
-	t, err := vpn.Connect(ctx, conn.Client, vo)
+	t, err := vpn.Connect(ctx, conn.Conn, vo)
 	if err != nil {
 		var hint []string
 		if errors.Is(err, vpn.ErrNotRoot) {
@@ -161,7 +161,7 @@ func runVPN(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.io.ErrOut, "jumpgate: not listed by vpn status: %v\n", err)
 	}
 	defer link.State.Close()
-	client.NotifyForked()
+	r.NotifyForked()
 	if err := link.Serve(ctx); err != nil {
 		return withHint(err, exitConnection)
 	}

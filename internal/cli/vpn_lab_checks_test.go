@@ -80,8 +80,8 @@ func (v *vpnLab) tcpBulk(t testing.TB, host, addr string) {
 	ssh := []string{"ssh", "-F", v.cfg, "-o", "HostName=" + addr, "-o", "HostKeyAlias=" + host, "-o", "Port=22",
 		"-o", "ProxyJump=none", "-o", "ControlMaster=no", "-o", "ControlPath=none", "-o", "BatchMode=yes", host}
 	for _, tc := range []struct{ name, sh string }{
-		{"upload", fmt.Sprintf("head -c %d /dev/zero | %s 'wc -c'", n, shellJoin(ssh))},
-		{"download", fmt.Sprintf("%s 'head -c %d /dev/zero' | wc -c", shellJoin(ssh), n)},
+		{"upload", fmt.Sprintf("head -c %d /dev/zero | %s 'wc -c'", n, shquote.Join(ssh))},
+		{"download", fmt.Sprintf("%s 'head -c %d /dev/zero' | wc -c", shquote.Join(ssh), n)},
 	} {
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		cmd := v.l.Command(ctx, "laptop", "sh", "-c", tc.sh)
@@ -96,15 +96,6 @@ func (v *vpnLab) tcpBulk(t testing.TB, host, addr string) {
 			t.Errorf("TCP %s of %d bytes across the tunnel to %s (%s): %v\n%s", tc.name, n, addr, host, err, out)
 		}
 	}
-}
-
-// shellJoin quotes argv for sh -c.
-func shellJoin(argv []string) string {
-	q := make([]string, len(argv))
-	for i, a := range argv {
-		q[i] = shquote.Quote(a)
-	}
-	return strings.Join(q, " ")
 }
 
 // dhcpServer runs dnsmasq as a DHCP server only (no DNS) on lan1's eth0,

@@ -26,6 +26,8 @@ import (
 
 	"github.com/jumpgate/jumpgate/internal/lab"
 	"github.com/jumpgate/jumpgate/internal/lab/labtest"
+	"github.com/jumpgate/jumpgate/internal/nstest"
+	"github.com/jumpgate/jumpgate/internal/sshtest"
 	"github.com/jumpgate/jumpgate/internal/vpn"
 )
 
@@ -40,13 +42,12 @@ type vpnLab struct {
 }
 
 func newVPNLab(t testing.TB) *vpnLab {
-	if testing.Short() {
-		t.Skip("lab interop test skipped under -short")
-	}
-	for _, bin := range []string{"ssh", "/usr/sbin/sshd", "iperf3"} {
-		if _, err := exec.LookPath(bin); err != nil {
-			t.Skipf("%s is not installed", bin)
+	sshtest.RequireOpenSSH(t, "ssh", "sshd")
+	if _, err := exec.LookPath("iperf3"); err != nil {
+		if os.Getenv(nstest.RequireRootEnv) == "1" {
+			t.Fatal("iperf3 is not installed (scripts/deps.sh installs it)")
 		}
+		t.Skip("iperf3 is not installed")
 	}
 	v := &vpnLab{l: labtest.New(t, lab.Options{Server: lab.OpenSSH}), bin: labtest.Binary(t)}
 	v.cfg = v.l.SSHConfig()

@@ -11,9 +11,11 @@ import (
 	"github.com/jumpgate/jumpgate/internal/selfexec"
 )
 
-// forkedEnv marks the background copy of `jumpgate ssh -f`; its value is
-// the descriptor on which it reports that authentication succeeded.
-const forkedEnv = "JUMPGATE_SSH_FORKED_FD"
+// ForkedEnv marks the background copy of `jumpgate ssh -f`; its value is
+// the descriptor on which it reports that authentication succeeded. The
+// command line reads and clears it at start ([Env.Forked]), so no child
+// of ours inherits it.
+const ForkedEnv = "JUMPGATE_SSH_FORKED_FD"
 
 // ForkToBackground is -f. Go cannot fork, so we start a copy of ourselves
 // with the same arguments and stdin from /dev/null; it connects and
@@ -24,7 +26,7 @@ func (r *Client) ForkToBackground(ctx context.Context) error {
 	child, err := selfexec.Start(selfexec.Options{
 		Argv0:  r.e.Argv[0],
 		Args:   r.e.Argv[1:],
-		Env:    append(os.Environ(), forkedEnv+"=3"),
+		Env:    append(r.e.Environ(), ForkedEnv+"=3"),
 		Stdout: os.Stdout,
 		Stderr: os.Stderr,
 	})
@@ -51,15 +53,15 @@ func (r *Client) ForkToBackground(ctx context.Context) error {
 }
 
 // NotifyForked is called once authenticated: in the background copy of
-// -f, it tells the parent to exit and leaves the terminal's session.
-func NotifyForked() {
-	if os.Getenv(forkedEnv) != "3" {
+// -f, it tells the parent to exit (once) and leaves the terminal's session.
+func (r *Client) NotifyForked() {
+	if !r.e.Forked || r.notified {
 		return
 	}
-	os.Unsetenv(forkedEnv)
+	r.notified = true
 	selfexec.Notify([]byte{1})
 	syscall.Setsid()
 }
 
 // Forked reports whether this process is the background copy of -f.
-func Forked() bool { return os.Getenv(forkedEnv) != "" }
+func (r *Client) Forked() bool { return r.e.Forked }

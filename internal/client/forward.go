@@ -30,7 +30,7 @@ func (r *Client) startForwards(ctx context.Context, h *sshconf.Host, conn *dial.
 	if err != nil {
 		mask = 0o177
 	}
-	f := forward.New(conn.Client, forward.Options{
+	f := forward.New(conn.Conn, forward.Options{
 		GatewayPorts: h.Get("gatewayports") == "yes",
 		BindUnlink:   h.Get("streamlocalbindunlink") == "yes",
 		BindMask:     os.FileMode(mask),

@@ -8,15 +8,14 @@ import (
 	"context"
 	"net/netip"
 
-	"golang.org/x/crypto/ssh"
-
 	"github.com/jumpgate/jumpgate/internal/libvirt"
 	"github.com/jumpgate/jumpgate/internal/sshconf"
+	"github.com/jumpgate/jumpgate/internal/sshwire"
 )
 
 // resolveDomain is [dial.DomainResolver] for jumpgate ssh and the commands
 // that dial as it does.
-func (r *Client) resolveDomain(ctx context.Context, hyper *sshconf.Host, domain string, connect func(context.Context) (*ssh.Client, error)) (netip.Addr, error) {
+func (r *Client) resolveDomain(ctx context.Context, hyper *sshconf.Host, domain string, connect func(context.Context) (sshwire.Conn, error)) (netip.Addr, error) {
 	home, _, _ := LocalUser(r.e.Getenv)
 	res := &libvirt.Resolver{Cache: &libvirt.Cache{Dir: libvirt.CacheDir(r.e.Getenv, home)}}
 	// The cache key names the hypervisor as it is reached, so that two

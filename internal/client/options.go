@@ -38,6 +38,13 @@ type Env struct {
 	Argv []string
 	// Version names jumpgate in -v's first line.
 	Version string
+	// Environ is the process's environment, for SendEnv and the copies of
+	// ourselves we start.
+	Environ func() []string
+	// Forked: this process is the background copy of -f ([ForkedEnv]).
+	// Master: it is a background master started by another client
+	// ([MasterEnv]).
+	Forked, Master bool
 }
 
 // Options is the command line of `jumpgate ssh`, parsed the way ssh(1)

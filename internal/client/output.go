@@ -6,12 +6,13 @@ import (
 	"fmt"
 
 	"github.com/jumpgate/jumpgate/internal/dial"
+	"github.com/jumpgate/jumpgate/internal/sshwire"
 )
 
 // Output runs cmd on the far end of conn and returns its standard output;
 // a failure carries its standard error.
 func Output(ctx context.Context, conn *dial.Conn, cmd string) ([]byte, error) {
-	s, err := conn.Client.NewSession()
+	s, err := sshwire.NewSession(ctx, conn.Conn)
 	if err != nil {
 		return nil, fmt.Errorf("open session: %w", err)
 	}

@@ -13,13 +13,12 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/crypto/ssh"
-
 	"github.com/jumpgate/jumpgate/internal/dial"
 	"github.com/jumpgate/jumpgate/internal/iostreams"
 	"github.com/jumpgate/jumpgate/internal/session"
 	"github.com/jumpgate/jumpgate/internal/sshconf"
 	"github.com/jumpgate/jumpgate/internal/sshconn"
+	"github.com/jumpgate/jumpgate/internal/sshwire"
 	"github.com/jumpgate/jumpgate/internal/tune"
 	"github.com/jumpgate/jumpgate/internal/vlog"
 )
@@ -35,6 +34,8 @@ type Client struct {
 	// noAgent: ForwardAgent names a socket that is not there, so (as
 	// ssh(1)) the agent is not forwarded after saying so.
 	noAgent bool
+	// notified: the background copy of -f has told its parent.
+	notified bool
 }
 
 // fail prints an ssh(1)-style message on the log and exits 255.
@@ -52,6 +53,7 @@ func (r *Client) Run(ctx context.Context) (retErr error) {
 	if err != nil {
 		return err
 	}
+
 	for _, u := range a.commandLineUsers() {
 		if !validRemoteUser(u) {
 			return r.fail("remote username contains invalid characters")
@@ -109,11 +111,11 @@ func (r *Client) Run(ctx context.Context) (retErr error) {
 		return err
 	}
 
-	if os.Getenv(muxMasterEnv) != "" {
+	if r.e.Master {
 		_, _, err := r.viaMaster(ctx, h, muxSession{})
 		return err
 	}
-	if a.ForkAfter && os.Getenv(forkedEnv) == "" {
+	if a.ForkAfter && !r.e.Forked {
 		return r.ForkToBackground(ctx)
 	}
 	// X11 goes straight to the server: a master would forward its own
@@ -152,7 +154,7 @@ func (r *Client) Run(ctx context.Context) (retErr error) {
 	x11 := r.startX11(ctx, h, conn)
 	defer x11.close()
 	r.runLocalCommand(h)
-	NotifyForked() // -f: only once the forwards are up
+	r.NotifyForked() // -f: only once the forwards are up
 
 	// A keepalive timeout closes the connection under the session, which
 	// then fails in its own words ("closed by remote host"); ssh(1) says
@@ -162,7 +164,7 @@ func (r *Client) Run(ctx context.Context) (retErr error) {
 	if interval, _ := strconv.Atoi(h.Get("serveraliveinterval")); interval > 0 {
 		count, _ := strconv.Atoi(h.Get("serveralivecountmax"))
 		ka.start(ctx, func(kctx context.Context) error {
-			return dial.KeepAlive(kctx, conn.Client, h.Hostname(), time.Duration(interval)*time.Second, count, r.log)
+			return dial.KeepAlive(kctx, conn.Conn, h.Hostname(), time.Duration(interval)*time.Second, count, r.log)
 		})
 	}
 	defer func() {
@@ -189,21 +191,21 @@ func (r *Client) Run(ctx context.Context) (retErr error) {
 		EnableCommandLine: h.Get("enableescapecommandline") == "yes",
 		RequirePTY:        ttyYes || requestTTY == "force",
 		Term:              r.e.Getenv("TERM"),
-		Env:               sessionEnv(h, r.e.Getenv),
+		Env:               sessionEnv(h, r.e),
 		EscapeChar:        escapeChar(h.Get("escapechar")),
 		Stdin:             stdin,
 		Stdout:            r.e.IO.Out,
 		Stderr:            r.e.IO.ErrOut,
 		Host:              h.Hostname(),
 		Log:               r.log,
-		Setup: func(s *ssh.Session) error {
+		Setup: func(s *sshwire.Session) error {
 			if err := x11.request(r, s); err != nil {
 				return err
 			}
 			if r.noAgent {
 				return nil
 			}
-			return conn.Auth.ForwardAgent(conn.Client, s)
+			return conn.Auth.ForwardAgent(conn.Conn, s)
 		},
 	}
 	if tty {
@@ -211,14 +213,14 @@ func (r *Client) Run(ctx context.Context) (retErr error) {
 			so.TTY = f
 		}
 	}
-	err = session.Run(ctx, conn.Client, so)
+	err = session.Run(ctx, conn.Conn, so)
 	r.logTransferred(conn)
 	if err != nil {
 		if kerr := ka.take(); kerr != nil {
 			return r.fail("%v", kerr)
 		}
 	}
-	var ee *ssh.ExitError
+	var ee *sshwire.ExitError
 	var de *session.DisconnectError
 	switch {
 	case err == nil:
@@ -368,9 +370,9 @@ func (r *Client) stdioForward(ctx context.Context, conn *dial.Conn, stdin io.Rea
 		err error
 	)
 	if a.StdioPort == 0 {
-		c, err = conn.Client.Dial("unix", a.StdioHost)
+		c, err = sshwire.Dial(context.Background(), conn.Conn, "unix", a.StdioHost)
 	} else {
-		c, err = conn.Client.Dial("tcp", net.JoinHostPort(a.StdioHost, strconv.Itoa(a.StdioPort)))
+		c, err = sshwire.Dial(context.Background(), conn.Conn, "tcp", net.JoinHostPort(a.StdioHost, strconv.Itoa(a.StdioPort)))
 	}
 	if err != nil {
 		fmt.Fprintf(r.logw, "channel 0: open failed: %s\r\n", dial.OpenFailure(err))
@@ -402,7 +404,7 @@ func (r *Client) stdioForward(ctx context.Context, conn *dial.Conn, stdin io.Rea
 func (r *Client) waitNoSession(ctx context.Context, conn *dial.Conn) error {
 	r.releaseForkedStdio()
 	closed := make(chan error, 1)
-	go func() { closed <- conn.Client.Wait() }()
+	go func() { closed <- conn.Conn.Wait() }()
 	select {
 	case <-closed:
 		return &StatusError{exitConnection}
@@ -412,14 +414,14 @@ func (r *Client) waitNoSession(ctx context.Context, conn *dial.Conn) error {
 }
 
 // sessionEnv is SendEnv (patterns over the local environment) then SetEnv.
-func sessionEnv(h *sshconf.Host, getenv func(string) string) []string {
+func sessionEnv(h *sshconf.Host, e Env) []string {
 	var out []string
 	pats := h.GetAll("sendenv")
 	if len(pats) > 0 {
-		for _, kv := range os.Environ() {
+		for _, kv := range e.Environ() {
 			name, _, _ := strings.Cut(kv, "=")
 			if matchEnv(pats, name) {
-				out = append(out, name+"="+getenv(name))
+				out = append(out, name+"="+e.Getenv(name))
 			}
 		}
 	}

@@ -12,11 +12,10 @@ import (
 	"strconv"
 	"time"
 
-	"golang.org/x/crypto/ssh"
-
 	"github.com/jumpgate/jumpgate/internal/dial"
 	"github.com/jumpgate/jumpgate/internal/forward"
 	"github.com/jumpgate/jumpgate/internal/sshconf"
+	"github.com/jumpgate/jumpgate/internal/sshwire"
 )
 
 // wantX11 says whether the session asks for X11 forwarding.
@@ -56,14 +55,14 @@ func (r *Client) startX11(ctx context.Context, h *sshconf.Host, conn *dial.Conn)
 		r.log.Errorf("Warning: %v", err)
 		return nil
 	}
-	fwd := forward.New(conn.Client, forward.Options{Log: r.log})
+	fwd := forward.New(conn.Conn, forward.Options{Log: r.log})
 	fwd.ServeX11(x)
 	return &sshX11{x: x, fwd: fwd}
 }
 
 // request sends x11-req on s. A refusal is ssh(1)'s warning, not the
 // end of the session.
-func (sx *sshX11) request(r *Client, s *ssh.Session) error {
+func (sx *sshX11) request(r *Client, s *sshwire.Session) error {
 	if sx == nil {
 		return nil
 	}

@@ -19,13 +19,13 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/crypto/ssh"
-
 	"github.com/jumpgate/jumpgate/internal/rawio"
 	"github.com/jumpgate/jumpgate/internal/sshconf"
 	"github.com/jumpgate/jumpgate/internal/sshconn"
 	"github.com/jumpgate/jumpgate/internal/sshio"
+	"github.com/jumpgate/jumpgate/internal/sshwire"
 	"github.com/jumpgate/jumpgate/internal/vlog"
+	"github.com/jumpgate/jumpgate/internal/xssh"
 )
 
 // maxHops bounds a jump chain, so that a config whose hosts jump through
@@ -66,7 +66,9 @@ type Dialer struct {
 // Conn is an authenticated connection to a destination, together with the
 // jump hosts it runs through.
 type Conn struct {
-	*ssh.Client
+	// Conn is the SSH connection; Conn's own Close also ends the jump
+	// hosts under it.
+	sshwire.Conn
 	Host   *sshconf.Host
 	Auth   *sshconn.Client // for ForwardAgent, HostKeyUnsafe
 	Via    *Conn           // the jump host this connection runs through, or nil
@@ -106,7 +108,7 @@ func (c *countingConn) Write(p []byte) (int, error) {
 
 // Close closes the connection and, after it, its jump hosts.
 func (c *Conn) Close() error {
-	err := c.Client.Close()
+	err := c.Conn.Close()
 	c.Auth.Close()
 	if c.closer != nil {
 		c.closer.Close()
@@ -191,7 +193,7 @@ func (d *Dialer) dial(ctx context.Context, h *sshconf.Host, depth int) (*Conn, e
 			return nil, &HopError{Hop: last.Host, Err: err}
 		}
 		log.Debugf("Connecting to %s [%s] port %d through jump host %s.", h.Original(), target, port, last.Host)
-		conn, err = dialVia(ctx, via.Client, addr)
+		conn, err = dialVia(ctx, via.Conn, addr)
 		if err != nil {
 			via.Close()
 			return nil, &HopError{Hop: last.Host, Err: fmt.Errorf("cannot reach %s port %d from there: %w", target, port, err)}
@@ -236,36 +238,21 @@ func (d *Dialer) dial(ctx context.Context, h *sshconf.Host, depth int) (*Conn, e
 }
 
 // dialVia opens a direct-tcpip channel through client, as `ssh -W` would.
-func dialVia(ctx context.Context, client *ssh.Client, addr string) (net.Conn, error) {
-	type result struct {
-		c   net.Conn
-		err error
-	}
-	ch := make(chan result, 1)
-	go func() {
-		c, err := client.Dial("tcp", addr)
-		ch <- result{c, err}
-	}()
-	select {
-	case r := <-ch:
-		if r.err != nil {
-			return nil, channelError(r.err)
+func dialVia(ctx context.Context, client sshwire.Conn, addr string) (net.Conn, error) {
+	c, err := sshwire.Dial(ctx, client, "tcp", addr)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
 		}
-		// The hop's transport encrypts in its own goroutine, and this
-		// channel's Write for the outer connection in another.
-		return sshio.NewPipelined(r.c), nil
-	case <-ctx.Done():
-		go func() {
-			if r := <-ch; r.c != nil {
-				r.c.Close()
-			}
-		}()
-		return nil, ctx.Err()
+		return nil, channelError(err)
 	}
+	// The hop's transport encrypts in its own goroutine, and this
+	// channel's Write for the outer connection in another.
+	return sshio.NewPipelined(c), nil
 }
 
-// channelError turns x/crypto's "ssh: rejected: connect failed (Connection
-// refused)" into ssh(1)'s words.
+// channelError turns "ssh: rejected: connect failed (Connection refused)"
+// into ssh(1)'s words.
 func channelError(err error) error {
 	return errors.New(OpenFailure(err))
 }
@@ -274,7 +261,7 @@ func channelError(err error) error {
 // failed: ": the reason, then the server's message ("connect failed:
 // Connection refused").
 func OpenFailure(err error) string {
-	var oe *ssh.OpenChannelError
+	var oe *sshwire.OpenChannelError
 	if errors.As(err, &oe) {
 		if oe.Message == "" {
 			return oe.Reason.String()
@@ -315,7 +302,7 @@ func (d *Dialer) handshake(ctx context.Context, h *sshconf.Host, conn net.Conn, 
 		// identification, not the user typing a passphrase later.
 		hc = &bannerDeadline{Conn: conn}
 	}
-	cc, chans, reqs, err := ssh.NewClientConn(newReadBuffered(hc), addr, &cfg)
+	cc, err := xssh.Client(newReadBuffered(hc), addr, &cfg)
 	if err != nil {
 		auth.Close()
 		if ctx.Err() != nil {
@@ -323,18 +310,17 @@ func (d *Dialer) handshake(ctx context.Context, h *sshconf.Host, conn net.Conn, 
 		}
 		return nil, &HandshakeError{Host: h, Method: auth.Method(), Err: err}
 	}
-	if m, ok := cc.(ssh.AlgorithmsConnMetadata); ok {
-		a := m.Algorithms()
+	if a := cc.Algorithms(); a.KeyExchange != "" {
 		log.Debugf("kex: algorithm: %s", a.KeyExchange)
 		log.Debugf("kex: host key algorithm: %s", a.HostKey)
 		log.Debugf("kex: server->client cipher: %s MAC: %s compression: none", a.Read.Cipher, macName(a.Read))
 		log.Debugf("kex: client->server cipher: %s MAC: %s compression: none", a.Write.Cipher, macName(a.Write))
 	}
 	log.Verbosef("Authenticated to %s ([%s]:%s) using %q.", h.Hostname(), hostOf(conn.RemoteAddr(), h.Hostname()), h.Get("port"), auth.Method())
-	return &Conn{Client: ssh.NewClient(cc, chans, reqs), Host: h, Auth: auth, count: count}, nil
+	return &Conn{Conn: cc, Host: h, Auth: auth, count: count}, nil
 }
 
-func macName(d ssh.DirectionAlgorithms) string {
+func macName(d sshwire.DirectionAlgorithms) string {
 	if strings.Contains(d.Cipher, "gcm") || strings.Contains(d.Cipher, "poly1305") {
 		return "<implicit>"
 	}
@@ -420,14 +406,10 @@ func connectTimeout(h *sshconf.Host) time.Duration {
 const readBufferSize = 256 << 10
 
 // readBuffered is the connection an SSH transport runs on, read through a
-// large buffer. x/crypto/ssh reads its transport through a 4 KiB
-// bufio.Reader: a packet's header and the rest of it were separate reads,
-// of the socket (a system call each) or, for a hop behind a jump host, of
-// the jump host's channel (a wake-up of its reader each). One read now
-// takes all that has arrived, up to 256 KiB. Measured (lab, iperf3 -R,
-// fresh forward each run, alternating): through two hops a median of
-// ~1250 Mbit/s against ~930 without it; one hop, ~3.6 against ~3.1
-// Gbit/s; uploads unchanged.
+// large buffer: x/crypto/ssh reads its transport 4 KiB at a time, so a
+// packet's header and body were separate reads (system calls, or wake-ups
+// of a jump host's channel reader). One read now takes all that has
+// arrived, up to 256 KiB (docs/perf.md).
 type readBuffered struct {
 	net.Conn
 	r *bufio.Reader

@@ -9,15 +9,14 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/crypto/ssh"
-
 	"github.com/jumpgate/jumpgate/internal/sshconf"
+	"github.com/jumpgate/jumpgate/internal/sshwire"
 )
 
 // DomainResolver finds the address of a libvirt domain on the hypervisor
 // hyper, for HOST/DOMAIN targets. connect dials the hypervisor; a
 // resolver that answers from a cache need not call it.
-type DomainResolver func(ctx context.Context, hyper *sshconf.Host, domain string, connect func(context.Context) (*ssh.Client, error)) (netip.Addr, error)
+type DomainResolver func(ctx context.Context, hyper *sshconf.Host, domain string, connect func(context.Context) (sshwire.Conn, error)) (netip.Addr, error)
 
 // SplitDomain splits a HOST/DOMAIN target (hyper2/vm1) into the
 // hypervisor and the libvirt domain; ok is false for any other name.
@@ -48,7 +47,7 @@ func (d *Dialer) dialDomain(ctx context.Context, h *sshconf.Host, hyper, domain 
 		return nil, &HopError{Hop: hyper, Err: err}
 	}
 	var via *Conn
-	connect := func(ctx context.Context) (*ssh.Client, error) {
+	connect := func(ctx context.Context) (sshwire.Conn, error) {
 		if via == nil {
 			c, err := d.dial(ctx, hh, depth+1)
 			if err != nil {
@@ -56,7 +55,7 @@ func (d *Dialer) dialDomain(ctx context.Context, h *sshconf.Host, hyper, domain 
 			}
 			via = c
 		}
-		return via.Client, nil
+		return via.Conn, nil
 	}
 	fail := func(err error) (*Conn, error) {
 		if via != nil {
@@ -85,7 +84,7 @@ func (d *Dialer) dialDomain(ctx context.Context, h *sshconf.Host, hyper, domain 
 		if _, err := connect(ctx); err != nil {
 			return fail(err)
 		}
-		if conn, err = dialVia(ctx, via.Client, addr); err != nil {
+		if conn, err = dialVia(ctx, via.Conn, addr); err != nil {
 			return fail(errors.New("cannot reach domain " + domain + " at " + addr + " from there: " + err.Error()))
 		}
 	}

@@ -6,8 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/crypto/ssh"
-
+	"github.com/jumpgate/jumpgate/internal/sshwire"
 	"github.com/jumpgate/jumpgate/internal/vlog"
 )
 
@@ -22,7 +21,7 @@ func (e *TimeoutError) Error() string {
 // ServerAliveInterval does, and once countMax of them in a row are
 // unanswered it closes c and returns a *TimeoutError. It returns nil when
 // ctx ends or the connection closes for another reason.
-func KeepAlive(ctx context.Context, c *ssh.Client, host string, interval time.Duration, countMax int, log *vlog.Logger) error {
+func KeepAlive(ctx context.Context, c sshwire.Conn, host string, interval time.Duration, countMax int, log *vlog.Logger) error {
 	if interval <= 0 {
 		return nil
 	}
@@ -51,7 +50,7 @@ func KeepAlive(ctx context.Context, c *ssh.Client, host string, interval time.Du
 		log.Debug3f("send keepalive@openssh.com")
 		go func() {
 			// Any reply, success or failure, shows the server is alive.
-			if _, _, err := c.SendRequest("keepalive@openssh.com", true, nil); err == nil {
+			if _, _, err := c.SendRequest(context.WithoutCancel(ctx), "keepalive@openssh.com", true, nil); err == nil {
 				outstanding.Store(0)
 			}
 		}()

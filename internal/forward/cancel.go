@@ -47,7 +47,7 @@ func (f *Forwarder) CancelRemote(ctx context.Context, fw sshconf.Forward) error 
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		ok, _, err = f.c.SendRequest(name, true, payload)
+		ok, _, err = f.c.SendRequest(context.Background(), name, true, payload)
 	}()
 	select {
 	case <-done:

@@ -22,18 +22,17 @@ import (
 	"strconv"
 	"sync"
 
-	"golang.org/x/crypto/ssh"
-
 	"github.com/jumpgate/jumpgate/internal/sshconf"
+	"github.com/jumpgate/jumpgate/internal/sshwire"
 	"github.com/jumpgate/jumpgate/internal/vlog"
 )
 
-// Client is what forwarding needs of an SSH client connection;
-// *ssh.Client provides it.
+// Client is what forwarding needs of an SSH client connection; an
+// [sshwire.Conn] provides it.
 type Client interface {
-	OpenChannel(name string, data []byte) (ssh.Channel, <-chan *ssh.Request, error)
-	SendRequest(name string, wantReply bool, payload []byte) (bool, []byte, error)
-	HandleChannelOpen(channelType string) <-chan ssh.NewChannel
+	OpenChannel(ctx context.Context, kind string, extra []byte) (sshwire.Channel, <-chan *sshwire.Request, error)
+	SendRequest(ctx context.Context, name string, wantReply bool, payload []byte) (bool, []byte, error)
+	HandleChannelOpen(kind string) <-chan sshwire.NewChannel
 }
 
 // Options are the ssh_config settings that shape forwards.
@@ -200,7 +199,7 @@ func (f *Forwarder) spawn(fn func()) bool {
 // openFailure words a refused channel as ssh(1) does: "connect failed:
 // Connection refused".
 func openFailure(err error) string {
-	var oe *ssh.OpenChannelError
+	var oe *sshwire.OpenChannelError
 	if errors.As(err, &oe) {
 		if oe.Message == "" {
 			return oe.Reason.String()

@@ -11,17 +11,16 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/ssh"
-
 	"github.com/jumpgate/jumpgate/internal/server/servertest"
+	"github.com/jumpgate/jumpgate/internal/sshwire"
 )
 
 // startServer runs `jumpgate serve`'s server in-process on loopback and
 // returns a client connected to it as the user running the test.
-func startServer(t testing.TB) *ssh.Client {
+func startServer(t testing.TB) sshwire.Conn {
 	t.Helper()
 	srv := servertest.Start(t, nil)
-	c, err := ssh.Dial("tcp", srv.Addr, srv.ClientConfig())
+	c, err := srv.Dial()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ package forward
 // channel (RFC 4254 7.2, OpenSSH PROTOCOL 2.4).
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -16,6 +17,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/jumpgate/jumpgate/internal/sshconf"
+	"github.com/jumpgate/jumpgate/internal/sshwire"
 )
 
 type directTCPIPMsg struct {
@@ -209,11 +211,11 @@ func (f *Forwarder) openStreamlocal(path string) (halfConn, error) {
 }
 
 func (f *Forwarder) open(typ string, payload []byte) (halfConn, error) {
-	ch, reqs, err := f.c.OpenChannel(typ, payload)
+	ch, reqs, err := f.c.OpenChannel(context.Background(), typ, payload)
 	if err != nil {
 		return nil, err
 	}
-	go ssh.DiscardRequests(reqs) // ends when the channel closes
+	go sshwire.DiscardRequests(reqs) // ends when the channel closes
 	return ch, nil
 }
 

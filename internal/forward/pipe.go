@@ -6,9 +6,8 @@ import (
 	"net"
 	"sync"
 
-	"golang.org/x/crypto/ssh"
-
 	"github.com/jumpgate/jumpgate/internal/sshio"
+	"github.com/jumpgate/jumpgate/internal/sshwire"
 )
 
 // halfConn is a connection whose write side can be closed alone: a TCP or
@@ -39,7 +38,7 @@ func join(a, b halfConn) {
 // closes both so that the other direction ends too.
 func copyHalf(dst, src halfConn) {
 	var w io.Writer = dst
-	if _, ok := dst.(ssh.Channel); ok {
+	if _, ok := dst.(sshwire.Channel); ok {
 		w = sshio.ChannelWriter{W: dst}
 	}
 	_, err := sshio.Copy(w, src)

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/jumpgate/jumpgate/internal/sshconf"
+	"github.com/jumpgate/jumpgate/internal/sshwire"
 )
 
 type tcpipForwardMsg struct {
@@ -80,12 +81,12 @@ func (f *Forwarder) startRemote(ctx context.Context, fw sshconf.Forward) (net.Ad
 	go func() {
 		defer close(done)
 		if fw.ListenPath != "" {
-			ok, _, err = f.c.SendRequest("streamlocal-forward@openssh.com", true, ssh.Marshal(&streamlocalForwardMsg{fw.ListenPath}))
+			ok, _, err = f.c.SendRequest(context.Background(), "streamlocal-forward@openssh.com", true, ssh.Marshal(&streamlocalForwardMsg{fw.ListenPath}))
 			addr = &net.UnixAddr{Name: fw.ListenPath, Net: "unix"}
 			return
 		}
 		r.host, r.port = remoteBindHost(fw), fw.ListenPort
-		ok, reply, err = f.c.SendRequest("tcpip-forward", true, ssh.Marshal(&tcpipForwardMsg{r.host, uint32(r.port)}))
+		ok, reply, err = f.c.SendRequest(context.Background(), "tcpip-forward", true, ssh.Marshal(&tcpipForwardMsg{r.host, uint32(r.port)}))
 		if ok && r.port == 0 {
 			var m tcpipForwardReply
 			if ssh.Unmarshal(reply, &m) != nil || m.Port == 0 {
@@ -135,20 +136,20 @@ func (a remoteAddr) String() string  { return net.JoinHostPort(a.host, strconv.I
 
 // acceptChannels serves the channels the server opens for remote
 // forwards, finding each one's forward by the address it came in on.
-func (f *Forwarder) acceptChannels(chans <-chan ssh.NewChannel) {
+func (f *Forwarder) acceptChannels(chans <-chan sshwire.NewChannel) {
 	for nc := range chans {
 		r, from, ok := f.lookupRemote(nc)
 		if !ok {
-			nc.Reject(ssh.Prohibited, "unknown forward")
+			nc.Reject(sshwire.Prohibited, "unknown forward")
 			continue
 		}
 		if !f.spawn(func() { f.serveRemote(nc, r, from) }) {
-			nc.Reject(ssh.Prohibited, "forwarding stopped")
+			nc.Reject(sshwire.Prohibited, "forwarding stopped")
 		}
 	}
 }
 
-func (f *Forwarder) lookupRemote(nc ssh.NewChannel) (*remote, net.Addr, bool) {
+func (f *Forwarder) lookupRemote(nc sshwire.NewChannel) (*remote, net.Addr, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if nc.ChannelType() == "forwarded-streamlocal@openssh.com" {
@@ -183,14 +184,14 @@ func (f *Forwarder) lookupRemote(nc ssh.NewChannel) (*remote, net.Addr, bool) {
 
 // serveRemote connects a forwarded channel to its local target, or
 // serves SOCKS on it.
-func (f *Forwarder) serveRemote(nc ssh.NewChannel, r *remote, from net.Addr) {
+func (f *Forwarder) serveRemote(nc sshwire.NewChannel, r *remote, from net.Addr) {
 	fw := r.fw
 	if fw.Kind == sshconf.RemoteDynamic {
 		ch, reqs, err := nc.Accept()
 		if err != nil {
 			return
 		}
-		go ssh.DiscardRequests(reqs)
+		go sshwire.DiscardRequests(reqs)
 		if !f.track(ch) {
 			return
 		}
@@ -205,7 +206,7 @@ func (f *Forwarder) serveRemote(nc ssh.NewChannel, r *remote, from net.Addr) {
 	c, err := f.o.Dial(f.ctx, network, addr)
 	if err != nil {
 		f.o.Log.Errorf("connect_to %s: unknown host or connection refused (%s)", addr, sysErrText(err))
-		nc.Reject(ssh.ConnectionFailed, sysErrText(err))
+		nc.Reject(sshwire.ConnectionFailed, sysErrText(err))
 		return
 	}
 	ch, reqs, err := nc.Accept()
@@ -213,7 +214,7 @@ func (f *Forwarder) serveRemote(nc ssh.NewChannel, r *remote, from net.Addr) {
 		c.Close()
 		return
 	}
-	go ssh.DiscardRequests(reqs)
+	go sshwire.DiscardRequests(reqs)
 	if !f.track(c) {
 		ch.Close()
 		return

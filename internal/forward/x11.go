@@ -27,6 +27,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/jumpgate/jumpgate/internal/sshwire"
 	"github.com/jumpgate/jumpgate/internal/vlog"
 )
 
@@ -188,7 +189,7 @@ func parseXAuthList(out []byte) (string, []byte) {
 func (x *X11) Close() { x.cleanup() }
 
 // Request asks the server to forward X11 for session s (x11-req).
-func (x *X11) Request(s *ssh.Session) error {
+func (x *X11) Request(s *sshwire.Session) error {
 	ok, err := s.SendRequest("x11-req", true, ssh.Marshal(&x11ReqMsg{
 		Proto: x.proto, Cookie: hex.EncodeToString(x.fake), Screen: uint32(x.screen)}))
 	if err == nil && !ok {
@@ -208,27 +209,27 @@ func (f *Forwarder) ServeX11(x *X11) {
 		for nc := range chans {
 			if !x.deadline.IsZero() && time.Now().After(x.deadline) {
 				f.o.Log.Infof("Rejected X11 connection after ForwardX11Timeout expired")
-				nc.Reject(ssh.Prohibited, "X11 connection rejected because of timeout")
+				nc.Reject(sshwire.Prohibited, "X11 connection rejected because of timeout")
 				continue
 			}
 			if !f.spawn(func() { f.serveX11(nc, x) }) {
-				nc.Reject(ssh.Prohibited, "forwarding stopped")
+				nc.Reject(sshwire.Prohibited, "forwarding stopped")
 			}
 		}
 	}()
 }
 
-func (f *Forwarder) serveX11(nc ssh.NewChannel, x *X11) {
+func (f *Forwarder) serveX11(nc sshwire.NewChannel, x *X11) {
 	var m x11ChannelMsg
 	if err := ssh.Unmarshal(nc.ExtraData(), &m); err != nil {
-		nc.Reject(ssh.ConnectionFailed, "bad x11 channel open")
+		nc.Reject(sshwire.ConnectionFailed, "bad x11 channel open")
 		return
 	}
 	f.o.Log.Debugf("client_request_x11: request from %s %d", m.OrigAddr, m.OrigPort)
 	local, err := dialDisplay(f.ctx, x.display)
 	if err != nil {
 		f.o.Log.Errorf("X11 connection to %s failed: %v", x.display, err)
-		nc.Reject(ssh.ConnectionFailed, "cannot connect to the X server")
+		nc.Reject(sshwire.ConnectionFailed, "cannot connect to the X server")
 		return
 	}
 	ch, reqs, err := nc.Accept()
@@ -236,7 +237,7 @@ func (f *Forwarder) serveX11(nc ssh.NewChannel, x *X11) {
 		local.Close()
 		return
 	}
-	go ssh.DiscardRequests(reqs)
+	go sshwire.DiscardRequests(reqs)
 	if !f.track(local) {
 		ch.Close()
 		return

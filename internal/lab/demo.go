@@ -16,6 +16,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/jumpgate/jumpgate/internal/shquote"
 )
 
 // DemoOptions configure [Demo].
@@ -89,13 +91,13 @@ func demoCommands(ctx context.Context, w io.Writer, l *Lab, o DemoOptions, clien
 			continue
 		}
 		argv := append(append([]string{}, client...), "-F", l.SSHConfig())
-		what := "laptop$ " + shown + " " + shellJoin(c.args)
+		what := "laptop$ " + shown + " " + shquote.Join(c.args)
 		if c.sub != "" {
 			argv = []string{o.Binary, c.sub}
 			if c.sub != "ctl" {
 				argv = append(argv, "-F", l.SSHConfig())
 			}
-			what = "laptop$ jumpgate " + c.sub + " " + shellJoin(c.args)
+			what = "laptop$ jumpgate " + c.sub + " " + shquote.Join(c.args)
 		}
 		argv = append(argv, c.args...)
 		var out, errOut bytes.Buffer
@@ -218,18 +220,6 @@ func indent(s string) string {
 		return ""
 	}
 	return "    " + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n    ") + "\n"
-}
-
-// shellJoin quotes args as a user would type them.
-func shellJoin(args []string) string {
-	q := make([]string, len(args))
-	for i, a := range args {
-		if a == "" || strings.ContainsAny(a, " \t\n;&|'\"$`\\*?<>()") {
-			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
-		}
-		q[i] = a
-	}
-	return strings.Join(q, " ")
 }
 
 // serverLogs returns the last lines of the given hosts' server logs.

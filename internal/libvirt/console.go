@@ -48,7 +48,7 @@ type ConsoleOptions struct {
 func Console(ctx context.Context, conn *dial.Conn, o ConsoleOptions) error {
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
-	lv := &Client{Run: SSHRunner(conn.Client), Host: o.Host, URI: o.URI}
+	lv := &Client{Run: SSHRunner(conn.Conn), Host: o.Host, URI: o.URI}
 	disp, err := lv.Display(ctx, o.Domain)
 	if err != nil {
 		return &DisplayError{Err: err}
@@ -61,7 +61,7 @@ func Console(ctx context.Context, conn *dial.Conn, o ConsoleOptions) error {
 	}
 	defer os.RemoveAll(dir)
 	sock := filepath.Join(dir, disp.Type+".sock")
-	fwd := forward.New(conn.Client, forward.Options{Log: o.Log, BindMask: 0o177})
+	fwd := forward.New(conn.Conn, forward.Options{Log: o.Log, BindMask: 0o177})
 	defer fwd.Close()
 	spec := sshconf.Forward{Kind: sshconf.Local, ListenPath: sock}
 	if disp.Network == "unix" {

@@ -13,9 +13,8 @@ import (
 	"net/netip"
 	"strings"
 
-	"golang.org/x/crypto/ssh"
-
 	"github.com/jumpgate/jumpgate/internal/shquote"
+	"github.com/jumpgate/jumpgate/internal/sshwire"
 )
 
 // DefaultURI is the libvirt connection virsh is pointed at: the system
@@ -47,10 +46,13 @@ func (e *CommandError) NotFound() bool { return e.Status == 127 }
 
 // SSHRunner runs commands through exec channels of c (RFC 4254 6.5).
 // Ending ctx closes the channel.
-func SSHRunner(c *ssh.Client) Runner {
+func SSHRunner(c sshwire.Conn) Runner {
 	return func(ctx context.Context, cmd string) ([]byte, error) {
-		s, err := c.NewSession()
+		s, err := sshwire.NewSession(ctx, c)
 		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
 			return nil, fmt.Errorf("open session: %w", err)
 		}
 		defer s.Close()
@@ -64,7 +66,7 @@ func SSHRunner(c *ssh.Client) Runner {
 		}
 		if err != nil {
 			ce := &CommandError{Cmd: cmd, Status: -1, Stderr: errb.String()}
-			var ee *ssh.ExitError
+			var ee *sshwire.ExitError
 			if errors.As(err, &ee) {
 				ce.Status = ee.ExitStatus()
 			} else if errb.Len() == 0 {

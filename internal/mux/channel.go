@@ -8,6 +8,7 @@ package mux
 // client, and the shell after it, share those open files.
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -20,11 +21,11 @@ import (
 	"syscall"
 	"time"
 
-	"golang.org/x/crypto/ssh"
 	"golang.org/x/sys/unix"
 
 	"github.com/jumpgate/jumpgate/internal/rawio"
 	"github.com/jumpgate/jumpgate/internal/sshio"
+	"github.com/jumpgate/jumpgate/internal/sshwire"
 )
 
 type channel struct {
@@ -45,7 +46,7 @@ type channel struct {
 	done chan struct{}
 
 	mu   sync.Mutex
-	sess *ssh.Session
+	sess *sshwire.Session
 	conn net.Conn
 }
 
@@ -173,7 +174,7 @@ func (ch *channel) session(q *NewSession) error {
 		c.reply(&Refusal{Denied: true, ID: q.ID, Reason: "Permission denied"})
 		return nil
 	}
-	sess, err := m.cfg.Client.NewSession()
+	sess, err := sshwire.NewSession(context.Background(), m.cfg.Client)
 	if err != nil {
 		c.reply(&Refusal{ID: q.ID, Reason: "Session open refused by peer: " + err.Error()})
 		return err
@@ -202,7 +203,7 @@ func (ch *channel) session(q *NewSession) error {
 		if term == "" {
 			term = "dumb"
 		}
-		if err := sess.RequestPty(term, rows, cols, ssh.TerminalModes{}); err != nil {
+		if err := sess.RequestPty(term, rows, cols, sshwire.TerminalModes{}); err != nil {
 			ttyFail = true
 		} else {
 			ch.mu.Lock()
@@ -266,7 +267,7 @@ func (ch *channel) session(q *NewSession) error {
 		return nil
 	}
 	status := uint32(0)
-	var ee *ssh.ExitError
+	var ee *sshwire.ExitError
 	switch {
 	case werr == nil:
 	case errors.As(werr, &ee) && ee.Signal() == "":
@@ -295,14 +296,14 @@ func (ch *channel) stdio(q *StdioForward) error {
 	)
 	if q.Port == PortStreamLocal {
 		ch.what = q.Host
-		conn, err = m.cfg.Client.Dial("unix", q.Host)
+		conn, err = sshwire.Dial(context.Background(), m.cfg.Client, "unix", q.Host)
 	} else {
 		ch.what = net.JoinHostPort(q.Host, strconv.Itoa(int(q.Port)))
-		conn, err = m.cfg.Client.Dial("tcp", ch.what)
+		conn, err = sshwire.Dial(context.Background(), m.cfg.Client, "tcp", ch.what)
 	}
 	if err != nil {
 		reason := err.Error()
-		var oe *ssh.OpenChannelError
+		var oe *sshwire.OpenChannelError
 		if errors.As(err, &oe) {
 			reason = oe.Reason.String()
 			if oe.Message != "" {

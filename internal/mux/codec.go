@@ -1,6 +1,6 @@
 // Package mux speaks OpenSSH's connection-multiplexing protocol
 // (PROTOCOL.mux, version 4) on a Unix socket: the message codec, a master
-// that shares one authenticated *ssh.Client with many local clients, and
+// that shares one authenticated SSH connection with many local clients, and
 // a client that talks to a jumpgate master or to OpenSSH's own
 // ControlMaster.
 //

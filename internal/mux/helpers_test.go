@@ -10,19 +10,18 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/ssh"
-
 	"github.com/jumpgate/jumpgate/internal/server/servertest"
 	"github.com/jumpgate/jumpgate/internal/sshtest"
+	"github.com/jumpgate/jumpgate/internal/sshwire"
 	"github.com/jumpgate/jumpgate/internal/vlog"
 )
 
 // startServer runs `jumpgate serve`'s server in-process on loopback and
 // returns a client logged in as the user running the test.
-func startServer(t testing.TB) *ssh.Client {
+func startServer(t testing.TB) sshwire.Conn {
 	t.Helper()
 	srv := servertest.Start(t, nil)
-	c, err := ssh.Dial("tcp", srv.Addr, srv.ClientConfig())
+	c, err := srv.Dial()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,6 +47,12 @@ func startMaster(t testing.TB, mod func(*Config)) *testMaster {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
+	return startMasterOn(t, client, dir, mod)
+}
+
+// startMasterOn serves a master for client on a control socket in dir.
+func startMasterOn(t testing.TB, client sshwire.Conn, dir string, mod func(*Config)) *testMaster {
+	t.Helper()
 	tm := &testMaster{path: filepath.Join(dir, "ctl"), dir: dir, log: &sshtest.Buffer{}, done: make(chan error, 1)}
 	ln, err := Listen(tm.path)
 	if err != nil {

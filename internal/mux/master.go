@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"os"
 	"strconv"
@@ -13,17 +14,16 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/crypto/ssh"
-
 	"github.com/jumpgate/jumpgate/internal/forward"
 	"github.com/jumpgate/jumpgate/internal/sshconf"
+	"github.com/jumpgate/jumpgate/internal/sshwire"
 	"github.com/jumpgate/jumpgate/internal/vlog"
 )
 
 // Config is what a master needs: the shared connection and its policies.
 type Config struct {
 	// Client is the authenticated connection the master shares.
-	Client *ssh.Client
+	Client sshwire.Conn
 	// Host names the destination in prompts and in [Info].
 	Host string
 	// Log receives the master's debug messages; nil discards them.
@@ -50,7 +50,7 @@ type Config struct {
 	SendEnv func(name string) bool
 	// Agent sets up agent forwarding on a session whose client asked for
 	// it; nil ignores the request.
-	Agent func(*ssh.Session) error
+	Agent func(*sshwire.Session) error
 	// Forward shapes forwards clients ask for.
 	Forward forward.Options
 }
@@ -196,7 +196,8 @@ func (m *Master) shutdown() {
 	m.mu.Lock()
 	conns := m.conns
 	m.conns = map[*ctlConn]struct{}{}
-	chans := m.chans
+	// A copy: finishing channels delete themselves from m.chans.
+	chans := maps.Clone(m.chans)
 	fwds := m.fwds
 	m.fwds = nil
 	remote := m.remote

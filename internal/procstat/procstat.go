@@ -68,3 +68,10 @@ func Parse(b []byte) (Stat, error) {
 	}
 	return Stat{PID: pid, Comm: string(b[open+1 : end]), State: f[0][0], PPID: ppid, StartTime: start}, nil
 }
+
+// StartTime is when pid started, in clock ticks since boot: with the pid,
+// it tells a process from a later one that got the same pid.
+func StartTime(pid int) (uint64, error) {
+	st, err := Read(pid)
+	return st.StartTime, err
+}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"net"
@@ -11,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/jumpgate/jumpgate/internal/sshwire"
 )
 
 // expectClosed reads conn until the server closes it.
@@ -28,7 +31,7 @@ func expectClosed(t *testing.T, conn net.Conn, within time.Duration) {
 func stillServes(t *testing.T, ts *testServer, k ssh.Signer) {
 	t.Helper()
 	c := ts.mustDial(t, k)
-	s, err := c.NewSession()
+	s, err := sshwire.NewSession(context.Background(), c)
 	if err != nil {
 		t.Fatal(err)
 	}

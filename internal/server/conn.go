@@ -17,11 +17,13 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/jumpgate/jumpgate/internal/authkeys"
+	"github.com/jumpgate/jumpgate/internal/sshwire"
+	"github.com/jumpgate/jumpgate/internal/xssh"
 )
 
 // Conn is one authenticated connection, as channel handlers see it.
 type Conn struct {
-	*ssh.ServerConn
+	sshwire.ServerConn
 	// User is the account logged in as.
 	User *User
 	// Perms are the options of the authorized_keys line that let it in.
@@ -39,7 +41,7 @@ type Conn struct {
 }
 
 // authInfo travels from the auth callback to the connection in
-// ssh.Permissions.ExtraData.
+// sshwire.Permissions.ExtraData.
 type authInfo struct {
 	user  *User
 	perms *authkeys.Perms
@@ -60,7 +62,7 @@ func (s *server) handle(ctx context.Context, nc net.Conn) {
 	if s.cfg.LoginGraceTime > 0 {
 		nc.SetDeadline(time.Now().Add(s.cfg.LoginGraceTime))
 	}
-	sconn, chans, reqs, err := ssh.NewServerConn(nc, s.sshConfig(log, nc))
+	sconn, err := xssh.Server(nc, s.sshConfig(log, nc))
 	if err != nil {
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
@@ -70,7 +72,7 @@ func (s *server) handle(ctx context.Context, nc net.Conn) {
 		return
 	}
 	nc.SetDeadline(time.Time{})
-	ai := sconn.Permissions.ExtraData[authInfoKey{}].(*authInfo)
+	ai := sconn.Permissions().ExtraData[authInfoKey{}].(*authInfo)
 	c := &Conn{
 		ServerConn: sconn,
 		User:       ai.user,
@@ -79,10 +81,11 @@ func (s *server) handle(ctx context.Context, nc net.Conn) {
 		srv:        s,
 		forwards:   map[string]io.Closer{},
 	}
-	c.Log.Info("login", "key", sconn.Permissions.Extensions["pubkey-fp"], "file", ai.path, "line", ai.line,
+	c.Log.Info("login", "key", sconn.Permissions().Extensions["pubkey-fp"], "file", ai.path, "line", ai.line,
 		"client", string(sconn.ClientVersion()))
 
 	ctx, cancel := context.WithCancel(ctx)
+	reqs, chans := sconn.GlobalRequests(), sconn.HandleChannelOpen("")
 	c.wg.Go(func() {
 		for r := range reqs {
 			c.globalRequest(ctx, r)
@@ -99,18 +102,19 @@ func (s *server) handle(ctx context.Context, nc net.Conn) {
 	c.Log.Info("connection closed", "duration", time.Since(start).Round(time.Millisecond))
 }
 
-func (s *server) sshConfig(log *slog.Logger, nc net.Conn) *ssh.ServerConfig {
+func (s *server) sshConfig(log *slog.Logger, nc net.Conn) *sshwire.ServerConfig {
 	// x/crypto forgives MaxAuthTries failed public key queries before it
 	// counts them; sshd counts every failure, so count here too and cut
 	// the connection at the limit (x/crypto's own limit stays as a backstop).
 	failures := 0
-	cfg := &ssh.ServerConfig{
+	return &sshwire.ServerConfig{
+		HostKeys:      s.cfg.HostKeys,
 		MaxAuthTries:  s.cfg.MaxAuthTries,
 		ServerVersion: s.cfg.ServerVersion,
-		PublicKeyCallback: func(meta ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
+		PublicKeyCallback: func(meta sshwire.ConnMetadata, key ssh.PublicKey) (*sshwire.Permissions, error) {
 			return s.authorize(log, meta, key)
 		},
-		AuthLogCallback: func(meta ssh.ConnMetadata, method string, err error) {
+		AuthLogCallback: func(meta sshwire.ConnMetadata, method string, err error) {
 			if err == nil || method == "none" {
 				return
 			}
@@ -123,10 +127,6 @@ func (s *server) sshConfig(log *slog.Logger, nc net.Conn) *ssh.ServerConfig {
 			}
 		},
 	}
-	for _, k := range s.cfg.HostKeys {
-		cfg.AddHostKey(k)
-	}
-	return cfg
 }
 
 // errQuiet marks auth failures already logged with more detail.
@@ -134,7 +134,7 @@ var errQuiet = errors.New("refused")
 
 // authorize is the public key callback: the key must be on a line of
 // the user's authorized_keys whose options accept this client.
-func (s *server) authorize(log *slog.Logger, meta ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
+func (s *server) authorize(log *slog.Logger, meta sshwire.ConnMetadata, key ssh.PublicKey) (*sshwire.Permissions, error) {
 	u, err := s.cfg.LookupUser(meta.User())
 	if err != nil {
 		return nil, err
@@ -172,7 +172,7 @@ func (s *server) authorize(log *slog.Logger, meta ssh.ConnMetadata, key ssh.Publ
 			log.Warn("auth failed", "user", u.Name, "err", fmt.Sprintf("%s line %d: from= does not allow %s", path, e.Line, remote))
 			return nil, fmt.Errorf("from= mismatch: %w", errQuiet)
 		}
-		return &ssh.Permissions{
+		return &sshwire.Permissions{
 			Extensions: map[string]string{"pubkey-fp": ssh.FingerprintSHA256(key)},
 			ExtraData:  map[any]any{authInfoKey{}: &authInfo{user: u, perms: perms, line: e.Line, path: path}},
 		}, nil
@@ -215,7 +215,7 @@ func addrOf(a net.Addr) netip.Addr {
 	return ap.Addr().Unmap()
 }
 
-func (c *Conn) newChannel(ctx context.Context, nch ssh.NewChannel) {
+func (c *Conn) newChannel(ctx context.Context, nch sshwire.NewChannel) {
 	switch t := nch.ChannelType(); t {
 	case "session":
 		c.mu.Lock()
@@ -223,7 +223,7 @@ func (c *Conn) newChannel(ctx context.Context, nch ssh.NewChannel) {
 		c.mu.Unlock()
 		if refuse {
 			c.Log.Warn("session refused after no-more-sessions@openssh.com")
-			nch.Reject(ssh.Prohibited, "no more sessions")
+			nch.Reject(sshwire.Prohibited, "no more sessions")
 			return
 		}
 		c.wg.Go(func() { c.session(ctx, nch) })
@@ -237,11 +237,11 @@ func (c *Conn) newChannel(ctx context.Context, nch ssh.NewChannel) {
 			return
 		}
 		c.Log.Info("channel refused", "type", t)
-		nch.Reject(ssh.UnknownChannelType, "unsupported channel type "+t)
+		nch.Reject(sshwire.UnknownChannelType, "unsupported channel type "+t)
 	}
 }
 
-func (c *Conn) globalRequest(ctx context.Context, r *ssh.Request) {
+func (c *Conn) globalRequest(ctx context.Context, r *sshwire.Request) {
 	switch r.Type {
 	case "tcpip-forward":
 		c.tcpipForward(ctx, r)

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/jumpgate/jumpgate/internal/sshwire"
 )
 
 // Payloads of RFC 4254 section 7 and OpenSSH PROTOCOL section 2.4.
@@ -41,24 +43,24 @@ type (
 
 const dialTimeout = 10 * time.Second
 
-func (c *Conn) directTCPIP(ctx context.Context, nch ssh.NewChannel) {
+func (c *Conn) directTCPIP(ctx context.Context, nch sshwire.NewChannel) {
 	var m directTCPIPMsg
 	if err := ssh.Unmarshal(nch.ExtraData(), &m); err != nil {
-		nch.Reject(ssh.ConnectionFailed, "bad direct-tcpip request")
+		nch.Reject(sshwire.ConnectionFailed, "bad direct-tcpip request")
 		return
 	}
 	target := net.JoinHostPort(m.Host, strconv.Itoa(int(m.Port)))
 	log := c.Log.With("target", target)
 	if !c.Perms.AllowsOpen(m.Host, int(m.Port)) {
 		log.Warn("direct-tcpip refused by authorized_keys options")
-		nch.Reject(ssh.Prohibited, "administratively prohibited: open failed")
+		nch.Reject(sshwire.Prohibited, "administratively prohibited: open failed")
 		return
 	}
 	d := net.Dialer{Timeout: dialTimeout}
 	conn, err := d.DialContext(ctx, "tcp", target)
 	if err != nil {
 		log.Warn("direct-tcpip failed", "err", err)
-		nch.Reject(ssh.ConnectionFailed, "connect failed: "+err.Error())
+		nch.Reject(sshwire.ConnectionFailed, "connect failed: "+err.Error())
 		return
 	}
 	log.Info("direct-tcpip")
@@ -72,36 +74,36 @@ func (c *Conn) mayTouchUnixSockets() bool {
 	return os.Getuid() != 0 || c.User.UID == 0
 }
 
-func (c *Conn) directStreamlocal(ctx context.Context, nch ssh.NewChannel) {
+func (c *Conn) directStreamlocal(ctx context.Context, nch sshwire.NewChannel) {
 	var m directStreamlocalMsg
 	if err := ssh.Unmarshal(nch.ExtraData(), &m); err != nil {
-		nch.Reject(ssh.ConnectionFailed, "bad direct-streamlocal request")
+		nch.Reject(sshwire.ConnectionFailed, "bad direct-streamlocal request")
 		return
 	}
 	log := c.Log.With("target", m.Path)
 	if c.Perms.NoPortForwarding || !c.mayTouchUnixSockets() {
 		log.Warn("direct-streamlocal refused")
-		nch.Reject(ssh.Prohibited, "administratively prohibited: open failed")
+		nch.Reject(sshwire.Prohibited, "administratively prohibited: open failed")
 		return
 	}
 	d := net.Dialer{Timeout: dialTimeout}
 	conn, err := d.DialContext(ctx, "unix", m.Path)
 	if err != nil {
 		log.Warn("direct-streamlocal failed", "err", err)
-		nch.Reject(ssh.ConnectionFailed, "connect failed: "+err.Error())
+		nch.Reject(sshwire.ConnectionFailed, "connect failed: "+err.Error())
 		return
 	}
 	log.Info("direct-streamlocal")
 	c.accept(nch, conn)
 }
 
-func (c *Conn) accept(nch ssh.NewChannel, conn net.Conn) {
+func (c *Conn) accept(nch sshwire.NewChannel, conn net.Conn) {
 	ch, reqs, err := nch.Accept()
 	if err != nil {
 		conn.Close()
 		return
 	}
-	go ssh.DiscardRequests(reqs)
+	go sshwire.DiscardRequests(reqs)
 	pipe(ch, conn.(halfCloser)) // *net.TCPConn or *net.UnixConn
 }
 
@@ -137,7 +139,7 @@ func bindAddr(addr string) string {
 	return "127.0.0.1"
 }
 
-func (c *Conn) tcpipForward(ctx context.Context, r *ssh.Request) {
+func (c *Conn) tcpipForward(ctx context.Context, r *sshwire.Request) {
 	var m tcpipForwardMsg
 	if err := ssh.Unmarshal(r.Payload, &m); err != nil || m.Port > 65535 {
 		r.Reply(false, nil)
@@ -187,7 +189,7 @@ func (c *Conn) tcpipForward(ctx context.Context, r *ssh.Request) {
 	})
 }
 
-func (c *Conn) cancelTCPIPForward(r *ssh.Request) {
+func (c *Conn) cancelTCPIPForward(r *sshwire.Request) {
 	var m tcpipForwardMsg
 	if err := ssh.Unmarshal(r.Payload, &m); err != nil {
 		r.Reply(false, nil)
@@ -198,7 +200,7 @@ func (c *Conn) cancelTCPIPForward(r *ssh.Request) {
 	r.Reply(ok, nil)
 }
 
-func (c *Conn) streamlocalForward(ctx context.Context, r *ssh.Request) {
+func (c *Conn) streamlocalForward(ctx context.Context, r *sshwire.Request) {
 	var m streamlocalForwardMsg
 	if err := ssh.Unmarshal(r.Payload, &m); err != nil {
 		r.Reply(false, nil)
@@ -231,7 +233,7 @@ func (c *Conn) streamlocalForward(ctx context.Context, r *ssh.Request) {
 	})
 }
 
-func (c *Conn) cancelStreamlocalForward(r *ssh.Request) {
+func (c *Conn) cancelStreamlocalForward(r *sshwire.Request) {
 	var m streamlocalForwardMsg
 	if err := ssh.Unmarshal(r.Payload, &m); err != nil {
 		r.Reply(false, nil)
@@ -264,12 +266,12 @@ func (c *Conn) serveForward(ln net.Listener, open func(net.Conn) (string, []byte
 
 // openPipe opens a channel to the client and pipes conn through it.
 func (c *Conn) openPipe(typ string, payload []byte, conn net.Conn) error {
-	ch, reqs, err := c.OpenChannel(typ, payload)
+	ch, reqs, err := c.OpenChannel(context.Background(), typ, payload)
 	if err != nil {
 		conn.Close()
 		return fmt.Errorf("open %s channel: %w", typ, err)
 	}
-	go ssh.DiscardRequests(reqs)
+	go sshwire.DiscardRequests(reqs)
 	pipe(ch, conn.(halfCloser))
 	return nil
 }

@@ -4,13 +4,16 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +22,8 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/jumpgate/jumpgate/internal/sshtest"
+	"github.com/jumpgate/jumpgate/internal/sshwire"
+	"github.com/jumpgate/jumpgate/internal/xssh"
 )
 
 // testKey is a client key, with its private key written for ssh(1).
@@ -130,17 +135,16 @@ func startServer(t testing.TB, authKeys string, mod func(*Config)) *testServer {
 }
 
 // dial connects an in-process x/crypto client.
-func (ts *testServer) dial(t testing.TB, signers ...ssh.Signer) (*ssh.Client, error) {
+func (ts *testServer) dial(t testing.TB, signers ...ssh.Signer) (sshwire.Conn, error) {
 	t.Helper()
-	return ssh.Dial("tcp", ts.addr, &ssh.ClientConfig{
+	return xssh.Dial("tcp", ts.addr, 10*time.Second, &sshwire.ClientConfig{
 		User:            "root",
-		Auth:            []ssh.AuthMethod{ssh.PublicKeys(signers...)},
+		Auth:            []sshwire.AuthMethod{sshwire.Signers(signers...)},
 		HostKeyCallback: ssh.FixedHostKey(ts.hostKey.PublicKey()),
-		Timeout:         10 * time.Second,
 	})
 }
 
-func (ts *testServer) mustDial(t testing.TB, signers ...ssh.Signer) *ssh.Client {
+func (ts *testServer) mustDial(t testing.TB, signers ...ssh.Signer) sshwire.Conn {
 	t.Helper()
 	c, err := ts.dial(t, signers...)
 	if err != nil {
@@ -198,3 +202,66 @@ func expectEcho(t testing.TB, conn net.Conn) {
 		t.Fatalf("echo = %q, want %q", got, msg)
 	}
 }
+
+// listenRemote asks the server to listen on addr (tcpip-forward) and
+// returns the forwarded connections; one per client connection.
+func listenRemote(c sshwire.Conn, addr string) (net.Listener, error) {
+	host, ps, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, err
+	}
+	port, _ := strconv.Atoi(ps)
+	msg := ssh.Marshal(struct {
+		Host string
+		Port uint32
+	}{host, uint32(port)})
+	chans := c.HandleChannelOpen("forwarded-tcpip")
+	if chans == nil {
+		return nil, errors.New("already listening on this connection")
+	}
+	ok, reply, err := c.SendRequest(context.Background(), "tcpip-forward", true, msg)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, errors.New("tcpip-forward request denied by peer")
+	}
+	if port == 0 && len(reply) >= 4 {
+		port = int(binary.BigEndian.Uint32(reply))
+		msg = ssh.Marshal(struct {
+			Host string
+			Port uint32
+		}{host, uint32(port)})
+	}
+	return &remoteListener{c: c, chans: chans, cancel: msg, addr: &net.TCPAddr{IP: net.ParseIP(host), Port: port}}, nil
+}
+
+type remoteListener struct {
+	c      sshwire.Conn
+	chans  <-chan sshwire.NewChannel
+	cancel []byte
+	addr   *net.TCPAddr
+}
+
+func (l *remoteListener) Accept() (net.Conn, error) {
+	nc, ok := <-l.chans
+	if !ok {
+		return nil, io.EOF
+	}
+	ch, reqs, err := nc.Accept()
+	if err != nil {
+		return nil, err
+	}
+	go sshwire.DiscardRequests(reqs)
+	return &sshwire.ChannelConn{Channel: ch, Local: l.addr, Remote: l.addr}, nil
+}
+
+func (l *remoteListener) Close() error {
+	ok, _, err := l.c.SendRequest(context.Background(), "cancel-tcpip-forward", true, l.cancel)
+	if err == nil && !ok {
+		err = errors.New("cancel-tcpip-forward refused")
+	}
+	return err
+}
+
+func (l *remoteListener) Addr() net.Addr { return l.addr }

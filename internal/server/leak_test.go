@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"io"
 	"net"
 	"os"
@@ -9,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/jumpgate/jumpgate/internal/sshwire"
 )
 
 func countFDs(t *testing.T) int {
@@ -51,16 +54,16 @@ func settle(t *testing.T, goroutines, fds int) {
 // direct-tcpip channel, a remote forward and an early disconnect.
 func exercise(t *testing.T, ts *testServer, k ssh.Signer, echo net.Listener) {
 	c := ts.mustDial(t, k)
-	s, _ := c.NewSession()
+	s, _ := sshwire.NewSession(context.Background(), c)
 	if out, err := s.Output("echo x"); err != nil || string(out) != "x\n" {
 		t.Fatalf("exec: %q %v", out, err)
 	}
-	s, _ = c.NewSession()
+	s, _ = sshwire.NewSession(context.Background(), c)
 	s.RequestPty("xterm", 24, 80, nil)
 	if out, err := s.Output("true"); err != nil {
 		t.Fatalf("pty exec: %q %v", out, err)
 	}
-	conn, err := c.Dial("tcp", echo.Addr().String())
+	conn, err := sshwire.Dial(context.Background(), c, "tcp", echo.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,12 +71,12 @@ func exercise(t *testing.T, ts *testServer, k ssh.Signer, echo net.Listener) {
 	b := make([]byte, 1)
 	io.ReadFull(conn, b)
 	conn.Close()
-	ln, err := c.Listen("tcp", "127.0.0.1:0")
+	ln, err := listenRemote(c, "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	_ = ln // left open: the connection's end must close it
-	s, _ = c.NewSession()
+	s, _ = sshwire.NewSession(context.Background(), c)
 	s.Start("sleep 30") // still running when the client goes away
 	c.Close()
 }
@@ -99,7 +102,7 @@ func BenchmarkExecTrue(b *testing.B) {
 	c := ts.mustDial(b, key.signer)
 	b.ReportAllocs()
 	for b.Loop() {
-		s, err := c.NewSession()
+		s, err := sshwire.NewSession(context.Background(), c)
 		if err != nil {
 			b.Fatal(err)
 		}

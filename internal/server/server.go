@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/jumpgate/jumpgate/internal/sshwire"
 )
 
 // Defaults, as sshd's.
@@ -31,7 +33,7 @@ const (
 
 // ChannelHandler serves one channel type that is not built in (room for
 // tun@openssh.com and x11). It owns nc and must accept or reject it.
-type ChannelHandler func(ctx context.Context, c *Conn, nc ssh.NewChannel)
+type ChannelHandler func(ctx context.Context, c *Conn, nc sshwire.NewChannel)
 
 // Config configures [Serve]. The zero value of each field means its
 // default.

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/jumpgate/jumpgate/internal/authkeys"
+	"github.com/jumpgate/jumpgate/internal/sshwire"
 )
 
 // Session request payloads (RFC 4254 section 6).
@@ -48,7 +49,7 @@ const hangupGrace = 2 * time.Second
 // session is one "session" channel.
 type session struct {
 	c   *Conn
-	ch  ssh.Channel
+	ch  sshwire.Channel
 	env []string // accepted env requests, NAME=value
 	pty *ptyReqMsg
 
@@ -65,7 +66,7 @@ type session struct {
 	replied chan struct{}
 }
 
-func (c *Conn) session(ctx context.Context, nch ssh.NewChannel) {
+func (c *Conn) session(ctx context.Context, nch sshwire.NewChannel) {
 	ch, reqs, err := nch.Accept()
 	if err != nil {
 		return

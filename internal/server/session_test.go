@@ -2,6 +2,7 @@ package server
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/jumpgate/jumpgate/internal/sshwire"
 )
 
 func TestPTYSizeModesAndWindowChange(t *testing.T) {
@@ -19,12 +22,12 @@ func TestPTYSizeModesAndWindowChange(t *testing.T) {
 	key := newKey(t, t.TempDir())
 	ts := startServer(t, key.authLine(""), nil)
 	c := ts.mustDial(t, key.signer)
-	s, err := c.NewSession()
+	s, err := sshwire.NewSession(context.Background(), c)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if err := s.RequestPty("vt100", 40, 100, ssh.TerminalModes{ssh.ECHO: 0, ssh.ICRNL: 1}); err != nil {
+	if err := s.RequestPty("vt100", 40, 100, sshwire.TerminalModes{ssh.ECHO: 0, ssh.ICRNL: 1}); err != nil {
 		t.Fatal(err)
 	}
 	stdin, _ := s.StdinPipe()
@@ -62,7 +65,7 @@ func TestSignalRequest(t *testing.T) {
 	key := newKey(t, t.TempDir())
 	ts := startServer(t, key.authLine(""), nil)
 	c := ts.mustDial(t, key.signer)
-	s, err := c.NewSession()
+	s, err := sshwire.NewSession(context.Background(), c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,10 +76,10 @@ func TestSignalRequest(t *testing.T) {
 	}
 	bufio.NewReader(stdout).ReadString('\n')
 	time.Sleep(50 * time.Millisecond) // the exec into sleep
-	if err := s.Signal(ssh.SIGINT); err != nil {
+	if err := s.Signal(sshwire.SIGINT); err != nil {
 		t.Fatal(err)
 	}
-	var ee *ssh.ExitError
+	var ee *sshwire.ExitError
 	if err := s.Wait(); !errors.As(err, &ee) || ee.Signal() != "INT" {
 		t.Fatalf("Wait = %v, want exit-signal INT", err)
 	}
@@ -88,13 +91,13 @@ func TestGlobalRequests(t *testing.T) {
 	ts := startServer(t, key.authLine(""), nil)
 	c := ts.mustDial(t, key.signer)
 
-	ok, _, err := c.SendRequest("keepalive@openssh.com", true, nil)
+	ok, _, err := c.SendRequest(context.Background(), "keepalive@openssh.com", true, nil)
 	if err != nil || ok {
 		t.Errorf("keepalive@openssh.com: ok=%v err=%v, want a failure reply like sshd", ok, err)
 	}
 
 	echo := echoServer(t, "tcp", "127.0.0.1:0")
-	ln, err := c.Listen("tcp", "127.0.0.1:0")
+	ln, err := listenRemote(c, "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("tcpip-forward port 0: %v", err)
 	}
@@ -132,10 +135,10 @@ func TestGlobalRequests(t *testing.T) {
 		}
 	}
 
-	if _, _, err := c.SendRequest("no-more-sessions@openssh.com", true, nil); err != nil {
+	if _, _, err := c.SendRequest(context.Background(), "no-more-sessions@openssh.com", true, nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.NewSession(); err == nil {
+	if _, err := sshwire.NewSession(context.Background(), c); err == nil {
 		t.Error("session opened after no-more-sessions@openssh.com")
 	}
 }
@@ -145,10 +148,10 @@ func TestUnknownChannelAndSubsystem(t *testing.T) {
 	key := newKey(t, t.TempDir())
 	ts := startServer(t, key.authLine(""), func(c *Config) { c.Subsystems = map[string]string{"hello": "echo hello-subsystem"} })
 	c := ts.mustDial(t, key.signer)
-	if _, _, err := c.OpenChannel("tun@openssh.com", nil); err == nil {
+	if _, _, err := c.OpenChannel(context.Background(), "tun@openssh.com", nil); err == nil {
 		t.Error("tun@openssh.com accepted without a handler")
 	}
-	s2, err := c.NewSession()
+	s2, err := sshwire.NewSession(context.Background(), c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +162,7 @@ func TestUnknownChannelAndSubsystem(t *testing.T) {
 	if got, _ := io.ReadAll(out); string(got) != "hello-subsystem\n" {
 		t.Errorf("subsystem output %q", got)
 	}
-	s3, _ := c.NewSession()
+	s3, _ := sshwire.NewSession(context.Background(), c)
 	if err := s3.RequestSubsystem("nope"); err == nil {
 		t.Error("unknown subsystem accepted")
 	}
@@ -193,30 +196,30 @@ func TestRestrictions(t *testing.T) {
 	add("unknown", "frobnicate")
 	ts := startServer(t, lines.String(), nil)
 
-	canPTY := func(t *testing.T, c *ssh.Client) bool {
-		s, err := c.NewSession()
+	canPTY := func(t *testing.T, c sshwire.Conn) bool {
+		s, err := sshwire.NewSession(context.Background(), c)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer s.Close()
 		return s.RequestPty("xterm", 24, 80, nil) == nil
 	}
-	canOpen := func(c *ssh.Client, addr string) bool {
-		conn, err := c.Dial("tcp", addr)
+	canOpen := func(c sshwire.Conn, addr string) bool {
+		conn, err := sshwire.Dial(context.Background(), c, "tcp", addr)
 		if err == nil {
 			conn.Close()
 		}
 		return err == nil
 	}
-	canListen := func(c *ssh.Client) bool {
-		ln, err := c.Listen("tcp", "127.0.0.1:0")
+	canListen := func(c sshwire.Conn) bool {
+		ln, err := listenRemote(c, "127.0.0.1:0")
 		if err == nil {
 			ln.Close()
 		}
 		return err == nil
 	}
-	output := func(t *testing.T, c *ssh.Client, cmd string) string {
-		s, err := c.NewSession()
+	output := func(t *testing.T, c sshwire.Conn, cmd string) string {
+		s, err := sshwire.NewSession(context.Background(), c)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -231,19 +234,19 @@ func TestRestrictions(t *testing.T) {
 	tests := []struct {
 		key   string
 		login bool
-		check func(t *testing.T, c *ssh.Client)
+		check func(t *testing.T, c sshwire.Conn)
 	}{
-		{"plain", true, func(t *testing.T, c *ssh.Client) {
+		{"plain", true, func(t *testing.T, c sshwire.Conn) {
 			if !canPTY(t, c) || !canOpen(c, other.Addr().String()) || !canListen(c) {
 				t.Error("a key without options is restricted")
 			}
 		}},
-		{"nopty", true, func(t *testing.T, c *ssh.Client) {
+		{"nopty", true, func(t *testing.T, c sshwire.Conn) {
 			if canPTY(t, c) {
 				t.Error("no-pty key got a pty")
 			}
 		}},
-		{"restrict", true, func(t *testing.T, c *ssh.Client) {
+		{"restrict", true, func(t *testing.T, c sshwire.Conn) {
 			if canPTY(t, c) || canOpen(c, echo.Addr().String()) || canListen(c) {
 				t.Error("restrict key can pty or forward")
 			}
@@ -251,12 +254,12 @@ func TestRestrictions(t *testing.T) {
 				t.Errorf("exec under restrict: %q", got)
 			}
 		}},
-		{"restrictpty", true, func(t *testing.T, c *ssh.Client) {
+		{"restrictpty", true, func(t *testing.T, c sshwire.Conn) {
 			if !canPTY(t, c) || canOpen(c, echo.Addr().String()) {
 				t.Error("restrict,pty should allow a pty and nothing else")
 			}
 		}},
-		{"permitopen", true, func(t *testing.T, c *ssh.Client) {
+		{"permitopen", true, func(t *testing.T, c sshwire.Conn) {
 			if !canOpen(c, echo.Addr().String()) {
 				t.Error("permitopen target refused")
 			}
@@ -264,7 +267,7 @@ func TestRestrictions(t *testing.T) {
 				t.Error("permitopen let another target through")
 			}
 		}},
-		{"command", true, func(t *testing.T, c *ssh.Client) {
+		{"command", true, func(t *testing.T, c sshwire.Conn) {
 			if got := output(t, c, "ls /"); got != "forced:ls /\n" {
 				t.Errorf("forced command output %q", got)
 			}
@@ -272,12 +275,12 @@ func TestRestrictions(t *testing.T) {
 		{"fromok", true, nil},
 		{"fromno", false, nil},
 		{"fromneg", false, nil},
-		{"env", true, func(t *testing.T, c *ssh.Client) {
+		{"env", true, func(t *testing.T, c sshwire.Conn) {
 			if got := output(t, c, "echo $JG_FROM_KEY"); got != "yes\n" {
 				t.Errorf("environment= gave %q", got)
 			}
 		}},
-		{"nofwd", true, func(t *testing.T, c *ssh.Client) {
+		{"nofwd", true, func(t *testing.T, c sshwire.Conn) {
 			if canOpen(c, echo.Addr().String()) || canListen(c) {
 				t.Error("no-port-forwarding key can forward")
 			}

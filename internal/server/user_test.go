@@ -11,6 +11,7 @@ import (
 
 	"github.com/jumpgate/jumpgate/internal/nstest"
 	"github.com/jumpgate/jumpgate/internal/sshtest"
+	"github.com/jumpgate/jumpgate/internal/sshwire"
 )
 
 // TestRunsAsUser: a root server runs a non-root user's commands with
@@ -33,7 +34,7 @@ func TestRunsAsUser(t *testing.T) {
 	ts := startServer(t, key.authLine(""), func(c *Config) { c.LookupUser = nobody })
 	c := ts.mustDial(t, key.signer)
 
-	s, _ := c.NewSession()
+	s, _ := sshwire.NewSession(context.Background(), c)
 	out, err := s.CombinedOutput(`id -u; id -g; id -G; pwd; echo $HOME $USER; touch mine && stat -c %u mine`)
 	if err != nil {
 		t.Fatalf("%v: %s", err, out)
@@ -43,7 +44,7 @@ func TestRunsAsUser(t *testing.T) {
 		t.Errorf("got:\n%s\nwant:\n%s", out, want)
 	}
 
-	s, _ = c.NewSession()
+	s, _ = sshwire.NewSession(context.Background(), c)
 	if err := s.RequestPty("xterm", 24, 80, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -56,10 +57,10 @@ func TestRunsAsUser(t *testing.T) {
 	}
 
 	// Unix sockets would be made or reached with root's rights: refused.
-	if _, err := c.Dial("unix", filepath.Join(home, "x.sock")); err == nil {
+	if _, err := sshwire.Dial(context.Background(), c, "unix", filepath.Join(home, "x.sock")); err == nil {
 		t.Error("direct-streamlocal allowed for a non-root user of a root server")
 	}
-	if _, err := c.Listen("tcp", "127.0.0.1:1023"); err == nil {
+	if _, err := listenRemote(c, "127.0.0.1:1023"); err == nil {
 		t.Error("non-root user may listen on a privileged port")
 	}
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"io"
 	"net"
 	"os/exec"
@@ -13,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/jumpgate/jumpgate/internal/sshwire"
 )
 
 // x11User is root with a fresh home, so that xauth writes the session's
@@ -66,7 +69,7 @@ func TestX11Forwarding(t *testing.T) {
 			})
 			c := ts.mustDial(t, key.signer)
 			chans := c.HandleChannelOpen("x11")
-			s, err := c.NewSession()
+			s, err := sshwire.NewSession(context.Background(), c)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -124,7 +127,7 @@ func TestX11Forwarding(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				go ssh.DiscardRequests(reqs)
+				go sshwire.DiscardRequests(reqs)
 				got := make([]byte, 5)
 				if _, err := io.ReadFull(ch, got); err != nil || !bytes.Equal(got, []byte("setup")) {
 					t.Fatalf("x11 channel carried %q, %v", got, err)
@@ -149,7 +152,7 @@ func TestX11BadRequests(t *testing.T) {
 		c.LookupUser = x11User(home)
 	})
 	c := ts.mustDial(t, key.signer)
-	s, err := c.NewSession()
+	s, err := sshwire.NewSession(context.Background(), c)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -77,7 +77,7 @@ func TestEscapeSession(t *testing.T) {
 						if !errors.As(err, &de) {
 							t.Errorf("Run = %v, want *DisconnectError", err)
 						}
-						if _, _, err := c.SendRequest("keepalive@openssh.com", true, nil); err == nil {
+						if _, _, err := c.SendRequest(context.Background(), "keepalive@openssh.com", true, nil); err == nil {
 							t.Errorf("connection still open after ~.")
 						}
 					} else if err != nil {

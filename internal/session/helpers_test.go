@@ -19,7 +19,9 @@ import (
 	"github.com/jumpgate/jumpgate/internal/server"
 	"github.com/jumpgate/jumpgate/internal/server/servertest"
 	"github.com/jumpgate/jumpgate/internal/sshtest"
+	"github.com/jumpgate/jumpgate/internal/sshwire"
 	"github.com/jumpgate/jumpgate/internal/vlog"
+	"github.com/jumpgate/jumpgate/internal/xssh"
 )
 
 // peer is an SSH server the sessions run against.
@@ -34,30 +36,28 @@ type peer struct {
 }
 
 // dial connects and authenticates a client, closed in cleanup.
-func (p *peer) dial(t testing.TB) *ssh.Client {
+func (p *peer) dial(t testing.TB) sshwire.Conn {
 	t.Helper()
 	nc, err := net.DialTimeout("tcp", p.addr, 10*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cc, chans, reqs, err := ssh.NewClientConn(nc, p.addr, &ssh.ClientConfig{
+	c, err := xssh.Client(nc, p.addr, &sshwire.ClientConfig{
 		User:            "root",
-		Auth:            []ssh.AuthMethod{ssh.PublicKeys(p.signer)},
+		Auth:            []sshwire.AuthMethod{sshwire.Signers(p.signer)},
 		HostKeyCallback: ssh.FixedHostKey(p.hostKey),
-		Timeout:         10 * time.Second,
 	})
 	if err != nil {
 		nc.Close()
 		t.Fatalf("dial %s: %v\nserver log:\n%s", p.name, err, p.log)
 	}
-	c := ssh.NewClient(cc, chans, reqs)
 	p.conns.Store(c, nc)
 	t.Cleanup(func() { c.Close() })
 	return c
 }
 
 // cut closes c's TCP connection under it, as a network failure would.
-func (p *peer) cut(c *ssh.Client) {
+func (p *peer) cut(c sshwire.Conn) {
 	if nc, ok := p.conns.Load(c); ok {
 		nc.(net.Conn).Close()
 	}
@@ -191,7 +191,7 @@ type result struct {
 }
 
 // run runs one session with o, filling in Stdout, Stderr and Log.
-func run(t testing.TB, c *ssh.Client, o Options) result {
+func run(t testing.TB, c sshwire.Conn, o Options) result {
 	t.Helper()
 	var out, errb, logb sshtest.Buffer
 	o.Stdout, o.Stderr = &out, &errb

@@ -13,10 +13,10 @@ import (
 	"time"
 
 	"github.com/creack/pty"
-	"golang.org/x/crypto/ssh"
 	"golang.org/x/sys/unix"
 
 	"github.com/jumpgate/jumpgate/internal/sshtest"
+	"github.com/jumpgate/jumpgate/internal/sshwire"
 	"github.com/jumpgate/jumpgate/internal/vlog"
 )
 
@@ -46,7 +46,7 @@ func termios(t testing.TB, f *os.File) *unix.Termios {
 
 // startPTY starts Run on c with a fresh pty pair of rows×cols as the
 // local terminal. edit may change the slave's modes first.
-func startPTY(t *testing.T, c *ssh.Client, o Options, rows, cols uint16, edit func(*unix.Termios)) *ptyRun {
+func startPTY(t *testing.T, c sshwire.Conn, o Options, rows, cols uint16, edit func(*unix.Termios)) *ptyRun {
 	t.Helper()
 	m, s, err := pty.Open()
 	if err != nil {

@@ -24,6 +24,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/jumpgate/jumpgate/internal/sshwire"
 	"github.com/jumpgate/jumpgate/internal/vlog"
 )
 
@@ -71,7 +72,7 @@ type Options struct {
 	Log *vlog.Logger
 	// Setup runs on the new session before the pty and command requests
 	// (the CLI uses it for agent forwarding).
-	Setup func(*ssh.Session) error
+	Setup func(*sshwire.Session) error
 }
 
 // DisconnectError is what [Run] returns when the user ended the
@@ -101,20 +102,20 @@ func (e *msgError) Unwrap() error { return e.err }
 const closeGrace = 2 * time.Second
 
 // Run opens a session channel on client, runs it to the end and returns:
-// nil for exit status 0; *[ssh.ExitError] for a non-zero status or a
+// nil for exit status 0; *[sshwire.ExitError] for a non-zero status or a
 // signal; *[DisconnectError] when the user typed "~."; ctx.Err() when ctx
 // ended first; other errors for failures. A refused pty is not an error
 // unless [Options].RequirePTY is set.
 //
-// Subsystems: x/crypto/ssh gives no exit status for a subsystem, so Run
+// Subsystems: no exit status is awaited for a subsystem, so Run
 // returns nil once the subsystem's output has ended.
-func Run(ctx context.Context, client *ssh.Client, o Options) error {
+func Run(ctx context.Context, client sshwire.Conn, o Options) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	sess, err := client.NewSession()
+	sess, err := sshwire.NewSession(ctx, client)
 	if err != nil {
-		var oe *ssh.OpenChannelError
+		var oe *sshwire.OpenChannelError
 		if errors.As(err, &oe) {
 			return &msgError{fmt.Sprintf("channel 0: open failed: %s: %s", oe.Reason, oe.Message), err}
 		}
@@ -138,8 +139,8 @@ func Run(ctx context.Context, client *ssh.Client, o Options) error {
 // runner is one running session.
 type runner struct {
 	o      Options
-	client *ssh.Client
-	sess   *ssh.Session
+	client sshwire.Conn
+	sess   *sshwire.Session
 	log    *vlog.Logger
 	stderr *lockedWriter
 	term   *terminal
@@ -292,7 +293,7 @@ func (r *runner) result(werr error) error {
 	if r.disconnected.Load() {
 		return &DisconnectError{Host: r.o.Host}
 	}
-	var missing *ssh.ExitMissingError
+	var missing *sshwire.ExitMissingError
 	if !errors.As(werr, &missing) {
 		return werr
 	}
@@ -302,7 +303,7 @@ func (r *runner) result(werr error) error {
 	// Tell a lost connection from a server that closed the channel
 	// without an exit status: a dead connection fails a global request
 	// at once.
-	if _, _, err := r.client.SendRequest("keepalive@openssh.com", true, nil); err != nil {
+	if _, _, err := r.client.SendRequest(context.Background(), "keepalive@openssh.com", true, nil); err != nil {
 		return &msgError{fmt.Sprintf("Connection to %s closed by remote host.", r.o.Host), werr}
 	}
 	return &msgError{"session channel 0 closed by the server without an exit status", werr}

@@ -10,16 +10,15 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/ssh"
-
 	"github.com/jumpgate/jumpgate/internal/sshtest"
+	"github.com/jumpgate/jumpgate/internal/sshwire"
 	"github.com/jumpgate/jumpgate/internal/vlog"
 )
 
 // exitStatus describes err as Run's caller sees it: "ok", "status N",
 // "signal NAME", or the error text.
 func exitStatus(err error) string {
-	var ee *ssh.ExitError
+	var ee *sshwire.ExitError
 	switch {
 	case err == nil:
 		return "ok"
@@ -199,12 +198,12 @@ func TestRunSetup(t *testing.T) {
 	p := startJumpgate(t, "")
 	c := p.dial(t)
 	called := false
-	got := run(t, c, Options{Command: "true", Setup: func(s *ssh.Session) error { called = true; return nil }})
+	got := run(t, c, Options{Command: "true", Setup: func(s *sshwire.Session) error { called = true; return nil }})
 	if got.err != nil || !called {
 		t.Fatalf("Setup called %v, err %v", called, got.err)
 	}
 	boom := errors.New("boom")
-	got = run(t, c, Options{Command: "true", Setup: func(*ssh.Session) error { return boom }})
+	got = run(t, c, Options{Command: "true", Setup: func(*sshwire.Session) error { return boom }})
 	if !errors.Is(got.err, boom) {
 		t.Fatalf("Setup error: got %v", got.err)
 	}

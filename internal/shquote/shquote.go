@@ -18,3 +18,18 @@ func Quote(s string) string {
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
+
+// Join quotes each word and joins them with spaces: a command line for
+// sh -c, or as a user would type it. After the first word an '=' is
+// ordinary, so "-o" "ControlMaster=no" stays bare.
+func Join(words []string) string {
+	q := make([]string, len(words))
+	for i, w := range words {
+		if i > 0 && w != "" && strings.Trim(w, safe+"=") == "" {
+			q[i] = w
+		} else {
+			q[i] = Quote(w)
+		}
+	}
+	return strings.Join(q, " ")
+}

@@ -71,3 +71,35 @@ func FuzzQuote(f *testing.F) {
 		}
 	})
 }
+
+// TestJoin: '=' is bare after the first word only, and sh(1) reads the
+// joined line back as the same words.
+func TestJoin(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in   []string
+		want string
+	}{
+		{[]string{"ssh", "-o", "ControlMaster=no", "vm1"}, "ssh -o ControlMaster=no vm1"},
+		{[]string{"a=b", "c=d"}, "'a=b' c=d"},
+		{[]string{"echo", "", "x y"}, "echo '' 'x y'"},
+		{nil, ""},
+	}
+	for _, tt := range tests {
+		if got := Join(tt.in); got != tt.want {
+			t.Errorf("Join(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("no sh")
+	}
+	words := []string{"printf", "%s|", "a=b", "it's", "", "$(echo no)", "c=d e"}
+	out, err := exec.Command(sh, "-c", Join(words)).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "a=b|it's||$(echo no)|c=d e|"; string(out) != want {
+		t.Errorf("sh read %q back as %q, want %q", Join(words), out, want)
+	}
+}

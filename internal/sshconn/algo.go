@@ -7,6 +7,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/jumpgate/jumpgate/internal/sshwire"
 	"github.com/jumpgate/jumpgate/internal/vlog"
 )
 
@@ -17,10 +18,10 @@ const defaultHostKeyAlgorithms = "ssh-ed25519-cert-v01@openssh.com,ecdsa-sha2-ni
 
 // algorithms reads KexAlgorithms, Ciphers, MACs and HostKeyAlgorithms,
 // keeping what x/crypto/ssh supports (nil means x/crypto's defaults).
-func algorithms(s settings, p *hostKeyPolicy, log *vlog.Logger) (ssh.Algorithms, error) {
+func algorithms(s settings, p *hostKeyPolicy, log *vlog.Logger) (sshwire.AlgorithmList, error) {
 	sup := ssh.SupportedAlgorithms()
 	ins := ssh.InsecureAlgorithms()
-	var out ssh.Algorithms
+	var out sshwire.AlgorithmList
 	var err error
 	pick := func(key, def string, supported ...[]string) []string {
 		if err != nil {
@@ -52,7 +53,7 @@ func algorithms(s settings, p *hostKeyPolicy, log *vlog.Logger) (ssh.Algorithms,
 	hk := s.str("hostkeyalgorithms", defaultHostKeyAlgorithms)
 	out.HostKeys = pick("hostkeyalgorithms", defaultHostKeyAlgorithms, sup.HostKeys, ins.HostKeys)
 	if err != nil {
-		return ssh.Algorithms{}, err
+		return sshwire.AlgorithmList{}, err
 	}
 	if hk == defaultHostKeyAlgorithms {
 		kh := readKnownHosts(append(append([]string(nil), p.userFiles...), p.globalFiles...), nil)

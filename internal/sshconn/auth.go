@@ -16,6 +16,7 @@ import (
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
 
+	"github.com/jumpgate/jumpgate/internal/sshwire"
 	"github.com/jumpgate/jumpgate/internal/vlog"
 )
 
@@ -66,25 +67,25 @@ func dialAgent(path string) (agent.ExtendedAgent, net.Conn, error) {
 
 // methods builds the ssh.AuthMethods, in PreferredAuthentications order,
 // and their protocol names.
-func (a *authBuilder) methods() ([]ssh.AuthMethod, []string) {
+func (a *authBuilder) methods() ([]sshwire.AuthMethod, []string) {
 	s := a.s
-	var out []ssh.AuthMethod
+	var out []sshwire.AuthMethod
 	var names []string
 	for _, m := range s.list("preferredauthentications", defaultPreferredAuth) {
 		switch m {
 		case "publickey":
 			if s.flag("pubkeyauthentication", true) {
-				out = append(out, ssh.PublicKeysCallback(a.publicKeys))
+				out = append(out, sshwire.PublicKeys{Signers: a.publicKeys})
 				names = append(names, m)
 			}
 		case "keyboard-interactive":
 			if s.flag("kbdinteractiveauthentication", true) && !a.batch && a.prompter != nil && a.passwordPrompts > 0 {
-				out = append(out, ssh.RetryableAuthMethod(ssh.KeyboardInteractive(a.kbdInteractive()), a.passwordPrompts))
+				out = append(out, sshwire.Retry{Method: sshwire.KeyboardInteractive{Challenge: a.kbdInteractive()}, Max: a.passwordPrompts})
 				names = append(names, m)
 			}
 		case "password":
 			if s.flag("passwordauthentication", true) && !a.batch && a.prompter != nil && a.passwordPrompts > 0 {
-				out = append(out, ssh.RetryableAuthMethod(ssh.PasswordCallback(a.password()), a.passwordPrompts))
+				out = append(out, sshwire.Retry{Method: sshwire.Password{Password: a.password()}, Max: a.passwordPrompts})
 				names = append(names, m)
 			}
 		default:
@@ -193,7 +194,7 @@ func (a *authBuilder) password() func() (string, error) {
 	}
 }
 
-func (a *authBuilder) kbdInteractive() ssh.KeyboardInteractiveChallenge {
+func (a *authBuilder) kbdInteractive() sshwire.KeyboardInteractiveChallenge {
 	return func(name, instruction string, questions []string, echos []bool) ([]string, error) {
 		if a.unsafe.Load() {
 			return nil, fmt.Errorf("keyboard-interactive authentication is disabled to avoid man-in-the-middle attacks")
@@ -219,11 +220,11 @@ func (a *authBuilder) kbdInteractive() ssh.KeyboardInteractiveChallenge {
 // authCallback picks the next method as x/crypto would (first untried one
 // the server allows) and remembers it, so the caller can say which method
 // authenticated.
-func (a *authBuilder) authCallback(methods []ssh.AuthMethod, names []string) func(*ssh.ClientAuthContext) (ssh.AuthMethod, error) {
-	return func(ctx *ssh.ClientAuthContext) (ssh.AuthMethod, error) {
-		a.log.Debugf("Authentications that can continue: %s", strings.Join(ctx.AllowedMethods, ","))
+func (a *authBuilder) authCallback(methods []sshwire.AuthMethod, names []string) func(sshwire.AuthContext) (sshwire.AuthMethod, error) {
+	return func(ctx sshwire.AuthContext) (sshwire.AuthMethod, error) {
+		a.log.Debugf("Authentications that can continue: %s", strings.Join(ctx.Allowed, ","))
 		for i, m := range methods {
-			if slices.Contains(ctx.TriedMethods, names[i]) || !slices.Contains(ctx.AllowedMethods, names[i]) {
+			if slices.Contains(ctx.Tried, names[i]) || !slices.Contains(ctx.Allowed, names[i]) {
 				continue
 			}
 			a.log.Debugf("Next authentication method: %s", names[i])

@@ -405,7 +405,7 @@ func TestHostKeyAlgorithmOrder(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer c.Close()
-			if got := c.Config.HostKeyAlgorithms; len(got) == 0 || got[0] != tc.first {
+			if got := c.Config.Algorithms.HostKeys; len(got) == 0 || got[0] != tc.first {
 				t.Fatalf("HostKeyAlgorithms = %v, want %s first", got, tc.first)
 			}
 		})
@@ -420,7 +420,7 @@ func TestAlgorithmsFiltered(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Close()
-	if got := c.Config.KeyExchanges; len(got) != 1 || got[0] != "curve25519-sha256" {
+	if got := c.Config.Algorithms.KeyExchanges; len(got) != 1 || got[0] != "curve25519-sha256" {
 		t.Errorf("KeyExchanges = %v", got)
 	}
 	h = newMapHost(t.TempDir(), "ciphers", "bogus-cipher")

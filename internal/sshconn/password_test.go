@@ -7,10 +7,13 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 
 	"github.com/jumpgate/jumpgate/internal/sshtest"
+	"github.com/jumpgate/jumpgate/internal/sshwire"
+	"github.com/jumpgate/jumpgate/internal/xssh"
 )
 
 // pwServer is an in-process x/crypto server accepting password "pw" and
@@ -19,14 +22,15 @@ import (
 func pwServer(t *testing.T) (addr string, hostKey ssh.PublicKey) {
 	t.Helper()
 	hk := testSigner(t, "pw-host")
-	cfg := &ssh.ServerConfig{
-		PasswordCallback: func(_ ssh.ConnMetadata, p []byte) (*ssh.Permissions, error) {
+	cfg := &sshwire.ServerConfig{
+		HostKeys: []ssh.Signer{hk},
+		PasswordCallback: func(_ sshwire.ConnMetadata, p []byte) (*sshwire.Permissions, error) {
 			if string(p) == "pw" {
 				return nil, nil
 			}
 			return nil, errors.New("bad password")
 		},
-		KeyboardInteractiveCallback: func(_ ssh.ConnMetadata, ch ssh.KeyboardInteractiveChallenge) (*ssh.Permissions, error) {
+		KeyboardInteractiveCallback: func(_ sshwire.ConnMetadata, ch sshwire.KeyboardInteractiveChallenge) (*sshwire.Permissions, error) {
 			ans, err := ch("", "", []string{"Code: "}, []bool{false})
 			if err == nil && len(ans) == 1 && ans[0] == "pw" {
 				return nil, nil
@@ -34,7 +38,6 @@ func pwServer(t *testing.T) (addr string, hostKey ssh.PublicKey) {
 			return nil, errors.New("bad answer")
 		},
 	}
-	cfg.AddHostKey(hk)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -48,14 +51,14 @@ func pwServer(t *testing.T) (addr string, hostKey ssh.PublicKey) {
 			}
 			go func() {
 				defer c.Close()
-				sc, chans, reqs, err := ssh.NewServerConn(c, cfg)
+				sc, err := xssh.Server(c, cfg)
 				if err != nil {
 					return
 				}
 				defer sc.Close()
-				go ssh.DiscardRequests(reqs)
-				for nc := range chans {
-					nc.Reject(ssh.Prohibited, "no channels")
+				go sshwire.DiscardRequests(sc.GlobalRequests())
+				for nc := range sc.HandleChannelOpen("") {
+					nc.Reject(sshwire.Prohibited, "no channels")
 				}
 			}()
 		}
@@ -103,7 +106,7 @@ func TestPasswordAndKeyboardInteractive(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer c.Close()
-			conn, err := ssh.Dial("tcp", addr, c.Config)
+			conn, err := xssh.Dial("tcp", addr, 10*time.Second, c.Config)
 			if (err == nil) != tc.ok {
 				t.Fatalf("dial err = %v, want ok=%v\n%s", err, tc.ok, warn)
 			}

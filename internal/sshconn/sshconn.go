@@ -14,10 +14,8 @@ import (
 	"strings"
 	"sync/atomic"
 
-	"golang.org/x/crypto/ssh"
-	"golang.org/x/crypto/ssh/agent"
-
 	"github.com/jumpgate/jumpgate/internal/sshconf"
+	"github.com/jumpgate/jumpgate/internal/sshwire"
 	"github.com/jumpgate/jumpgate/internal/vlog"
 )
 
@@ -57,8 +55,8 @@ func (e *HostKeyError) Unwrap() error { return e.Err }
 // Client is one hop's client configuration with the state that lives
 // beyond the handshake.
 type Client struct {
-	// Config is for ssh.Dial / ssh.NewClientConn.
-	Config *ssh.ClientConfig
+	// Config is the handshake's configuration.
+	Config *sshwire.ClientConfig
 
 	agentConn    net.Conn
 	auth         *authBuilder
@@ -90,12 +88,12 @@ func (c *Client) Method() string {
 // keyboard-interactive and agent forwarding are already refused here.
 func (c *Client) HostKeyUnsafe() bool { return c.unsafe.Load() }
 
-// ClientConfig returns the x/crypto/ssh client configuration for cfg.Host:
+// ClientConfig returns the client handshake configuration for cfg.Host:
 // user, auth methods in PreferredAuthentications order, host key callback
 // and algorithms (KexAlgorithms, Ciphers, MACs, HostKeyAlgorithms ordered by
 // what known_hosts already holds). The returned Closer (a [*Client])
 // releases the agent connection, if any; it is never nil when err is nil.
-func ClientConfig(ctx context.Context, cfg Config) (*ssh.ClientConfig, io.Closer, error) {
+func ClientConfig(ctx context.Context, cfg Config) (*sshwire.ClientConfig, io.Closer, error) {
 	c, err := NewClient(ctx, cfg)
 	if err != nil {
 		return nil, nil, err
@@ -171,17 +169,12 @@ func newClient(ctx context.Context, cfg Config, h hostConfig) (*Client, error) {
 		c.Close()
 		return nil, err
 	}
-	c.Config = &ssh.ClientConfig{
-		User:              user,
-		Auth:              methods,
-		AuthCallback:      ab.authCallback(methods, names),
-		HostKeyCallback:   policy.callback,
-		HostKeyAlgorithms: algs.HostKeys,
-		Config: ssh.Config{
-			KeyExchanges: algs.KeyExchanges,
-			Ciphers:      algs.Ciphers,
-			MACs:         algs.MACs,
-		},
+	c.Config = &sshwire.ClientConfig{
+		User:            user,
+		Auth:            methods,
+		AuthCallback:    ab.authCallback(methods, names),
+		HostKeyCallback: policy.callback,
+		Algorithms:      algs,
 		BannerCallback: func(msg string) error {
 			if cfg.Log == nil || cfg.Log.Enabled(vlog.Info) {
 				if cfg.Warn != nil {
@@ -246,7 +239,7 @@ func newHostKeyPolicy(s settings, cfg Config, out *output, prompter Prompter, ba
 // agent and asks for agent forwarding on session (-A, ForwardAgent yes,
 // a socket path, or $VAR naming one). It does nothing for "no". Prefer
 // [Client.ForwardAgent], which also refuses after an unsafe host key.
-func ForwardAgent(client *ssh.Client, session *ssh.Session, cfg Config) error {
+func ForwardAgent(client sshwire.Conn, session *sshwire.Session, cfg Config) error {
 	if cfg.Host == nil {
 		return errors.New("forward agent: no host")
 	}
@@ -260,14 +253,14 @@ func ForwardAgent(client *ssh.Client, session *ssh.Session, cfg Config) error {
 // ForwardAgent is the package ForwardAgent for this hop; after a changed
 // host key was let through (StrictHostKeyChecking=no) it does nothing, as
 // ssh(1) disables agent forwarding then.
-func (c *Client) ForwardAgent(client *ssh.Client, session *ssh.Session) error {
+func (c *Client) ForwardAgent(client sshwire.Conn, session *sshwire.Session) error {
 	if c.unsafe.Load() {
 		return nil
 	}
 	return forwardAgent(client, session, c.auth.s, c.forwardAgent, c.getenv)
 }
 
-func forwardAgent(client *ssh.Client, session *ssh.Session, s settings, v string, getenv func(string) string) error {
+func forwardAgent(client sshwire.Conn, session *sshwire.Session, s settings, v string, getenv func(string) string) error {
 	var sock string
 	switch {
 	case strings.EqualFold(v, "no"), strings.EqualFold(v, "false"), v == "":
@@ -292,11 +285,44 @@ func forwardAgent(client *ssh.Client, session *ssh.Session, s settings, v string
 		return fmt.Errorf("forward agent: connect to %s: %w", sock, err)
 	}
 	c.Close()
-	if err := agent.ForwardToRemote(client, sock); err != nil {
-		return fmt.Errorf("forward agent: %w", err)
+	chans := client.HandleChannelOpen(agentChannel)
+	if chans == nil {
+		return errors.New("forward agent: agent forwarding already set up")
 	}
-	if err := agent.RequestAgentForwarding(session); err != nil {
+	go serveAgentChannels(chans, sock)
+	if err := session.RequestAgentForwarding(); err != nil {
 		return fmt.Errorf("forward agent: %w", err)
 	}
 	return nil
+}
+
+// agentChannel is the channel the server opens for each agent
+// connection (OpenSSH PROTOCOL 2.1).
+const agentChannel = "auth-agent@openssh.com"
+
+// serveAgentChannels connects each agent channel to the agent at sock.
+func serveAgentChannels(chans <-chan sshwire.NewChannel, sock string) {
+	for nc := range chans {
+		agentConn, err := net.Dial("unix", sock)
+		if err != nil {
+			nc.Reject(sshwire.ConnectionFailed, err.Error())
+			continue
+		}
+		ch, reqs, err := nc.Accept()
+		if err != nil {
+			agentConn.Close()
+			continue
+		}
+		go sshwire.DiscardRequests(reqs)
+		go func() {
+			go func() {
+				io.Copy(agentConn, ch)
+				agentConn.(*net.UnixConn).CloseWrite()
+			}()
+			io.Copy(ch, agentConn)
+			ch.CloseWrite()
+			ch.Close()
+			agentConn.Close()
+		}()
+	}
 }

@@ -21,9 +21,8 @@ import (
 	"strings"
 	"sync"
 
-	"golang.org/x/crypto/ssh"
-
 	"github.com/jumpgate/jumpgate/internal/shquote"
+	"github.com/jumpgate/jumpgate/internal/sshwire"
 )
 
 // Transport names, as shown and as --transport takes them.
@@ -73,11 +72,11 @@ type Tunnel struct {
 	Counters  Counters
 
 	opts   Options
-	client *ssh.Client
+	client sshwire.Conn
 	r      PacketReader
 	w      PacketWriter
-	far    io.Closer    // the channel carrying packets
-	keeper *ssh.Session // native: the far configuration; peer: the helper
+	far    io.Closer        // the channel carrying packets
+	keeper *sshwire.Session // native: the far configuration; peer: the helper
 	// offload: the near device has TSO/GSO (see [Open]); in peer mode the
 	// far one too, natively it is cut or sent whole (native_offload.go).
 	offload bool
@@ -90,7 +89,7 @@ var ErrNotRoot = errors.New("tunnels need root (CAP_NET_ADMIN) on both ends")
 // can flow. The MTU, unless given, is the smallest of the two hosts' links
 // that carry the SSH connection (for L2, the far bridge's), so packets
 // routed between the tunnel and those networks are never fragmented.
-func Connect(ctx context.Context, c *ssh.Client, o Options) (_ *Tunnel, err error) {
+func Connect(ctx context.Context, c sshwire.Conn, o Options) (_ *Tunnel, err error) {
 	if os.Geteuid() != 0 {
 		return nil, fmt.Errorf("this host: %w", ErrNotRoot)
 	}
@@ -177,7 +176,7 @@ var ErrFarBusy = errors.New("far host still holds the previous connection's tunn
 // Reattach sets up the far end again over a new connection c after the
 // old one dropped, with the same transport, addresses and MTU; the near
 // end stays as it is, so nothing on this host changes or is duplicated.
-func (t *Tunnel) Reattach(ctx context.Context, c *ssh.Client) (err error) {
+func (t *Tunnel) Reattach(ctx context.Context, c sshwire.Conn) (err error) {
 	o := t.opts
 	t.closeFar()
 	t.client = c
@@ -220,14 +219,14 @@ func (t *Tunnel) startFar(ctx context.Context, fi *farInfo, sha, transport strin
 	t.Transport = ""
 	unit := fi.freeUnit("tun")
 	if o.Mode == L3 && transport != TransportPeer {
-		ch, reqs, oerr := c.OpenChannel(TunChannelType, TunOpen{Mode: uint32(L3), Unit: uint32(unit)}.Marshal())
+		ch, reqs, oerr := c.OpenChannel(ctx, TunChannelType, TunOpen{Mode: uint32(L3), Unit: uint32(unit)}.Marshal())
 		switch {
 		case oerr == nil:
-			go ssh.DiscardRequests(reqs)
+			go sshwire.DiscardRequests(reqs)
 			t.Transport, t.FarDevice = TransportNative, "tun"+strconv.Itoa(unit)
 			t.far, t.r = ch, NewL3Reader(ch, t.MTU)
 			t.w = NewPacedL3Writer(ch, func() error {
-				_, _, err := c.SendRequest("keepalive@openssh.com", true, nil)
+				_, _, err := c.SendRequest(context.Background(), "keepalive@openssh.com", true, nil)
 				return err
 			})
 			// A new tunnel tries offloads; a reattached one keeps what
@@ -308,7 +307,7 @@ func (t *Tunnel) startPeer(ctx context.Context, o Options, fi *farInfo, sha stri
 	for _, a := range args {
 		cmd += " " + shquote.Quote(a)
 	}
-	s, err := t.client.NewSession()
+	s, err := sshwire.NewSession(ctx, t.client)
 	if err != nil {
 		return fmt.Errorf("start helper: %w", err)
 	}
@@ -358,7 +357,7 @@ func (t *Tunnel) startKeeper(ctx context.Context, o Options) error {
 	for _, r := range o.RemoteRoutes {
 		args = append(args, r.String())
 	}
-	s, err := t.client.NewSession()
+	s, err := sshwire.NewSession(ctx, t.client)
 	if err != nil {
 		return fmt.Errorf("configure far device: %w", err)
 	}

@@ -84,7 +84,7 @@ func (s *Link) serveConn(ctx context.Context) error {
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	defer s.Conn.Close()
-	client := s.Conn.Client
+	client := s.Conn.Conn
 	// The connection's end ends the pump even if its channel lingers.
 	go func() {
 		client.Wait()
@@ -154,7 +154,7 @@ func (s *Link) attempt(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.Tunnel.Reattach(actx, conn.Client); err != nil {
+	if err := s.Tunnel.Reattach(actx, conn.Conn); err != nil {
 		conn.Close()
 		if errors.Is(err, ErrFarBusy) {
 			return fmt.Errorf("%w; waiting for its server to drop it", err)

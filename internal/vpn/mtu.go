@@ -13,7 +13,7 @@ func FirstHopMTU(c *dial.Conn) int {
 	for c.Via != nil {
 		c = c.Via
 	}
-	ta, ok := c.Client.LocalAddr().(*net.TCPAddr)
+	ta, ok := c.Conn.LocalAddr().(*net.TCPAddr)
 	if !ok {
 		return 0
 	}

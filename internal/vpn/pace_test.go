@@ -40,7 +40,10 @@ func TestPacer(t *testing.T) {
 		}
 		break
 	}
-	go func() { wrote <- p.wrote(paceLimit) }()
+	// One byte over the limit: a probe answered in the loop above may
+	// have acknowledged everything, and a write of exactly paceLimit would
+	// then go through without waiting for the failing one.
+	go func() { wrote <- p.wrote(paceLimit + 1) }()
 	boom := errors.New("connection lost")
 	answers <- boom
 	if err := <-wrote; !errors.Is(err, boom) {

@@ -16,9 +16,8 @@ import (
 	"strconv"
 	"strings"
 
-	"golang.org/x/crypto/ssh"
-
 	"github.com/jumpgate/jumpgate/internal/shquote"
+	"github.com/jumpgate/jumpgate/internal/sshwire"
 )
 
 const probeScript = `br=$1 sha=$2
@@ -104,7 +103,7 @@ type farInfo struct {
 	helperSHA string // of the cached helper, "" if none
 }
 
-func probe(ctx context.Context, c *ssh.Client, bridge, sha string) (*farInfo, error) {
+func probe(ctx context.Context, c sshwire.Conn, bridge, sha string) (*farInfo, error) {
 	out, err := output(ctx, c, shellCommand(probeScript, "probe", bridge, sha), nil)
 	if err != nil {
 		return nil, fmt.Errorf("probe far host: %w", err)
@@ -162,8 +161,8 @@ func (fi *farInfo) freeUnit(prefix string) int {
 
 // output runs cmd on the far host and returns its stdout; a failure
 // carries its stderr.
-func output(ctx context.Context, c *ssh.Client, cmd string, stdin io.Reader) ([]byte, error) {
-	s, err := c.NewSession()
+func output(ctx context.Context, c sshwire.Conn, cmd string, stdin io.Reader) ([]byte, error) {
+	s, err := sshwire.NewSession(ctx, c)
 	if err != nil {
 		return nil, err
 	}

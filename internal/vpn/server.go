@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 
-	"golang.org/x/crypto/ssh"
+	"github.com/jumpgate/jumpgate/internal/sshwire"
 )
 
 // ServeTunChannel serves a tun@openssh.com channel as sshd does with
@@ -13,15 +13,15 @@ import (
 // one), joins it to the channel and removes it when the channel closes.
 // Layer 2 is refused: x/crypto/ssh's Read joins messages and Ethernet
 // frames carry no length to split them again.
-func ServeTunChannel(ctx context.Context, nch ssh.NewChannel, log *slog.Logger) {
+func ServeTunChannel(ctx context.Context, nch sshwire.NewChannel, log *slog.Logger) {
 	o, err := ParseTunOpen(nch.ExtraData())
 	if err != nil {
-		nch.Reject(ssh.ConnectionFailed, err.Error())
+		nch.Reject(sshwire.ConnectionFailed, err.Error())
 		return
 	}
 	if Mode(o.Mode) != L3 {
 		log.Info("tunnel refused", "mode", o.Mode)
-		nch.Reject(ssh.Prohibited, "only layer-3 (point-to-point) tunnels are served")
+		nch.Reject(sshwire.Prohibited, "only layer-3 (point-to-point) tunnels are served")
 		return
 	}
 	name := "tun%d"
@@ -31,7 +31,7 @@ func ServeTunChannel(ctx context.Context, nch ssh.NewChannel, log *slog.Logger) 
 	dev, err := Open(L3, name, false)
 	if err != nil {
 		log.Warn("tunnel open failed", "err", err)
-		nch.Reject(ssh.ConnectionFailed, err.Error())
+		nch.Reject(sshwire.ConnectionFailed, err.Error())
 		return
 	}
 	defer dev.Close()
@@ -39,7 +39,7 @@ func ServeTunChannel(ctx context.Context, nch ssh.NewChannel, log *slog.Logger) 
 	if err != nil {
 		return
 	}
-	go ssh.DiscardRequests(reqs)
+	go sshwire.DiscardRequests(reqs)
 	log.Info("tunnel opened", "device", dev.Name())
 	err = Pump(ctx, dev, NewL3Reader(ch, MaxPacket), NewL3Writer(ch), ch, nil)
 	log.Info("tunnel closed", "device", dev.Name(), "err", err)

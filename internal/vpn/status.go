@@ -81,7 +81,7 @@ func Advertise(base string, t *Tunnel, target string) (*State, error) {
 		return nil, err
 	}
 	pid := os.Getpid()
-	start, err := procStartTicks(pid)
+	start, err := procstat.StartTime(pid)
 	if err != nil {
 		return nil, err
 	}
@@ -184,12 +184,6 @@ func (s *State) Close() {
 	os.Remove(s.path + ".tmp")
 }
 
-// procStartTicks is when the process started (see procstat).
-func procStartTicks(pid int) (uint64, error) {
-	st, err := procstat.Read(pid)
-	return st.StartTime, err
-}
-
 // LiveTunnels reads dir's records, removing stale ones, oldest first.
 func LiveTunnels(dir string) ([]Record, error) {
 	ents, err := os.ReadDir(dir)
@@ -215,7 +209,7 @@ func LiveTunnels(dir string) ([]Record, error) {
 			os.Remove(path)
 			continue
 		}
-		if start, err := procStartTicks(r.PID); err != nil || start != r.StartTicks {
+		if start, err := procstat.StartTime(r.PID); err != nil || start != r.StartTicks {
 			os.Remove(path)
 			continue
 		}

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/jumpgate/jumpgate/internal/procstat"
 )
 
 // TestVPNStatusStale checks that status ignores and removes the files of
@@ -23,7 +25,7 @@ func TestVPNStatusStale(t *testing.T) {
 	if err := gone.Run(); err != nil {
 		t.Fatal(err)
 	}
-	self, err := procStartTicks(os.Getpid())
+	self, err := procstat.StartTime(os.Getpid())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,8 @@ import (
 
 	"github.com/jumpgate/jumpgate/internal/server"
 	"github.com/jumpgate/jumpgate/internal/sshtest"
+	"github.com/jumpgate/jumpgate/internal/sshwire"
+	"github.com/jumpgate/jumpgate/internal/xssh"
 )
 
 // Server is a server running on 127.0.0.1 until the test ends.
@@ -96,13 +98,17 @@ func Start(t testing.TB, mod func(*server.Config)) *Server {
 
 // ClientConfig logs in as [Server.User] with [Server.ClientKey] and
 // accepts only the server's host key.
-func (s *Server) ClientConfig() *ssh.ClientConfig {
-	return &ssh.ClientConfig{
+func (s *Server) ClientConfig() *sshwire.ClientConfig {
+	return &sshwire.ClientConfig{
 		User:            s.User,
-		Auth:            []ssh.AuthMethod{ssh.PublicKeys(s.ClientKey)},
+		Auth:            []sshwire.AuthMethod{sshwire.Signers(s.ClientKey)},
 		HostKeyCallback: ssh.FixedHostKey(s.HostKey),
-		Timeout:         30 * time.Second,
 	}
+}
+
+// Dial connects and logs in with [Server.ClientConfig].
+func (s *Server) Dial() (sshwire.Conn, error) {
+	return xssh.Dial("tcp", s.Addr, 30*time.Second, s.ClientConfig())
 }
 
 func newSigner() (ssh.Signer, error) {
