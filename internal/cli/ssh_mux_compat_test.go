@@ -154,6 +154,10 @@ func TestSSHMuxCompat(t *testing.T) {
 			{args: []string{"-S", "SOCK", "-O", "bogus", "hyper1"}, code: 255, stderr: "Invalid multiplex command.\r\n"}}},
 		{"session through the master", "master", []muxStep{
 			{args: []string{"-S", "SOCK", "hyper1", "echo hi; echo oops >&2; exit 3"}, code: 3, stdout: "hi\n", stderr: "oops\n"}}},
+		{"-O proxy session through the master", "master", []muxStep{
+			{args: []string{"-S", "SOCK", "-O", "proxy", "hyper1", "echo hi; echo oops >&2; exit 44"}, code: 44, stdout: "hi\n", stderr: "oops\n"}}},
+		{"-O proxy without a master", "", []muxStep{
+			{args: []string{"-S", "SOCK", "-O", "proxy", "hyper1", "true"}, code: 255, stderr: noSocket}}},
 		{"remote signal through the master", "master", []muxStep{
 			{args: []string{"-S", "SOCK", "hyper1", "kill -TERM $$"}, code: 255}}},
 		{"-S none", "", []muxStep{{args: []string{"-S", "none", "hyper1", "echo ok"}, stdout: "ok\n"}}},

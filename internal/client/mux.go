@@ -254,8 +254,6 @@ func (r *Client) muxControl(ctx context.Context, h *sshconf.Host) error {
 		case failed:
 			r.log.Errorf("muxclient: master cancel forward request failed")
 		}
-	case "proxy":
-		return r.fail("ssh -O proxy: proxy mode is not supported by jumpgate")
 	default:
 		return r.fail("Invalid multiplex command.")
 	}
@@ -293,6 +291,26 @@ type muxPlan struct {
 	none     bool // -N: the master is all this process does
 }
 
+// proxyViaMaster is -O proxy: the session through a running master and
+// nothing else. ssh(1) then speaks the connection protocol itself over
+// the control socket (PROTOCOL.mux's proxy mode); we ask the master with
+// its ordinary requests, which run the same session with the same exit
+// status, and fail as ssh(1) does when no master answers.
+func (r *Client) proxyViaMaster(ctx context.Context, h *sshconf.Host, s muxSettings, sess muxSession) error {
+	if !s.on() {
+		return r.fail("No ControlPath specified for \"-O\" command")
+	}
+	c, _, err := r.dialMaster(ctx, s.path, false)
+	if err != nil {
+		var se syscall.Errno
+		if errors.As(err, &se) {
+			return r.fail("Control socket connect(%s): %s", s.path, StrerrorText(se))
+		}
+		return r.fail("Control socket connect(%s): %v", s.path, err)
+	}
+	return r.runViaMaster(ctx, h, s, c, sess)
+}
+
 // viaMaster runs the command through a master when there is one (or
 // starts one in the background); done reports that it did.
 func (r *Client) viaMaster(ctx context.Context, h *sshconf.Host, sess muxSession) (done bool, plan muxPlan, err error) {
@@ -302,6 +320,9 @@ func (r *Client) viaMaster(ctx context.Context, h *sshconf.Host, sess muxSession
 		return false, plan, nil
 	}
 	plan.settings, plan.none = s, sess.none
+	if r.args.MuxCommand == "proxy" {
+		return true, plan, r.proxyViaMaster(ctx, h, s, sess)
+	}
 	if !s.on() {
 		return false, plan, nil
 	}

@@ -104,7 +104,7 @@ func (r *Client) Run(ctx context.Context) (retErr error) {
 		}
 		return nil
 	}
-	if a.MuxCommand != "" {
+	if a.MuxCommand != "" && a.MuxCommand != "proxy" {
 		return r.muxControl(ctx, h)
 	}
 	if err := r.unsupported(h); err != nil {
@@ -124,7 +124,7 @@ func (r *Client) Run(ctx context.Context) (retErr error) {
 		done bool
 		plan muxPlan
 	)
-	if !wantX11(h) || a.Stdio != "" || sessionType == "none" {
+	if !wantX11(h) || a.Stdio != "" || sessionType == "none" || a.MuxCommand == "proxy" {
 		done, plan, err = r.viaMaster(ctx, h, muxSession{command: command, tty: tty,
 			subsystem: sessionType == "subsystem", none: sessionType == "none", stdinNull: stdinNull})
 	}
