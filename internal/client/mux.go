@@ -152,10 +152,20 @@ func ControlDir(getenv func(string) string, home string, create bool) (string, e
 // stale socket is removed (one debug line); dead reports a master that
 // exists but did not answer in time.
 func (r *Client) dialMaster(ctx context.Context, path string, removeStale bool) (c *mux.Client, dead bool, err error) {
+	return r.dialMasterFor(ctx, path, removeStale, true)
+}
+
+// dialMasterFor is dialMaster; ownForwards says in the hello that the
+// forwards asked on this connection end with it.
+func (r *Client) dialMasterFor(ctx context.Context, path string, removeStale, ownForwards bool) (c *mux.Client, dead bool, err error) {
 	dctx, cancel := context.WithTimeout(ctx, MuxAnswerBound)
 	defer cancel()
-	// Our forwards are our command line's: they end with this connection.
-	c, err = mux.Dial(dctx, path, mux.Extension{Name: mux.ExtClientForwards}, mux.Extension{Name: mux.ExtSessionEvents})
+	exts := []mux.Extension{{Name: mux.ExtSessionEvents}}
+	if ownForwards {
+		// Our forwards are our command line's: they end with this connection.
+		exts = append(exts, mux.Extension{Name: mux.ExtClientForwards})
+	}
+	c, err = mux.Dial(dctx, path, exts...)
 	if err == nil {
 		if _, err = c.Check(dctx); err != nil {
 			c.Close()
@@ -363,6 +373,9 @@ func (r *Client) viaMaster(ctx context.Context, h *sshconf.Host, sess muxSession
 		return false, plan, nil
 	}
 	s.path = path
+	// A master of the user's (ControlPath configured) has set up our
+	// forwards as its own, as ssh(1)'s: see runBackgroundMaster.
+	sess.owner = !s.ours
 	c, _, err := r.dialMaster(ctx, s.path, false)
 	if err != nil {
 		r.log.Debugf("new master at %s: %v; connecting directly", s.path, err)
@@ -378,4 +391,5 @@ type muxSession struct {
 	subsystem bool
 	none      bool // -N
 	stdinNull bool
+	owner     bool // started the master, which holds our forwards
 }
