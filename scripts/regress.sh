@@ -100,8 +100,15 @@ given) ln -s "$(realpath "$ssh_bin")" "$work/bin/ssh" ;;
 esac
 ssh=$work/bin/ssh
 echo "regress: ssh is $(readlink "$ssh") ($mode); logs of failures in $logs"
-rm -rf "$logs"
 mkdir -p "$logs"
+
+# The suite makes a user key of every type the client lists and keeps one
+# that is newer than ssh-keygen: made once here, copied into every test.
+keys=$work/keys
+mkdir -p "$keys"
+for kt in $("$ssh" -Q key-plain | grep -v '^sk-'); do
+	ssh-keygen -q -N '' -t "$kt" -f "$keys/$kt" </dev/null >/dev/null 2>&1 || rm -f "$keys/$kt" "$keys/$kt.pub"
+done
 
 # free_port prints a port with the nine after it free too (some tests
 # listen on PORT+1 and beyond).
@@ -131,6 +138,7 @@ for t in "${tests[@]}"; do
 	n=$((n + 1))
 	obj=$work/t$n
 	cp -a "$SUITE" "$obj"
+	cp -p "$keys"/* "$obj"/ 2>/dev/null
 	mkdir -p "$obj/run"
 	chmod 700 "$obj/run"
 	start=$(date +%s)
@@ -158,6 +166,7 @@ for t in "${tests[@]}"; do
 		pass=$((pass + 1))
 	else
 		[ $rc -eq 124 ] && echo "timed out after ${limit}s" >>"$obj/output.log"
+		rm -rf "${logs:?}/$t"
 		mkdir -p "$logs/$t"
 		cp "$obj"/output.log "$obj"/failed-*.log "$logs/$t/" 2>/dev/null
 		printf 'FAIL %-22s %3ss  %s\n' "$t" "$secs" \
