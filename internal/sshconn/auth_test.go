@@ -289,3 +289,43 @@ func serveAgent(t *testing.T, kr agent.Agent) string {
 	}()
 	return sock
 }
+
+// TestForwardAgentWithoutAgent: ForwardAgent yes with no agent listening
+// is no error, as in ssh(1): forwarding is requested and the session runs.
+func TestForwardAgentWithoutAgent(t *testing.T) {
+	t.Parallel()
+	srv := startSSHD(t, "AuthorizedKeysFile {dir}/authorized_keys")
+	h := clientHost(t, srv, "forwardagent", "yes")
+	key := filepath.Join(h.home, "id_test")
+	authorize(t, srv, keygen(t, key, ""))
+	h.set("identityfile", key)
+	getenv := func(k string) string {
+		if k == "SSH_AUTH_SOCK" {
+			return filepath.Join(h.home, "no-agent.sock")
+		}
+		return ""
+	}
+	warn := &sshtest.Buffer{}
+	c, err := newClient(context.Background(), Config{Warn: warn, Getenv: getenv}, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	conn, err := xssh.Dial("tcp", srv.Addr, 10*time.Second, c.Config)
+	if err != nil {
+		t.Fatalf("dial: %v\n%s", err, warn)
+	}
+	defer conn.Close()
+	sess, err := sshwire.NewSession(context.Background(), conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close()
+	if err := c.ForwardAgent(conn, sess); err != nil {
+		t.Fatalf("ForwardAgent: %v", err)
+	}
+	out, err := sess.Output(`test -n "$SSH_AUTH_SOCK" && echo forwarded`)
+	if err != nil || strings.TrimSpace(string(out)) != "forwarded" {
+		t.Fatalf("session: %q, %v", out, err)
+	}
+}
