@@ -47,7 +47,8 @@ type hostKeyPolicy struct {
 	out      *output
 	unsafe   *atomic.Bool // set when continuing past a changed/revoked key
 
-	command *knownHostsCommand // KnownHostsCommand; nil if none
+	command     *knownHostsCommand // KnownHostsCommand; nil if none
+	revokedFile string             // RevokedHostKeys, expanded; "" if none
 }
 
 // errHostKeyRefused is the cause inside a HostKeyError when the user said
@@ -77,6 +78,16 @@ func (p *hostKeyPolicy) fail(reason error) error {
 func (p *hostKeyPolicy) callback(_ string, remote net.Addr, key ssh.PublicKey) error {
 	log := p.out.log
 	log.Debugf("Server host key: %s %s", key.Type(), p.fingerprint(key))
+	if p.revokedFile != "" {
+		switch err := checkRevoked(p.revokedFile, key); {
+		case errors.Is(err, errKeyRevoked):
+			p.out.errorf("Host key %s %s revoked by file %s", keyTypeName(key), p.fingerprint(key), p.revokedFile)
+			return p.fail(errHostKeyRefused)
+		case err != nil:
+			p.out.errorf("Error checking host key %s %s in revoked keys file %s: %v", keyTypeName(key), p.fingerprint(key), p.revokedFile, err)
+			return p.fail(errHostKeyRefused)
+		}
+	}
 
 	var ip net.IP
 	if ta, ok := remote.(*net.TCPAddr); ok && !p.proxied {

@@ -213,8 +213,15 @@ func newHostKeyPolicy(s settings, cfg Config, out *output, prompter Prompter, ba
 	if err != nil {
 		return nil, err
 	}
+	revoked := s.str("revokedhostkeys", "none")
+	if strings.EqualFold(revoked, "none") {
+		revoked = ""
+	} else if revoked, err = s.h.Expand(revoked); err != nil {
+		return nil, fmt.Errorf("RevokedHostKeys: %w", err)
+	}
 	return &hostKeyPolicy{
 		command:         command,
+		revokedFile:     revoked,
 		hostName:        s.str("hostname", ""),
 		port:            s.int("port", 22),
 		alias:           s.str("hostkeyalias", ""),
