@@ -233,6 +233,28 @@ func TestIgnoreUnknownAndWarnings(t *testing.T) {
 	}
 }
 
+// TestUnhonoured: a setting the caller cannot act on warns as ssh(1)
+// warns of an option it lacks, on the command line and in a file, and
+// still shows in -G; an inactive line does not warn.
+func TestUnhonoured(t *testing.T) {
+	t.Parallel()
+	o := memOptions("Host other\n    RekeyLimit 2G\nHost *\n    RekeyLimit 1G\n    VisualHostKey no\n")
+	o.CommandLine = []Option{{Value: "UpdateHostKeys=yes"}}
+	o.Unhonoured = func(k, v string) bool { return k == "updatehostkeys" || k == "rekeylimit" }
+	h, err := Resolve("h", o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := h.Warnings()
+	if len(w) != 2 || w[0] != `command-line line 0: Unsupported option "updatehostkeys"` ||
+		!strings.HasSuffix(w[1], `line 4: Unsupported option "rekeylimit"`) {
+		t.Errorf("Warnings() = %q", w)
+	}
+	if got := h.Get("rekeylimit"); got != "1073741824 0" {
+		t.Errorf("rekeylimit = %q, still shown as set", got)
+	}
+}
+
 func FuzzParse(f *testing.F) {
 	seeds, _ := filepath.Glob(filepath.Join("testdata", "configs", "*.conf"))
 	for _, s := range seeds {
