@@ -169,8 +169,10 @@ for t in "${tests[@]}"; do
 		rm -rf "${logs:?}/$t"
 		mkdir -p "$logs/$t"
 		cp "$obj"/output.log "$obj"/failed-*.log "$logs/$t/" 2>/dev/null
-		printf 'FAIL %-22s %3ss  %s\n' "$t" "$secs" \
-			"$(grep -v '^\(run test\|SKIPPED\)' "$obj/output.log" | grep -m1 . | cut -c1-90)"
+		# The first failure the suite recorded, else the output's last line.
+		why=$(grep -h -m1 '^\(FAIL\|FATAL\): ' "$obj/failed-regress.log" 2>/dev/null | sed 's/^[A-Z]*: //')
+		[ -n "$why" ] || why=$(grep . "$obj/output.log" | tail -1)
+		printf 'FAIL %-22s %3ss  %s\n' "$t" "$secs" "$(cut -c1-90 <<<"$why")"
 		fail=$((fail + 1))
 		failed+=("$t")
 	fi
