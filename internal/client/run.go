@@ -214,12 +214,17 @@ func (r *Client) Run(ctx context.Context) (retErr error) {
 		}
 	}
 	err = session.Run(ctx, conn.Conn, so)
-	r.logTransferred(conn)
 	if err != nil {
 		if kerr := ka.take(); kerr != nil {
 			return r.fail("%v", kerr)
 		}
+		// A broken transport is fatal in ssh(1): its words, and no
+		// closing account of the connection.
+		if msg := transportFailure(conn.Conn); msg != "" {
+			return r.fail("%s", msg)
+		}
 	}
+	r.logTransferred(conn)
 	var ee *sshwire.ExitError
 	var de *session.DisconnectError
 	switch {
