@@ -5,15 +5,13 @@ package main
 import (
 	"context"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/jumpgate/jumpgate/internal/cli"
 	"github.com/jumpgate/jumpgate/internal/iostreams"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := cli.SignalContext(context.Background())
 	code := cli.Main(ctx, os.Args, iostreams.System())
 	stop()
 	os.Exit(code)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/jumpgate/jumpgate/internal/client"
 	"github.com/jumpgate/jumpgate/internal/iostreams"
+	"github.com/jumpgate/jumpgate/internal/vlog"
 )
 
 // env is what every subcommand gets from the process: its streams and its
@@ -25,6 +26,8 @@ type env struct {
 	// forked and master mark a copy of ourselves that a client started
 	// (client.ForkedEnv, client.MasterEnv).
 	forked, master bool
+	// ctx is Main's: a command a signal cut short exits 128+N.
+	ctx context.Context
 }
 
 // command is one subcommand of jumpgate.
@@ -65,7 +68,7 @@ func Main(ctx context.Context, argv []string, streams *iostreams.IOStreams) int 
 		argv0 = filepath.Base(argv[0])
 		argv = argv[1:]
 	}
-	e := &env{io: streams, getenv: os.Getenv, argv0: argv0,
+	e := &env{io: streams, getenv: os.Getenv, argv0: argv0, ctx: ctx,
 		forked: takeMarker(client.ForkedEnv), master: takeMarker(client.MasterEnv)}
 	// Called as "ssh" (a link), or with ssh's flags straight away, as
 	// `scp -S jumpgate` and other programs that exec an ssh binary do.
@@ -137,6 +140,11 @@ func finish(e *env, err error) int {
 	if err == nil {
 		return 0
 	}
+	if e.ctx != nil && errors.Is(err, context.Canceled) {
+		if s, ok := signaled(e.ctx); ok {
+			return 128 + int(s)
+		}
+	}
 	var st *statusError
 	if errors.As(err, &st) {
 		return st.code
@@ -149,7 +157,7 @@ func finish(e *env, err error) int {
 	if e.argv0 == "ssh" {
 		prog = "ssh"
 	}
-	msg := err.Error()
+	msg := vlog.Clip(err.Error())
 	if !strings.HasSuffix(msg, "\n") {
 		msg += "\n"
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/jumpgate/jumpgate/internal/cfgfile"
 	"github.com/jumpgate/jumpgate/internal/fw"
 	"github.com/jumpgate/jumpgate/internal/topo"
 )
@@ -119,7 +120,7 @@ func runFw(ctx context.Context, e *env, args []string) error {
 // fwPolicy reads --policy, or derives the policy from the live topology.
 func fwPolicy(ctx context.Context, e *env, f fwFlags) (*fw.Policy, error) {
 	if f.policy != "" {
-		data, err := os.ReadFile(f.policy)
+		data, err := cfgfile.Read(ctx, f.policy)
 		if err != nil {
 			return nil, withHint(fmt.Errorf("read policy: %w", err), exitUsage, "see docs/fw-policy.md and examples/fw-two-bridges.yaml")
 		}

@@ -50,7 +50,7 @@ func runNet(ctx context.Context, e *env, args []string) error {
 	case "plan", "apply", "destroy":
 		return runNetChange(ctx, e, sub, rest)
 	case "export":
-		return runNetExport(e, rest)
+		return runNetExport(ctx, e, rest)
 	case "link-emu":
 		return runLinkEmu(ctx, e, rest)
 	}
@@ -83,7 +83,7 @@ func runNetChange(ctx context.Context, e *env, sub string, args []string) error 
 	if err != nil {
 		return helpOr(err)
 	}
-	t, err := readNetFile(file)
+	t, err := readNetFile(ctx, file)
 	if err != nil {
 		return err
 	}
@@ -125,7 +125,7 @@ func runNetChange(ctx context.Context, e *env, sub string, args []string) error 
 	}
 }
 
-func runNetExport(e *env, args []string) error {
+func runNetExport(ctx context.Context, e *env, args []string) error {
 	flags := pflag.NewFlagSet("net export", pflag.ContinueOnError)
 	dir := flags.String("systemd", "", "write systemd-networkd .netdev/.network files into `DIR`")
 	file, err := parseNetFlags(e, flags, "export --systemd DIR FILE", args)
@@ -135,7 +135,7 @@ func runNetExport(e *env, args []string) error {
 	if *dir == "" {
 		return usageErrorf("net export: --systemd DIR is required").hint("e.g. jumpgate net export --systemd /etc/systemd/network %s", file)
 	}
-	t, err := readNetFile(file)
+	t, err := readNetFile(ctx, file)
 	if err != nil {
 		return err
 	}
@@ -154,8 +154,8 @@ func runNetExport(e *env, args []string) error {
 
 // readNetFile reads a network file; a schema error (file:line:column:
 // field: message) is bad input, exit 2, with a pointer to the schema.
-func readNetFile(file string) (*netcfg.Topology, error) {
-	t, err := netcfg.ReadFile(file)
+func readNetFile(ctx context.Context, file string) (*netcfg.Topology, error) {
+	t, err := netcfg.ReadFile(ctx, file)
 	var se *netcfg.SchemaError
 	if errors.As(err, &se) {
 		return nil, withHint(err, exitUsage, "see docs/net-schema.md for the fields of a network file, and examples/*.yaml")

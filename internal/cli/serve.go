@@ -29,6 +29,7 @@ type serveOptions struct {
 	authorizedKeys string
 	maxAuthTries   int
 	loginGraceTime time.Duration
+	maxStartups    string
 	acceptEnv      []string
 	logFile        string
 	pidFile        string
@@ -45,6 +46,7 @@ func (o *serveOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.authorizedKeys, "authorized-keys", server.DefaultAuthorizedKeys, "authorized_keys `PATH` (tokens %h home, %u user, %%)")
 	fs.IntVar(&o.maxAuthTries, "max-auth-tries", server.DefaultMaxAuthTries, "failed authentication attempts before disconnecting")
 	fs.DurationVar(&o.loginGraceTime, "login-grace-time", server.DefaultLoginGraceTime, "time allowed to log in (0: no limit)")
+	fs.StringVar(&o.maxStartups, "max-startups", server.DefaultMaxStartups.String(), "connections not logged in yet: `start:rate:full`, as sshd's MaxStartups")
 	fs.StringArrayVar(&o.acceptEnv, "accept-env", nil, "`PATTERNS` of environment variables clients may set, besides LANG and LC_* (like sshd's AcceptEnv; repeatable, comma or space separated)")
 	fs.StringVar(&o.logFile, "log", "", "append the log to `FILE` instead of stderr")
 	fs.StringVar(&o.pidFile, "pid-file", "", "write the process id to `FILE` once listening, remove it on exit")
@@ -85,7 +87,12 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if o.maxAuthTries < 1 {
 		return usageErrorf("serve: --max-auth-tries must be at least 1")
 	}
+	ms, err := server.ParseMaxStartups(o.maxStartups)
+	if err != nil {
+		return usageErrorf("serve: --max-startups: %v", err)
+	}
 	cfg := server.Config{
+		MaxStartups:    ms,
 		AuthorizedKeys: o.authorizedKeys,
 		MaxAuthTries:   o.maxAuthTries,
 		LoginGraceTime: o.loginGraceTime,

@@ -9,6 +9,7 @@ import (
 	"runtime"
 
 	"github.com/jumpgate/jumpgate/internal/client"
+	"github.com/jumpgate/jumpgate/internal/vlog"
 )
 
 // runSSH is `jumpgate ssh` (and the binary invoked as "ssh"). Its messages
@@ -32,9 +33,9 @@ func runSSH(ctx context.Context, e *env, args []string) error {
 		if errors.As(err, &ae) {
 			switch {
 			case ae.msg != "" && ae.plain:
-				fmt.Fprintf(e.io.ErrOut, "%s\n", ae.msg)
+				fmt.Fprintf(e.io.ErrOut, "%s\n", vlog.Clip(ae.msg))
 			case ae.msg != "":
-				fmt.Fprintf(e.io.ErrOut, "%s\r\n", ae.msg)
+				fmt.Fprintf(e.io.ErrOut, "%s\r\n", vlog.Clip(ae.msg))
 			}
 			if ae.usage {
 				io.WriteString(e.io.ErrOut, sshUsage)
@@ -53,7 +54,7 @@ func runSSH(ctx context.Context, e *env, args []string) error {
 	if a.query != "" {
 		list, ok := client.Query(a.query)
 		if !ok {
-			fmt.Fprintf(e.io.ErrOut, "Unsupported query \"%s\"\r\n", a.query)
+			fmt.Fprintf(e.io.ErrOut, "%s\r\n", vlog.Clip(fmt.Sprintf("Unsupported query \"%s\"", a.query)))
 			return &statusError{exitConnection}
 		}
 		for _, s := range list {

@@ -140,6 +140,10 @@ func TestSSHCompat(t *testing.T) {
 		{},
 		{"-G"},
 		{"-Q", "foo"},
+		{"-Q", "CIPHER"},
+		{"-Q", "help"},
+		{"-Q", "protocol-version"},
+		{"-Q", "cipher-auth"},
 		{"-1", "h"},
 	}
 	for _, args := range cases {

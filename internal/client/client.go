@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strings"
 
+	"github.com/jumpgate/jumpgate/internal/cfgfile"
 	"github.com/jumpgate/jumpgate/internal/dial"
 	"github.com/jumpgate/jumpgate/internal/sshconf"
 	"github.com/jumpgate/jumpgate/internal/vlog"
@@ -22,7 +23,11 @@ func New(ctx context.Context, e Env, a *Options) *Client {
 	home, uname, uid := LocalUser(e.Getenv)
 	host, _ := os.Hostname()
 	r := &Client{e: e, args: a, logw: e.IO.ErrOut}
+	wd, _ := os.Getwd()
 	r.base = sshconf.Options{
+		// A signal ends a read that never would (a FIFO, /dev/zero).
+		FS:         cfgfile.FS(ctx),
+		WorkDir:    wd,
 		ConfigFile: a.ConfigFile,
 		LocalUser:  uname,
 		UID:        uid,
@@ -88,6 +93,9 @@ func (r *Client) resolveDest() (*sshconf.Host, error) {
 	opts.PortFromDestination = a.DestPort
 	opts.StdioForward = a.Stdio != ""
 	h, err := sshconf.Resolve(dest, opts)
+	if errors.Is(err, context.Canceled) {
+		return nil, err // a signal: nothing to say, as ssh(1)
+	}
 	if err != nil {
 		return nil, r.fail("%s", configErrorText(err))
 	}

@@ -40,7 +40,7 @@ type Client struct {
 
 // fail prints an ssh(1)-style message on the log and exits 255.
 func (r *Client) fail(format string, args ...any) error {
-	fmt.Fprintf(r.logw, format+"\r\n", args...)
+	fmt.Fprintf(r.logw, "%s\r\n", vlog.Clip(fmt.Sprintf(format, args...)))
 	return &StatusError{exitConnection}
 }
 
@@ -473,6 +473,10 @@ func logLevel(h *sshconf.Host) vlog.Level {
 // for -o "command-line line 0: …" (with OpenSSH's own inconsistency for
 // unknown keywords).
 func configErrorText(err error) string {
+	var bo *sshconf.BadOptionsError
+	if errors.As(err, &bo) {
+		return strings.ReplaceAll(bo.Error(), "\n", "\r\n")
+	}
 	var pe *sshconf.ParseError
 	if !errors.As(err, &pe) {
 		return err.Error()

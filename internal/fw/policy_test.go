@@ -167,3 +167,27 @@ func mustParse(t testing.TB, file string) *Policy {
 	}
 	return p
 }
+
+// TestParsePolicySecondDocument checks that a policy followed by a second
+// document, malformed or not, is refused with the line it starts on: the
+// second document must never be dropped unread.
+func TestParsePolicySecondDocument(t *testing.T) {
+	t.Parallel()
+	base, err := os.ReadFile("../../examples/fw-two-bridges.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	baseLines := strings.Count(string(base), "\n")
+	for _, tail := range []string{"---\n\tfoo: bar\n", "---\n- a\nb: c\n", "---\nkey: [1, 2\n", "---\n\"open\n",
+		"---\nfoo: bar\n  baz: 1\n", "---\n{a: 1\n", "---\n*undefined\n", "---\n!!int abc\n", "--- [\n",
+		"---\n%YAML 1.2\n---\n", "---\nversion: 1\nbridges: []\n", "...\n---\n: x\n"} {
+		t.Run(tail, func(t *testing.T) {
+			t.Parallel()
+			_, err := ParsePolicy("p.yaml", append(append([]byte{}, base...), tail...))
+			var fe *FieldError
+			if !errors.As(err, &fe) || fe.File != "p.yaml" || fe.Line < baseLines || fe.Line == 0 {
+				t.Errorf("ParsePolicy = %v, want an error at line %d or after", err, baseLines)
+			}
+		})
+	}
+}

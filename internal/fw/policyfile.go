@@ -28,7 +28,7 @@ func ParsePolicy(name string, data []byte) (*Policy, error) {
 		return nil, &FieldError{File: name, Line: 1, Err: errors.New("empty policy: want a mapping with version and bridges")}
 	}
 	if len(docs) > 1 {
-		return nil, &FieldError{File: name, Line: docs[1].Line, Err: errors.New("more than one YAML document")}
+		return nil, &FieldError{File: name, Line: docs[1].Line, Err: errors.New("more than one YAML document; a policy holds one")}
 	}
 	r := &policyReader{lines: map[string]int{}}
 	p, err := r.policy(docs[0])

@@ -1,9 +1,11 @@
 package netcfg
 
 import (
+	"context"
 	"fmt"
 	"io"
-	"os"
+
+	"github.com/jumpgate/jumpgate/internal/cfgfile"
 )
 
 // DefaultStateDir holds one state file per applied topology: the
@@ -81,9 +83,10 @@ func (p *Plan) Write(w io.Writer) error {
 	return nil
 }
 
-// ReadFile parses the network file at path.
-func ReadFile(path string) (*Topology, error) {
-	data, err := os.ReadFile(path)
+// ReadFile parses the network file at path, up to [cfgfile.Limit] bytes;
+// ctx's end stops the read.
+func ReadFile(ctx context.Context, path string) (*Topology, error) {
+	data, err := cfgfile.Read(ctx, path)
 	if err != nil {
 		return nil, fmt.Errorf("read network file: %w", err)
 	}

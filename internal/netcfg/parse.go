@@ -29,6 +29,11 @@ func Parse(file string, data []byte) (*Topology, error) {
 	if len(docs) == 0 || docs[0] == nil {
 		return nil, &SchemaError{File: file, Line: 1, Column: 1, Msg: "empty file; it needs at least \"version: 1\""}
 	}
+	if len(docs) > 1 {
+		// A second document would be dropped unread: a file cut and pasted
+		// together, or a typo in a separator.
+		return nil, &SchemaError{File: file, Line: docs[1].Line, Column: 1, Msg: "more than one YAML document; a network file holds one"}
+	}
 	t := &Topology{}
 	if err := p.top(docs[0], t); err != nil {
 		return nil, err

@@ -1,6 +1,7 @@
 package netcfg
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"os"
@@ -8,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jumpgate/jumpgate/internal/cfgfile"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -23,7 +26,7 @@ func TestParseExamples(t *testing.T) {
 		}
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			t.Parallel()
-			top, err := ReadFile(f)
+			top, err := ReadFile(context.Background(), f)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -35,7 +38,7 @@ func TestParseExamples(t *testing.T) {
 }
 
 func TestParseValues(t *testing.T) {
-	top, err := ReadFile("../../examples/wan.yaml")
+	top, err := ReadFile(context.Background(), "../../examples/wan.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +49,7 @@ func TestParseValues(t *testing.T) {
 	if got := top.Routes[0].Via.String(); got != "198.18.20.2" {
 		t.Errorf("via = %s", got)
 	}
-	seed, err := ReadFile("../../examples/seed.yaml")
+	seed, err := ReadFile(context.Background(), "../../examples/seed.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,9 +159,22 @@ func FuzzParse(f *testing.F) {
 
 func readExample(t *testing.T, name string) *Topology {
 	t.Helper()
-	top, err := ReadFile(filepath.Join("../../examples", name))
+	top, err := ReadFile(context.Background(), filepath.Join("../../examples", name))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return top
+}
+
+func TestReadFileSizeLimit(t *testing.T) {
+	t.Parallel()
+	p := filepath.Join(t.TempDir(), "big.yaml")
+	if err := os.WriteFile(p, []byte(strings.Repeat("# padding\n", cfgfile.Limit/10+1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := ReadFile(context.Background(), p)
+	var tl *cfgfile.TooLargeError
+	if !errors.As(err, &tl) {
+		t.Fatalf("ReadFile = %v, want the size limit", err)
+	}
 }

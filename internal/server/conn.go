@@ -51,18 +51,23 @@ type authInfo struct {
 
 type authInfoKey struct{}
 
+// handle serves one connection [startups.admit] counted in.
 func (s *server) handle(ctx context.Context, nc net.Conn) {
 	start := time.Now()
 	log := s.log.With("remote", nc.RemoteAddr().String())
-	log.Info("connection accepted", "local", nc.LocalAddr().String())
+	// Debug, as sshd's "Connection from" is verbose: a flood of
+	// connections is summed up by MaxStartups throttling.
+	log.Debug("connection accepted", "local", nc.LocalAddr().String())
 	defer nc.Close()
 	if ctx.Err() != nil {
+		s.startups.done()
 		return
 	}
 	if s.cfg.LoginGraceTime > 0 {
 		nc.SetDeadline(time.Now().Add(s.cfg.LoginGraceTime))
 	}
 	sconn, err := xssh.Server(nc, s.sshConfig(log, nc))
+	s.startups.done()
 	if err != nil {
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
@@ -106,6 +111,9 @@ func (s *server) sshConfig(log *slog.Logger, nc net.Conn) *sshwire.ServerConfig 
 	// x/crypto forgives MaxAuthTries failed public key queries before it
 	// counts them; sshd counts every failure, so count here too and cut
 	// the connection at the limit (x/crypto's own limit stays as a backstop).
+	// x/crypto cannot send sshd's "Too many authentication failures"
+	// disconnect; on our engine, which counts as sshd and sends it, this
+	// close must go, or it cuts the connection before the reason is sent.
 	failures := 0
 	return &sshwire.ServerConfig{
 		HostKeys:      s.cfg.HostKeys,

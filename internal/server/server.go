@@ -50,6 +50,9 @@ type Config struct {
 	// LoginGraceTime bounds the time from accept to successful auth.
 	// Default [DefaultLoginGraceTime]; negative means no limit.
 	LoginGraceTime time.Duration
+	// MaxStartups limits connections that have not logged in yet.
+	// Default [DefaultMaxStartups].
+	MaxStartups MaxStartups
 	// AcceptEnv lists patterns of environment variable names clients may
 	// set (sshd's AcceptEnv); LANG and LC_* are always accepted.
 	AcceptEnv []string
@@ -85,8 +88,9 @@ func Serve(ctx context.Context, ln net.Listener, cfg Config) error {
 }
 
 type server struct {
-	cfg Config
-	log *slog.Logger
+	cfg      Config
+	log      *slog.Logger
+	startups *startups
 
 	mu    sync.Mutex
 	conns map[net.Conn]struct{}
@@ -104,6 +108,12 @@ func newServer(cfg Config) (*server, error) {
 	}
 	if cfg.LoginGraceTime == 0 {
 		cfg.LoginGraceTime = DefaultLoginGraceTime
+	}
+	if cfg.MaxStartups == (MaxStartups{}) {
+		cfg.MaxStartups = DefaultMaxStartups
+	}
+	if err := cfg.MaxStartups.valid(); err != nil {
+		return nil, fmt.Errorf("server: max startups %s: %w", cfg.MaxStartups, err)
 	}
 	if cfg.LookupUser == nil {
 		cfg.LookupUser = LookupUser
@@ -124,7 +134,7 @@ func newServer(cfg Config) (*server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &server{cfg: cfg, log: log, conns: map[net.Conn]struct{}{}}, nil
+	return &server{cfg: cfg, log: log, conns: map[net.Conn]struct{}{}, startups: newStartups(cfg.MaxStartups, log)}, nil
 }
 
 func (s *server) serve(ctx context.Context, ln net.Listener) error {
@@ -158,7 +168,12 @@ func (s *server) serve(ctx context.Context, ln net.Listener) error {
 			break
 		}
 		tempDelay = 0
+		if !s.startups.admit() {
+			nc.Close()
+			continue
+		}
 		if !s.track(nc, true) {
+			s.startups.done()
 			nc.Close()
 			break
 		}

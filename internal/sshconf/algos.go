@@ -88,6 +88,31 @@ func DefaultAlgorithms(keyword string) string {
 	return ""
 }
 
+// KnownAlgorithms returns, in ssh(1)'s order, every name OpenSSH 9.2
+// knows of a kind: "cipher", "mac", "kex", "kex-gss", "key-sig" (key and
+// signature algorithms, certificates included) or "sig" (plain signature
+// algorithms); nil for anything else. The client keeps what it can use.
+func KnownAlgorithms(kind string) []string {
+	var l string
+	switch kind {
+	case "cipher":
+		l = allCiphers
+	case "mac":
+		l = allMACs
+	case "kex":
+		l = allKex
+	case "kex-gss":
+		l = allGSSKex
+	case "key-sig":
+		l = allKeys
+	case "sig":
+		l = allSigs
+	default:
+		return nil
+	}
+	return strings.Split(l, ",")
+}
+
 // validAlgos checks a list as readconf does before storing it: every name
 // must be known (key algorithms may use wildcards); a "-" list is not
 // checked.

@@ -10,7 +10,7 @@ import (
 func (p *parser) matchLine(str, file string, lineno int) (bool, string, error) {
 	bad := func(format string, a ...any) (bool, string, error) {
 		return false, "", &ParseError{File: file, Line: lineno,
-			Err: errorf("%s: Bad Match condition", errorf(format, a...))}
+			Err: badMatch{errorf(format, a...)}}
 	}
 	st := p.st
 	port := st.int("port", 0)

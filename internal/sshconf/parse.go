@@ -4,12 +4,15 @@ package sshconf
 // process_config_line, with Host/Match activity and Include recursion.
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"path"
 	"strconv"
 	"strings"
+
+	"github.com/jumpgate/jumpgate/internal/cfgfile"
 )
 
 const maxIncludeDepth = 16
@@ -22,7 +25,12 @@ type parser struct {
 	originalHost string // %n, Match originalhost
 	final        bool   // the final pass (Match final/canonical true)
 	wantFinal    bool   // a Match final was seen
+	read         int    // bytes of configuration read, Includes and passes included
 }
+
+// maxTotalRead bounds what one resolution reads: Include globs may name
+// many files, each under [cfgfile.Limit].
+const maxTotalRead = 4 * cfgfile.Limit
 
 type fileFlags struct {
 	user       bool // user config: "~" and relative paths live in ~/.ssh
@@ -59,17 +67,51 @@ func (p *parser) readFile(name string, flags fileFlags, active *bool, depth int)
 	if flags.checkPerm && info.Mode().Perm()&0o22 != 0 {
 		return false, &ParseError{File: name, Err: errorf("Bad owner or permissions on %s", name)}
 	}
-	data, err := fs.ReadFile(fsys, rel)
-	if err != nil {
+	data, err := readAll(fsys, rel, name)
+	if p.read += len(data); p.read > maxTotalRead {
+		return false, &ParseError{File: name, Err: errorf("%s: the configuration files read add up to more than %d MiB, the most jumpgate reads; "+
+			"include fewer or smaller files", name, maxTotalRead>>20)}
+	}
+	var big *cfgfile.TooLargeError
+	switch {
+	case errors.As(err, &big):
+		return false, &ParseError{File: name, Err: err}
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+		return false, err
+	case err != nil:
 		return false, nil
 	}
 	lines := strings.SplitAfter(string(data), "\n")
+	var bad []*ParseError
 	for i, line := range lines {
-		if err := p.processLine(line, name, i+1, active, flags, depth); err != nil {
-			return false, err
+		// ssh(1) keeps lines as C strings: a NUL ends the line there.
+		if j := strings.IndexByte(line, 0); j >= 0 {
+			line = line[:j]
+		}
+		err := p.processLine(line, name, i+1, active, flags, depth)
+		var pe *ParseError
+		if errors.As(err, &pe) && pe.File == name && pe.Line == i+1 {
+			bad = append(bad, pe) // as ssh(1): on to the next line
+			continue
+		}
+		if err != nil {
+			return false, err // an included file's, or no line's
 		}
 	}
+	if len(bad) > 0 {
+		return false, &BadOptionsError{File: name, Errs: bad}
+	}
 	return true, nil
+}
+
+// readAll reads a file up to [cfgfile.Limit].
+func readAll(fsys fs.FS, rel, name string) ([]byte, error) {
+	f, err := fsys.Open(rel)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return cfgfile.ReadAll(f, name)
 }
 
 // processLine applies one line. active is nil for a command-line option.

@@ -14,9 +14,10 @@ package sshconf
 //	(*Host).GetAll(key) []string         every value of a multi-value keyword
 //	(*Host).Expand(s) (string, error)    %-tokens and ~ for this host
 //	(*Host).WriteG(w) error              `ssh -G` output, OpenSSH's format and order
-//	*ParseError                          file:line errors
+//	*ParseError, *BadOptionsError       file:line errors, every bad line of a file
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -116,14 +117,53 @@ type ParseError struct {
 	Err  error
 }
 
+// Error is ssh(1)'s message, one line or two (a Match attribute it does
+// not know is named on a line of its own).
 func (e *ParseError) Error() string {
 	if e.File == "" {
 		return fmt.Sprintf("command line: %v", e.Err)
+	}
+	var bm badMatch
+	if errors.As(e.Err, &bm) {
+		return fmt.Sprintf("%v\n%s line %d: Bad Match condition", bm.why, e.File, e.Line)
+	}
+	if msg := e.Err.Error(); strings.HasPrefix(msg, "Bad configuration option") {
+		return fmt.Sprintf("%s: line %d: %s", e.File, e.Line, msg)
 	}
 	return fmt.Sprintf("%s line %d: %v", e.File, e.Line, e.Err)
 }
 
 func (e *ParseError) Unwrap() error { return e.Err }
+
+// BadOptionsError is every bad line of one file: ssh(1) reads a file to
+// its end, naming each, then gives up on the file.
+type BadOptionsError struct {
+	File string
+	Errs []*ParseError
+}
+
+func (e *BadOptionsError) Error() string {
+	var b strings.Builder
+	for _, pe := range e.Errs {
+		b.WriteString(pe.Error() + "\n")
+	}
+	fmt.Fprintf(&b, "%s: terminating, %d bad configuration options", e.File, len(e.Errs))
+	return b.String()
+}
+
+// Unwrap returns the errors of the lines, first first.
+func (e *BadOptionsError) Unwrap() []error {
+	errs := make([]error, len(e.Errs))
+	for i, pe := range e.Errs {
+		errs[i] = pe
+	}
+	return errs
+}
+
+// badMatch is a Match line ssh(1) refuses, with why.
+type badMatch struct{ why error }
+
+func (b badMatch) Error() string { return b.why.Error() + ": Bad Match condition" }
 
 // Original returns the destination as given on the command line (%n).
 func (h *Host) Original() string { return h.original }

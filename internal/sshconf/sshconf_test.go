@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+
+	"github.com/jumpgate/jumpgate/internal/cfgfile"
 )
 
 func memOptions(conf string) Options {
@@ -341,5 +343,63 @@ func TestIsSet(t *testing.T) {
 	}
 	if !h.IsSet("controlmaster") {
 		t.Fatal("a -o option does not count as set")
+	}
+}
+
+// TestFileSizeLimit checks that a configuration file, included or not,
+// fails on the size limit with an error naming it, as a 50 MB file once
+// took gigabytes to parse.
+func TestFileSizeLimit(t *testing.T) {
+	t.Parallel()
+	big := &fstest.MapFile{Data: []byte(strings.Repeat("# padding\n", cfgfile.Limit/10+1)), Mode: 0o644}
+	for _, tc := range []struct{ name, conf, file string }{
+		{"config", "", "/cfg"},
+		{"include", "Include /big\n", "/big"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			o := memOptions(tc.conf)
+			fsys := o.FS.(fstest.MapFS)
+			fsys["big"] = big
+			if tc.conf == "" {
+				fsys["cfg"] = big
+			}
+			_, err := Resolve("h", o)
+			var tl *cfgfile.TooLargeError
+			if !errors.As(err, &tl) || tl.Name != tc.file {
+				t.Fatalf("err = %v, want the size limit on %s", err, tc.file)
+			}
+		})
+	}
+}
+
+// TestNULEndsLine checks that a NUL cuts a line where it stands, as
+// ssh(1)'s C strings do: the rest is not read, not even as arguments.
+func TestNULEndsLine(t *testing.T) {
+	t.Parallel()
+	h, err := Resolve("x", memOptions("Host x\n  User bob\x00evil\n  Hostname h\x00 extra args\n  Port 22\x00\n\x00Port 99\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range map[string]string{"user": "bob", "hostname": "h", "port": "22"} {
+		if got := h.Get(k); got != want {
+			t.Errorf("%s = %q, want %q", k, got, want)
+		}
+	}
+}
+
+// TestTotalSizeLimit checks that Includes of many files, each under the
+// limit of one file, stop at the limit of the whole.
+func TestTotalSizeLimit(t *testing.T) {
+	t.Parallel()
+	o := memOptions("Include /inc/*\n")
+	fsys := o.FS.(fstest.MapFS)
+	part := &fstest.MapFile{Data: []byte(strings.Repeat("# padding\n", cfgfile.Limit/10-1)), Mode: 0o644}
+	for i := range maxTotalRead/cfgfile.Limit + 1 {
+		fsys[fmt.Sprintf("inc/%02d", i)] = part
+	}
+	_, err := Resolve("h", o)
+	if err == nil || !strings.Contains(err.Error(), "add up to more than 16 MiB") {
+		t.Fatalf("err = %v, want the limit of the whole", err)
 	}
 }

@@ -19,11 +19,10 @@ const defaultHostKeyAlgorithms = "ssh-ed25519-cert-v01@openssh.com,ecdsa-sha2-ni
 // algorithms reads KexAlgorithms, Ciphers, MACs and HostKeyAlgorithms,
 // keeping what x/crypto/ssh supports (nil means x/crypto's defaults).
 func algorithms(s settings, p *hostKeyPolicy, log *vlog.Logger) (sshwire.AlgorithmList, error) {
-	sup := ssh.SupportedAlgorithms()
-	ins := ssh.InsecureAlgorithms()
+	n := negotiable()
 	var out sshwire.AlgorithmList
 	var err error
-	pick := func(key, def string, supported ...[]string) []string {
+	pick := func(key, def string, supported []string) []string {
 		if err != nil {
 			return nil
 		}
@@ -33,7 +32,7 @@ func algorithms(s settings, p *hostKeyPolicy, log *vlog.Logger) (sshwire.Algorit
 		}
 		var keep, dropped []string
 		for _, a := range want {
-			if slices.ContainsFunc(supported, func(l []string) bool { return slices.Contains(l, a) }) {
+			if slices.Contains(supported, a) {
 				keep = append(keep, a)
 			} else {
 				dropped = append(dropped, a)
@@ -47,11 +46,11 @@ func algorithms(s settings, p *hostKeyPolicy, log *vlog.Logger) (sshwire.Algorit
 		}
 		return keep
 	}
-	out.KeyExchanges = pick("kexalgorithms", "", sup.KeyExchanges, ins.KeyExchanges)
-	out.Ciphers = pick("ciphers", "", sup.Ciphers, ins.Ciphers)
-	out.MACs = pick("macs", "", sup.MACs, ins.MACs)
+	out.KeyExchanges = pick("kexalgorithms", "", n.KeyExchanges)
+	out.Ciphers = pick("ciphers", "", n.Ciphers)
+	out.MACs = pick("macs", "", n.MACs)
 	hk := s.str("hostkeyalgorithms", defaultHostKeyAlgorithms)
-	out.HostKeys = pick("hostkeyalgorithms", defaultHostKeyAlgorithms, sup.HostKeys, ins.HostKeys)
+	out.HostKeys = pick("hostkeyalgorithms", defaultHostKeyAlgorithms, n.HostKeys)
 	if err != nil {
 		return sshwire.AlgorithmList{}, err
 	}

@@ -37,6 +37,16 @@ func ExecRunner(ctx context.Context, name string, args ...string) ([]byte, error
 	return out, nil
 }
 
+// libvirtDownWarning is the one line for virsh without a daemon to talk
+// to: a normal state on a host with libvirt's client only.
+const libvirtDownWarning = "libvirt: no daemon running; domains and networks left out"
+
+// libvirtDown says whether virsh's error means no daemon answered.
+func libvirtDown(msg string) bool {
+	return strings.Contains(msg, "failed to connect to the hypervisor") ||
+		strings.Contains(msg, "Failed to connect socket")
+}
+
 // discoverExtras adds OVS and libvirt to t when their tools exist.
 func discoverExtras(ctx context.Context, t *Topology, run Runner) {
 	warn := func(err error) {
@@ -51,6 +61,10 @@ func discoverExtras(ctx context.Context, t *Topology, run Runner) {
 	}
 	out, err := run(ctx, "virsh", "-q", "list", "--all")
 	if err != nil {
+		if libvirtDown(err.Error()) {
+			t.Warnings = append(t.Warnings, libvirtDownWarning)
+			return
+		}
 		warn(err)
 		return
 	}

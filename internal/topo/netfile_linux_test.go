@@ -27,7 +27,7 @@ func TestNetFileLab(t *testing.T) {
 	b := make([]byte, 3)
 	rand.Read(b)
 	prefix := "tn" + hex.EncodeToString(b) + "-"
-	top, err := netcfg.ReadFile("../../examples/lab.yaml")
+	top, err := netcfg.ReadFile(context.Background(), "../../examples/lab.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -162,7 +162,9 @@ func ParseBundle(b []byte) (*Topology, error) {
 		case "error":
 			// A tool that exists but failed, as local discovery words it.
 			msg := s.arg
-			if len(s.body) > 0 {
+			if strings.HasPrefix(msg, "virsh ") && libvirtDown(string(s.body)) {
+				msg = libvirtDownWarning
+			} else if len(s.body) > 0 {
 				msg += ": " + strings.Join(strings.Split(string(s.body), "\n"), "; ")
 			}
 			warn("%s", msg)

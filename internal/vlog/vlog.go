@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unicode/utf8"
 )
 
 // Level is an OpenSSH LogLevel.
@@ -100,6 +101,9 @@ func (lg *Logger) Logf(l Level, format string, args ...any) {
 		prefix = "debug3: "
 	}
 	msg := strings.TrimRight(fmt.Sprintf(format, args...), "\n")
+	if l < Debug1 {
+		msg = Clip(msg) // debug lines may list every algorithm, as ssh(1)'s
+	}
 	lg.mu.Lock()
 	defer lg.mu.Unlock()
 	fmt.Fprintf(lg.w, "%s%s\r\n", prefix, msg)
@@ -122,3 +126,36 @@ func (lg *Logger) Infof(format string, args ...any) { lg.Logf(Info, format, args
 
 // Errorf logs at Error.
 func (lg *Logger) Errorf(format string, args ...any) { lg.Logf(Error, format, args...) }
+
+// Clip limits a message to [MaxMessage] bytes by cutting out its middle:
+// a value pasted by mistake (a megabyte on one line) is quoted as a short
+// excerpt, and the words around it (ssh(1)'s, at both ends) stay whole.
+// A message of several lines has each clipped.
+func Clip(msg string) string {
+	if len(msg) <= MaxMessage {
+		return msg
+	}
+	if strings.Contains(msg, "\n") {
+		lines := strings.Split(msg, "\n")
+		for i, l := range lines {
+			lines[i] = Clip(l)
+		}
+		return strings.Join(lines, "\n")
+	}
+	head, tail := msg[:clipHead], msg[len(msg)-clipTail:]
+	for !utf8.ValidString(head) && len(head) > 0 {
+		head = head[:len(head)-1]
+	}
+	for !utf8.ValidString(tail) && len(tail) > 0 {
+		tail = tail[1:]
+	}
+	return fmt.Sprintf("%s[...%d bytes...]%s", head, len(msg)-len(head)-len(tail), tail)
+}
+
+// MaxMessage is the longest message [Clip] leaves whole: under OpenSSH's
+// 1 KiB log buffer, and a few lines of a terminal.
+const (
+	MaxMessage = 320
+	clipHead   = 200
+	clipTail   = 80
+)

@@ -2,7 +2,9 @@ package vlog
 
 import (
 	"bytes"
+	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestLevels(t *testing.T) {
@@ -57,5 +59,25 @@ func TestParseLevel(t *testing.T) {
 	}
 	if _, err := ParseLevel("LOUD"); err == nil {
 		t.Error("ParseLevel(LOUD) succeeded")
+	}
+}
+
+func TestClip(t *testing.T) {
+	t.Parallel()
+	if got := Clip("Bad port 'x'"); got != "Bad port 'x'" {
+		t.Errorf("short message changed: %q", got)
+	}
+	long := "Bad port '" + strings.Repeat("é9", 50000) + "'."
+	got := Clip(long)
+	if len(got) > MaxMessage || !strings.HasPrefix(got, "Bad port 'é9") || !strings.HasSuffix(got, "9'.") ||
+		!strings.Contains(got, " bytes...]") || !utf8.ValidString(got) {
+		t.Errorf("Clip = %q (%d bytes)", got, len(got))
+	}
+	var b strings.Builder
+	lg := New(&b, Debug1)
+	lg.Errorf("%s", long)
+	lg.Debugf("%s", long)
+	if lines := strings.Split(b.String(), "\r\n"); len(lines[0]) > MaxMessage || len(lines[1]) < len(long) {
+		t.Errorf("error line %d bytes (clipped?), debug line %d bytes (whole?)", len(lines[0]), len(lines[1]))
 	}
 }

@@ -9,6 +9,7 @@
 package yamlnode
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strconv"
@@ -68,7 +69,13 @@ func Parse(data []byte) (docs []*Node, err error) {
 		if d.Body == nil && d.Start == nil {
 			continue // nothing at all, or only comments
 		}
-		docs = append(docs, orNull(convert(d.Body), d.Start))
+		n := orNull(convert(d.Body), d.Start)
+		if n.Line == 0 {
+			// An empty document after a directive has no token of its
+			// own: place it at the end, so errors still name a line.
+			n.Line, n.Column = max(bytes.Count(data, []byte("\n")), 1), 1
+		}
+		docs = append(docs, n)
 	}
 	return docs, nil
 }
