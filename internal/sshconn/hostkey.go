@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
@@ -130,7 +131,7 @@ func (p *hostKeyPolicy) callback(_ string, remote net.Addr, key ssh.PublicKey) e
 			if cert.CertType != ssh.HostCert {
 				err = errors.New("certificate is not a host certificate")
 			} else {
-				err = cc.CheckCert(principal, cert)
+				err = checkHostCert(cc, principal, cert)
 			}
 			if err == nil {
 				log.Debugf("Host '%s' is known and matches the %s host certificate.", host, keyTypeName(key))
@@ -397,4 +398,38 @@ func appendKnownHosts(file, text string) error {
 		return err
 	}
 	return f.Close()
+}
+
+// checkHostCert is CertChecker.CheckCert for a host certificate, except
+// that one naming no principals is valid for every host, as in ssh(1)
+// (x/crypto refuses it): the other checks are made here.
+func checkHostCert(cc *ssh.CertChecker, principal string, cert *ssh.Certificate) error {
+	if len(cert.ValidPrincipals) > 0 {
+		return cc.CheckCert(principal, cert)
+	}
+	if len(cert.CriticalOptions) > 0 {
+		return errors.New("host certificate has critical options")
+	}
+	now := time.Now().Unix()
+	if after := int64(cert.ValidAfter); after < 0 || now < after {
+		return errors.New("cert is not yet valid")
+	}
+	if before := int64(cert.ValidBefore); cert.ValidBefore != ssh.CertTimeInfinity && (now >= before || before < 0) {
+		return errors.New("cert has expired")
+	}
+	return verifyCertSignature(cert)
+}
+
+// verifyCertSignature checks the CA's signature over the certificate
+// (PROTOCOL.certkeys: everything up to the signature field).
+func verifyCertSignature(cert *ssh.Certificate) error {
+	if cert.SignatureKey == nil || cert.Signature == nil {
+		return errors.New("certificate is not signed")
+	}
+	all := cert.Marshal()
+	sig := ssh.Marshal(cert.Signature)
+	if len(all) < 4+len(sig) {
+		return errors.New("certificate is malformed")
+	}
+	return cert.SignatureKey.Verify(all[:len(all)-4-len(sig)], cert.Signature)
 }
