@@ -1,0 +1,514 @@
+package engine
+
+// A channel (RFC 4254 section 5): receive buffers fed by the reader,
+// windows both ways, the EOF and CLOSE handshake, and requests with
+// replies in order.
+
+import (
+	"io"
+	"math"
+	"sync"
+
+	"github.com/jumpgate/jumpgate/internal/sshwire"
+)
+
+type channel struct {
+	conn  *conn
+	local uint32
+	kind  string
+	// reqs is the reader's: only it sends on and closes it.
+	reqs    chan *sshwire.Request
+	replies replyOrder
+	done    chan struct{} // closed by Close: the reader stops handing requests
+	doneOne sync.Once
+
+	// Guarded by conn.wmu.
+	sentEOF, sentClose bool
+
+	wmu  sync.Mutex // one writer at a time keeps data in order
+	rqmu sync.Mutex // orders our requests with their waiters
+
+	mu           sync.Mutex
+	rcond, wcond sync.Cond
+	remote       uint32
+	maxPacket    uint32 // the peer's
+	opened       chan error
+	confirmed    bool
+	abandoned    bool
+	stdout       chanBuf
+	stderr       chanBuf
+	gotEOF       bool
+	gotClose     bool
+	localClosed  bool
+	lost         error // the connection ended
+	// rwin is what the peer may still send; rwinMax the window we keep
+	// granting (fixed today; a larger one fills longer paths).
+	rwin, rwinMax uint32
+	consumed      uint32 // read since the last WINDOW_ADJUST
+	swin          uint32 // the peer's window for us
+	waiters       []chan reqReply
+}
+
+func makeChannel(c *conn, id uint32, kind string) *channel {
+	ch := &channel{
+		conn:    c,
+		local:   id,
+		kind:    kind,
+		reqs:    make(chan *sshwire.Request, requestQueue),
+		done:    make(chan struct{}),
+		rwin:    initialWindow,
+		rwinMax: initialWindow,
+	}
+	ch.rcond.L = &ch.mu
+	ch.wcond.L = &ch.mu
+	return ch
+}
+
+func (ch *channel) Read(p []byte) (int, error) { return ch.read(p, false) }
+
+func (ch *channel) Write(p []byte) (int, error) { return ch.write(p, false) }
+
+// Stderr is the channel's extended data of type SSH_EXTENDED_DATA_STDERR.
+func (ch *channel) Stderr() io.ReadWriter { return stderrRW{ch} }
+
+type stderrRW struct{ ch *channel }
+
+func (s stderrRW) Read(p []byte) (int, error)  { return s.ch.read(p, true) }
+func (s stderrRW) Write(p []byte) (int, error) { return s.ch.write(p, true) }
+
+// endOfInput reports whether no more data will arrive.
+func (ch *channel) endOfInput() bool {
+	return ch.gotEOF || ch.gotClose || ch.localClosed || ch.lost != nil
+}
+
+func (ch *channel) read(p []byte, ext bool) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	buf := &ch.stdout
+	if ext {
+		buf = &ch.stderr
+	}
+	ch.mu.Lock()
+	for buf.len() == 0 {
+		if ch.endOfInput() {
+			ch.mu.Unlock()
+			return 0, io.EOF
+		}
+		ch.rcond.Wait()
+	}
+	n := buf.read(p)
+	adj := ch.consumeLocked(n)
+	ch.mu.Unlock()
+	return n, ch.adjust(adj)
+}
+
+// ReadPacket returns the next data message whole (sshwire.PacketReader).
+func (ch *channel) ReadPacket() ([]byte, error) {
+	ch.mu.Lock()
+	for ch.stdout.len() == 0 {
+		if ch.endOfInput() {
+			ch.mu.Unlock()
+			return nil, io.EOF
+		}
+		ch.rcond.Wait()
+	}
+	p := ch.stdout.readMsg()
+	adj := ch.consumeLocked(len(p))
+	ch.mu.Unlock()
+	return p, ch.adjust(adj)
+}
+
+// consumeLocked counts n bytes read and returns the window to give back
+// once half the window is consumed, as OpenSSH does.
+func (ch *channel) consumeLocked(n int) uint32 {
+	ch.consumed += uint32(n)
+	if ch.consumed < ch.rwinMax/2 || ch.gotClose || ch.lost != nil {
+		return 0
+	}
+	adj := ch.consumed
+	ch.consumed = 0
+	ch.rwin += adj
+	return adj
+}
+
+func (ch *channel) adjust(n uint32) error {
+	if n == 0 {
+		return nil
+	}
+	c := ch.conn
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if ch.sentClose {
+		return nil
+	}
+	b := addU32(addU32(addByte(c.wbuf[:0], msgChannelWindowAdjust), ch.remote), n)
+	c.wbuf = b
+	return c.pc.writePacket(b)
+}
+
+func (ch *channel) write(p []byte, ext bool) (int, error) {
+	ch.wmu.Lock()
+	defer ch.wmu.Unlock()
+	n := 0
+	for len(p) > 0 {
+		k, err := ch.reserve(len(p))
+		if err != nil {
+			return n, err
+		}
+		if err := ch.sendData(ext, p[:k]); err != nil {
+			return n, err
+		}
+		n += k
+		p = p[k:]
+	}
+	return n, nil
+}
+
+// reserve waits for window and takes up to n bytes of it, one packet's
+// worth at most.
+func (ch *channel) reserve(n int) (int, error) {
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	for ch.swin == 0 && !ch.gotClose && !ch.localClosed && ch.lost == nil {
+		ch.wcond.Wait()
+	}
+	switch {
+	case ch.lost != nil:
+		return 0, ch.lost
+	case ch.gotClose || ch.localClosed:
+		return 0, io.EOF
+	}
+	k := min(uint32(min(n, ourMaxPacket)), ch.swin, ch.maxPacket)
+	ch.swin -= k
+	return int(k), nil
+}
+
+func (ch *channel) sendData(ext bool, data []byte) error {
+	c := ch.conn
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if ch.sentEOF || ch.sentClose {
+		return io.EOF
+	}
+	b := appendDataHeader(c.wbuf[:0], ch.remote, ext, len(data))
+	b = append(b, data...)
+	c.wbuf = b
+	return c.pc.writePacket(b)
+}
+
+// sendMsg sends a message for the channel unless it is closed.
+func (ch *channel) sendMsg(p []byte) error {
+	c := ch.conn
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if ch.sentClose {
+		return io.EOF
+	}
+	return c.pc.writePacket(p)
+}
+
+func (ch *channel) CloseWrite() error {
+	c := ch.conn
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if ch.sentEOF || ch.sentClose {
+		return nil
+	}
+	ch.sentEOF = true
+	return c.pc.writePacket(recipientMsg(msgChannelEOF, ch.remote))
+}
+
+func (ch *channel) Close() error {
+	ch.doneOne.Do(func() { close(ch.done) })
+	ch.mu.Lock()
+	ch.localClosed = true
+	ch.rcond.Broadcast()
+	ch.wcond.Broadcast()
+	lost := ch.lost
+	ch.mu.Unlock()
+	if lost != nil {
+		return nil
+	}
+	return ch.sendClose()
+}
+
+func (ch *channel) sendClose() error {
+	c := ch.conn
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if ch.sentClose {
+		return nil
+	}
+	ch.sentClose = true
+	return c.pc.writePacket(recipientMsg(msgChannelClose, ch.remote))
+}
+
+func (ch *channel) SendRequest(name string, wantReply bool, payload []byte) (bool, error) {
+	msg := (&channelRequest{recipient: ch.remote, name: name, wantReply: wantReply, payload: payload}).marshal()
+	if !wantReply {
+		return false, ch.sendMsg(msg)
+	}
+	w := make(chan reqReply, 1)
+	ch.rqmu.Lock()
+	ch.mu.Lock()
+	if ch.gotClose || ch.localClosed || ch.lost != nil {
+		ch.mu.Unlock()
+		ch.rqmu.Unlock()
+		return false, io.EOF
+	}
+	ch.waiters = append(ch.waiters, w)
+	ch.mu.Unlock()
+	err := ch.sendMsg(msg)
+	ch.rqmu.Unlock()
+	if err != nil {
+		return false, err
+	}
+	r := <-w
+	return r.ok, r.err
+}
+
+// connLost ends the channel with the connection.
+func (ch *channel) connLost(err error) {
+	ch.mu.Lock()
+	ch.lost = err
+	ch.rcond.Broadcast()
+	ch.wcond.Broadcast()
+	waiters := ch.waiters
+	ch.waiters = nil
+	if ch.opened != nil && !ch.confirmed {
+		select {
+		case ch.opened <- err:
+		default:
+		}
+	}
+	ch.mu.Unlock()
+	for _, w := range waiters {
+		w <- reqReply{err: io.EOF}
+	}
+	close(ch.reqs)
+}
+
+// The reader's side of channels.
+
+func (c *conn) onData(p []byte) error {
+	m, ok := parseChannelData(p)
+	if !ok {
+		return protoErrorf("malformed channel data")
+	}
+	ch, err := c.channel(m.recipient)
+	if err != nil {
+		return err
+	}
+	n := uint32(len(m.data))
+	ch.mu.Lock()
+	if !ch.confirmed {
+		ch.mu.Unlock()
+		return protoErrorf("channel %d: data before confirmation", ch.local)
+	}
+	if n > ch.rwin {
+		ch.mu.Unlock()
+		return protoErrorf("channel %d: %d bytes of data in a window of %d", ch.local, n, ch.rwin)
+	}
+	if n > ourMaxPacket {
+		ch.mu.Unlock()
+		return protoErrorf("channel %d: %d bytes of data past the maximum packet size %d", ch.local, n, ourMaxPacket)
+	}
+	ch.rwin -= n
+	var adj uint32
+	switch {
+	case n == 0:
+	case ch.localClosed || ch.gotEOF:
+		// Nobody reads it; the window no longer matters.
+	case m.ext && m.code != 1:
+		adj = ch.consumeLocked(int(n)) // unknown extended data is dropped
+	case m.ext:
+		ch.stderr.write(m.data)
+	default:
+		ch.stdout.write(m.data)
+	}
+	ch.rcond.Broadcast()
+	ch.mu.Unlock()
+	return ch.adjust(adj)
+}
+
+func (c *conn) onWindowAdjust(p []byte) error {
+	id, n, ok := parseChannelU32(p)
+	if !ok {
+		return protoErrorf("malformed window adjust")
+	}
+	ch, err := c.channel(id)
+	if err != nil {
+		return err
+	}
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	if uint64(ch.swin)+uint64(n) > math.MaxUint32 {
+		return protoErrorf("channel %d: window adjusted past 2^32-1", ch.local)
+	}
+	ch.swin += n
+	ch.wcond.Broadcast()
+	return nil
+}
+
+func (c *conn) onEOF(p []byte) error {
+	id, ok := parseRecipient(p)
+	if !ok {
+		return protoErrorf("malformed channel EOF")
+	}
+	ch, err := c.channel(id)
+	if err != nil {
+		return err
+	}
+	ch.mu.Lock()
+	ch.gotEOF = true
+	ch.rcond.Broadcast()
+	ch.mu.Unlock()
+	return nil
+}
+
+func (c *conn) onClose(p []byte) error {
+	id, ok := parseRecipient(p)
+	if !ok {
+		return protoErrorf("malformed channel close")
+	}
+	ch, err := c.channel(id)
+	if err != nil {
+		return err
+	}
+	ch.mu.Lock()
+	if !ch.confirmed {
+		ch.mu.Unlock()
+		return protoErrorf("channel %d: close before confirmation", ch.local)
+	}
+	ch.gotClose = true
+	ch.rcond.Broadcast()
+	ch.wcond.Broadcast()
+	waiters := ch.waiters
+	ch.waiters = nil
+	ch.mu.Unlock()
+	for _, w := range waiters {
+		w <- reqReply{err: io.EOF}
+	}
+	err = ch.sendClose()
+	c.mu.Lock()
+	delete(c.chans, ch.local)
+	c.mu.Unlock()
+	close(ch.reqs)
+	return err
+}
+
+func (c *conn) onChannelRequest(p []byte) error {
+	m, ok := parseChannelRequest(p)
+	if !ok {
+		return protoErrorf("malformed channel request")
+	}
+	ch, err := c.channel(m.recipient)
+	if err != nil {
+		return err
+	}
+	var seq uint64
+	if m.wantReply {
+		if seq, ok = ch.replies.take(); !ok {
+			return protoErrorf("channel %d: more than %d requests unanswered", ch.local, maxUnanswered)
+		}
+	}
+	answer := func(ok bool, _ []byte) error {
+		kind := byte(msgChannelFailure)
+		if ok {
+			kind = msgChannelSuccess
+		}
+		return ch.replies.answer(seq, recipientMsg(kind, ch.remote), ch.sendMsg)
+	}
+	r := sshwire.NewRequest(m.name, m.wantReply, m.payload, onceReply(answer))
+	if m.name == "keepalive@openssh.com" {
+		return r.Reply(false, nil)
+	}
+	select {
+	case ch.reqs <- r:
+		return nil
+	case <-ch.done:
+		return r.Reply(false, nil)
+	case <-c.closing:
+		return errConnClosed
+	}
+}
+
+func (c *conn) onChannelReply(p []byte) error {
+	id, ok := parseRecipient(p)
+	if !ok {
+		return protoErrorf("malformed channel request reply")
+	}
+	ch, err := c.channel(id)
+	if err != nil {
+		return err
+	}
+	ch.mu.Lock()
+	if len(ch.waiters) == 0 {
+		ch.mu.Unlock()
+		return protoErrorf("channel %d: reply without a request", ch.local)
+	}
+	w := ch.waiters[0]
+	ch.waiters = ch.waiters[1:]
+	ch.mu.Unlock()
+	w <- reqReply{ok: p[0] == msgChannelSuccess}
+	return nil
+}
+
+// chanBuf holds received data in order with the sizes of the messages it
+// came in, so Read can join them and ReadPacket can return one. It never
+// holds more than the window granted, and keeps its capacity while the
+// channel lives (docs/perf.md, "Channel receive buffers keep their size").
+type chanBuf struct {
+	b    []byte // data is b[r:]
+	r    int
+	msgs []uint32 // sizes still unread of each message, from mh
+	mh   int
+}
+
+func (q *chanBuf) len() int { return len(q.b) - q.r }
+
+func (q *chanBuf) write(p []byte) {
+	switch {
+	case q.r == len(q.b):
+		q.b, q.r = q.b[:0], 0
+	case q.r > 0 && len(q.b)+len(p) > cap(q.b):
+		n := copy(q.b, q.b[q.r:])
+		q.b, q.r = q.b[:n], 0
+	}
+	q.b = append(q.b, p...)
+	switch {
+	case q.mh == len(q.msgs):
+		q.msgs, q.mh = q.msgs[:0], 0
+	case q.mh > 0 && len(q.msgs) == cap(q.msgs):
+		n := copy(q.msgs, q.msgs[q.mh:])
+		q.msgs, q.mh = q.msgs[:n], 0
+	}
+	q.msgs = append(q.msgs, uint32(len(p)))
+}
+
+func (q *chanBuf) read(p []byte) int {
+	n := copy(p, q.b[q.r:])
+	q.r += n
+	for k := uint32(n); k > 0; {
+		if q.msgs[q.mh] <= k {
+			k -= q.msgs[q.mh]
+			q.mh++
+		} else {
+			q.msgs[q.mh] -= k
+			k = 0
+		}
+	}
+	return n
+}
+
+// readMsg returns a copy of the rest of the next message.
+func (q *chanBuf) readMsg() []byte {
+	m := int(q.msgs[q.mh])
+	q.mh++
+	p := append([]byte(nil), q.b[q.r:q.r+m]...)
+	q.r += m
+	return p
+}
+
+var _ sshwire.PacketReader = (*channel)(nil)

@@ -1,0 +1,128 @@
+package engine
+
+import (
+	"bytes"
+	"compress/zlib"
+	"errors"
+	"iter"
+)
+
+// Compression (RFC 4253 6.2, OpenSSH PROTOCOL 2.1): one zlib stream per
+// direction, each packet's payload ending in a flush so the peer can
+// inflate it whole; zlib@openssh.com starts only once the user is
+// authenticated.
+
+// maxInflated bounds one packet's decompressed payload, as OpenSSH bounds
+// its packet buffer: a zip bomb ends the connection, not the memory.
+const maxInflated = maxPacket
+
+var errInflatedTooLarge = errors.New("ssh: decompressed packet too large")
+
+func defaultCompressions(enabled bool) []string {
+	if enabled {
+		return []string{"zlib@openssh.com", "zlib", "none"}
+	}
+	return []string{"none"}
+}
+
+// deflater compresses one direction's payloads.
+type deflater struct {
+	zw  *zlib.Writer
+	out bytes.Buffer
+}
+
+func newDeflater() *deflater {
+	d := &deflater{}
+	// Level 6 is zlib's default and OpenSSH's.
+	d.zw, _ = zlib.NewWriterLevel(&d.out, 6)
+	return d
+}
+
+// compress returns p compressed and flushed; the slice is valid until
+// the next call.
+func (d *deflater) compress(p []byte) ([]byte, error) {
+	d.out.Reset()
+	if _, err := d.zw.Write(p); err != nil {
+		return nil, err
+	}
+	if err := d.zw.Flush(); err != nil {
+		return nil, err
+	}
+	return d.out.Bytes(), nil
+}
+
+// inflater decompresses one direction's payloads. A decoder pulls its
+// input, and a packet's worth is pushed, so the decoder runs as a
+// coroutine (iter.Pull) that yields back whenever it wants more input
+// than the packet had: by then, the sender having flushed, everything the
+// packet carries has come out.
+type inflater struct {
+	in, out []byte
+	err     error
+	next    func() (struct{}, bool)
+	stop    func()
+}
+
+func newInflater() *inflater {
+	f := &inflater{}
+	f.next, f.stop = iter.Pull(f.run)
+	return f
+}
+
+var errInflaterStopped = errors.New("ssh: decompressor stopped")
+
+// inflateSource is the coroutine's view of the pushed input.
+type inflateSource struct {
+	f     *inflater
+	yield func(struct{}) bool
+}
+
+func (s *inflateSource) wait() error {
+	for len(s.f.in) == 0 {
+		if !s.yield(struct{}{}) {
+			return errInflaterStopped
+		}
+	}
+	return nil
+}
+
+func (s *inflateSource) ReadByte() (byte, error) {
+	if err := s.wait(); err != nil {
+		return 0, err
+	}
+	c := s.f.in[0]
+	s.f.in = s.f.in[1:]
+	return c, nil
+}
+
+func (s *inflateSource) Read(p []byte) (int, error) {
+	if err := s.wait(); err != nil {
+		return 0, err
+	}
+	n := copy(p, s.f.in)
+	s.f.in = s.f.in[n:]
+	return n, nil
+}
+
+func (f *inflater) run(yield func(struct{}) bool) {
+	s := &inflateState{f: f, src: &inflateSource{f: f, yield: yield}}
+	f.err = s.run()
+}
+
+// decompress inflates one packet's payload; the result is valid until
+// the next call.
+func (f *inflater) decompress(p []byte) ([]byte, error) {
+	if f.err != nil {
+		return nil, f.err
+	}
+	f.in, f.out = p, f.out[:0]
+	if _, ok := f.next(); !ok {
+		if f.err == nil {
+			f.err = errInflaterStopped
+		}
+		return nil, f.err
+	}
+	return f.out, nil
+}
+
+func (f *inflater) close() { f.stop() }

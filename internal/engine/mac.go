@@ -1,0 +1,46 @@
+package engine
+
+import (
+	"crypto/hmac"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/sha512"
+	"hash"
+)
+
+// macInfo describes a MAC by name (RFC 4253 6.4, RFC 6668, OpenSSH
+// PROTOCOL 1.5 for the -etm variants).
+type macInfo struct {
+	keyLen, size int
+	etm          bool
+	new          func(key []byte) hash.Hash
+}
+
+func lookupMAC(name string) (macInfo, bool) {
+	var m macInfo
+	base := name
+	if len(name) > len("-etm@openssh.com") && name[len(name)-len("-etm@openssh.com"):] == "-etm@openssh.com" {
+		base = name[:len(name)-len("-etm@openssh.com")]
+		m.etm = true
+	}
+	switch base {
+	case "hmac-sha2-256":
+		m.keyLen, m.size = 32, 32
+		m.new = func(k []byte) hash.Hash { return hmac.New(sha256.New, k) }
+	case "hmac-sha2-512":
+		m.keyLen, m.size = 64, 64
+		m.new = func(k []byte) hash.Hash { return hmac.New(sha512.New, k) }
+	case "hmac-sha1":
+		m.keyLen, m.size = 20, 20
+		m.new = func(k []byte) hash.Hash { return hmac.New(sha1.New, k) }
+	default:
+		return macInfo{}, false
+	}
+	return m, true
+}
+
+// defaultMACs is OpenSSH 9.2's default order without the umac family.
+func defaultMACs() []string {
+	return []string{"hmac-sha2-256-etm@openssh.com", "hmac-sha2-512-etm@openssh.com",
+		"hmac-sha1-etm@openssh.com", "hmac-sha2-256", "hmac-sha2-512", "hmac-sha1"}
+}
