@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+
+	"github.com/spf13/pflag"
 )
 
-// connFlags are ssh's connection flags as vpn and console take them.
+// connFlags are ssh's connection flags as vpn, console and topo take them.
 type connFlags struct {
 	configFile string
 	jump       string
@@ -17,6 +19,19 @@ type connFlags struct {
 	port       int
 	verbose    int
 	quiet      bool
+}
+
+// add registers the connection flags; host names the far host in their
+// help ("the hypervisor").
+func (o *connFlags) add(fs *pflag.FlagSet, host string) {
+	fs.StringVarP(&o.configFile, "config", "F", "", "ssh_config `FILE` (as ssh -F)")
+	fs.StringVarP(&o.jump, "jump", "J", "", "jump `HOSTS` to "+host+" (as ssh -J)")
+	fs.StringArrayVarP(&o.options, "option", "o", nil, "ssh_config `OPTION` (as ssh -o; repeatable)")
+	fs.StringArrayVarP(&o.identities, "identity", "i", nil, "identity `FILE` (as ssh -i; repeatable)")
+	fs.StringVarP(&o.login, "login", "l", "", "`USER` on "+host+" (as ssh -l)")
+	fs.IntVarP(&o.port, "port", "p", 0, "SSH `PORT` of "+host+" (as ssh -p)")
+	fs.CountVarP(&o.verbose, "verbose", "v", "debug messages (as ssh -v; repeatable)")
+	fs.BoolVarP(&o.quiet, "quiet", "q", false, "no messages but errors")
 }
 
 // sshArgs feeds the connection flags through ssh's own parser, so they

@@ -32,13 +32,7 @@ type consoleOptions struct {
 
 // AddFlags adds console's flags: ssh's connection flags, then its own.
 func (o *consoleOptions) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVarP(&o.configFile, "config", "F", "", "ssh_config `FILE` (as ssh -F)")
-	fs.StringVarP(&o.jump, "jump", "J", "", "jump `HOSTS` to the hypervisor (as ssh -J)")
-	fs.StringArrayVarP(&o.options, "option", "o", nil, "ssh_config `OPTION` for the hypervisor (as ssh -o; repeatable)")
-	fs.StringArrayVarP(&o.identities, "identity", "i", nil, "identity `FILE` (as ssh -i; repeatable)")
-	fs.StringVarP(&o.login, "login", "l", "", "`USER` on the hypervisor (as ssh -l)")
-	fs.IntVarP(&o.port, "port", "p", 0, "SSH `PORT` of the hypervisor (as ssh -p)")
-	fs.CountVarP(&o.verbose, "verbose", "v", "debug messages (as ssh -v; repeatable)")
+	o.connFlags.add(fs, "the hypervisor")
 
 	fs.BoolVar(&o.print, "print", false, "print the viewer URI and keep the forward up until interrupted, instead of starting a viewer")
 	fs.BoolVar(&o.pulse, "pulse", false, "also forward the hypervisor's port 44713 to the local PulseAudio (4713), for ssh -X users")

@@ -12,7 +12,6 @@ import (
 	"io"
 	"os"
 	"path"
-	"strconv"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -36,10 +35,7 @@ nothing needs to be installed there.
 type topoFlags struct {
 	format, serve, netns, output string
 	poll                         time.Duration
-	// ssh(1) connection flags, passed on as ssh's argv.
-	config, jump, login string
-	port                int
-	opts, idents        []string
+	connFlags
 }
 
 func (f *topoFlags) add(fs *pflag.FlagSet) {
@@ -48,36 +44,7 @@ func (f *topoFlags) add(fs *pflag.FlagSet) {
 	fs.StringVar(&f.netns, "netns", "", "only namespaces whose name matches the glob `PATTERN` (the root namespace is always shown)")
 	fs.StringVarP(&f.output, "output", "O", "", "write to `FILE` instead of standard output")
 	fs.DurationVar(&f.poll, "poll", 2*time.Second, "with --serve on a TARGET, how often to rediscover")
-	fs.StringVarP(&f.config, "config", "F", "", "ssh_config `file` (as ssh -F)")
-	fs.StringVarP(&f.jump, "jump", "J", "", "jump hosts (as ssh -J)")
-	fs.StringVarP(&f.login, "login", "l", "", "remote user (as ssh -l)")
-	fs.IntVarP(&f.port, "port", "p", 0, "remote port (as ssh -p)")
-	fs.StringArrayVarP(&f.opts, "option", "o", nil, "ssh_config option (as ssh -o)")
-	fs.StringArrayVarP(&f.idents, "identity", "i", nil, "identity file (as ssh -i)")
-}
-
-// sshArgv is the ssh(1) command line the connection flags stand for.
-func (f *topoFlags) sshArgv(target string) []string {
-	var a []string
-	if f.config != "" {
-		a = append(a, "-F", f.config)
-	}
-	if f.jump != "" {
-		a = append(a, "-J", f.jump)
-	}
-	if f.login != "" {
-		a = append(a, "-l", f.login)
-	}
-	if f.port != 0 {
-		a = append(a, "-p", strconv.Itoa(f.port))
-	}
-	for _, o := range f.opts {
-		a = append(a, "-o", o)
-	}
-	for _, i := range f.idents {
-		a = append(a, "-i", i)
-	}
-	return append(a, target)
+	f.connFlags.add(fs, "the target")
 }
 
 func runTopo(ctx context.Context, e *env, args []string) error {
@@ -108,7 +75,7 @@ func runTopo(ctx context.Context, e *env, args []string) error {
 
 	var discover func(context.Context) (*topo.Topology, error)
 	if fs.NArg() == 1 {
-		conn, err := topoDial(ctx, e, f.sshArgv(fs.Arg(0)))
+		conn, err := topoDial(ctx, e, &f.connFlags, fs.Arg(0))
 		if err != nil {
 			return err
 		}
@@ -165,17 +132,13 @@ func runTopo(ctx context.Context, e *env, args []string) error {
 	return err
 }
 
-// topoDial connects to the host sshArgv names exactly as `jumpgate ssh
-// ARGV` would (ssh_config, jump chains, known_hosts, agent, keys), and
-// prints a failure the way ssh(1) does.
-func topoDial(ctx context.Context, e *env, sshArgv []string) (*dial.Conn, error) {
-	home, _, _ := localUser(e)
-	a, err := parseSSHArgs(sshArgv, home, func(p string) error {
-		_, err := os.Stat(p)
-		return err
-	}, e.getenv)
+// topoDial connects to target exactly as `jumpgate ssh` would (ssh_config,
+// jump chains, known_hosts, agent, keys), and prints a failure the way
+// ssh(1) does.
+func topoDial(ctx context.Context, e *env, f *connFlags, target string) (*dial.Conn, error) {
+	a, err := f.sshArgs(e, "topo", "target", target)
 	if err != nil {
-		return nil, usageErrorf("topo: %v", err)
+		return nil, err
 	}
 	conn, _, err := newClient(ctx, e, a).DialDest(ctx)
 	return conn, err

@@ -43,14 +43,7 @@ type vpnOptions struct {
 }
 
 func (o *vpnOptions) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVarP(&o.configFile, "config", "F", "", "ssh_config `FILE` (as ssh -F)")
-	fs.StringVarP(&o.jump, "jump", "J", "", "jump `HOSTS` (as ssh -J)")
-	fs.StringArrayVarP(&o.options, "option", "o", nil, "ssh_config `OPTION` (as ssh -o; repeatable)")
-	fs.StringArrayVarP(&o.identities, "identity", "i", nil, "identity `FILE` (as ssh -i; repeatable)")
-	fs.StringVarP(&o.login, "login", "l", "", "remote `USER` (as ssh -l)")
-	fs.IntVarP(&o.port, "port", "p", 0, "remote `PORT` (as ssh -p)")
-	fs.CountVarP(&o.verbose, "verbose", "v", "debug messages (as ssh -v; repeatable)")
-	fs.BoolVarP(&o.quiet, "quiet", "q", false, "no messages but errors")
+	o.connFlags.add(fs, "the far host")
 	fs.BoolVarP(&o.fork, "background", "f", false, "go to the background once the tunnel is up")
 	fs.BoolVar(&o.persist, "persist", false, "when the connection drops, reconnect with backoff (1 s doubling to 30 s) and restore the tunnel; keepalives default to ServerAliveInterval 5, ServerAliveCountMax 3")
 
