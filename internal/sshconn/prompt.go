@@ -37,20 +37,40 @@ func (p *TTYPrompter) Prompt(prompt string, echo bool) (string, error) {
 		return "", ErrNoTTY
 	}
 	defer tty.Close()
+	// As ssh(1)'s read_passphrase: echo goes off before the prompt shows,
+	// so that what is typed as soon as it shows is never echoed.
+	restore := func() {}
+	if !echo {
+		if r, err := echoOff(int(tty.Fd())); err == nil {
+			restore = r
+		} else {
+			return p.promptReadPassword(tty, prompt)
+		}
+	}
 	if _, err := tty.WriteString(prompt); err != nil {
+		restore()
 		return "", fmt.Errorf("prompt on /dev/tty: %w", err)
 	}
 	if !echo {
-		b, err := term.ReadPassword(int(tty.Fd()))
-		tty.WriteString("\n")
-		if err != nil {
-			return "", fmt.Errorf("read from /dev/tty: %w", err)
-		}
-		return string(b), nil
+		defer tty.WriteString("\n")
 	}
+	defer restore()
 	line, err := bufio.NewReader(tty).ReadString('\n')
 	if err != nil && line == "" {
 		return "", fmt.Errorf("read from /dev/tty: %w", err)
 	}
 	return strings.TrimRight(line, "\r\n"), nil
+}
+
+// promptReadPassword is the prompt where echoOff is not available.
+func (p *TTYPrompter) promptReadPassword(tty *os.File, prompt string) (string, error) {
+	if _, err := tty.WriteString(prompt); err != nil {
+		return "", fmt.Errorf("prompt on /dev/tty: %w", err)
+	}
+	b, err := term.ReadPassword(int(tty.Fd()))
+	tty.WriteString("\n")
+	if err != nil {
+		return "", fmt.Errorf("read from /dev/tty: %w", err)
+	}
+	return string(b), nil
 }
