@@ -65,7 +65,7 @@ func (v *vpnLab) udp(t testing.TB, addr string) {
 	// A busy 2-core machine drops some; none arriving, or most lost, is
 	// a broken tunnel.
 	if s.Packets == 0 || s.LostPercent > 20 {
-		t.Errorf("UDP across the tunnel to %s: %d datagrams, %d lost (%.1f%%)", addr, s.Packets, s.LostPackets, s.LostPercent)
+		t.Errorf("UDP across the tunnel to %s: %d datagrams, %d lost (%.1f%%); iperf3 said:\n%s", addr, s.Packets, s.LostPackets, s.LostPercent, out)
 	}
 }
 
