@@ -11,7 +11,9 @@ pkgs=(openssh-server openssh-client iproute2 iperf3 nftables util-linux procps g
 	# for the guest's initramfs
 	libvirt-daemon-system libvirt-clients qemu-system-x86 dnsmasq-base busybox-static linux-image-amd64
 	# jumpgate console's viewer, on a virtual X server, for its screenshot
-	virt-viewer xvfb)
+	virt-viewer xvfb
+	# OpenSSH's regression suite, run against jumpgate by scripts/regress.sh
+	openssh-tests)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

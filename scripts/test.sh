@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite: the one command the README and .ci/run use.
 # Installs what the tests need, then: gofmt, go vet, staticcheck, go test -race
-# (root/namespace tests included), every fuzz target briefly, every benchmark
-# once, and a check that no test left a network namespace behind.
+# (root/namespace tests included), a quick subset of OpenSSH's regression
+# tests, every fuzz target briefly, every benchmark once, and a check that no
+# test left a network namespace behind.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,6 +34,12 @@ go run "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION" ./...
 
 step "go test -race"
 go test -race -count=1 -timeout 40m ./...
+
+step "OpenSSH's regression tests, a quick subset (scripts/regress.sh runs them all)"
+# jumpgate linked as ssh against Debian's sshd: tests that pass and take
+# seconds; a regression fails the build.
+scripts/regress.sh --logs "$JUMPGATE_ARTIFACTS/regress" \
+	connect proxy-connect envpass localcommand host-expand sshcfgparse
 
 # fuzz_one NAME DIR runs one target. Go 1.26's fuzz coordinator can fail a
 # target with a bare "context deadline exceeded" when -fuzztime ends while

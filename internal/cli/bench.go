@@ -12,7 +12,6 @@ import (
 	"io"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/spf13/pflag"
 
@@ -121,15 +120,11 @@ func runBenchConnect(ctx context.Context, e *env, args []string) error {
 		return bench.RunConnect(ctx, bench.RunOptions{Lab: l, Dir: dir, A: jg, B: bench.Client{Name: "OpenSSH", Argv: []string{f.client}},
 			Server: f.server, Kex: f.kex, Runs: f.runs, Target: f.max, Trace: f.trace, JSON: f.json, Log: e.io.ErrOut, Out: e.io.Out})
 	})
-	if err != nil && strings.Contains(err.Error(), "jumpgate ssh is not implemented") {
-		return withHint(err, 1, "jumpgate's client is not there yet: nothing to compare")
-	}
 	return err
 }
 
 // benchLab is what every benchmark does around its run: check for
-// OpenSSH's client and root, bring a lab up, and take it down on every way
-// out (unless kept), with the words for an interrupted run.
+// OpenSSH's client and root, then bench.WithLab; its errors in words.
 type benchLab struct {
 	what, server, client, name string
 	keep                       bool
@@ -154,43 +149,13 @@ func (b benchLab) run(ctx context.Context, e *env, fn func(l *lab.Lab, dir, bin 
 	if err != nil {
 		return fmt.Errorf("find the jumpgate binary: %w", err)
 	}
-	// Short: the control sockets of both sides live in it.
-	dir, err := os.MkdirTemp("/run", b.dirPrefix)
-	if err != nil {
-		return fmt.Errorf("bench %s: %w", b.what, err)
-	}
-	defer os.RemoveAll(dir)
-
-	w := e.io.ErrOut
-	t := time.Now()
-	l, err := lab.Up(ctx, lab.Options{Name: b.name, Server: kind, Binary: bin, Log: io.Discard})
-	if err != nil {
-		if ctx.Err() != nil {
-			return withHint(errors.New("bench interrupted; its lab was removed"), 130)
-		}
-		return labHint(fmt.Errorf("bench %s: %w", b.what, err), kind)
-	}
-	fmt.Fprintf(w, "bench: lab %s up (%s servers) in %v\n", l.Name(), kind, time.Since(t).Round(time.Millisecond))
-	defer func() {
-		if b.keep {
-			fmt.Fprintf(w, "bench: lab %s kept; remove it with: jumpgate lab down --name %s\n", l.Name(), l.Name())
-			return
-		}
-		// Ctrl-C cancels ctx: the lab still goes.
-		if derr := l.Down(context.WithoutCancel(ctx)); derr != nil {
-			fmt.Fprintf(w, "bench: lab %s down: %v\n", l.Name(), derr)
-		}
-	}()
-
-	err = fn(l, dir, bin)
-	if ctx.Err() != nil {
-		if b.keep {
-			return withHint(errors.New("bench interrupted"), 130)
-		}
-		return withHint(errors.New("bench interrupted; its lab was removed"), 130)
+	err = bench.WithLab(ctx, bench.LabOptions{What: b.what, Server: kind, Name: b.name, Binary: bin, Keep: b.keep,
+		DirPrefix: b.dirPrefix, Log: e.io.ErrOut}, func(l *lab.Lab, dir string) error { return fn(l, dir, bin) })
+	if errors.Is(err, bench.ErrInterrupted) {
+		return withHint(err, 130)
 	}
 	if err != nil {
-		return fmt.Errorf("bench %s: %w", b.what, err)
+		return labHint(err, kind)
 	}
 	return nil
 }

@@ -44,7 +44,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"ssh", "connect to a host like ssh(1), with jump chains done natively", runSSH,
-			func(w io.Writer) { io.WriteString(w, sshUsage) }},
+			func(w io.Writer) { io.WriteString(w, sshUsage+sshDefaults) }},
 		{"ctl", "talk to a running master connection (check, stop, forward, list)", runCtl, nil},
 		{"forward", "forward ports and sockets through a jump chain (ssh -N with -L/-R/-D)", runForward, nil},
 		{"vpn", "layer-3 or layer-2 tunnel over SSH, configured on both ends", runVPN, nil},

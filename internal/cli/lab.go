@@ -144,11 +144,7 @@ func runLabUp(ctx context.Context, e *env, args []string) error {
 	if e.argv0 != "" && e.argv0 != "ssh" {
 		self = e.argv0
 	}
-	fmt.Fprintf(w, "\nstate: %s (ssh_config, known_hosts, id_ed25519, logs/)\n", l.Dir())
-	fmt.Fprintf(w, "try:   %s lab exec%s laptop -- ssh -F %s vm1 hostname\n", self, nameFlag(l.Name()), l.SSHConfig())
-	fmt.Fprintf(w, "       %s lab exec%s laptop -- %s ssh -F %s vm1 hostname\n", self, nameFlag(l.Name()), bin, l.SSHConfig())
-	fmt.Fprintf(w, "       ip netns exec %s bash\n", l.Netns("laptop"))
-	fmt.Fprintf(w, "down:  %s lab down%s\n", self, nameFlag(l.Name()))
+	l.WriteTry(w, self+" lab", nameFlag(l.Name()), bin)
 	return nil
 }
 
@@ -305,9 +301,6 @@ func runLabDemo(ctx context.Context, e *env, args []string) error {
 		Server: kind, Out: e.io.Out, Log: io.Discard})
 	if ctx.Err() != nil {
 		return withHint(errors.New("demo interrupted; its lab was removed"), 130)
-	}
-	if err != nil && *client == "jumpgate" && strings.Contains(err.Error(), "jumpgate ssh is not implemented") {
-		return withHint(fmt.Errorf("demo: %w", err), 1, "jumpgate's client is not there yet: sudo jumpgate lab demo --client openssh")
 	}
 	if err != nil {
 		return labHint(fmt.Errorf("demo: %w", err), kind)

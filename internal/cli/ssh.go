@@ -63,6 +63,8 @@ func runSSH(ctx context.Context, e *env, args []string) error {
 		return nil
 	}
 
+	// Linked as "ssh", jumpgate is a drop-in: OpenSSH's defaults.
+	a.OpenSSHDefaults = e.argv0 == "ssh"
 	r := newClient(ctx, e, a)
 	if a.LogFile != "" {
 		f, err := os.OpenFile(a.LogFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)

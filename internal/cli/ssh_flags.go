@@ -25,6 +25,18 @@ const sshUsage = `usage: ssh [-46AaCfGgKkMNnqsTtVvXxYy] [-B bind_interface]
            [-w local_tun[:remote_tun]] destination [command [argument ...]]
 `
 
+// sshDefaults follows the usage in `jumpgate ssh --help`: where jumpgate
+// ssh's defaults are not ssh(1)'s.
+const sshDefaults = `
+jumpgate ssh multiplexes by default: with no ControlPath configured, the
+first command to a host starts a master (ControlMaster auto, ControlPersist
+10m, a socket under $XDG_RUNTIME_DIR/jumpgate) that later commands reuse,
+and jump hosts' connections are reused through their own masters. A master
+keeps the server's settings from when it connected; -o ControlMaster=no
+connects anew. Linked as "ssh", jumpgate has ssh(1)'s defaults instead: no
+multiplexing and no reuse unless the configuration asks for it.
+`
+
 // sshArgs is the command line of `jumpgate ssh`: the client's options
 // and what only the command line itself acts on.
 type sshArgs struct {

@@ -68,6 +68,21 @@ func (c *muxCompatSide) normalise(s string) string {
 func (c *muxCompatSide) startMaster(t *testing.T) {
 	t.Helper()
 	c.run(t, "-M", "-S", "SOCK", "-f", "-N", "hyper1").want(t, 0, "")
+	c.stopMaster(t, true)
+}
+
+// stopMaster ends, in t.Cleanup, the master a step starts (or, with
+// now, the one running already): -O exit, then SIGTERM by pid.
+func (c *muxCompatSide) stopMaster(t *testing.T, now bool) {
+	t.Helper()
+	if !now {
+		t.Cleanup(func() {
+			if _, err := os.Stat(c.sock); err == nil {
+				c.stopMaster(t, true)
+			}
+		})
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	cmd := c.l.Command(ctx, "laptop", append(append([]string{}, c.argv...), "-F", c.l.SSHConfig(), "-S", c.sock, "-O", "check", "hyper1")...)
@@ -75,7 +90,8 @@ func (c *muxCompatSide) startMaster(t *testing.T) {
 	out, _ := cmd.CombinedOutput()
 	m := regexp.MustCompile(`pid=(\d+)`).FindStringSubmatch(string(out))
 	if m == nil {
-		t.Fatalf("%s: no master after -M -f -N: %q", c.name, out)
+		t.Errorf("%s: no master to stop: %q", c.name, out)
+		return
 	}
 	pid, _ := strconv.Atoi(m[1])
 	t.Cleanup(func() {
@@ -154,6 +170,15 @@ func TestSSHMuxCompat(t *testing.T) {
 			{args: []string{"-S", "SOCK", "-O", "bogus", "hyper1"}, code: 255, stderr: "Invalid multiplex command.\r\n"}}},
 		{"session through the master", "master", []muxStep{
 			{args: []string{"-S", "SOCK", "hyper1", "echo hi; echo oops >&2; exit 3"}, code: 3, stdout: "hi\n", stderr: "oops\n"}}},
+		{"-O proxy session through the master", "master", []muxStep{
+			{args: []string{"-S", "SOCK", "-O", "proxy", "hyper1", "echo hi; echo oops >&2; exit 44"}, code: 44, stdout: "hi\n", stderr: "oops\n"}}},
+		{"-O proxy without a master", "", []muxStep{
+			{args: []string{"-S", "SOCK", "-O", "proxy", "hyper1", "true"}, code: 255, stderr: noSocket}}},
+		// The command that starts a master of the user's leaves its
+		// forwards to it: they stay up once that command is done.
+		{"a master's creator leaves its forwards to it", "started", []muxStep{
+			{args: []string{"-M", "-S", "SOCK", "-o", "ControlPersist=yes", "-f", "-L", "127.0.0.1:2397:127.0.0.1:22", "hyper1", "true"}},
+			{args: []string{"-S", "SOCK", "-O", "cancel", "-L", "127.0.0.1:2397:127.0.0.1:22", "hyper1"}}}},
 		{"remote signal through the master", "master", []muxStep{
 			{args: []string{"-S", "SOCK", "hyper1", "kill -TERM $$"}, code: 255}}},
 		{"-S none", "", []muxStep{{args: []string{"-S", "none", "hyper1", "echo ok"}, stdout: "ok\n"}}},
@@ -194,6 +219,8 @@ func TestSSHMuxCompat(t *testing.T) {
 					c.startMaster(t)
 				case "stale":
 					c.makeStale(t)
+				case "started":
+					c.stopMaster(t, false)
 				}
 				sides = append(sides, c)
 			}

@@ -15,7 +15,6 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/jumpgate/jumpgate/internal/client"
 	"github.com/jumpgate/jumpgate/internal/dial"
 	"github.com/jumpgate/jumpgate/internal/sshconf"
 	"github.com/jumpgate/jumpgate/internal/tune"
@@ -246,8 +245,7 @@ func (o *vpnOptions) tunnelOptions() (vpn.Options, error) {
 
 // advertise lists t for `jumpgate vpn status`; errors only cost the entry.
 func advertise(e *env, t *vpn.Tunnel, target string) (*vpn.State, error) {
-	home, _, _ := localUser(e)
-	base, err := client.ControlDir(e.getenv, home, true)
+	base, err := vpnBase(e, true)
 	if err != nil {
 		return nil, err
 	}

@@ -5,7 +5,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,14 +15,11 @@ import (
 	"github.com/jumpgate/jumpgate/internal/vpn"
 )
 
-// vpnStateDir is where running tunnels advertise themselves.
-func vpnStateDir(e *env, create bool) (string, error) {
+// vpnBase is the directory under which running tunnels advertise
+// themselves: the control directory.
+func vpnBase(e *env, create bool) (string, error) {
 	home, _, _ := localUser(e)
-	dir, err := client.ControlDir(e.getenv, home, create)
-	if err != nil {
-		return "", err
-	}
-	return vpn.StateDir(dir, create)
+	return client.ControlDir(e.getenv, home, create)
 }
 
 const vpnStatusUsage = `Usage: jumpgate vpn status [--json]
@@ -49,21 +45,17 @@ func runVPNStatus(_ context.Context, e *env, args []string) error {
 	if fs.NArg() > 0 {
 		return usageErrorf("vpn status: unexpected argument %q", fs.Arg(0))
 	}
-	dir, err := vpnStateDir(e, false)
+	base, err := vpnBase(e, false)
 	if err != nil {
 		return err
 	}
+	dir, _ := vpn.StateDir(base, false)
 	recs, err := vpn.LiveTunnels(dir)
 	if err != nil {
 		return fmt.Errorf("read tunnels in %s: %w", dir, err)
 	}
 	if *asJSON {
-		if recs == nil {
-			recs = []vpn.Record{}
-		}
-		enc := json.NewEncoder(e.io.Out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(recs)
+		return vpn.WriteJSON(e.io.Out, recs)
 	}
 	if len(recs) == 0 {
 		fmt.Fprintln(e.io.ErrOut, "jumpgate: no tunnels running")

@@ -42,6 +42,7 @@ func New(ctx context.Context, e Env, a *Options) *Client {
 			}
 			return u.HomeDir, true
 		},
+		Unhonoured: unhonoured,
 		LookupHost: func(fqdn string) bool {
 			_, err := net.DefaultResolver.LookupHost(ctx, fqdn)
 			return err == nil

@@ -35,6 +35,8 @@ func (r *Client) startForwards(ctx context.Context, h *sshconf.Host, conn *dial.
 		BindUnlink:   h.Get("streamlocalbindunlink") == "yes",
 		BindMask:     os.FileMode(mask),
 		Log:          r.log,
+		// A security control: refused, not ignored, when set.
+		PermitRemoteOpen: h.GetAll("permitremoteopen"),
 	})
 	exitOnFailure := h.Get("exitonforwardfailure") == "yes"
 	var localTried, localOK int

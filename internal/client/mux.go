@@ -93,6 +93,10 @@ func (r *Client) muxSettingsFor(h *sshconf.Host, cmdline []sshconf.Option) (muxS
 			return muxSettings{mode: "no"}, nil
 		}
 	}
+	if r.args.OpenSSHDefaults {
+		// ssh(1) without a ControlPath: every command connects anew.
+		return muxSettings{mode: "no"}, nil
+	}
 	// No ControlPath: jumpgate multiplexes by default, unless the command
 	// line (or, for a hop, the destination's command line) said no.
 	cmdMaster := ""
@@ -148,10 +152,20 @@ func ControlDir(getenv func(string) string, home string, create bool) (string, e
 // stale socket is removed (one debug line); dead reports a master that
 // exists but did not answer in time.
 func (r *Client) dialMaster(ctx context.Context, path string, removeStale bool) (c *mux.Client, dead bool, err error) {
+	return r.dialMasterFor(ctx, path, removeStale, true)
+}
+
+// dialMasterFor is dialMaster; ownForwards says in the hello that the
+// forwards asked on this connection end with it.
+func (r *Client) dialMasterFor(ctx context.Context, path string, removeStale, ownForwards bool) (c *mux.Client, dead bool, err error) {
 	dctx, cancel := context.WithTimeout(ctx, MuxAnswerBound)
 	defer cancel()
-	// Our forwards are our command line's: they end with this connection.
-	c, err = mux.Dial(dctx, path, mux.Extension{Name: mux.ExtClientForwards}, mux.Extension{Name: mux.ExtSessionEvents})
+	exts := []mux.Extension{{Name: mux.ExtSessionEvents}}
+	if ownForwards {
+		// Our forwards are our command line's: they end with this connection.
+		exts = append(exts, mux.Extension{Name: mux.ExtClientForwards})
+	}
+	c, err = mux.Dial(dctx, path, exts...)
 	if err == nil {
 		if _, err = c.Check(dctx); err != nil {
 			c.Close()
@@ -250,8 +264,6 @@ func (r *Client) muxControl(ctx context.Context, h *sshconf.Host) error {
 		case failed:
 			r.log.Errorf("muxclient: master cancel forward request failed")
 		}
-	case "proxy":
-		return r.fail("ssh -O proxy: proxy mode is not supported by jumpgate")
 	default:
 		return r.fail("Invalid multiplex command.")
 	}
@@ -289,6 +301,26 @@ type muxPlan struct {
 	none     bool // -N: the master is all this process does
 }
 
+// proxyViaMaster is -O proxy: the session through a running master and
+// nothing else. ssh(1) then speaks the connection protocol itself over
+// the control socket (PROTOCOL.mux's proxy mode); we ask the master with
+// its ordinary requests, which run the same session with the same exit
+// status, and fail as ssh(1) does when no master answers.
+func (r *Client) proxyViaMaster(ctx context.Context, h *sshconf.Host, s muxSettings, sess muxSession) error {
+	if !s.on() {
+		return r.fail("No ControlPath specified for \"-O\" command")
+	}
+	c, _, err := r.dialMaster(ctx, s.path, false)
+	if err != nil {
+		var se syscall.Errno
+		if errors.As(err, &se) {
+			return r.fail("Control socket connect(%s): %s", s.path, StrerrorText(se))
+		}
+		return r.fail("Control socket connect(%s): %v", s.path, err)
+	}
+	return r.runViaMaster(ctx, h, s, c, sess)
+}
+
 // viaMaster runs the command through a master when there is one (or
 // starts one in the background); done reports that it did.
 func (r *Client) viaMaster(ctx context.Context, h *sshconf.Host, sess muxSession) (done bool, plan muxPlan, err error) {
@@ -298,6 +330,9 @@ func (r *Client) viaMaster(ctx context.Context, h *sshconf.Host, sess muxSession
 		return false, plan, nil
 	}
 	plan.settings, plan.none = s, sess.none
+	if r.args.MuxCommand == "proxy" {
+		return true, plan, r.proxyViaMaster(ctx, h, s, sess)
+	}
 	if !s.on() {
 		return false, plan, nil
 	}
@@ -338,6 +373,9 @@ func (r *Client) viaMaster(ctx context.Context, h *sshconf.Host, sess muxSession
 		return false, plan, nil
 	}
 	s.path = path
+	// A master of the user's (ControlPath configured) has set up our
+	// forwards as its own, as ssh(1)'s: see runBackgroundMaster.
+	sess.owner = !s.ours
 	c, _, err := r.dialMaster(ctx, s.path, false)
 	if err != nil {
 		r.log.Debugf("new master at %s: %v; connecting directly", s.path, err)
@@ -353,4 +391,5 @@ type muxSession struct {
 	subsystem bool
 	none      bool // -N
 	stdinNull bool
+	owner     bool // started the master, which holds our forwards
 }

@@ -32,8 +32,20 @@ func (r *Client) runViaMaster(ctx context.Context, h *sshconf.Host, s muxSetting
 		r.log.Debugf("Sharing the connection of the master at %s: %s", path, strings.Join(r.route(h), " -> "))
 	}
 	a := r.args
-	opened, err := r.muxForwards(ctx, h, c)
-	if !c.HasExtension(mux.ExtClientForwards) {
+	fc := c
+	if sess.owner {
+		// The forwards of the command that started the master are the
+		// master's, as ssh(1)'s: asked on a control connection of their
+		// own that says nothing of owning them and has no session, they
+		// stay when this command is done (as -O forward's do).
+		var err error
+		if fc, _, err = r.dialMasterFor(ctx, path, false, false); err != nil {
+			return r.fail("%v", err)
+		}
+		defer fc.Close()
+	}
+	opened, err := r.muxForwards(ctx, h, fc)
+	if !c.HasExtension(mux.ExtClientForwards) && !sess.owner {
 		defer r.cancelMuxForwards(path, opened)
 	}
 	if err != nil {

@@ -190,7 +190,8 @@ func (r *Client) masterConfig(h *sshconf.Host, conn *dial.Conn, s muxSettings) m
 		mask = 0o177
 	}
 	cfg.Forward = forward.Options{GatewayPorts: h.Get("gatewayports") == "yes",
-		BindUnlink: h.Get("streamlocalbindunlink") == "yes", BindMask: os.FileMode(mask), Log: r.log}
+		BindUnlink: h.Get("streamlocalbindunlink") == "yes", BindMask: os.FileMode(mask), Log: r.log,
+		PermitRemoteOpen: h.GetAll("permitremoteopen")}
 	return cfg
 }
 

@@ -71,6 +71,12 @@ type Options struct {
 	MuxCommand string
 	LogLevel   int // -1 unset; else a vlog.Level from -q/-v
 
+	// OpenSSHDefaults is set when the binary runs as "ssh": no
+	// multiplexing and no reuse of jump hosts' masters unless the
+	// configuration asks (ControlMaster, ControlPath, ControlPersist), so a
+	// changed server is seen by the next command as with ssh(1).
+	OpenSSHDefaults bool
+
 	DestAt int // len(Ordered) when the destination was read
 
 	Override map[string]string // keyword → value set by a flag

@@ -54,6 +54,12 @@ func (r *Client) Run(ctx context.Context) (retErr error) {
 		return err
 	}
 
+	for _, u := range a.commandLineUsers() {
+		if !validRemoteUser(u) {
+			return r.fail("remote username contains invalid characters")
+		}
+	}
+
 	// Session decisions, in ssh(1)'s order.
 	command := strings.Join(a.Command, " ")
 	remoteCommand := h.Get("remotecommand")
@@ -63,10 +69,8 @@ func (r *Client) Run(ctx context.Context) (retErr error) {
 	if remoteCommand != "" && command != "" {
 		return r.fail("Cannot execute command-line and remote command.")
 	}
-	if command == "" && remoteCommand != "" {
-		if command, err = h.Expand(remoteCommand); err != nil {
-			return r.fail("%v", err)
-		}
+	if command == "" {
+		command = remoteCommand // sshconf has expanded its tokens
 	}
 	sessionType := h.Get("sessiontype")
 	if h.Get("forkafterauthentication") == "yes" && command == "" && sessionType != "none" {
@@ -100,7 +104,7 @@ func (r *Client) Run(ctx context.Context) (retErr error) {
 		}
 		return nil
 	}
-	if a.MuxCommand != "" {
+	if a.MuxCommand != "" && a.MuxCommand != "proxy" {
 		return r.muxControl(ctx, h)
 	}
 	if err := r.unsupported(h); err != nil {
@@ -120,7 +124,7 @@ func (r *Client) Run(ctx context.Context) (retErr error) {
 		done bool
 		plan muxPlan
 	)
-	if !wantX11(h) || a.Stdio != "" || sessionType == "none" {
+	if !wantX11(h) || a.Stdio != "" || sessionType == "none" || a.MuxCommand == "proxy" {
 		done, plan, err = r.viaMaster(ctx, h, muxSession{command: command, tty: tty,
 			subsystem: sessionType == "subsystem", none: sessionType == "none", stdinNull: stdinNull})
 	}
@@ -149,6 +153,7 @@ func (r *Client) Run(ctx context.Context) (retErr error) {
 	}
 	x11 := r.startX11(ctx, h, conn)
 	defer x11.close()
+	r.runLocalCommand(h)
 	r.NotifyForked() // -f: only once the forwards are up
 
 	// A keepalive timeout closes the connection under the session, which
@@ -209,12 +214,17 @@ func (r *Client) Run(ctx context.Context) (retErr error) {
 		}
 	}
 	err = session.Run(ctx, conn.Conn, so)
-	r.logTransferred(conn)
 	if err != nil {
 		if kerr := ka.take(); kerr != nil {
 			return r.fail("%v", kerr)
 		}
+		// A broken transport is fatal in ssh(1): its words, and no
+		// closing account of the connection.
+		if msg := transportFailure(conn.Conn); msg != "" {
+			return r.fail("%s", msg)
+		}
 	}
+	r.logTransferred(conn)
 	var ee *sshwire.ExitError
 	var de *session.DisconnectError
 	switch {

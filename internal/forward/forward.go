@@ -52,6 +52,10 @@ type Options struct {
 	// Dial connects to the local end of remote forwards; nil is a
 	// net.Dialer.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// PermitRemoteOpen limits where the SOCKS form of a remote forward
+	// may connect (ssh_config's PermitRemoteOpen): nil or "any" permits
+	// every target, "none" none, else host:port entries ("*" for any).
+	PermitRemoteOpen []string
 	// Conns, if set, is told of every forwarded connection as it opens
 	// (+1) and ends (-1): a multiplexing master stays up while any is
 	// open, as OpenSSH's ControlPersist does.

@@ -223,9 +223,16 @@ func (f *Forwarder) serveRemote(nc sshwire.NewChannel, r *remote, from net.Addr)
 	join(asHalf(c), ch)
 }
 
+// errOpenDenied is a SOCKS target that PermitRemoteOpen refuses.
+var errOpenDenied = errors.New("administratively prohibited")
+
 // dialLocal is how the SOCKS form of remote forwards reaches targets:
 // from this host.
 func (f *Forwarder) dialLocal(host string, port int, _ net.Addr) (halfConn, error) {
+	if !f.o.permitted(host, port) {
+		f.o.Log.Infof("Received request to connect to host %s port %d, but the request was denied.", host, port)
+		return nil, errOpenDenied
+	}
 	c, err := f.o.Dial(f.ctx, "tcp", hostPort(host, port))
 	if err != nil {
 		return nil, err

@@ -303,3 +303,14 @@ func (l *Lab) save() error {
 func (l *Lab) logf(format string, args ...any) {
 	fmt.Fprintf(l.log, format+"\n", args...)
 }
+
+// WriteTry prints where the lab's state is and what to try with it: cmd is
+// how to call the lab command ("jumpgate lab"), flags what names this lab
+// on it (" --name N" or ""), bin the jumpgate binary.
+func (l *Lab) WriteTry(w io.Writer, cmd, flags, bin string) {
+	fmt.Fprintf(w, "\nstate: %s (ssh_config, known_hosts, id_ed25519, logs/)\n", l.Dir())
+	fmt.Fprintf(w, "try:   %s exec%s laptop -- ssh -F %s vm1 hostname\n", cmd, flags, l.SSHConfig())
+	fmt.Fprintf(w, "       %s exec%s laptop -- %s ssh -F %s vm1 hostname\n", cmd, flags, bin, l.SSHConfig())
+	fmt.Fprintf(w, "       ip netns exec %s bash\n", l.Netns("laptop"))
+	fmt.Fprintf(w, "down:  %s down%s\n", cmd, flags)
+}

@@ -153,6 +153,16 @@ func (p *parser) processLine(line, file string, lineno int, active *bool, flags 
 		return fail("invalid quotes")
 	}
 	on := *active
+	unsupported := func() {
+		where := file
+		if where == "" {
+			where = "command-line" // -o, as ssh(1) names it
+		}
+		p.st.warnings = append(p.st.warnings, fmt.Sprintf("%s line %d: Unsupported option %q", where, lineno, keyword))
+	}
+	if on && kw.kind != kUnsupported && p.opts.Unhonoured != nil && p.opts.Unhonoured(kw.name, str) {
+		unsupported()
+	}
 	next := func() (string, bool) {
 		if len(args) == 0 {
 			return "", false
@@ -167,7 +177,7 @@ func (p *parser) processLine(line, file string, lineno int, active *bool, flags 
 	case kIgnore, kDeprecated:
 		consumeAll()
 	case kUnsupported:
-		p.st.warnings = append(p.st.warnings, fmt.Sprintf("%s line %d: Unsupported option %q", file, lineno, keyword))
+		unsupported()
 		consumeAll()
 	case kMulti:
 		a, _ := next()

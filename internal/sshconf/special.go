@@ -213,7 +213,7 @@ func (p *parser) special(name, keyword, str string, args []string, file string, 
 			if !strings.Contains(a, "=") {
 				return fail("Invalid SetEnv.")
 			}
-			if !on || had {
+			if !on || had || setEnvHas(st.setEnv, a) {
 				continue
 			}
 			st.setEnv = append(st.setEnv, a)
@@ -669,4 +669,16 @@ func validEnvName(s string) bool {
 		}
 	}
 	return true
+}
+
+// setEnvHas reports whether list already sets kv's variable: as in
+// ssh(1), the first value of a variable wins within one SetEnv.
+func setEnvHas(list []string, kv string) bool {
+	name, _, _ := strings.Cut(kv, "=")
+	for _, e := range list {
+		if n, _, _ := strings.Cut(e, "="); n == name {
+			return true
+		}
+	}
+	return false
 }

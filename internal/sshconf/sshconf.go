@@ -59,6 +59,11 @@ type Options struct {
 	UserFromDestination string
 	// PortFromDestination is the port from ssh://host:port, 0 if none.
 	PortFromDestination int
+	// Unhonoured reports a keyword (lower case) and value that the
+	// caller parses but cannot act on: an active line setting it gets
+	// ssh(1)'s warning for an option it was built without ("FILE line N:
+	// Unsupported option"), and is kept, so that -G still shows it.
+	Unhonoured func(keyword, value string) bool
 	// StdioForward is -W: it turns ExitOnForwardFailure and
 	// ClearAllForwardings on by default, as in ssh(1).
 	StdioForward bool
@@ -198,7 +203,9 @@ func (h *Host) GetAll(key string) []string {
 	}
 	v := h.values[k]
 	if oneLineList(k) && len(v) == 1 {
-		if v[0] == "none" {
+		// "none" is no files, no domains; but PermitRemoteOpen none
+		// refuses everything, unlike an empty list.
+		if v[0] == "none" && k != "permitremoteopen" {
 			return nil
 		}
 		return strings.Fields(v[0])

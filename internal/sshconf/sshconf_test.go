@@ -168,6 +168,10 @@ Host *
 		{"one-line list split", "db", "userknownhostsfile", false, nil, []string{"/home/me/kh1", "/home/me/kh2"}},
 		{"command line wins", "web", "user", false, []Option{{Key: "User", Value: "cli"}}, []string{"cli"}},
 		{"raw -o", "web", "port", false, []Option{{Value: "Port=9"}}, []string{"9"}},
+		{"permitremoteopen none is kept", "db", "permitremoteopen", false,
+			[]Option{{Key: "PermitRemoteOpen", Value: "none"}}, []string{"none"}},
+		{"setenv first value of a variable wins", "db", "setenv", false,
+			[]Option{{Key: "SetEnv", Value: "A=1 A=11 B=2"}}, []string{"A=1", "B=2"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -228,6 +232,28 @@ func TestIgnoreUnknownAndWarnings(t *testing.T) {
 	}
 	if w := h.Warnings(); len(w) != 1 || !strings.Contains(w[0], "Unsupported option \"compressionlevel\"") {
 		t.Errorf("Warnings() = %q", w)
+	}
+}
+
+// TestUnhonoured: a setting the caller cannot act on warns as ssh(1)
+// warns of an option it lacks, on the command line and in a file, and
+// still shows in -G; an inactive line does not warn.
+func TestUnhonoured(t *testing.T) {
+	t.Parallel()
+	o := memOptions("Host other\n    RekeyLimit 2G\nHost *\n    RekeyLimit 1G\n    VisualHostKey no\n")
+	o.CommandLine = []Option{{Value: "UpdateHostKeys=yes"}}
+	o.Unhonoured = func(k, v string) bool { return k == "updatehostkeys" || k == "rekeylimit" }
+	h, err := Resolve("h", o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := h.Warnings()
+	if len(w) != 2 || w[0] != `command-line line 0: Unsupported option "updatehostkeys"` ||
+		!strings.HasSuffix(w[1], `line 4: Unsupported option "rekeylimit"`) {
+		t.Errorf("Warnings() = %q", w)
+	}
+	if got := h.Get("rekeylimit"); got != "1073741824 0" {
+		t.Errorf("rekeylimit = %q, still shown as set", got)
 	}
 }
 

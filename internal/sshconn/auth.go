@@ -127,7 +127,7 @@ func (a *authBuilder) publicKeys() ([]ssh.Signer, error) {
 				a.log.Debugf("Skipping encrypted key %s: no prompts allowed", id.describe())
 				continue
 			}
-			signer = &lazySigner{a: a, id: id, algos: algorithmsForKey(id.pub)}
+			signer = &lazySigner{a: a, id: id, algos: signatureAlgorithms(algorithmsForKey(id.pub))}
 		}
 		if len(accepted) > 0 {
 			algos := slices.DeleteFunc(algorithmsForKey(id.pub), func(al string) bool { return !slices.Contains(accepted, al) })
@@ -139,7 +139,7 @@ func (a *authBuilder) publicKeys() ([]ssh.Signer, error) {
 			if !ok {
 				continue
 			}
-			ms, err := ssh.NewSignerWithAlgorithms(as, algos)
+			ms, err := ssh.NewSignerWithAlgorithms(as, signatureAlgorithms(algos))
 			if err != nil {
 				a.log.Debugf("Skipping %s: %v", id.describe(), err)
 				continue
@@ -161,6 +161,23 @@ func algorithmsForKey(pk ssh.PublicKey) []string {
 		return []string{ssh.CertAlgoRSASHA512v01, ssh.CertAlgoRSASHA256v01, ssh.CertAlgoRSAv01}
 	}
 	return []string{pk.Type()}
+}
+
+// signatureAlgorithms names the signatures of algos: a certificate's
+// algorithm (ssh-ed25519-cert-v01@openssh.com) signs as its key does
+// (ssh-ed25519), which is what x/crypto's signers list.
+func signatureAlgorithms(algos []string) []string {
+	out := make([]string, len(algos))
+	for i, al := range algos {
+		if base, ok := strings.CutSuffix(al, "-cert-v01@openssh.com"); ok {
+			if strings.HasPrefix(base, "sk-") {
+				base += "@openssh.com"
+			}
+			al = base
+		}
+		out[i] = al
+	}
+	return out
 }
 
 func (a *authBuilder) password() func() (string, error) {

@@ -204,37 +204,49 @@ func TestAuthSSHD(t *testing.T) {
 		}
 	})
 
-	t.Run("certificate", func(t *testing.T) {
-		t.Parallel()
-		srv := startSSHD(t, sshdConf...)
-		ca := testSigner(t, "user-ca")
-		if err := os.WriteFile(filepath.Join(srv.Dir, "ca.pub"), ssh.MarshalAuthorizedKey(ca.PublicKey()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		authorize(t, srv) // no authorized keys: only the certificate can work
-		h := clientHost(t, srv)
-		key := filepath.Join(h.home, "id_cert")
-		pubText := keygen(t, key, "")
-		pub, _, _, _, err := ssh.ParseAuthorizedKey([]byte(pubText))
-		if err != nil {
-			t.Fatal(err)
-		}
-		cert := &ssh.Certificate{Key: pub, CertType: ssh.UserCert, KeyId: "test", ValidPrincipals: []string{"root"}, ValidBefore: ssh.CertTimeInfinity,
-			Permissions: ssh.Permissions{Extensions: map[string]string{"permit-pty": ""}}}
-		if err := cert.SignCert(rand.Reader, ca); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(key+"-cert.pub", ssh.MarshalAuthorizedKey(cert), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		h.set("identityfile", key)
-		if _, warn, err := login(t, srv, h, nil, nil); err != nil {
-			t.Fatalf("login: %v\n%s", err, warn)
-		}
-		if !strings.Contains(srv.Log.String(), "Accepted publickey for root") || !strings.Contains(srv.Log.String(), "ID test") {
-			t.Errorf("sshd did not accept the certificate:\n%s", srv.Log)
-		}
-	})
+	// The certificate in file-cert.pub, in file.pub (which makes the
+	// identity the certificate, as in ssh(1)), and offered with
+	// PubkeyAcceptedAlgorithms set.
+	for _, tc := range []struct{ name, suffix, accepted string }{
+		{"certificate", "-cert.pub", ""},
+		{"certificate-in-pub", ".pub", ""},
+		{"certificate-accepted-algorithms", "-cert.pub", ssh.CertAlgoED25519v01},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv := startSSHD(t, sshdConf...)
+			ca := testSigner(t, "user-ca")
+			if err := os.WriteFile(filepath.Join(srv.Dir, "ca.pub"), ssh.MarshalAuthorizedKey(ca.PublicKey()), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			authorize(t, srv) // no authorized keys: only the certificate can work
+			h := clientHost(t, srv)
+			key := filepath.Join(h.home, "id_cert")
+			pubText := keygen(t, key, "")
+			pub, _, _, _, err := ssh.ParseAuthorizedKey([]byte(pubText))
+			if err != nil {
+				t.Fatal(err)
+			}
+			cert := &ssh.Certificate{Key: pub, CertType: ssh.UserCert, KeyId: "test", ValidPrincipals: []string{"root"}, ValidBefore: ssh.CertTimeInfinity,
+				Permissions: ssh.Permissions{Extensions: map[string]string{"permit-pty": ""}}}
+			if err := cert.SignCert(rand.Reader, ca); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(key+tc.suffix, ssh.MarshalAuthorizedKey(cert), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			h.set("identityfile", key)
+			if tc.accepted != "" {
+				h.set("pubkeyacceptedalgorithms", tc.accepted)
+			}
+			if _, warn, err := login(t, srv, h, nil, nil); err != nil {
+				t.Fatalf("login: %v\n%s", err, warn)
+			}
+			if !strings.Contains(srv.Log.String(), "Accepted publickey for root") || !strings.Contains(srv.Log.String(), "ID test") {
+				t.Errorf("sshd did not accept the certificate:\n%s", srv.Log)
+			}
+		})
+	}
 
 	t.Run("changed-host-key-refused", func(t *testing.T) {
 		t.Parallel()
@@ -276,4 +288,44 @@ func serveAgent(t *testing.T, kr agent.Agent) string {
 		}
 	}()
 	return sock
+}
+
+// TestForwardAgentWithoutAgent: ForwardAgent yes with no agent listening
+// is no error, as in ssh(1): forwarding is requested and the session runs.
+func TestForwardAgentWithoutAgent(t *testing.T) {
+	t.Parallel()
+	srv := startSSHD(t, "AuthorizedKeysFile {dir}/authorized_keys")
+	h := clientHost(t, srv, "forwardagent", "yes")
+	key := filepath.Join(h.home, "id_test")
+	authorize(t, srv, keygen(t, key, ""))
+	h.set("identityfile", key)
+	getenv := func(k string) string {
+		if k == "SSH_AUTH_SOCK" {
+			return filepath.Join(h.home, "no-agent.sock")
+		}
+		return ""
+	}
+	warn := &sshtest.Buffer{}
+	c, err := newClient(context.Background(), Config{Warn: warn, Getenv: getenv}, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	conn, err := engine.Dial("tcp", srv.Addr, 10*time.Second, c.Config)
+	if err != nil {
+		t.Fatalf("dial: %v\n%s", err, warn)
+	}
+	defer conn.Close()
+	sess, err := sshwire.NewSession(context.Background(), conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close()
+	if err := c.ForwardAgent(conn, sess); err != nil {
+		t.Fatalf("ForwardAgent: %v", err)
+	}
+	out, err := sess.Output(`test -n "$SSH_AUTH_SOCK" && echo forwarded`)
+	if err != nil || strings.TrimSpace(string(out)) != "forwarded" {
+		t.Fatalf("session: %q, %v", out, err)
+	}
 }

@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
@@ -46,6 +47,9 @@ type hostKeyPolicy struct {
 	prompter Prompter
 	out      *output
 	unsafe   *atomic.Bool // set when continuing past a changed/revoked key
+
+	command     *knownHostsCommand // KnownHostsCommand; nil if none
+	revokedFile string             // RevokedHostKeys, expanded; "" if none
 }
 
 // errHostKeyRefused is the cause inside a HostKeyError when the user said
@@ -75,6 +79,16 @@ func (p *hostKeyPolicy) fail(reason error) error {
 func (p *hostKeyPolicy) callback(_ string, remote net.Addr, key ssh.PublicKey) error {
 	log := p.out.log
 	log.Debugf("Server host key: %s %s", key.Type(), p.fingerprint(key))
+	if p.revokedFile != "" {
+		switch err := checkRevoked(p.revokedFile, key); {
+		case errors.Is(err, errKeyRevoked):
+			p.out.errorf("Host key %s %s revoked by file %s", keyTypeName(key), p.fingerprint(key), p.revokedFile)
+			return p.fail(errHostKeyRefused)
+		case err != nil:
+			p.out.errorf("Error checking host key %s %s in revoked keys file %s: %v", keyTypeName(key), p.fingerprint(key), p.revokedFile, err)
+			return p.fail(errHostKeyRefused)
+		}
+	}
 
 	var ip net.IP
 	if ta, ok := remote.(*net.TCPAddr); ok && !p.proxied {
@@ -96,6 +110,10 @@ func (p *hostKeyPolicy) callback(_ string, remote net.Addr, key ssh.PublicKey) e
 	checkIP := p.checkHostIP && ip != nil && !local && p.hostName != ip.String()
 
 	kh := readKnownHosts(append(append([]string(nil), p.userFiles...), p.globalFiles...), log)
+	kh.entries = append(kh.entries, p.command.entries(p, "HOSTNAME", host, key)...)
+	if checkIP {
+		kh.entries = append(kh.entries, p.command.entries(p, "ADDRESS", ipName, key)...)
+	}
 	hostEntries := kh.forHost(host)
 
 	if cert, ok := key.(*ssh.Certificate); ok {
@@ -113,7 +131,7 @@ func (p *hostKeyPolicy) callback(_ string, remote net.Addr, key ssh.PublicKey) e
 			if cert.CertType != ssh.HostCert {
 				err = errors.New("certificate is not a host certificate")
 			} else {
-				err = cc.CheckCert(principal, cert)
+				err = checkHostCert(cc, principal, cert)
 			}
 			if err == nil {
 				log.Debugf("Host '%s' is known and matches the %s host certificate.", host, keyTypeName(key))
@@ -380,4 +398,38 @@ func appendKnownHosts(file, text string) error {
 		return err
 	}
 	return f.Close()
+}
+
+// checkHostCert is CertChecker.CheckCert for a host certificate, except
+// that one naming no principals is valid for every host, as in ssh(1)
+// (x/crypto refuses it): the other checks are made here.
+func checkHostCert(cc *ssh.CertChecker, principal string, cert *ssh.Certificate) error {
+	if len(cert.ValidPrincipals) > 0 {
+		return cc.CheckCert(principal, cert)
+	}
+	if len(cert.CriticalOptions) > 0 {
+		return errors.New("host certificate has critical options")
+	}
+	now := time.Now().Unix()
+	if after := int64(cert.ValidAfter); after < 0 || now < after {
+		return errors.New("cert is not yet valid")
+	}
+	if before := int64(cert.ValidBefore); cert.ValidBefore != ssh.CertTimeInfinity && (now >= before || before < 0) {
+		return errors.New("cert has expired")
+	}
+	return verifyCertSignature(cert)
+}
+
+// verifyCertSignature checks the CA's signature over the certificate
+// (PROTOCOL.certkeys: everything up to the signature field).
+func verifyCertSignature(cert *ssh.Certificate) error {
+	if cert.SignatureKey == nil || cert.Signature == nil {
+		return errors.New("certificate is not signed")
+	}
+	all := cert.Marshal()
+	sig := ssh.Marshal(cert.Signature)
+	if len(all) < 4+len(sig) {
+		return errors.New("certificate is malformed")
+	}
+	return cert.SignatureKey.Verify(all[:len(all)-4-len(sig)], cert.Signature)
 }

@@ -99,6 +99,14 @@ func (a *authBuilder) loadIdentityFile(path string, explicit bool) []*identity {
 		a.out.errorf("Load key \"%s\": invalid format", path)
 		return nil
 	}
+	// A file.pub that holds a certificate for the key makes the identity
+	// that certificate, as in ssh(1), which loads the public half first.
+	if c, ok := pubOnly.(*ssh.Certificate); ok && id.pub != nil && keysEqual(c.Key, id.pub) {
+		id.pub = c
+		if id.signer != nil {
+			id.signer = certSigner(c, id.signer)
+		}
+	}
 	return a.withCert(id, path)
 }
 

@@ -89,7 +89,7 @@ func (s settings) list(key, def string) []string {
 
 // paths reads a keyword whose values are paths, possibly several per value
 // (UserKnownHostsFile prints as one space-separated line in ssh -G),
-// expanding ~ and %-tokens. "none" means no files.
+// expanding ~. "none" means no files.
 func (s settings) paths(key string, def []string) ([]string, error) {
 	vals := s.h.GetAll(key)
 	if len(vals) == 0 {
@@ -101,11 +101,18 @@ func (s settings) paths(key string, def []string) ([]string, error) {
 			if strings.EqualFold(f, "none") {
 				continue
 			}
-			e, err := s.h.Expand(f)
-			if err != nil {
-				return nil, fmt.Errorf("expand %s %q: %w", key, f, err)
+			// Only ~ is left to expand: sshconf has expanded the tokens
+			// of UserKnownHostsFile, and ssh(1) expands none in
+			// GlobalKnownHostsFile. Expanding again would read a
+			// literal %% as a token.
+			if strings.HasPrefix(f, "~") {
+				e, err := s.h.Expand(f)
+				if err != nil {
+					return nil, fmt.Errorf("expand %s %q: %w", key, f, err)
+				}
+				f = e
 			}
-			out = append(out, e)
+			out = append(out, f)
 		}
 	}
 	return out, nil

@@ -209,7 +209,19 @@ func newHostKeyPolicy(s settings, cfg Config, out *output, prompter Prompter, ba
 	}
 	proxy := s.str("proxycommand", "none")
 	jump := s.str("proxyjump", "none")
+	command, err := newKnownHostsCommand(s)
+	if err != nil {
+		return nil, err
+	}
+	revoked := s.str("revokedhostkeys", "none")
+	if strings.EqualFold(revoked, "none") {
+		revoked = ""
+	} else if revoked, err = s.h.Expand(revoked); err != nil {
+		return nil, fmt.Errorf("RevokedHostKeys: %w", err)
+	}
 	return &hostKeyPolicy{
+		command:         command,
+		revokedFile:     revoked,
 		hostName:        s.str("hostname", ""),
 		port:            s.int("port", 22),
 		alias:           s.str("hostkeyalias", ""),
@@ -271,15 +283,9 @@ func forwardAgent(client sshwire.Conn, session *sshwire.Session, s settings, v s
 		}
 		sock = p
 	}
-	if sock == "" {
-		return errors.New("forward agent: no agent socket (SSH_AUTH_SOCK is not set)")
-	}
-	// Fail now, not at the first remote request, if there is no agent.
-	c, err := net.Dial("unix", sock)
-	if err != nil {
-		return fmt.Errorf("forward agent: connect to %s: %w", sock, err)
-	}
-	c.Close()
+	// No agent (SSH_AUTH_SOCK unset, or nothing listening) is no error,
+	// as in ssh(1): forwarding is requested all the same, and each agent
+	// connection the server opens is refused.
 	chans := client.HandleChannelOpen(agentChannel)
 	if chans == nil {
 		return errors.New("forward agent: agent forwarding already set up")
@@ -298,6 +304,10 @@ const agentChannel = "auth-agent@openssh.com"
 // serveAgentChannels connects each agent channel to the agent at sock.
 func serveAgentChannels(chans <-chan sshwire.NewChannel, sock string) {
 	for nc := range chans {
+		if sock == "" {
+			nc.Reject(sshwire.ConnectionFailed, "no authentication agent")
+			continue
+		}
 		agentConn, err := net.Dial("unix", sock)
 		if err != nil {
 			nc.Reject(sshwire.ConnectionFailed, err.Error())

@@ -1,6 +1,7 @@
 package vpn
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -41,4 +42,15 @@ func rateText(bps float64) string {
 		return fmt.Sprintf("%.1f kbit/s", bps/1e3)
 	}
 	return fmt.Sprintf("%.0f bit/s", bps)
+}
+
+// WriteJSON prints recs as `jumpgate vpn status --json` does: an array,
+// empty rather than null when no tunnel runs.
+func WriteJSON(w io.Writer, recs []Record) error {
+	if recs == nil {
+		recs = []Record{}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(recs)
 }

@@ -1,0 +1,23 @@
+package client
+
+import "strings"
+
+// unhonoured reports the settings jumpgate parses (and `ssh -G` shows)
+// but cannot act on yet: they get ssh(1)'s warning for an option it was
+// built without, instead of being silently ignored. Defaults and "off"
+// values need no warning. (Compression comes with the engine's transport;
+// until then it is off, with a debug line.)
+func unhonoured(keyword, value string) bool {
+	v := strings.ToLower(strings.Trim(strings.Fields(value + " x")[0], `"`))
+	off := v == "no" || v == "false"
+	switch keyword {
+	case "rekeylimit":
+		// The transport rekeys at its own limits.
+		return v != "default" && v != "none"
+	case "updatehostkeys", "verifyhostkeydns", "proxyusefdpass", "visualhostkey", "addkeystoagent":
+		return !off
+	case "casignaturealgorithms", "requiredrsasize", "kbdinteractivedevices":
+		return true
+	}
+	return false
+}
