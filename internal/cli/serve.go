@@ -104,6 +104,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if o.loginGraceTime == 0 {
 		cfg.LoginGraceTime = -1
 	}
+	_, cfg.Handshake = handshakes(e.getenv)
 	if o.permitTunnel {
 		cfg.Channels = map[string]server.ChannelHandler{
 			vpn.TunChannelType: func(ctx context.Context, c *server.Conn, nch sshwire.NewChannel) {

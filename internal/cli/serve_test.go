@@ -15,9 +15,9 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/jumpgate/jumpgate/internal/engine"
 	"github.com/jumpgate/jumpgate/internal/iostreams"
 	"github.com/jumpgate/jumpgate/internal/sshwire"
-	"github.com/jumpgate/jumpgate/internal/xssh"
 )
 
 type lockedBuffer struct {
@@ -108,12 +108,12 @@ func TestServeLifecycle(t *testing.T) {
 	}
 	// The server answers with its host key.
 	var seen ssh.PublicKey
-	xssh.Dial("tcp", addr, 5*time.Second, &sshwire.ClientConfig{User: "root", HostKeyCallback: func(_ string, _ net.Addr, k ssh.PublicKey) error {
+	_, dialErr := engine.Dial("tcp", addr, 5*time.Second, &sshwire.ClientConfig{User: "root", HostKeyCallback: func(_ string, _ net.Addr, k ssh.PublicKey) error {
 		seen = k
 		return nil
 	}})
 	if seen == nil || !bytes.Equal(seen.Marshal(), signer.PublicKey().Marshal()) {
-		t.Fatalf("server presented another host key")
+		t.Fatalf("server presented another host key %v (dial: %v)", seen, dialErr)
 	}
 	cancel()
 	select {

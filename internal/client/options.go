@@ -18,6 +18,7 @@ import (
 
 	"github.com/jumpgate/jumpgate/internal/iostreams"
 	"github.com/jumpgate/jumpgate/internal/sshconf"
+	"github.com/jumpgate/jumpgate/internal/sshwire"
 )
 
 // exitConnection is ssh(1)'s status for a failure of its own: 255.
@@ -45,6 +46,9 @@ type Env struct {
 	// Master: it is a background master started by another client
 	// ([MasterEnv]).
 	Forked, Master bool
+	// Handshake runs the SSH handshake of every connection; nil means our
+	// engine's.
+	Handshake sshwire.ClientHandshake
 }
 
 // Options is the command line of `jumpgate ssh`, parsed the way ssh(1)

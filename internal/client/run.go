@@ -290,6 +290,7 @@ func (r *Client) dialer() *dial.Dialer {
 
 		ViaMaster:     r.hopViaMaster,
 		ResolveDomain: r.resolveDomain,
+		Handshake:     r.e.Handshake,
 	}
 }
 

@@ -31,11 +31,13 @@ func transportFailure(conn sshwire.Conn) string {
 	if ta, ok := conn.RemoteAddr().(*net.TCPAddr); ok {
 		remote = ta.IP.String() + " port " + strconv.Itoa(ta.Port)
 	}
-	// The transport's errors by their words: x/crypto's, and the AEADs'.
+	// The transport's errors by their words: our engine's, x/crypto's, and
+	// the AEADs'.
 	s := err.Error()
 	var first, why string
 	switch {
-	case strings.Contains(s, "MAC failure"), strings.Contains(s, "message authentication failed"):
+	case strings.Contains(s, "message authentication code incorrect"), strings.Contains(s, "MAC failure"),
+		strings.Contains(s, "message authentication failed"):
 		first, why = "Corrupted MAC on input.", "message authentication code incorrect"
 	case strings.Contains(s, "packet length"), strings.Contains(s, "packet too large"), strings.Contains(s, "empty packet"):
 		first, why = "Bad packet length.", "Connection corrupted"

@@ -19,13 +19,13 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jumpgate/jumpgate/internal/engine"
 	"github.com/jumpgate/jumpgate/internal/rawio"
 	"github.com/jumpgate/jumpgate/internal/sshconf"
 	"github.com/jumpgate/jumpgate/internal/sshconn"
 	"github.com/jumpgate/jumpgate/internal/sshio"
 	"github.com/jumpgate/jumpgate/internal/sshwire"
 	"github.com/jumpgate/jumpgate/internal/vlog"
-	"github.com/jumpgate/jumpgate/internal/xssh"
 )
 
 // maxHops bounds a jump chain, so that a config whose hosts jump through
@@ -61,6 +61,8 @@ type Dialer struct {
 	// HOST/DOMAIN (hyper2/vm1) the libvirt domain DOMAIN on the
 	// hypervisor HOST, reached through it ([Dialer.dialDomain]).
 	ResolveDomain DomainResolver
+	// Handshake runs the SSH handshake; nil means our engine's.
+	Handshake sshwire.ClientHandshake
 }
 
 // Conn is an authenticated connection to a destination, together with the
@@ -302,7 +304,11 @@ func (d *Dialer) handshake(ctx context.Context, h *sshconf.Host, conn net.Conn, 
 		// identification, not the user typing a passphrase later.
 		hc = &bannerDeadline{Conn: conn}
 	}
-	cc, err := xssh.Client(newReadBuffered(hc), addr, &cfg)
+	handshake := d.Handshake
+	if handshake == nil {
+		handshake = engine.Client
+	}
+	cc, err := handshake(newReadBuffered(hc), addr, &cfg)
 	if err != nil {
 		auth.Close()
 		if ctx.Err() != nil {

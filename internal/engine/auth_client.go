@@ -98,7 +98,11 @@ func clientAuth(pc packetConn, cfg *sshwire.ClientConfig) error {
 			return &AuthError{Tried: tried, Allowed: a.allowed, PasswordChange: a.pwdMsg, SignErrors: a.signErrs}
 		}
 		res, err = a.run(m)
-		tried = append(tried, m.Name())
+		// After partial success a method may be asked again (AuthenticationMethods
+		// publickey,publickey wants a second key), as x/crypto does.
+		if res != authPartial {
+			tried = append(tried, m.Name())
+		}
 	}
 	if err != nil {
 		return err

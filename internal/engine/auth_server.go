@@ -196,7 +196,8 @@ func (s *serverAuthState) attempt(req *userauthRequest) (*sshwire.Permissions, b
 }
 
 func (s *serverAuthState) publicKey(req *userauthRequest) (*sshwire.Permissions, bool, error) {
-	pub, err := ssh.ParsePublicKey(req.key)
+	// A copy: the callback may keep the key past this packet's buffer.
+	pub, err := ssh.ParsePublicKey(slices.Clone(req.key))
 	if err != nil {
 		return nil, true, fmt.Errorf("ssh: parse public key: %w", err)
 	}

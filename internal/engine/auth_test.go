@@ -428,3 +428,25 @@ func TestAuthSignFailure(t *testing.T) {
 		t.Fatalf("client error %v", r.cerr)
 	}
 }
+
+// TestAuthPartialSameMethod: after partial success the server may want
+// the same method again (sshd's AuthenticationMethods publickey,publickey).
+func TestAuthPartialSameMethod(t *testing.T) {
+	t.Parallel()
+	ct, st := memPair()
+	defer ct.close()
+	go scriptedServer(t, st, func(req *userauthRequest) [][]byte {
+		switch {
+		case req.method == "none":
+			return [][]byte{(&userauthFailure{methods: []string{"password"}}).marshal()}
+		case req.method == "password" && string(req.password) == "one":
+			return [][]byte{(&userauthFailure{methods: []string{"password"}, partial: true}).marshal()}
+		case req.method == "password" && string(req.password) == "two":
+			return [][]byte{{msgUserauthSuccess}}
+		}
+		return [][]byte{(&userauthFailure{methods: []string{"password"}}).marshal()}
+	})
+	if err := clientAuth(ct, &sshwire.ClientConfig{User: "me", Auth: []sshwire.AuthMethod{passwords("one", "two")}}); err != nil {
+		t.Fatal(err)
+	}
+}

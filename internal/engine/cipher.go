@@ -3,6 +3,7 @@ package engine
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/des"
 	"crypto/subtle"
 	"encoding/binary"
 	"errors"
@@ -64,6 +65,8 @@ func lookupCipher(name string) (cipherInfo, bool) {
 		return cipherInfo{keyLen: 24, ivLen: 16}, true
 	case "aes256-ctr", "aes256-cbc":
 		return cipherInfo{keyLen: 32, ivLen: 16}, true
+	case "3des-cbc":
+		return cipherInfo{keyLen: 24, ivLen: 8}, true
 	}
 	return cipherInfo{}, false
 }
@@ -72,6 +75,12 @@ func lookupCipher(name string) (cipherInfo, bool) {
 func defaultCiphers() []string {
 	return []string{"chacha20-poly1305@openssh.com", "aes128-ctr", "aes192-ctr", "aes256-ctr",
 		"aes128-gcm@openssh.com", "aes256-gcm@openssh.com"}
+}
+
+// legacyCiphers are those OpenSSH 9.2's client completes when configured
+// to but does not offer by default.
+func legacyCiphers() []string {
+	return []string{"aes128-cbc", "aes192-cbc", "aes256-cbc", "3des-cbc"}
 }
 
 // newPacketCipher builds one direction's cipher from its derived keys;
@@ -96,7 +105,11 @@ func newPacketCipher(name, macName string, key, iv, macKey []byte, encrypt bool)
 		copy(c.iv[:], iv)
 		return c, nil
 	}
-	blk, err := aes.NewCipher(key)
+	newBlock := aes.NewCipher
+	if name == "3des-cbc" {
+		newBlock = des.NewTripleDESCipher
+	}
+	blk, err := newBlock(key)
 	if err != nil {
 		return nil, fmt.Errorf("cipher %s: %w", name, err)
 	}
@@ -104,11 +117,11 @@ func newPacketCipher(name, macName string, key, iv, macKey []byte, encrypt bool)
 	if !ok {
 		return nil, fmt.Errorf("ssh: unknown MAC %q", macName)
 	}
-	c := &blockCipher{mac: m.new(macKey), etm: m.etm, macLen: m.size}
+	c := &blockCipher{mac: m.new(macKey), etm: m.etm, macLen: m.size, bs: blk.BlockSize()}
 	switch name {
 	case "aes128-ctr", "aes192-ctr", "aes256-ctr":
 		c.stream = cipher.NewCTR(blk, iv)
-	case "aes128-cbc", "aes192-cbc", "aes256-cbc":
+	case "aes128-cbc", "aes192-cbc", "aes256-cbc", "3des-cbc":
 		if encrypt {
 			c.cbc = cipher.NewCBCEncrypter(blk, iv)
 		} else {
@@ -169,7 +182,7 @@ func (plainCipher) open(_ uint32, r io.Reader, buf []byte) ([]byte, []byte, erro
 	return buf[4:], buf, nil
 }
 
-// blockCipher is AES in CTR or CBC mode with an HMAC, MAC-then-encrypt or
+// blockCipher is AES in CTR or CBC mode, or 3DES in CBC, with an HMAC, MAC-then-encrypt or
 // encrypt-then-MAC (OpenSSH PROTOCOL 1.5).
 type blockCipher struct {
 	stream cipher.Stream
@@ -177,11 +190,12 @@ type blockCipher struct {
 	mac    hash.Hash
 	macLen int
 	etm    bool
+	bs     int // the block size packets align to
 	seqBuf [4]byte
 	sum    [64]byte
 }
 
-func (c *blockCipher) align() int      { return aes.BlockSize }
+func (c *blockCipher) align() int      { return c.bs }
 func (c *blockCipher) aadLength() bool { return c.etm }
 
 func (c *blockCipher) crypt(b []byte) {
@@ -217,7 +231,7 @@ func (c *blockCipher) open(seq uint32, r io.Reader, buf []byte) ([]byte, []byte,
 			return nil, buf, err
 		}
 		n := binary.BigEndian.Uint32(buf)
-		if err := checkLength(n, aes.BlockSize, true); err != nil {
+		if err := checkLength(n, c.bs, true); err != nil {
 			return nil, buf, err
 		}
 		total := 4 + int(n)
@@ -232,21 +246,21 @@ func (c *blockCipher) open(seq uint32, r io.Reader, buf []byte) ([]byte, []byte,
 		c.crypt(buf[4:total])
 		return buf[4:total], buf, nil
 	}
-	buf = grow(buf, aes.BlockSize)
+	buf = grow(buf, c.bs)
 	if _, err := io.ReadFull(r, buf); err != nil {
 		return nil, buf, err
 	}
 	c.crypt(buf)
 	n := binary.BigEndian.Uint32(buf)
-	if err := checkLength(n, aes.BlockSize, false); err != nil {
+	if err := checkLength(n, c.bs, false); err != nil {
 		return nil, buf, err
 	}
 	total := 4 + int(n)
 	buf = grow(buf, total+c.macLen)
-	if _, err := io.ReadFull(r, buf[aes.BlockSize:]); err != nil {
+	if _, err := io.ReadFull(r, buf[c.bs:]); err != nil {
 		return nil, buf, err
 	}
-	c.crypt(buf[aes.BlockSize:total])
+	c.crypt(buf[c.bs:total])
 	if subtle.ConstantTimeCompare(c.macOf(seq, buf[:total]), buf[total:]) != 1 {
 		return nil, buf, errMAC
 	}

@@ -185,3 +185,46 @@ func TestOpenSSHAgainstServer(t *testing.T) {
 		t.Fatalf("ssh exit 3: %v", err)
 	}
 }
+
+// TestCallbackKeysOutliveTheirPacket: the host key the client's callback
+// gets and the user key the server's gets stay intact while the
+// connection reads on, since callers keep them (known_hosts, logs).
+func TestCallbackKeysOutliveTheirPacket(t *testing.T) {
+	t.Parallel()
+	hk, user := newEd25519(t), newEd25519(t)
+	cn, sn := net.Pipe()
+	var gotUser ssh.PublicKey
+	done := make(chan error, 1)
+	go func() {
+		sc, err := Server(sn, &sshwire.ServerConfig{HostKeys: []ssh.Signer{hk},
+			PublicKeyCallback: func(_ sshwire.ConnMetadata, k ssh.PublicKey) (*sshwire.Permissions, error) {
+				gotUser = k
+				return nil, nil
+			}})
+		if err == nil {
+			sc.Wait()
+		}
+		done <- err
+	}()
+	var gotHost ssh.PublicKey
+	c, err := Client(cn, "pipe", &sshwire.ClientConfig{User: "me", Auth: []sshwire.AuthMethod{sshwire.Signers(user)},
+		HostKeyCallback: func(_ string, _ net.Addr, k ssh.PublicKey) error {
+			gotHost = k
+			return nil
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A round trip after authentication, so both sides read more packets.
+	if _, _, err := c.SendRequest(context.Background(), "keepalive@openssh.com", true, nil); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	<-done
+	if !keyEqual(gotHost, hk.PublicKey()) {
+		t.Errorf("host key changed under the callback's caller")
+	}
+	if !keyEqual(gotUser, user.PublicKey()) {
+		t.Errorf("user key changed under the callback's caller")
+	}
+}

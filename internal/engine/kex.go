@@ -181,6 +181,12 @@ func lookupKex(name string) (kexAlgo, bool) {
 		return kexAlgo{hash: crypto.SHA512, newAgreement: func() agreement { return newDHAgreement(group18()) }}, true
 	case "diffie-hellman-group-exchange-sha256":
 		return kexAlgo{hash: crypto.SHA256, gex: true}, true
+	case "diffie-hellman-group-exchange-sha1":
+		return kexAlgo{hash: crypto.SHA1, gex: true}, true
+	case "diffie-hellman-group14-sha1":
+		return kexAlgo{hash: crypto.SHA1, newAgreement: func() agreement { return newDHAgreement(group14()) }}, true
+	case "diffie-hellman-group1-sha1":
+		return kexAlgo{hash: crypto.SHA1, newAgreement: func() agreement { return newDHAgreement(group1()) }}, true
 	}
 	return kexAlgo{}, false
 }
@@ -192,6 +198,13 @@ func defaultKexes() []string {
 		"ecdh-sha2-nistp256", "ecdh-sha2-nistp384", "ecdh-sha2-nistp521",
 		"diffie-hellman-group-exchange-sha256", "diffie-hellman-group16-sha512",
 		"diffie-hellman-group18-sha512", "diffie-hellman-group14-sha256"}
+}
+
+// legacyKexes are the SHA-1 methods OpenSSH 9.2's client completes when
+// configured to but does not offer by default.
+func legacyKexes() []string {
+	return []string{"diffie-hellman-group14-sha1", "diffie-hellman-group-exchange-sha1",
+		"diffie-hellman-group1-sha1"}
 }
 
 // keyMaterial derives one key of n bytes (RFC 4253 7.2): HASH(K || H || X

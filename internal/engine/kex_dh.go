@@ -33,6 +33,7 @@ func groupFromHex(h string) dhGroup {
 	return dhGroup{p: p, g: big.NewInt(2)}
 }
 
+func group1() dhGroup  { return groupFromHex(group1Hex) }
 func group14() dhGroup { return groupFromHex(group14Hex) }
 func group16() dhGroup { return groupFromHex(group16Hex) }
 func group18() dhGroup { return groupFromHex(group18Hex) }

@@ -122,7 +122,9 @@ func parseSignature(b []byte) (*ssh.Signature, error) {
 // verifyHostKey parses the server's key, checks it is of the negotiated
 // algorithm's type and that it signed h in that algorithm's format.
 func verifyHostKey(alg string, blob, sigBlob, h []byte) (ssh.PublicKey, error) {
-	key, err := ssh.ParsePublicKey(blob)
+	// A copy: the key may share its bytes, and blob is in a packet
+	// buffer that the next read reuses, but the callback may keep it.
+	key, err := ssh.ParsePublicKey(slices.Clone(blob))
 	if err != nil {
 		return nil, fmt.Errorf("ssh: server's host key: %w", err)
 	}

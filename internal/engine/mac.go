@@ -2,10 +2,12 @@ package engine
 
 import (
 	"crypto/hmac"
+	"crypto/md5"
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/sha512"
 	"hash"
+	"strings"
 )
 
 // macInfo describes a MAC by name (RFC 4253 6.4, RFC 6668, OpenSSH
@@ -30,11 +32,17 @@ func lookupMAC(name string) (macInfo, bool) {
 	case "hmac-sha2-512":
 		m.keyLen, m.size = 64, 64
 		m.new = func(k []byte) hash.Hash { return hmac.New(sha512.New, k) }
-	case "hmac-sha1":
+	case "hmac-sha1", "hmac-sha1-96":
 		m.keyLen, m.size = 20, 20
 		m.new = func(k []byte) hash.Hash { return hmac.New(sha1.New, k) }
+	case "hmac-md5", "hmac-md5-96":
+		m.keyLen, m.size = 16, 16
+		m.new = func(k []byte) hash.Hash { return hmac.New(md5.New, k) }
 	default:
 		return macInfo{}, false
+	}
+	if strings.HasSuffix(base, "-96") {
+		m.size = 12 // RFC 4253 6.4: the first 96 bits of the HMAC
 	}
 	return m, true
 }
@@ -43,4 +51,11 @@ func lookupMAC(name string) (macInfo, bool) {
 func defaultMACs() []string {
 	return []string{"hmac-sha2-256-etm@openssh.com", "hmac-sha2-512-etm@openssh.com",
 		"hmac-sha1-etm@openssh.com", "hmac-sha2-256", "hmac-sha2-512", "hmac-sha1"}
+}
+
+// legacyMACs are those OpenSSH 9.2's client completes when configured to
+// but does not offer by default (it has the umac family too).
+func legacyMACs() []string {
+	return []string{"hmac-sha1-96", "hmac-md5", "hmac-md5-96", "hmac-sha1-96-etm@openssh.com",
+		"hmac-md5-etm@openssh.com", "hmac-md5-96-etm@openssh.com"}
 }

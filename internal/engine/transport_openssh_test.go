@@ -27,9 +27,13 @@ func interopKexes() []string {
 	return slices.DeleteFunc(defaultKexes(), func(k string) bool { return k == "mlkem768x25519-sha256" })
 }
 
-func allCiphers() []string {
-	return append(defaultCiphers(), "aes128-cbc", "aes192-cbc", "aes256-cbc")
-}
+func allCiphers() []string { return slices.Concat(defaultCiphers(), legacyCiphers()) }
+
+func allMACs() []string { return slices.Concat(defaultMACs(), legacyMACs()) }
+
+// interopAllKexes adds the legacy methods, which both sides offer only
+// when configured to.
+func interopAllKexes() []string { return slices.Concat(interopKexes(), legacyKexes()) }
 
 // sshdHostKeys writes an RSA and an ECDSA host key for sshd beside the
 // ed25519 one StartSSHD makes, and returns their HostKey lines.
@@ -152,6 +156,9 @@ func TestInteropClientAgainstSSHD(t *testing.T) {
 	}
 	conf := append(hostKeys,
 		"Ciphers "+strings.Join(allCiphers(), ","),
+		"MACs "+strings.Join(allMACs(), ","),
+		"KexAlgorithms "+strings.Join(interopAllKexes(), ","),
+		"HostKeyAlgorithms +ssh-rsa",
 		"Compression yes",
 		"AuthorizedKeysFile {dir}/authorized_keys",
 		"PermitRootLogin prohibit-password",
@@ -166,17 +173,17 @@ func TestInteropClientAgainstSSHD(t *testing.T) {
 		algs sshwire.AlgorithmList
 	}
 	var cases []tc
-	for _, k := range interopKexes() {
+	for _, k := range interopAllKexes() {
 		cases = append(cases, tc{"kex/" + k, sshwire.AlgorithmList{KeyExchanges: []string{k}}})
 	}
 	for _, c := range allCiphers() {
 		cases = append(cases, tc{"cipher/" + c, sshwire.AlgorithmList{Ciphers: []string{c}}})
 	}
-	for _, m := range defaultMACs() {
+	for _, m := range allMACs() {
 		cases = append(cases, tc{"mac/" + m, sshwire.AlgorithmList{Ciphers: []string{"aes128-ctr"}, MACs: []string{m}}})
 		cases = append(cases, tc{"mac-cbc/" + m, sshwire.AlgorithmList{Ciphers: []string{"aes256-cbc"}, MACs: []string{m}}})
 	}
-	for _, h := range []string{"ssh-ed25519", "ecdsa-sha2-nistp256", "rsa-sha2-256", "rsa-sha2-512"} {
+	for _, h := range []string{"ssh-ed25519", "ecdsa-sha2-nistp256", "rsa-sha2-256", "rsa-sha2-512", "ssh-rsa"} {
 		cases = append(cases, tc{"hostkey/" + h, sshwire.AlgorithmList{HostKeys: []string{h}}})
 	}
 	for _, c := range cases {
@@ -403,7 +410,8 @@ func TestInteropOpenSSHClient(t *testing.T) {
 	sshtest.RequireOpenSSH(t, "ssh")
 	keys := newTestHostKeys(t)
 	cfg := &transportConfig{isServer: true, version: "SSH-2.0-jumpgate_testd", hostKeys: keys.all(),
-		algorithms: sshwire.AlgorithmList{Ciphers: allCiphers()}, compression: true}
+		algorithms:  sshwire.AlgorithmList{KeyExchanges: interopAllKexes(), Ciphers: allCiphers(), MACs: allMACs()},
+		compression: true}
 	srv := startTestServer(t, cfg, false)
 	type tc struct {
 		name  string
@@ -411,14 +419,14 @@ func TestInteropOpenSSHClient(t *testing.T) {
 		wants []string
 	}
 	var cases []tc
-	for _, k := range interopKexes() {
+	for _, k := range interopAllKexes() {
 		cases = append(cases, tc{"kex/" + k, []string{"-o", "KexAlgorithms=" + k}, []string{"kex: algorithm: " + k}})
 	}
 	for _, c := range allCiphers() {
 		cases = append(cases, tc{"cipher/" + c, []string{"-c", c},
 			[]string{"kex: server->client cipher: " + c, "kex: client->server cipher: " + c}})
 	}
-	for _, m := range defaultMACs() {
+	for _, m := range allMACs() {
 		for _, c := range []string{"aes128-ctr", "aes256-cbc"} {
 			cases = append(cases, tc{"mac/" + c + "/" + m, []string{"-c", c, "-m", m},
 				[]string{"kex: server->client cipher: " + c + " MAC: " + m, "kex: client->server cipher: " + c + " MAC: " + m}})

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -188,14 +189,14 @@ func TestTransportAlgorithms(t *testing.T) {
 		algs sshwire.AlgorithmList
 	}
 	var cases []tc
-	for _, k := range defaultKexes() {
+	for _, k := range slices.Concat(defaultKexes(), legacyKexes()) {
 		cases = append(cases, tc{name: "kex/" + k, algs: sshwire.AlgorithmList{KeyExchanges: []string{k}}})
 	}
-	for _, c := range append(defaultCiphers(), "aes128-cbc", "aes192-cbc", "aes256-cbc") {
+	for _, c := range allCiphers() {
 		cases = append(cases, tc{name: "cipher/" + c, algs: sshwire.AlgorithmList{
 			KeyExchanges: []string{"curve25519-sha256"}, Ciphers: []string{c}}})
 	}
-	for _, m := range defaultMACs() {
+	for _, m := range allMACs() {
 		for _, c := range []string{"aes128-ctr", "aes256-cbc"} {
 			cases = append(cases, tc{name: "mac/" + c + "/" + m, algs: sshwire.AlgorithmList{
 				KeyExchanges: []string{"curve25519-sha256"}, Ciphers: []string{c}, MACs: []string{m}}})

@@ -17,8 +17,8 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/jumpgate/jumpgate/internal/authkeys"
+	"github.com/jumpgate/jumpgate/internal/engine"
 	"github.com/jumpgate/jumpgate/internal/sshwire"
-	"github.com/jumpgate/jumpgate/internal/xssh"
 )
 
 // Conn is one authenticated connection, as channel handlers see it.
@@ -66,7 +66,11 @@ func (s *server) handle(ctx context.Context, nc net.Conn) {
 	if s.cfg.LoginGraceTime > 0 {
 		nc.SetDeadline(time.Now().Add(s.cfg.LoginGraceTime))
 	}
-	sconn, err := xssh.Server(nc, s.sshConfig(log, nc))
+	handshake := s.cfg.Handshake
+	if handshake == nil {
+		handshake = engine.Server
+	}
+	sconn, err := handshake(nc, s.sshConfig(log, nc))
 	s.startups.done()
 	if err != nil {
 		var ne net.Error

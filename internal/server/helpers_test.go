@@ -21,9 +21,9 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/jumpgate/jumpgate/internal/engine"
 	"github.com/jumpgate/jumpgate/internal/sshtest"
 	"github.com/jumpgate/jumpgate/internal/sshwire"
-	"github.com/jumpgate/jumpgate/internal/xssh"
 )
 
 // testKey is a client key, with its private key written for ssh(1).
@@ -137,7 +137,7 @@ func startServer(t testing.TB, authKeys string, mod func(*Config)) *testServer {
 // dial connects an in-process x/crypto client.
 func (ts *testServer) dial(t testing.TB, signers ...ssh.Signer) (sshwire.Conn, error) {
 	t.Helper()
-	return xssh.Dial("tcp", ts.addr, 10*time.Second, &sshwire.ClientConfig{
+	return engine.Dial("tcp", ts.addr, 10*time.Second, &sshwire.ClientConfig{
 		User:            "root",
 		Auth:            []sshwire.AuthMethod{sshwire.Signers(signers...)},
 		HostKeyCallback: ssh.FixedHostKey(ts.hostKey.PublicKey()),

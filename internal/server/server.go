@@ -74,6 +74,8 @@ type Config struct {
 	X11Forwarding    bool
 	X11DisplayOffset int
 	XAuthLocation    string
+	// Handshake runs the SSH handshake; nil means our engine's.
+	Handshake sshwire.ServerHandshake
 }
 
 // Serve accepts SSH connections on ln until ctx ends, then closes ln and

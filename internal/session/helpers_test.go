@@ -16,12 +16,12 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/jumpgate/jumpgate/internal/engine"
 	"github.com/jumpgate/jumpgate/internal/server"
 	"github.com/jumpgate/jumpgate/internal/server/servertest"
 	"github.com/jumpgate/jumpgate/internal/sshtest"
 	"github.com/jumpgate/jumpgate/internal/sshwire"
 	"github.com/jumpgate/jumpgate/internal/vlog"
-	"github.com/jumpgate/jumpgate/internal/xssh"
 )
 
 // peer is an SSH server the sessions run against.
@@ -42,7 +42,7 @@ func (p *peer) dial(t testing.TB) sshwire.Conn {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := xssh.Client(nc, p.addr, &sshwire.ClientConfig{
+	c, err := engine.Client(nc, p.addr, &sshwire.ClientConfig{
 		User:            "root",
 		Auth:            []sshwire.AuthMethod{sshwire.Signers(p.signer)},
 		HostKeyCallback: ssh.FixedHostKey(p.hostKey),

@@ -17,7 +17,7 @@ import (
 const defaultHostKeyAlgorithms = "ssh-ed25519-cert-v01@openssh.com,ecdsa-sha2-nistp256-cert-v01@openssh.com,ecdsa-sha2-nistp384-cert-v01@openssh.com,ecdsa-sha2-nistp521-cert-v01@openssh.com,sk-ssh-ed25519-cert-v01@openssh.com,sk-ecdsa-sha2-nistp256-cert-v01@openssh.com,rsa-sha2-512-cert-v01@openssh.com,rsa-sha2-256-cert-v01@openssh.com,ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,sk-ssh-ed25519@openssh.com,sk-ecdsa-sha2-nistp256@openssh.com,rsa-sha2-512,rsa-sha2-256"
 
 // algorithms reads KexAlgorithms, Ciphers, MACs and HostKeyAlgorithms,
-// keeping what x/crypto/ssh supports (nil means x/crypto's defaults).
+// keeping what the engine supports (nil means its defaults).
 func algorithms(s settings, p *hostKeyPolicy, log *vlog.Logger) (sshwire.AlgorithmList, error) {
 	n := negotiable()
 	var out sshwire.AlgorithmList

@@ -17,10 +17,10 @@ import (
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
 
+	"github.com/jumpgate/jumpgate/internal/engine"
 	"github.com/jumpgate/jumpgate/internal/sshtest"
 	"github.com/jumpgate/jumpgate/internal/sshwire"
 	"github.com/jumpgate/jumpgate/internal/vlog"
-	"github.com/jumpgate/jumpgate/internal/xssh"
 )
 
 // clientHost is a mapHost for root@127.0.0.1:port trusting srv's host key.
@@ -66,7 +66,7 @@ func login(t *testing.T, srv *sshtest.SSHD, h *mapHost, p Prompter, getenv func(
 		return nil, warn.String(), err
 	}
 	t.Cleanup(func() { c.Close() })
-	conn, err := xssh.Dial("tcp", srv.Addr, 10*time.Second, c.Config)
+	conn, err := engine.Dial("tcp", srv.Addr, 10*time.Second, c.Config)
 	if err != nil {
 		return c, warn.String(), err
 	}
@@ -311,7 +311,7 @@ func TestForwardAgentWithoutAgent(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	conn, err := xssh.Dial("tcp", srv.Addr, 10*time.Second, c.Config)
+	conn, err := engine.Dial("tcp", srv.Addr, 10*time.Second, c.Config)
 	if err != nil {
 		t.Fatalf("dial: %v\n%s", err, warn)
 	}

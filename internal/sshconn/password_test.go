@@ -11,9 +11,9 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/jumpgate/jumpgate/internal/engine"
 	"github.com/jumpgate/jumpgate/internal/sshtest"
 	"github.com/jumpgate/jumpgate/internal/sshwire"
-	"github.com/jumpgate/jumpgate/internal/xssh"
 )
 
 // pwServer is an in-process x/crypto server accepting password "pw" and
@@ -51,7 +51,7 @@ func pwServer(t *testing.T) (addr string, hostKey ssh.PublicKey) {
 			}
 			go func() {
 				defer c.Close()
-				sc, err := xssh.Server(c, cfg)
+				sc, err := engine.Server(c, cfg)
 				if err != nil {
 					return
 				}
@@ -106,7 +106,7 @@ func TestPasswordAndKeyboardInteractive(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer c.Close()
-			conn, err := xssh.Dial("tcp", addr, 10*time.Second, c.Config)
+			conn, err := engine.Dial("tcp", addr, 10*time.Second, c.Config)
 			if (err == nil) != tc.ok {
 				t.Fatalf("dial err = %v, want ok=%v\n%s", err, tc.ok, warn)
 			}

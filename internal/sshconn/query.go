@@ -4,23 +4,14 @@ import (
 	"slices"
 	"strings"
 
-	"golang.org/x/crypto/ssh"
-
+	"github.com/jumpgate/jumpgate/internal/engine"
 	"github.com/jumpgate/jumpgate/internal/sshconf"
 	"github.com/jumpgate/jumpgate/internal/sshwire"
 )
 
 // negotiable is every algorithm the transport completes when asked for
 // it, secure or not: what a configured list is filtered against.
-func negotiable() sshwire.AlgorithmList {
-	sup, ins := ssh.SupportedAlgorithms(), ssh.InsecureAlgorithms()
-	return sshwire.AlgorithmList{
-		KeyExchanges: slices.Concat(sup.KeyExchanges, ins.KeyExchanges),
-		Ciphers:      slices.Concat(sup.Ciphers, ins.Ciphers),
-		MACs:         slices.Concat(sup.MACs, ins.MACs),
-		HostKeys:     slices.Concat(sup.HostKeys, ins.HostKeys),
-	}
-}
+func negotiable() sshwire.AlgorithmList { return engine.SupportedAlgorithms() }
 
 // sigOnly names signature algorithms that are not key types: an RSA key
 // signs as rsa-sha2-256 but ssh-keygen -t knows only ssh-rsa.

@@ -140,3 +140,11 @@ type ServerConn interface {
 func Signers(signers ...ssh.Signer) PublicKeys {
 	return PublicKeys{Signers: func() ([]ssh.Signer, error) { return signers, nil }}
 }
+
+// ClientHandshake runs an engine's client handshake and authentication
+// over nc; addr is the address the host key callback sees.
+type ClientHandshake func(nc net.Conn, addr string, cfg *ClientConfig) (Conn, error)
+
+// ServerHandshake runs an engine's server handshake and authentication
+// over nc.
+type ServerHandshake func(nc net.Conn, cfg *ServerConfig) (ServerConn, error)

@@ -17,10 +17,10 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/jumpgate/jumpgate/internal/engine"
 	"github.com/jumpgate/jumpgate/internal/server"
 	"github.com/jumpgate/jumpgate/internal/sshtest"
 	"github.com/jumpgate/jumpgate/internal/sshwire"
-	"github.com/jumpgate/jumpgate/internal/xssh"
 )
 
 // Server is a server running on 127.0.0.1 until the test ends.
@@ -108,7 +108,7 @@ func (s *Server) ClientConfig() *sshwire.ClientConfig {
 
 // Dial connects and logs in with [Server.ClientConfig].
 func (s *Server) Dial() (sshwire.Conn, error) {
-	return xssh.Dial("tcp", s.Addr, 30*time.Second, s.ClientConfig())
+	return engine.Dial("tcp", s.Addr, 30*time.Second, s.ClientConfig())
 }
 
 func newSigner() (ssh.Signer, error) {
