@@ -186,7 +186,7 @@ func TestSSHMuxCompat(t *testing.T) {
 			stderr: "No ControlPath specified for \"-O\" command\r\n"}}},
 		{"check of a stale socket", "stale", []muxStep{{args: []string{"-S", "SOCK", "-O", "check", "hyper1"}, code: 255,
 			stderr: "Control socket connect(DIR/s): Connection refused\r\n"}}},
-		// Issue 4: a stale socket is recovered in every mode, silently.
+		// jumpgate recovers a stale socket in every mode, silently.
 		{"stale socket, ControlMaster no", "stale", []muxStep{{args: []string{"-o", "ControlMaster=no", "-S", "SOCK", "hyper1", "echo ok"},
 			differs: map[string]labResult{
 				"ssh":      {stdout: "ok\n", stderr: "Control socket connect(DIR/s): Connection refused\r\n"},
