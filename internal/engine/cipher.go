@@ -327,10 +327,10 @@ type chachaCipher struct {
 	// stream from block 1, with the same nonce, in x/crypto's vectorised
 	// code (chacha20's own is generic on amd64: 150 MB/s against 600+).
 	// Its tag covers other bytes than OpenSSH's and is overwritten.
-	stream          cipher.AEAD
-	nonce           [12]byte
-	polyKey         [32]byte
-	tag             [poly1305.TagSize]byte
+	stream  cipher.AEAD
+	nonce   [12]byte
+	polyKey [32]byte
+	tag     [poly1305.TagSize]byte
 }
 
 func (c *chachaCipher) align() int      { return 8 }
