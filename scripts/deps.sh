@@ -14,7 +14,7 @@ pkgs=(openssh-server openssh-client iproute2 iperf3 nftables util-linux procps g
 	virt-viewer xvfb
 	# OpenSSH's regression suite, run against jumpgate by scripts/regress.sh
 	openssh-tests
-	# the sftp subsystem jumpgate serve runs, as sshd (internal/server/cert_test.go)
+	# the sftp subsystem jumpgate serve runs, as sshd (internal/server/openssh_auth_test.go)
 	openssh-sftp-server)
 missing=()
 for p in "${pkgs[@]}"; do
