@@ -27,6 +27,7 @@ type serveOptions struct {
 	hostKeys       []string
 	init           bool
 	authorizedKeys string
+	trustedCAKeys  string
 	maxAuthTries   int
 	loginGraceTime time.Duration
 	maxStartups    string
@@ -44,6 +45,7 @@ func (o *serveOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&o.hostKeys, "host-key", nil, "host private key `FILE` in OpenSSH format (repeatable, at least one)")
 	fs.BoolVar(&o.init, "init", false, "generate an ed25519 host key (and FILE.pub) for each --host-key that is missing")
 	fs.StringVar(&o.authorizedKeys, "authorized-keys", server.DefaultAuthorizedKeys, "authorized_keys `PATH` (tokens %h home, %u user, %%)")
+	fs.StringVar(&o.trustedCAKeys, "trusted-user-ca-keys", "", "`FILE` of CA public keys whose user certificates log in the users they name (sshd's TrustedUserCAKeys)")
 	fs.IntVar(&o.maxAuthTries, "max-auth-tries", server.DefaultMaxAuthTries, "failed authentication attempts before disconnecting")
 	fs.DurationVar(&o.loginGraceTime, "login-grace-time", server.DefaultLoginGraceTime, "time allowed to log in (0: no limit)")
 	fs.StringVar(&o.maxStartups, "max-startups", server.DefaultMaxStartups.String(), "connections not logged in yet: `start:rate:full`, as sshd's MaxStartups")
@@ -92,12 +94,13 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return usageErrorf("serve: --max-startups: %v", err)
 	}
 	cfg := server.Config{
-		MaxStartups:    ms,
-		AuthorizedKeys: o.authorizedKeys,
-		MaxAuthTries:   o.maxAuthTries,
-		LoginGraceTime: o.loginGraceTime,
-		X11Forwarding:  o.x11Forwarding,
-		XAuthLocation:  o.xauth,
+		MaxStartups:       ms,
+		AuthorizedKeys:    o.authorizedKeys,
+		TrustedUserCAKeys: o.trustedCAKeys,
+		MaxAuthTries:      o.maxAuthTries,
+		LoginGraceTime:    o.loginGraceTime,
+		X11Forwarding:     o.x11Forwarding,
+		XAuthLocation:     o.xauth,
 		// 0 is the server's default (10), as a Config's zero values are.
 		X11DisplayOffset: o.x11Offset,
 	}
