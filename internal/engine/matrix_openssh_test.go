@@ -25,10 +25,13 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"hash"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -361,12 +364,15 @@ func runMatrix(t *testing.T, cases []matrixCase, run func(matrixCase) error) {
 	t.Helper()
 	workers := min(max(2*runtime.GOMAXPROCS(0), 4), 8)
 	errs := make([]error, len(cases))
+	took := make([]time.Duration, len(cases))
 	var wg sync.WaitGroup
 	next := make(chan int)
 	for range workers {
 		wg.Go(func() {
 			for i := range next {
+				start := time.Now()
 				errs[i] = run(cases[i])
+				took[i] = time.Since(start)
 			}
 		})
 	}
@@ -377,6 +383,16 @@ func runMatrix(t *testing.T, cases []matrixCase, run func(matrixCase) error) {
 	close(next)
 	wg.Wait()
 	t.Logf("%d cases, %d at a time, in %s", len(cases), workers, time.Since(start).Round(100*time.Millisecond))
+	if testing.Verbose() {
+		order := make([]int, len(cases))
+		for i := range order {
+			order[i] = i
+		}
+		slices.SortFunc(order, func(a, b int) int { return cmpDuration(took[b], took[a]) })
+		for _, i := range order[:min(8, len(order))] {
+			t.Logf("slowest: %s %s", took[i].Round(10*time.Millisecond), cases[i])
+		}
+	}
 	var b strings.Builder
 	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "KEX\tHOST KEY\tCIPHER\tMAC\tCOMPRESSION\tERROR")
@@ -394,6 +410,8 @@ func runMatrix(t *testing.T, cases []matrixCase, run func(matrixCase) error) {
 		t.Errorf("%d of %d cases failed:\n%s", failed, len(cases), b.String())
 	}
 }
+
+func cmpDuration(a, b time.Duration) int { return int((a - b) / time.Microsecond) }
 
 func cmp(s, def string) string {
 	if s == "" {
@@ -550,12 +568,169 @@ func sshCase(user, port, userFile, knownHosts, command string, c matrixCase) err
 			return fmt.Errorf("ssh's log lacks %q (exit %d): %s", w, cmd.ProcessState.ExitCode(), lastLines(log, 3))
 		}
 	}
-	// What is not ssh's debug trace: the command's stderr, ssh's errors.
+	// What is not ssh's trace: the command's stderr, ssh's errors.
 	var rest []string
 	for l := range strings.Lines(log) {
-		if !strings.HasPrefix(l, "debug") {
+		if !slices.ContainsFunc([]string{"debug", "OpenSSH_", "Authenticated to", "Transferred:", "Bytes per second:"},
+			func(p string) bool { return strings.HasPrefix(l, p) }) {
 			rest = append(rest, l)
 		}
 	}
 	return checkOutput(out.Bytes(), want, cmd.ProcessState.ExitCode(), c.status, strings.Join(rest, ""))
+}
+
+// rekeyVolume is what the rekeying tests send each way, and rekeyLimit
+// the RekeyLimit both ends are given: 16 re-exchanges or more.
+const (
+	rekeyVolume = 1 << 30
+	rekeyLimit  = 64 << 20
+)
+
+// rekeyStream is rekeyVolume bytes: a random MiB repeated, each copy
+// stamped with its number, so that a lost, repeated or reordered MiB
+// changes the hash.
+type rekeyStream struct {
+	block []byte
+	off   int64
+}
+
+func newRekeyStream() *rekeyStream {
+	s := &rekeyStream{block: make([]byte, 1<<20)}
+	rand.Read(s.block)
+	return s
+}
+
+func (s *rekeyStream) Read(p []byte) (int, error) {
+	if s.off >= rekeyVolume {
+		return 0, io.EOF
+	}
+	bs := int64(len(s.block))
+	if s.off%bs == 0 {
+		binary.BigEndian.PutUint64(s.block, uint64(s.off/bs))
+	}
+	n := copy(p, s.block[s.off%bs:])
+	n = int(min(int64(n), rekeyVolume-s.off))
+	s.off += int64(n)
+	return n, nil
+}
+
+// hashCount is a SHA-256 that counts what it is given.
+type hashCount struct {
+	h hash.Hash
+	n int64
+}
+
+func newHashCount() *hashCount { return &hashCount{h: sha256.New()} }
+
+func (w *hashCount) Write(p []byte) (int, error) {
+	w.n += int64(len(p))
+	return w.h.Write(p)
+}
+
+func (w *hashCount) sum() string { return hex.EncodeToString(w.h.Sum(nil)) }
+
+// TestRekeyGiBAgainstOpenSSH sends 1 GiB each way through Debian's
+// sshd's cat with RekeyLimit 64M on both ends, so that each starts key
+// re-exchanges while the other's data is in flight; what comes back must
+// hash as what went.
+func TestRekeyGiBAgainstOpenSSH(t *testing.T) {
+	sshtest.RequireOpenSSH(t, "sshd")
+	user, _ := matrixUser(t)
+	d := sshtest.StartSSHD(t, "AuthorizedKeysFile {dir}/authorized_keys", "PermitRootLogin prohibit-password",
+		fmt.Sprintf("RekeyLimit %d", rekeyLimit))
+	if err := os.WriteFile(filepath.Join(d.Dir, "authorized_keys"), ssh.MarshalAuthorizedKey(user.PublicKey()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	nc, err := net.DialTimeout("tcp", d.Addr, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.SetDeadline(time.Now().Add(5 * time.Minute))
+	conn, err := engine.ClientWith(nc, d.Addr, &sshwire.ClientConfig{User: "root", Auth: []sshwire.AuthMethod{sshwire.Signers(user)},
+		HostKeyCallback: ssh.FixedHostKey(d.HostKey)}, engine.TransportOptions{RekeyBytes: rekeyLimit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	s, err := sshwire.NewSession(context.Background(), conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent, got := newHashCount(), newHashCount()
+	s.Stdin, s.Stdout = io.TeeReader(newRekeyStream(), sent), got
+	start := time.Now()
+	if err := s.Run("cat"); err != nil {
+		t.Fatal(err)
+	}
+	el := time.Since(start)
+	rekeys := engine.KexCount(conn) - 1
+	t.Logf("%d MiB each way with %s in %s (%.0f MiB/s each way), %d key re-exchanges",
+		got.n>>20, conn.Algorithms().Write.Cipher, el.Round(100*time.Millisecond), float64(got.n>>20)/el.Seconds(), rekeys)
+	if got.n != rekeyVolume || got.sum() != sent.sum() {
+		t.Fatalf("sent %d bytes (sha256 %s), got %d back (sha256 %s)", sent.n, sent.sum(), got.n, got.sum())
+	}
+	// Each direction crosses the limit 16 times, the last right at the
+	// end, which the closing may beat.
+	if want := rekeyVolume/rekeyLimit - 1; rekeys < want {
+		t.Fatalf("%d key re-exchanges, want %d or more", rekeys, want)
+	}
+}
+
+// TestRekeyGiBOpenSSHAgainstServer is the other direction: Debian's ssh
+// with RekeyLimit 64M sends 1 GiB through cat on our server, which has
+// the same limit.
+func TestRekeyGiBOpenSSHAgainstServer(t *testing.T) {
+	sshtest.RequireOpenSSH(t, "ssh")
+	user, userFile := matrixUser(t)
+	authKeys := filepath.Join(t.TempDir(), "authorized_keys")
+	if err := os.WriteFile(authKeys, ssh.MarshalAuthorizedKey(user.PublicKey()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	handshake := engine.ServerWith(engine.TransportOptions{RekeyBytes: rekeyLimit})
+	conns := make(chan sshwire.ServerConn, 1)
+	srv := servertest.Start(t, func(c *server.Config) {
+		c.AuthorizedKeys = authKeys
+		c.Handshake = func(nc net.Conn, cfg *sshwire.ServerConfig) (sshwire.ServerConn, error) {
+			sc, err := handshake(nc, cfg)
+			if err == nil {
+				select {
+				case conns <- sc:
+				default:
+				}
+			}
+			return sc, err
+		}
+	})
+	_, port, _ := net.SplitHostPort(srv.Addr)
+	knownHosts := filepath.Join(t.TempDir(), "known_hosts")
+	if err := os.WriteFile(knownHosts, fmt.Appendf(nil, "[127.0.0.1]:%s %s", port, ssh.MarshalAuthorizedKey(srv.HostKey)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "ssh", "-v", "-F", "none", "-p", port, "-i", userFile, "-l", srv.User,
+		"-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
+		"-o", "UserKnownHostsFile="+knownHosts, "-o", "GlobalKnownHostsFile=/dev/null",
+		"-o", fmt.Sprintf("RekeyLimit=%d", rekeyLimit), "127.0.0.1", "cat")
+	sent, got := newHashCount(), newHashCount()
+	var stderr bytes.Buffer
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = io.TeeReader(newRekeyStream(), sent), got, &stderr
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("ssh: %v: %s", err, lastLines(stderr.String(), 10))
+	}
+	el := time.Since(start)
+	sc := <-conns
+	rekeys := engine.KexCount(sc) - 1
+	sshRekeys := strings.Count(stderr.String(), "SSH2_MSG_NEWKEYS received") - 1
+	t.Logf("%d MiB each way with %s in %s (%.0f MiB/s each way), %d key re-exchanges (ssh counts %d)",
+		got.n>>20, sc.Algorithms().Write.Cipher, el.Round(100*time.Millisecond), float64(got.n>>20)/el.Seconds(), rekeys, sshRekeys)
+	if got.n != rekeyVolume || got.sum() != sent.sum() {
+		t.Fatalf("sent %d bytes (sha256 %s), got %d back (sha256 %s)", sent.n, sent.sum(), got.n, got.sum())
+	}
+	// ssh counts an exchange when our NEWKEYS arrives, we once we send it.
+	if want := rekeyVolume/rekeyLimit - 1; rekeys < want || sshRekeys < rekeys-1 || sshRekeys > rekeys {
+		t.Fatalf("%d key re-exchanges (ssh counts %d), want %d or more", rekeys, sshRekeys, want)
+	}
 }
