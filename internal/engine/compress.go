@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"iter"
+	"slices"
 
 	"github.com/klauspost/compress/flate"
 )
@@ -19,11 +20,23 @@ const maxInflated = maxPacket
 
 var errInflatedTooLarge = errors.New("ssh: decompressed packet too large")
 
-func defaultCompressions(enabled bool) []string {
-	if enabled {
-		return []string{"zlib@openssh.com", "zlib", "none"}
+// compressions is what KEXINIT offers: the configured list (what we
+// implement of it), else zlib@openssh.com and zlib before none when
+// compression is on. A server leaves zlib out, as sshd does: it would
+// have us inflate what nobody authenticated sent.
+func (t *transport) compressions() []string {
+	if l := t.cfg.algorithms.Compressions; len(l) > 0 {
+		return slices.DeleteFunc(slices.Clone(l), func(c string) bool {
+			return c != "none" && c != "zlib" && c != "zlib@openssh.com"
+		})
 	}
-	return []string{"none"}
+	switch {
+	case !t.cfg.compression:
+		return []string{"none"}
+	case t.cfg.isServer:
+		return []string{"zlib@openssh.com", "none"}
+	}
+	return []string{"zlib@openssh.com", "zlib", "none"}
 }
 
 // deflater compresses one direction's payloads: a zlib stream (RFC 1950)

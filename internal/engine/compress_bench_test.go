@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"slices"
 	"testing"
+
+	"github.com/jumpgate/jumpgate/internal/sshtest"
 )
 
 // BenchmarkCompress measures one direction's compression over 32 KiB
@@ -12,8 +14,8 @@ import (
 // zlib 6's (docs/perf.md).
 func BenchmarkCompress(b *testing.B) {
 	const msgSize, total = 32 << 10, 4 << 20
-	for _, kind := range corpusKinds {
-		data := corpus(kind, total)
+	for _, kind := range sshtest.CorpusKinds() {
+		data := sshtest.Corpus(kind, total)
 		b.Run("deflate/"+kind, func(b *testing.B) {
 			d := newDeflater()
 			b.SetBytes(total)

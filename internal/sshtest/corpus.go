@@ -1,4 +1,4 @@
-package engine
+package sshtest
 
 import (
 	"bytes"
@@ -7,44 +7,48 @@ import (
 	"math/rand/v2"
 )
 
-// Compressible data for the compression benchmarks, made the same way
-// every time: what people compress over SSH.
+// Compressible data for the compression tests and benchmarks, made the
+// same way every time: what people compress over SSH.
 
-// corpusKinds names the corpora, in the order the benchmarks run them.
-var corpusKinds = []string{"text", "logs", "spice"}
+// CorpusKinds names the kinds of [Corpus]: prose-like text, syslog-like
+// logs and a remote console's display stream.
+func CorpusKinds() []string { return []string{"text", "logs", "spice"} }
 
-// corpus returns n bytes of the named kind.
-func corpus(kind string, n int) []byte {
+// Corpus returns n bytes of the named kind, the same on every call.
+func Corpus(kind string, n int) []byte {
 	r := rand.New(rand.NewPCG(1, uint64(len(kind))))
+	words, daemons := corpusWords(), []string{"sshd", "kernel", "systemd", "libvirtd", "dnsmasq", "cron", "qemu-system-x86"}
 	var b bytes.Buffer
 	b.Grow(n + 4096)
 	for b.Len() < n {
 		switch kind {
 		case "text":
-			corpusText(&b, r)
+			corpusText(&b, r, words)
 		case "logs":
-			corpusLogs(&b, r)
+			corpusLogs(&b, r, daemons)
 		case "spice":
-			corpusSpice(&b, r)
+			corpusSpice(&b, r, words)
 		default:
-			panic("unknown corpus " + kind)
+			panic("sshtest: unknown corpus " + kind)
 		}
 	}
 	return b.Bytes()[:n]
 }
 
-var corpusWords = []string{"the", "of", "and", "to", "a", "in", "is", "that", "for", "it",
-	"connection", "packet", "window", "channel", "server", "client", "key", "exchange",
-	"host", "network", "bridge", "interface", "address", "route", "tunnel", "forward",
-	"compress", "stream", "buffer", "session", "terminal", "process", "kernel", "device",
-	"virtual", "machine", "hypervisor", "console", "display", "configuration", "option",
-	"value", "between", "through", "without", "before", "after", "because", "every"}
+func corpusWords() []string {
+	return []string{"the", "of", "and", "to", "a", "in", "is", "that", "for", "it",
+		"connection", "packet", "window", "channel", "server", "client", "key", "exchange",
+		"host", "network", "bridge", "interface", "address", "route", "tunnel", "forward",
+		"compress", "stream", "buffer", "session", "terminal", "process", "kernel", "device",
+		"virtual", "machine", "hypervisor", "console", "display", "configuration", "option",
+		"value", "between", "through", "without", "before", "after", "because", "every"}
+}
 
 // corpusText is prose-like: words drawn with a skewed (Zipf-like) law.
-func corpusText(b *bytes.Buffer, r *rand.Rand) {
+func corpusText(b *bytes.Buffer, r *rand.Rand, words []string) {
 	n := 5 + r.IntN(20)
 	for i := range n {
-		w := corpusWords[int(float64(len(corpusWords))*r.Float64()*r.Float64())]
+		w := words[int(float64(len(words))*r.Float64()*r.Float64())]
 		if i == 0 {
 			w = string(w[0]-32) + w[1:]
 		}
@@ -57,11 +61,9 @@ func corpusText(b *bytes.Buffer, r *rand.Rand) {
 	b.WriteByte(' ')
 }
 
-var corpusDaemons = []string{"sshd", "kernel", "systemd", "libvirtd", "dnsmasq", "cron", "qemu-system-x86"}
-
 // corpusLogs is syslog-like: timestamps, hosts, PIDs, addresses.
-func corpusLogs(b *bytes.Buffer, r *rand.Rand) {
-	d := corpusDaemons[r.IntN(len(corpusDaemons))]
+func corpusLogs(b *bytes.Buffer, r *rand.Rand, daemons []string) {
+	d := daemons[r.IntN(len(daemons))]
 	fmt.Fprintf(b, "2026-12-%02dT%02d:%02d:%02d.%06d+00:00 hyper%d %s[%d]: ", 1+r.IntN(28), r.IntN(24),
 		r.IntN(60), r.IntN(60), r.IntN(1000000), 1+r.IntN(4), d, 100+r.IntN(40000))
 	switch r.IntN(4) {
@@ -81,7 +83,7 @@ func corpusLogs(b *bytes.Buffer, r *rand.Rand) {
 // 32-bit pixels behind short headers, half of them text in a window
 // (glyphs from one font, so letters repeat exactly), the rest flat fills,
 // gradients (title bars, shading) and a little noise (photos, video).
-func corpusSpice(b *bytes.Buffer, r *rand.Rand) {
+func corpusSpice(b *bytes.Buffer, r *rand.Rand, words []string) {
 	const gw, gh = 8, 16
 	var hdr [16]byte
 	w, h := 64*(1+r.IntN(8)), 16*(1+r.IntN(4))
@@ -95,7 +97,7 @@ func corpusSpice(b *bytes.Buffer, r *rand.Rand) {
 	var line []byte
 	if kind < 10 {
 		for len(line) < w/gw {
-			line = append(line, corpusWords[r.IntN(len(corpusWords))]...)
+			line = append(line, words[r.IntN(len(words))]...)
 			line = append(line, ' ')
 		}
 	}
