@@ -52,6 +52,14 @@ type AuthContext struct {
 	Tried []string
 }
 
+// AuthFailure is a client handshake's error when the server was reached
+// and refused every authentication method (ssh(1)'s "Permission denied").
+type AuthFailure interface {
+	error
+	// AttemptedMethods are the methods tried, "none" first.
+	AttemptedMethods() []string
+}
+
 // AuthMethod is a client authentication method (RFC 4252): one of
 // [PublicKeys], [Password], [KeyboardInteractive], [None], or a [Retry]
 // of one.
