@@ -31,8 +31,7 @@ import (
 type CompressOptions struct {
 	// A is jumpgate's client, B the reference (OpenSSH's).
 	A, B Client
-	// Env is both clients' environment (JUMPGATE_DEBUG_ENGINE=jumpgate
-	// for ours); nil means the benchmark's.
+	// Env is both clients' environment; nil means the benchmark's.
 	Env []string
 	// Config is an ssh_config in which Host reaches Server's machine
 	// without prompts and without a control master (each run must carry

@@ -47,7 +47,7 @@ func compressSetup(tb testing.TB, size int) CompressOptions {
 		tb.Fatal(err)
 	}
 	o := CompressOptions{A: jumpgateClient(tb), B: b, Config: cfg, Host: "target", Server: sshd.Addr, Runs: 1,
-		Env: append(os.Environ(), "JUMPGATE_DEBUG_ENGINE=jumpgate", "HOME="+dir, "XDG_RUNTIME_DIR="+dir)}
+		Env: append(os.Environ(), "HOME="+dir, "XDG_RUNTIME_DIR="+dir)}
 	for _, kind := range sshtest.CorpusKinds() {
 		f := filepath.Join(dir, kind)
 		if err := os.WriteFile(f, sshtest.Corpus(kind, size), 0o644); err != nil {
