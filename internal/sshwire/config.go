@@ -37,6 +37,10 @@ type AlgorithmList struct {
 	Ciphers      []string
 	MACs         []string
 	HostKeys     []string
+	// Compressions (RFC 4253 6.2, OpenSSH PROTOCOL 2.1): empty means
+	// "none" for a client, and for a server zlib@openssh.com (which
+	// starts after authentication) or none, as sshd's default.
+	Compressions []string
 }
 
 // AuthContext is where authentication stands when the client picks its
