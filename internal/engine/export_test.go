@@ -13,8 +13,6 @@ import (
 // TransportOptions are transport settings for [ClientWith] and
 // [ServerWith].
 type TransportOptions struct {
-	// Compression offers zlib@openssh.com and zlib before none.
-	Compression bool
 	// RekeyBytes starts a key re-exchange after that many bytes either
 	// way; 0 is the default.
 	RekeyBytes uint64
@@ -27,8 +25,7 @@ func ClientWith(nc net.Conn, addr string, cfg *sshwire.ClientConfig, o Transport
 		version = defaultVersion
 	}
 	pc, err := handshake(nc, &transportConfig{version: version, algorithms: cfg.Algorithms,
-		hostKeyCallback: cfg.HostKeyCallback, dialAddr: addr,
-		compression: o.Compression, rekeyBytes: o.RekeyBytes})
+		hostKeyCallback: cfg.HostKeyCallback, dialAddr: addr, rekeyBytes: o.RekeyBytes})
 	if err != nil {
 		return nil, err
 	}
@@ -43,7 +40,7 @@ func ServerWith(o TransportOptions) sshwire.ServerHandshake {
 			version = defaultVersion
 		}
 		pc, err := handshake(nc, &transportConfig{isServer: true, version: version, algorithms: cfg.Algorithms,
-			hostKeys: cfg.HostKeys, compression: o.Compression, rekeyBytes: o.RekeyBytes})
+			hostKeys: cfg.HostKeys, compression: true, rekeyBytes: o.RekeyBytes})
 		if err != nil {
 			return nil, err
 		}
