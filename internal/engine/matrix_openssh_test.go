@@ -365,6 +365,15 @@ func lastLines(s string, n int) string {
 	return strings.Join(l[max(0, len(l)-n):], " | ")
 }
 
+// requireNoRace skips t under the race detector; scripts/test.sh runs
+// these tests in a step of their own without it.
+func requireNoRace(t *testing.T) {
+	t.Helper()
+	if raceDetector {
+		t.Skip("5-10x slower under -race: scripts/test.sh runs it without (go test -run 'TestMatrix|TestRekeyGiB' ./internal/engine)")
+	}
+}
+
 // runMatrix runs cases on a pool sized to the machine and fails t with a
 // table of the cases that failed.
 func runMatrix(t *testing.T, cases []matrixCase, run func(matrixCase) error) {
@@ -432,6 +441,7 @@ func cmp(s, def string) string {
 // per connection on our side.
 func TestMatrixClientAgainstOpenSSH(t *testing.T) {
 	t.Parallel()
+	requireNoRace(t)
 	sshtest.RequireOpenSSH(t, "ssh-keygen", "sshd")
 	a := engine.InteropAlgorithms()
 	keys := newMatrixHostKeys(t)
@@ -529,6 +539,7 @@ func clientCase(addr string, user ssh.Signer, check func(string, net.Addr, ssh.P
 // and ssh's own log says what it negotiated.
 func TestMatrixOpenSSHAgainstServer(t *testing.T) {
 	t.Parallel()
+	requireNoRace(t)
 	sshtest.RequireOpenSSH(t, "ssh", "ssh-keygen")
 	a := engine.InteropAlgorithms()
 	keys := newMatrixHostKeys(t)
@@ -671,6 +682,7 @@ func (w *hashCount) sum() string { return hex.EncodeToString(w.h.Sum(nil)) }
 // hash as what went.
 func TestRekeyGiBAgainstOpenSSH(t *testing.T) {
 	t.Parallel()
+	requireNoRace(t)
 	sshtest.RequireOpenSSH(t, "sshd")
 	user, _ := matrixUser(t)
 	d := sshtest.StartSSHD(t, "AuthorizedKeysFile {dir}/authorized_keys", "PermitRootLogin prohibit-password",
@@ -719,6 +731,7 @@ func TestRekeyGiBAgainstOpenSSH(t *testing.T) {
 // the same limit.
 func TestRekeyGiBOpenSSHAgainstServer(t *testing.T) {
 	t.Parallel()
+	requireNoRace(t)
 	sshtest.RequireOpenSSH(t, "ssh")
 	user, userFile := matrixUser(t)
 	authKeys := filepath.Join(t.TempDir(), "authorized_keys")
