@@ -78,8 +78,13 @@ type Tunnel struct {
 	far    io.Closer        // the channel carrying packets
 	keeper *sshwire.Session // native: the far configuration; peer: the helper
 	// offload: the near device has TSO/GSO (see [Open]); in peer mode the
-	// far one too, natively it is cut or sent whole (native_offload.go).
+	// far one too, natively it is cut or sent whole (native_offload.go,
+	// ethernet.go).
 	offload bool
+	// plainR and plainW are the native transport's reader and writer
+	// without offloads, for a kernel that refuses them.
+	plainR PacketReader
+	plainW PacketWriter
 }
 
 // ErrNotRoot is returned when an end lacks the privileges to make devices.
@@ -98,9 +103,6 @@ func Connect(ctx context.Context, c sshwire.Conn, o Options) (_ *Tunnel, err err
 	}
 	if o.Helper == "" {
 		o.Helper = "auto"
-	}
-	if o.Mode == L2 && o.Transport == TransportNative {
-		return nil, errors.New("layer 2 over tun@openssh.com is not supported: x/crypto/ssh joins channel messages and Ethernet frames carry no length to split them again; use --transport peer")
 	}
 	if o.Mode == L2 && o.RemoteBridge == "" {
 		return nil, errors.New("layer 2 tunnel needs a remote bridge")
@@ -147,14 +149,14 @@ func Connect(ctx context.Context, c sshwire.Conn, o Options) (_ *Tunnel, err err
 	if o.Mode == L2 {
 		near.Bridge, near.CreateBridge, near.Ports = o.LocalBridge, true, o.LocalPorts
 	}
-	if t.Transport == TransportNative && t.offload {
+	if t.Transport == TransportNative && t.offload && o.Mode == L3 {
 		near.GSOMaxSize = NativeGSOMaxSize
 	}
 	t.Near, err = Setup(ctx, near)
 	if errors.Is(err, ErrNoOffload) && t.Transport == TransportNative {
 		// This kernel refuses offloads: plain packets, as ssh -w.
 		t.offload, near.Offload, near.GSOMaxSize = false, false, 0
-		t.r, t.w = t.r.(*VnetReader).r, t.w.(*NativeOffloadWriter).w
+		t.r, t.w = t.plainR, t.plainW
 		t.Near, err = Setup(ctx, near)
 	}
 	if err != nil {
@@ -213,36 +215,66 @@ func (t *Tunnel) Reattach(ctx context.Context, c sshwire.Conn) (err error) {
 }
 
 // startFar opens the transport: tun@openssh.com where the server allows it
-// (layer 3), else the peer helper.
+// (and, for layer 2, the connection keeps message boundaries), else the
+// peer helper.
 func (t *Tunnel) startFar(ctx context.Context, fi *farInfo, sha, transport string) error {
 	o, c := t.opts, t.client
 	t.Transport = ""
-	unit := fi.freeUnit("tun")
-	if o.Mode == L3 && transport != TransportPeer {
-		ch, reqs, oerr := c.OpenChannel(ctx, TunChannelType, TunOpen{Mode: uint32(L3), Unit: uint32(unit)}.Marshal())
-		switch {
-		case oerr == nil:
+	if transport != TransportPeer {
+		prefix := map[Mode]string{L3: "tun", L2: "tap"}[o.Mode]
+		unit := fi.freeUnit(prefix)
+		ch, reqs, err := c.OpenChannel(ctx, TunChannelType, TunOpen{Mode: uint32(o.Mode), Unit: uint32(unit)}.Marshal())
+		if err == nil {
 			go sshwire.DiscardRequests(reqs)
-			t.Transport, t.FarDevice = TransportNative, "tun"+strconv.Itoa(unit)
-			t.far, t.r = ch, NewL3Reader(ch, t.MTU)
-			t.w = NewPacedL3Writer(ch, func() error {
-				_, _, err := c.SendRequest(context.Background(), "keepalive@openssh.com", true, nil)
-				return err
-			})
+			t.FarDevice, t.far = prefix+strconv.Itoa(unit), ch
 			// A new tunnel tries offloads; a reattached one keeps what
 			// its device was made with.
 			t.offload = t.Near == nil || t.Near.Config().Offload
-			if t.offload {
-				local := append(slices.Clone(fi.addrs), t.Remote.Addr())
-				t.w = NewNativeOffloadWriter(t.w, t.MTU, func(a netip.Addr) bool { return slices.Contains(local, a) })
-				t.r = NewVnetReader(t.r, t.MTU)
+			if o.Mode == L3 {
+				t.startNativeL3(ch, fi)
+			} else if err = t.startNativeL2(ch); err != nil {
+				ch.Close()
+				t.far = nil
 			}
+		}
+		switch {
+		case err == nil:
+			t.Transport = TransportNative
+			return nil
 		case transport == TransportNative:
-			return fmt.Errorf("open %s: %w", TunChannelType, oerr)
+			return fmt.Errorf("open %s: %w", TunChannelType, err)
 		}
 	}
-	if t.Transport == "" {
-		return t.startPeer(ctx, o, fi, sha)
+	return t.startPeer(ctx, o, fi, sha)
+}
+
+// startNativeL3 reads and writes IP packets behind their address family.
+func (t *Tunnel) startNativeL3(ch sshwire.Channel, fi *farInfo) {
+	c := t.client
+	t.plainR = NewL3Reader(ch, t.MTU)
+	t.plainW = NewPacedL3Writer(ch, func() error {
+		_, _, err := c.SendRequest(context.Background(), "keepalive@openssh.com", true, nil)
+		return err
+	})
+	t.r, t.w = t.plainR, t.plainW
+	if t.offload {
+		local := append(slices.Clone(fi.addrs), t.Remote.Addr())
+		t.w = NewNativeOffloadWriter(t.plainW, t.MTU, func(a netip.Addr) bool { return slices.Contains(local, a) })
+		t.r = NewVnetReader(t.plainR, t.MTU)
+	}
+}
+
+// startNativeL2 reads and writes one Ethernet frame per message.
+func (t *Tunnel) startNativeL2(ch sshwire.Channel) error {
+	m, err := asMessageChannel(ch)
+	if err != nil {
+		return err
+	}
+	t.plainR, t.plainW = NewL2Reader(m, t.MTU), NewL2Writer(m)
+	t.r, t.w = t.plainR, t.plainW
+	if t.offload {
+		t.r = NewVnetReader(t.plainR, t.MTU+ethHeader+vlanTag)
+		t.w = NewL2OffloadWriter(t.plainW, t.MTU)
 	}
 	return nil
 }
@@ -353,7 +385,7 @@ func (t *Tunnel) startKeeper(ctx context.Context, o Options) error {
 	if t.Remote.IsValid() {
 		addr = t.Remote.String()
 	}
-	args := []string{t.FarDevice, strconv.Itoa(t.MTU), addr, nat, rules}
+	args := []string{t.FarDevice, strconv.Itoa(t.MTU), addr, nat, rules, o.RemoteBridge}
 	for _, r := range o.RemoteRoutes {
 		args = append(args, r.String())
 	}

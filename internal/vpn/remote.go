@@ -53,10 +53,12 @@ chmod 700 "$t"
 mv -f "$t" "$1/$2"
 `
 
-// keeperScript configures tun device $1 made by the server for a native
-// tunnel, says "ready", and on EOF, hangup or any exit removes its NAT.
-const keeperScript = `dev=$1 mtu=$2 addr=$3 nat=$4 rules=$5
-shift 5
+// keeperScript configures the tun or tap device $1 made by the server for
+// a native tunnel (a tap joins bridge $6), says "ready", and on EOF,
+// hangup or any exit removes its NAT. The device itself goes when the
+// server closes it.
+const keeperScript = `dev=$1 mtu=$2 addr=$3 nat=$4 rules=$5 br=$6
+shift 6
 oldfwd=
 cleanup() {
 	trap - EXIT
@@ -68,7 +70,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 0' HUP INT TERM PIPE
 set -e
-ip link set dev "$dev" mtu "$mtu" up
+ip link set dev "$dev" mtu "$mtu"
+[ -z "$br" ] || ip link set dev "$dev" master "$br"
+ip link set dev "$dev" up
 [ -z "$addr" ] || ip addr add "$addr" dev "$dev"
 for r; do ip route add "$r" dev "$dev"; done
 if [ "$nat" = 1 ]; then
