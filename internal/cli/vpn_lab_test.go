@@ -502,6 +502,75 @@ func TestVPNLab(t *testing.T) {
 		check(t)
 	})
 
+	// IPv6 beside IPv4, in 2001:2::/48 (RFC 5180's benchmarking block),
+	// with no default route anywhere: what crosses is on-link or routed
+	// through the tunnel.
+	t.Run("ipv6 l3 native and peer", func(t *testing.T) {
+		for _, tc := range []struct{ transport, port string }{{"tun@openssh.com", "22"}, {"peer", "2222"}} {
+			p, line := v.startVPN(t, "-p", tc.port, "-o", "HostKeyAlias=hyper1", "hyper1", "--l3",
+				"--local-addr", "198.19.252.1/30,2001:2:252::1/64", "--remote-addr", "198.19.252.2/30,2001:2:252::2/64",
+				"--route", "2001:2:9::/64", "--remote-route", "2001:2:8::/64")
+			m := upLine.FindStringSubmatch(line)
+			if m == nil || m[4] != tc.transport || !strings.Contains(line, "2001:2:252::1/64") || !strings.Contains(line, "2001:2:252::2/64") {
+				t.Fatalf("up line %q: want transport %s and both families on both ends", line, tc.transport)
+			}
+			v.ping(t, "laptop", "198.19.252.2")
+			v.ping(t, "laptop", "2001:2:252::2")
+			if mbit := v.iperf(t, "2001:2:252::2"); mbit <= 0 {
+				t.Errorf("TCP over IPv6 through %s: %.0f Mbit/s", tc.transport, mbit)
+			}
+			if out := v.hostOutput(t, "laptop", "ip", "-6", "route", "show", "2001:2:9::/64"); !strings.Contains(out, "dev "+m[2]) {
+				t.Errorf("--route 2001:2:9::/64 on the laptop: %q", out)
+			}
+			if out := v.hostOutput(t, "hyper1", "ip", "-6", "route", "show", "2001:2:8::/64"); !strings.Contains(out, "dev "+m[3]) {
+				t.Errorf("--remote-route 2001:2:8::/64 on hyper1: %q", out)
+			}
+			recs := v.status(t)
+			if len(recs) != 1 || !slices.Equal(recs[0].Addresses, []string{"198.19.252.1/30", "2001:2:252::1/64"}) ||
+				!slices.Equal(recs[0].RemoteAddresses, []string{"198.19.252.2/30", "2001:2:252::2/64"}) {
+				t.Errorf("vpn status: %+v", recs)
+			}
+			p.stop(t, syscall.SIGINT)
+			check(t)
+		}
+	})
+
+	t.Run("ipv6 l2 native and peer", func(t *testing.T) {
+		v.hostOutput(t, "lan1", "ip", "addr", "add", "2001:2:3::11/64", "dev", "eth0", "nodad")
+		t.Cleanup(func() {
+			v.l.Command(context.Background(), "lan1", "ip", "addr", "del", "2001:2:3::11/64", "dev", "eth0").Run()
+		})
+		v.startOn(t, "lan1", "iperf3", "-s")
+		lan1LL := regexp.MustCompile(`inet6 (fe80::\S+)/64`).FindStringSubmatch(v.hostOutput(t, "lan1", "ip", "-6", "-o", "addr", "show", "dev", "eth0", "scope", "link"))
+		if lan1LL == nil {
+			t.Fatal("lan1 has no link-local address")
+		}
+		for _, tc := range []struct {
+			transport string
+			env, args []string
+		}{
+			{"tun@openssh.com", ourEngine, []string{"hyper1"}},
+			{"peer", nil, []string{"-p", "2222", "-o", "HostKeyAlias=hyper1", "hyper1"}},
+		} {
+			p, line := v.startVPNEnv(t, tc.env, append(tc.args, "--l2", "--remote-bridge", "wire", "--local-bridge", "virtual",
+				"--local-addr", "198.18.3.99/24,2001:2:3::99/64")...)
+			if m := upLine.FindStringSubmatch(line); m == nil || m[4] != tc.transport {
+				t.Fatalf("up line %q: want transport %s", line, tc.transport)
+			}
+			// Neighbour discovery and link-local addresses cross the
+			// bridge as ARP does.
+			v.ping(t, "laptop", "2001:2:3::11")
+			v.waitLinkLocal(t, "laptop", "virtual")
+			v.ping(t, "laptop", lan1LL[1]+"%virtual")
+			v.ping(t, "laptop", "198.18.3.11")
+			if mbit := v.iperf(t, "2001:2:3::11"); mbit <= 0 {
+				t.Errorf("TCP over IPv6 through %s: %.0f Mbit/s", tc.transport, mbit)
+			}
+			p.stop(t, syscall.SIGINT)
+			check(t)
+		}
+	})
+
 	t.Run("l3 native against jumpgate serve", func(t *testing.T) {
 		p, line := v.startVPN(t, "-p", "2223", "-o", "HostKeyAlias=hyper1", "hyper1", "--l3", "--transport", "tun@openssh.com")
 		if m := upLine.FindStringSubmatch(line); m == nil || m[4] != "tun@openssh.com" {
@@ -577,4 +646,17 @@ func (v *vpnLab) killSessions(t testing.TB, host string) {
 	if root == 0 || len(killed) == 0 {
 		t.Fatalf("no session of %s's sshd (pid %d) to kill", host, root)
 	}
+}
+
+// waitLinkLocal waits until iface on host has a link-local IPv6 address
+// that is no longer tentative (duplicate detection done), to ping from.
+func (v *vpnLab) waitLinkLocal(t testing.TB, host, iface string) {
+	t.Helper()
+	for range 100 {
+		if strings.Contains(v.hostOutput(t, host, "ip", "-6", "-o", "addr", "show", "dev", iface, "scope", "link", "-tentative"), "inet6") {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Errorf("%s on %s has no usable link-local address", iface, host)
 }

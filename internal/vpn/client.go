@@ -35,10 +35,10 @@ const (
 // Options describe a tunnel from the near side.
 type Options struct {
 	Mode Mode
-	// Local and Remote are the addresses of the two ends (L3: both or
-	// neither; zero picks a /30 of [AutoRange]). For L2, Local goes on the
-	// local bridge or tap.
-	Local, Remote netip.Prefix
+	// Local and Remote are the addresses of the two ends, IPv4, IPv6 or
+	// both (L3: both or neither; neither picks a /30 of [AutoRange]). For
+	// L2, Local goes on the local bridge or tap.
+	Local, Remote []netip.Prefix
 	// Routes are reached through the tunnel from here; RemoteRoutes from
 	// the far side.
 	Routes, RemoteRoutes []netip.Prefix
@@ -66,8 +66,8 @@ type Tunnel struct {
 	Near      *Endpoint
 	FarDevice string
 	Transport string
-	Local     netip.Prefix // near end's address
-	Remote    netip.Prefix // far end's address
+	Local     []netip.Prefix // near end's addresses
+	Remote    []netip.Prefix // far end's addresses
 	MTU       int
 	Counters  Counters
 
@@ -124,14 +124,16 @@ func Connect(ctx context.Context, c sshwire.Conn, o Options) (_ *Tunnel, err err
 		return nil, fmt.Errorf("far host has no bridge %q", o.RemoteBridge)
 	}
 	t := &Tunnel{client: c, Local: o.Local, Remote: o.Remote, MTU: o.MTU, opts: o}
-	if o.Mode == L3 && !t.Local.IsValid() {
+	if o.Mode == L3 && len(t.Local) == 0 {
 		used, err := UsedPrefixes()
 		if err != nil {
 			return nil, err
 		}
-		if t.Local, t.Remote, err = PickPair(append(used, fi.used...)); err != nil {
+		near, far, err := PickPair(append(used, fi.used...))
+		if err != nil {
 			return nil, err
 		}
+		t.Local, t.Remote = []netip.Prefix{near}, []netip.Prefix{far}
 	}
 	if t.MTU == 0 {
 		t.MTU = chooseMTU(o, fi)
@@ -145,7 +147,7 @@ func Connect(ctx context.Context, c sshwire.Conn, o Options) (_ *Tunnel, err err
 	if err := t.startFar(ctx, fi, sha, o.Transport); err != nil {
 		return nil, err
 	}
-	near := Config{Mode: o.Mode, MTU: t.MTU, Addr: t.Local, Routes: o.Routes, Offload: t.offload}
+	near := Config{Mode: o.Mode, MTU: t.MTU, Addrs: t.Local, Routes: o.Routes, Offload: t.offload}
 	if o.Mode == L2 {
 		near.Bridge, near.CreateBridge, near.Ports = o.LocalBridge, true, o.LocalPorts
 	}
@@ -195,9 +197,11 @@ func (t *Tunnel) Reattach(ctx context.Context, c sshwire.Conn) (err error) {
 	if fi.uid != 0 {
 		return fmt.Errorf("far host (uid %d): %w", fi.uid, ErrNotRoot)
 	}
-	if o.Mode == L3 && t.Remote.IsValid() {
-		if slices.Contains(fi.addrs, t.Remote.Addr()) {
-			return fmt.Errorf("%w (%s)", ErrFarBusy, t.Remote.Addr())
+	if o.Mode == L3 {
+		for _, r := range t.Remote {
+			if slices.Contains(fi.addrs, r.Addr()) {
+				return fmt.Errorf("%w (%s)", ErrFarBusy, r.Addr())
+			}
 		}
 	}
 	defer func() {
@@ -258,7 +262,10 @@ func (t *Tunnel) startNativeL3(ch sshwire.Channel, fi *farInfo) {
 	})
 	t.r, t.w = t.plainR, t.plainW
 	if t.offload {
-		local := append(slices.Clone(fi.addrs), t.Remote.Addr())
+		local := slices.Clone(fi.addrs)
+		for _, r := range t.Remote {
+			local = append(local, r.Addr())
+		}
 		t.w = NewNativeOffloadWriter(t.plainW, t.MTU, func(a netip.Addr) bool { return slices.Contains(local, a) })
 		t.r = NewVnetReader(t.plainR, t.MTU)
 	}
@@ -323,8 +330,8 @@ func (t *Tunnel) startPeer(ctx context.Context, o Options, fi *farInfo, sha stri
 		}
 	}
 	args := []string{"vpn", "--serve-peer", "--mode", o.Mode.String(), "--mtu", strconv.Itoa(t.MTU), "--offload"}
-	if t.Remote.IsValid() {
-		args = append(args, "--addr", t.Remote.String())
+	for _, a := range t.Remote {
+		args = append(args, "--addr", a.String())
 	}
 	for _, r := range o.RemoteRoutes {
 		args = append(args, "--route", r.String())
@@ -381,11 +388,7 @@ func (t *Tunnel) startKeeper(ctx context.Context, o Options) error {
 	if o.NAT {
 		nat, rules = "1", NATRuleset(t.FarDevice)
 	}
-	addr := ""
-	if t.Remote.IsValid() {
-		addr = t.Remote.String()
-	}
-	args := []string{t.FarDevice, strconv.Itoa(t.MTU), addr, nat, rules, o.RemoteBridge}
+	args := []string{t.FarDevice, strconv.Itoa(t.MTU), joinPrefixes(t.Remote, " "), nat, rules, o.RemoteBridge}
 	for _, r := range o.RemoteRoutes {
 		args = append(args, r.String())
 	}
@@ -464,15 +467,15 @@ func (t *Tunnel) Summary(farHost string) string {
 	mode := t.Near.Config().Mode
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s tunnel up: %s", mode, t.Near.Name())
-	if a := t.Near.Config().Addr; a.IsValid() {
-		fmt.Fprintf(&b, " %s", a)
+	if a := t.Near.Config().Addrs; len(a) > 0 {
+		fmt.Fprintf(&b, " %s", joinPrefixes(a, ","))
 	}
 	if br := t.Near.Config().Bridge; br != "" {
 		fmt.Fprintf(&b, " (bridge %s)", br)
 	}
 	fmt.Fprintf(&b, " <-> %s %s", farHost, t.FarDevice)
-	if t.Remote.IsValid() && mode == L3 {
-		fmt.Fprintf(&b, " %s", t.Remote)
+	if len(t.Remote) > 0 && mode == L3 {
+		fmt.Fprintf(&b, " %s", joinPrefixes(t.Remote, ","))
 	}
 	fmt.Fprintf(&b, ", transport %s", t.Transport)
 	if t.offload {
@@ -480,6 +483,15 @@ func (t *Tunnel) Summary(farHost string) string {
 	}
 	fmt.Fprintf(&b, ", mtu %d", t.MTU)
 	return b.String()
+}
+
+// joinPrefixes writes ps separated by sep.
+func joinPrefixes(ps []netip.Prefix, sep string) string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = p.String()
+	}
+	return strings.Join(s, sep)
 }
 
 func fileSHA256(path string) (string, error) {
