@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -63,19 +62,10 @@ func (o *serveOptions) AddFlags(fs *pflag.FlagSet) {
 func runServe(ctx context.Context, e *env, args []string) error {
 	var o serveOptions
 	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
-	fs.SetOutput(io.Discard)
 	o.AddFlags(fs)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			fs.SetOutput(e.io.Out)
-			fmt.Fprintln(e.io.Out, "Usage: jumpgate serve --host-key FILE [--init] [--listen ADDR]... [flags]")
-			fmt.Fprintln(e.io.Out)
-			fmt.Fprintln(e.io.Out, "An SSH server for lab hosts: public-key auth from authorized_keys, sessions, forwarding.")
-			fmt.Fprintln(e.io.Out)
-			fs.PrintDefaults()
-			return nil
-		}
-		return usageErrorf("serve: %v", err).hint("run 'jumpgate serve --help' for the flags")
+	if err := parseFlags(e, fs, "Usage: jumpgate serve --host-key FILE [--init] [--listen ADDR]... [flags]\n\n"+
+		"An SSH server for lab hosts: public-key auth from authorized_keys, sessions, forwarding.", args); err != nil {
+		return helpOr(err)
 	}
 	if fs.NArg() > 0 {
 		return usageErrorf("serve: unexpected argument %q", fs.Arg(0)).hint("run 'jumpgate serve --help' for the flags")
