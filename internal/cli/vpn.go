@@ -66,8 +66,7 @@ const vpnUsage = `Usage: jumpgate vpn [-F FILE] [-J HOSTS] [-o OPTION]... [-i FI
 
 A layer-3 (tun) or layer-2 (tap) tunnel to TARGET over SSH, configured on both
 ends and removed on exit. The transport is OpenSSH's tun@openssh.com where the
-server permits it (layer 2 needs JUMPGATE_DEBUG_ENGINE=jumpgate), else peer
-mode: a copy of jumpgate on the far host.
+server permits it, else peer mode: a copy of jumpgate on the far host.
 tun@openssh.com carries TCP to the far host itself in large segments but what
 the far host routes on (--route, --nat, its VMs) packet by packet, as ssh -w
 does; for bulk traffic to those, --transport peer is several times faster.

@@ -71,8 +71,7 @@ func BenchmarkVPNIperf(b *testing.B) {
 				return func() { p.stop(b, syscall.SIGINT) }
 			},
 			func() func() {
-				// Layer 2 over sshd's own tap needs our engine.
-				p, _ := v.startVPNEnv(b, ourEngine, append([]string{"hyper1", "--transport", "tun@openssh.com"}, l2Args...)...)
+				p, _ := v.startVPN(b, append([]string{"hyper1", "--transport", "tun@openssh.com"}, l2Args...)...)
 				return func() { p.stop(b, syscall.SIGINT) }
 			},
 			func() func() {

@@ -149,7 +149,7 @@ func TestVPNLabPersistL2(t *testing.T) {
 	})
 	laptop0, hyper0 := v.links(t, "laptop"), v.links(t, "hyper1")
 
-	p, line := v.startVPNEnv(t, ourEngine, "-o", "ServerAliveInterval=1", "-o", "ServerAliveCountMax=2", "hyper1", "--l2",
+	p, line := v.startVPN(t, "-o", "ServerAliveInterval=1", "-o", "ServerAliveCountMax=2", "hyper1", "--l2",
 		"--remote-bridge", "wire", "--local-bridge", "virtual", "--local-addr", "198.18.3.99/24,2001:2:3::99/64", "--persist")
 	m := upLine.FindStringSubmatch(line)
 	if m == nil || m[1] != "l2" || m[4] != "tun@openssh.com" {
