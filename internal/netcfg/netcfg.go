@@ -31,6 +31,9 @@ type Options struct {
 	Emulator []string
 	// Netem forces whether the kernel's netem is used; nil probes.
 	Netem *bool
+	// Remote reaches a host the file names (host:), running iproute2
+	// there; nil leaves such files unplannable.
+	Remote func(ctx context.Context, host string) (Shell, error)
 }
 
 func (o Options) stateDir() string {
