@@ -48,6 +48,10 @@ func (o Options) owner(t *Topology) string { return o.NetnsPrefix + t.Name }
 
 func (o Options) alias(t *Topology) string { return AliasPrefix + o.owner(t) }
 
+// Shell runs a POSIX shell script on a host and returns its standard
+// output; a failure carries its standard error.
+type Shell func(ctx context.Context, script string) ([]byte, error)
+
 // Step is one change to the kernel.
 type Step struct {
 	// Op is '+' (create), '~' (change) or '-' (remove).

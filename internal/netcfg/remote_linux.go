@@ -18,10 +18,6 @@ import (
 	"github.com/jumpgate/jumpgate/internal/shquote"
 )
 
-// Shell runs a POSIX shell script on a host and returns its standard
-// output; a failure carries its standard error.
-type Shell func(ctx context.Context, script string) ([]byte, error)
-
 // ipLink is what `ip -j -d addr show` says of a link.
 type ipLink struct {
 	Name     string   `json:"ifname"`
