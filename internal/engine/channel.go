@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"sync"
+	"time"
 
 	"github.com/jumpgate/jumpgate/internal/sshwire"
 )
@@ -42,9 +43,10 @@ type channel struct {
 	localClosed  bool
 	lost         error // the connection ended
 	// rwin is what the peer may still send; rwinMax the window we keep
-	// granting (fixed today; a larger one fills longer paths).
+	// granting, which grows on long paths (window.go).
 	rwin, rwinMax uint32
 	consumed      uint32 // read since the last WINDOW_ADJUST
+	tune          windowTuner
 	swin          uint32 // the peer's window for us
 	waiters       []chan reqReply
 }
@@ -58,6 +60,7 @@ func makeChannel(c *conn, id uint32, kind string) *channel {
 		done:    make(chan struct{}),
 		rwin:    initialWindow,
 		rwinMax: initialWindow,
+		tune:    windowTuner{granted: initialWindow},
 	}
 	ch.rcond.L = &ch.mu
 	ch.wcond.L = &ch.mu
@@ -99,6 +102,9 @@ func (ch *channel) read(p []byte, ext bool) (int, error) {
 	}
 	n := buf.read(p)
 	adj := ch.consumeLocked(n)
+	if ch.gotClose {
+		ch.releaseWindowLocked()
+	}
 	ch.mu.Unlock()
 	return n, ch.adjust(adj)
 }
@@ -115,20 +121,26 @@ func (ch *channel) ReadPacket() ([]byte, error) {
 	}
 	p := ch.stdout.readMsg()
 	adj := ch.consumeLocked(len(p))
+	if ch.gotClose {
+		ch.releaseWindowLocked()
+	}
 	ch.mu.Unlock()
 	return p, ch.adjust(adj)
 }
 
 // consumeLocked counts n bytes read and returns the window to give back
-// once half the window is consumed, as OpenSSH does.
+// once half the window is consumed, as OpenSSH does, with any growth.
 func (ch *channel) consumeLocked(n int) uint32 {
 	ch.consumed += uint32(n)
+	ch.tune.drained += uint64(n)
 	if ch.consumed < ch.rwinMax/2 || ch.gotClose || ch.lost != nil {
 		return 0
 	}
-	adj := ch.consumed
+	now := time.Now()
+	adj := ch.consumed + ch.growLocked(now)
 	ch.consumed = 0
 	ch.rwin += adj
+	ch.tune.sentAdjustLocked(now, adj)
 	return adj
 }
 
@@ -223,6 +235,7 @@ func (ch *channel) Close() error {
 	ch.doneOne.Do(func() { close(ch.done) })
 	ch.mu.Lock()
 	ch.localClosed = true
+	ch.releaseWindowLocked()
 	ch.rcond.Broadcast()
 	ch.wcond.Broadcast()
 	lost := ch.lost
@@ -315,6 +328,7 @@ func (c *conn) onData(p []byte) error {
 		return protoErrorf("channel %d: %d bytes of data past the maximum packet size %d", ch.local, n, ourMaxPacket)
 	}
 	ch.rwin -= n
+	ch.tune.received(n)
 	var adj uint32
 	switch {
 	case n == 0:
@@ -382,6 +396,7 @@ func (c *conn) onClose(p []byte) error {
 		return protoErrorf("channel %d: close before confirmation", ch.local)
 	}
 	ch.gotClose = true
+	ch.releaseWindowLocked()
 	ch.rcond.Broadcast()
 	ch.wcond.Broadcast()
 	waiters := ch.waiters
