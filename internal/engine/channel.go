@@ -337,9 +337,9 @@ func (c *conn) onData(p []byte) error {
 	case m.ext && m.code != 1:
 		adj = ch.consumeLocked(int(n)) // unknown extended data is dropped
 	case m.ext:
-		ch.stderr.write(m.data)
+		ch.stderr.write(m.data, int(ch.rwinMax))
 	default:
-		ch.stdout.write(m.data)
+		ch.stdout.write(m.data, int(ch.rwinMax))
 	}
 	ch.rcond.Broadcast()
 	ch.mu.Unlock()
@@ -471,27 +471,35 @@ func (c *conn) onChannelReply(p []byte) error {
 }
 
 // chanBuf holds received data in order with the sizes of the messages it
-// came in, so Read can join them and ReadPacket can return one. It never
-// holds more than the window granted, and keeps its capacity while the
-// channel lives (docs/perf.md, "Channel receive buffers keep their size").
+// came in, so Read can join them and ReadPacket can return one. It is a
+// ring, so that a buffer held near full by a slow reader never moves its
+// data (a grown window made each packet move megabytes); it grows up to
+// the window granted and keeps its capacity while the channel lives
+// (docs/perf.md, "Channel receive buffers keep their size").
 type chanBuf struct {
-	b    []byte // data is b[r:]
-	r    int
+	b    []byte // the ring: n bytes from r, wrapping
+	r, n int
 	msgs []uint32 // sizes still unread of each message, from mh
 	mh   int
 }
 
-func (q *chanBuf) len() int { return len(q.b) - q.r }
+func (q *chanBuf) len() int { return q.n }
 
-func (q *chanBuf) write(p []byte) {
-	switch {
-	case q.r == len(q.b):
-		q.b, q.r = q.b[:0], 0
-	case q.r > 0 && len(q.b)+len(p) > cap(q.b):
-		n := copy(q.b, q.b[q.r:])
-		q.b, q.r = q.b[:n], 0
+// write appends p; limit is the window, which bounds the capacity.
+func (q *chanBuf) write(p []byte, limit int) {
+	if q.n+len(p) > len(q.b) {
+		c := min(max(2*len(q.b), 64<<10), max(limit, q.n+len(p)))
+		b := make([]byte, max(c, q.n+len(p)))
+		q.copyOut(b)
+		q.b, q.r = b, 0
 	}
-	q.b = append(q.b, p...)
+	w := q.r + q.n
+	if w >= len(q.b) {
+		w -= len(q.b)
+	}
+	k := copy(q.b[w:], p)
+	copy(q.b, p[k:])
+	q.n += len(p)
 	switch {
 	case q.mh == len(q.msgs):
 		q.msgs, q.mh = q.msgs[:0], 0
@@ -502,9 +510,27 @@ func (q *chanBuf) write(p []byte) {
 	q.msgs = append(q.msgs, uint32(len(p)))
 }
 
-func (q *chanBuf) read(p []byte) int {
-	n := copy(p, q.b[q.r:])
+// copyOut copies the first len(p) bytes held (at most q.n) into p.
+func (q *chanBuf) copyOut(p []byte) int {
+	k := copy(p[:min(len(p), q.n)], q.b[q.r:])
+	return k + copy(p[k:min(len(p), q.n)], q.b)
+}
+
+// skip drops the first n bytes held.
+func (q *chanBuf) skip(n int) {
+	q.n -= n
 	q.r += n
+	if q.r >= len(q.b) {
+		q.r -= len(q.b)
+	}
+	if q.n == 0 {
+		q.r = 0
+	}
+}
+
+func (q *chanBuf) read(p []byte) int {
+	n := q.copyOut(p)
+	q.skip(n)
 	for k := uint32(n); k > 0; {
 		if q.msgs[q.mh] <= k {
 			k -= q.msgs[q.mh]
@@ -521,8 +547,9 @@ func (q *chanBuf) read(p []byte) int {
 func (q *chanBuf) readMsg() []byte {
 	m := int(q.msgs[q.mh])
 	q.mh++
-	p := append([]byte(nil), q.b[q.r:q.r+m]...)
-	q.r += m
+	p := make([]byte, m)
+	q.copyOut(p)
+	q.skip(m)
 	return p
 }
 

@@ -1,9 +1,11 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"io"
+	"math/rand/v2"
 	"sync"
 	"testing"
 	"time"
@@ -222,5 +224,54 @@ func TestWindowBudget(t *testing.T) {
 	}
 	if used := c.windows.used.Load(); used != 0 {
 		t.Errorf("%d bytes of growth still held after close", used)
+	}
+}
+
+// TestChanBufRing writes and reads messages of random sizes through the
+// ring, wrapping and growing it, and checks the bytes, the message
+// boundaries and that it grows no larger than the limit.
+func TestChanBufRing(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(1, 2))
+	var q chanBuf
+	var want []byte // what is held, in order
+	var sizes []int // the messages' sizes still unread
+	const limit = 256 << 10
+	next := byte(0)
+	for range 5000 {
+		if rng.IntN(2) == 0 && len(want) < limit-ourMaxPacket {
+			p := make([]byte, 1+rng.IntN(ourMaxPacket))
+			for i := range p {
+				p[i] = next
+				next++
+			}
+			q.write(p, limit)
+			want = append(want, p...)
+			sizes = append(sizes, len(p))
+		} else if len(want) > 0 && rng.IntN(4) == 0 {
+			got := q.readMsg()
+			if !bytes.Equal(got, want[:sizes[0]]) {
+				t.Fatalf("readMsg returned %d bytes, not the %d of the next message", len(got), sizes[0])
+			}
+			want, sizes = want[sizes[0]:], sizes[1:]
+		} else if len(want) > 0 {
+			p := make([]byte, 1+rng.IntN(2*ourMaxPacket))
+			n := q.read(p)
+			if n != min(len(p), len(want)) || !bytes.Equal(p[:n], want[:n]) {
+				t.Fatalf("read %d bytes, not the %d held first", n, min(len(p), len(want)))
+			}
+			want = want[n:]
+			for n > 0 {
+				k := min(n, sizes[0])
+				sizes[0] -= k
+				n -= k
+				if sizes[0] == 0 {
+					sizes = sizes[1:]
+				}
+			}
+		}
+		if q.len() != len(want) || len(q.b) > limit {
+			t.Fatalf("holds %d bytes in %d, want %d in at most %d", q.len(), len(q.b), len(want), limit)
+		}
 	}
 }
