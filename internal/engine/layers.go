@@ -35,6 +35,10 @@ type packetConn interface {
 	// serverSigAlgs is the peer's server-sig-algs extension (RFC 8308),
 	// nil if it sent none; only a client sees one.
 	serverSigAlgs() []string
+	// maxPayload is the largest message that still leaves the transport
+	// as one message of the connection carrying it (a channel of an outer
+	// connection, sshwire.MessageSizer); 0 when nothing carries it.
+	maxPayload() int
 	// versions are the identification strings without CR LF.
 	clientVersion() []byte
 	serverVersion() []byte
