@@ -6,6 +6,7 @@ package bench
 // two forwards alternately.
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -51,13 +52,31 @@ type ForwardOptions struct {
 	// (ControlMaster auto, ControlPersist 30, one master per host of
 	// the chain): jumpgate's default, against OpenSSH's same setup.
 	Masters bool
+	// RTT, if set, measures a long path instead: downloads from hyper1
+	// over a cable with this emulated round trip, one hop, and plain TCP
+	// over the same cable as the ceiling. Masters and Target are unused.
+	RTT time.Duration
+	// Emulator runs the link emulator where the kernel has no netem
+	// (netcfg.Options.Emulator); needed with RTT.
+	Emulator []string
 }
 
 // ForwardResult is one direction's throughput samples in bits per
-// second: A is jumpgate's, B OpenSSH's.
+// second: A is jumpgate's, B OpenSSH's, and TCP plain TCP's on the same
+// path (long-path mode only).
 type ForwardResult struct {
 	Name string
 	A, B []float64
+	TCP  []float64
+}
+
+// TCPRatio is median(A)/median(TCP), 0 without a ceiling.
+func (r ForwardResult) TCPRatio() float64 {
+	c := MedianFloat(r.TCP)
+	if c == 0 {
+		return 0
+	}
+	return MedianFloat(r.A) / c
 }
 
 // Ratio is median(A)/median(B): above 1 means A is faster.
@@ -95,7 +114,12 @@ func Forward(ctx context.Context, o ForwardOptions, progress io.Writer) ([]Forwa
 	if _, err := exec.LookPath("iperf3"); err != nil {
 		return nil, fmt.Errorf("forward benchmark: %w", err)
 	}
-	if o.Target == "" {
+	switch {
+	case o.RTT < 0 || o.RTT > 20*time.Second:
+		return nil, fmt.Errorf("forward benchmark: round trip %v out of range", o.RTT)
+	case o.RTT > 0:
+		o.Target, o.Masters = "hyper1", false
+	case o.Target == "":
 		o.Target = "vm1"
 	}
 	if o.Kex == "" {
@@ -133,7 +157,26 @@ func Forward(ctx context.Context, o ForwardOptions, progress io.Writer) ([]Forwa
 	defer srv.Wait()
 	defer srv.Process.Kill()
 
-	modes := []forwardMode{{}}
+	modes := []forwardMode{{rtt: o.RTT}}
+	if o.RTT > 0 {
+		down, err := buildLongPath(ctx, o.Lab, o.RTT, o.Emulator, o.Dir)
+		if err != nil {
+			return nil, fmt.Errorf("forward benchmark: %w", err)
+		}
+		defer func() {
+			if err := down(); err != nil {
+				fmt.Fprintf(progress, "bench: remove the long path: %v\n", err)
+			}
+		}()
+		fmt.Fprintf(progress, "bench: long path laptop %s ↔ hyper1 %s, round trip %v\n", longPathLaptop, longPathHyper, o.RTT)
+		// Plain TCP's server listens on the long path's address.
+		tcp := o.Lab.Command(ctx, o.Target, "iperf3", "-s", "-B", longPathHyper, "-p", strconv.Itoa(serverPort+1))
+		if err := tcp.Start(); err != nil {
+			return nil, fmt.Errorf("forward benchmark: iperf3 server on %s: %w", o.Target, err)
+		}
+		defer tcp.Wait()
+		defer tcp.Process.Kill()
+	}
 	if o.Masters {
 		modes = append(modes, forwardMode{masters: true})
 	}
@@ -152,9 +195,15 @@ func Forward(ctx context.Context, o ForwardOptions, progress io.Writer) ([]Forwa
 // chain in the client's own process(es) (ControlMaster no), or through
 // control masters, one per host of the chain, as jumpgate does by
 // default.
-type forwardMode struct{ masters bool }
+type forwardMode struct {
+	masters bool
+	rtt     time.Duration // the long path's round trip
+}
 
 func (m forwardMode) String() string {
+	if m.rtt > 0 {
+		return fmt.Sprintf("-L, 1 hop, %v round trip", m.rtt)
+	}
 	if m.masters {
 		return "-L, 2 hops, masters"
 	}
@@ -181,7 +230,11 @@ func (m forwardMode) config(o ForwardOptions, labConf []byte, side string) (path
 	} else {
 		conf += "ControlMaster no\nControlPath none\n"
 	}
-	conf += "BatchMode yes\nExitOnForwardFailure yes\n\n" + string(labConf)
+	conf += "BatchMode yes\nExitOnForwardFailure yes\n\n"
+	if m.rtt > 0 {
+		conf += longPathConfig() + "\n"
+	}
+	conf += string(labConf)
 	path = filepath.Join(o.Dir, "ssh_config-"+side)
 	if m.masters {
 		path += "-masters"
@@ -228,22 +281,34 @@ func (m forwardMode) run(ctx context.Context, o ForwardOptions, labConf []byte, 
 	}
 
 	var results []ForwardResult
-	for _, dir := range []string{"upload", "download"} {
+	dirs, sides := []string{"upload", "download"}, []string{"A", "B"}
+	names["TCP"] = "plain TCP"
+	if m.rtt > 0 {
+		// Uploads are held to the server's window, the same for both.
+		dirs, sides = []string{"download"}, []string{"A", "B", "TCP"}
+	}
+	for _, dir := range dirs {
 		res := ForwardResult{Name: fmt.Sprintf("%s, laptop %s %s (%s)", dir, map[string]string{"upload": "→", "download": "←"}[dir], o.Target, m)}
 		for round := 0; round <= o.Runs; round++ {
-			order := []string{"A", "B"}
-			if round%2 == 1 {
-				order = []string{"B", "A"}
-			}
+			// Each side goes first in turn.
+			order := append(slices.Clone(sides[round%len(sides):]), sides[:round%len(sides)]...)
 			for _, side := range order {
-				bps, err := iperf(ctx, o.Lab, ports[side], o.Seconds, dir == "download")
+				run := iperfRun{port: ports[side], seconds: o.Seconds, reverse: dir == "download"}
+				if side == "TCP" {
+					run.addr, run.port = longPathHyper, serverPort+1
+				}
+				if m.rtt > 0 {
+					// Slow start takes ten round trips or so to fill the path.
+					run.omit = int((10*m.rtt + time.Second - 1) / time.Second)
+				}
+				bps, err := run.do(ctx, o.Lab)
 				// iperf3's server answers "busy", or drops the control
 				// connection, for a moment after a test while it tears
 				// the last one down: retry a few times before failing.
 				for try := 0; err != nil && ctx.Err() == nil && try < 8; try++ {
 					fmt.Fprintf(progress, "bench: %s through %s: %v; retrying\n", dir, names[side], err)
 					time.Sleep(500 * time.Millisecond)
-					bps, err = iperf(ctx, o.Lab, ports[side], o.Seconds, dir == "download")
+					bps, err = run.do(ctx, o.Lab)
 				}
 				if err != nil {
 					return nil, fmt.Errorf("forward benchmark: %s through %s (%s): %w", dir, names[side], m, err)
@@ -251,10 +316,13 @@ func (m forwardMode) run(ctx context.Context, o ForwardOptions, labConf []byte, 
 				if round == 0 {
 					continue // warm-up
 				}
-				if side == "A" {
+				switch side {
+				case "A":
 					res.A = append(res.A, bps)
-				} else {
+				case "B":
 					res.B = append(res.B, bps)
+				default:
+					res.TCP = append(res.TCP, bps)
 				}
 				fmt.Fprintf(progress, "bench: %s (%s) %d/%d %s: %.0f Mbit/s\n", dir, m, round, o.Runs, names[side], bps/1e6)
 			}
@@ -312,11 +380,22 @@ func waitPort(ctx context.Context, l *lab.Lab, port int) error {
 	}
 }
 
-// iperf runs one iperf3 client in the laptop through the forward on port
-// and returns the bits per second received.
-func iperf(ctx context.Context, l *lab.Lab, port, seconds int, reverse bool) (float64, error) {
-	args := []string{"iperf3", "-c", "127.0.0.1", "-p", strconv.Itoa(port), "-t", strconv.Itoa(seconds), "-J"}
-	if reverse {
+// iperfRun is one iperf3 client run in the laptop.
+type iperfRun struct {
+	addr          string // default 127.0.0.1, a forward
+	port, seconds int
+	omit          int // first seconds left out of the figure
+	reverse       bool
+}
+
+// do runs it and returns the bits per second received.
+func (r iperfRun) do(ctx context.Context, l *lab.Lab) (float64, error) {
+	addr := cmp.Or(r.addr, "127.0.0.1")
+	args := []string{"iperf3", "-c", addr, "-p", strconv.Itoa(r.port), "-t", strconv.Itoa(r.seconds), "-J"}
+	if r.omit > 0 {
+		args = append(args, "-O", strconv.Itoa(r.omit))
+	}
+	if r.reverse {
 		args = append(args, "-R")
 	}
 	out, err := l.Command(ctx, "laptop", args...).Output()
@@ -347,6 +426,14 @@ func iperf(ctx context.Context, l *lab.Lab, port, seconds int, reverse bool) (fl
 // sample, and the A/B ratio (target ≥ 1).
 func WriteForwardTable(w io.Writer, a, b string, results []ForwardResult) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	if len(results) > 0 && len(results[0].TCP) > 0 {
+		fmt.Fprintf(tw, "direction\t%s Mbit/s\t%s Mbit/s\tTCP Mbit/s\t%[1]s/TCP\t%[2]s/TCP\tsamples %[1]s | %[2]s | TCP\n", a, b)
+		for _, r := range results {
+			fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.0f\t%.2f\t%.2f\t%s | %s | %s\n", r.Name, MedianFloat(r.A)/1e6, MedianFloat(r.B)/1e6,
+				MedianFloat(r.TCP)/1e6, r.TCPRatio(), ForwardResult{A: r.B, TCP: r.TCP}.TCPRatio(), mbits(r.A), mbits(r.B), mbits(r.TCP))
+		}
+		return tw.Flush()
+	}
 	fmt.Fprintf(tw, "direction\t%s Mbit/s\t%s Mbit/s\tratio\tsamples %s | %s\n", a, b, a, b)
 	for _, r := range results {
 		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.2f\t%s | %s\n", r.Name, MedianFloat(r.A)/1e6, MedianFloat(r.B)/1e6, r.Ratio(), mbits(r.A), mbits(r.B))
@@ -362,17 +449,22 @@ func mbits(xs []float64) string {
 	return strings.Join(s, " ")
 }
 
-// ForwardVerdict says whether every direction meets the target ratio
-// (A/B ≥ min).
+// ForwardVerdict says whether every direction meets the target ratio:
+// A/B ≥ min, or on a long path A/TCP ≥ min.
 func ForwardVerdict(results []ForwardResult, min float64) string {
 	var bad []string
+	of := "OpenSSH's"
 	for _, r := range results {
-		if r.Ratio() < min {
-			bad = append(bad, fmt.Sprintf("%s %.2f", r.Name, r.Ratio()))
+		ratio := r.Ratio()
+		if len(r.TCP) > 0 {
+			ratio, of = r.TCPRatio(), "plain TCP's"
+		}
+		if ratio < min {
+			bad = append(bad, fmt.Sprintf("%s %.2f", r.Name, ratio))
 		}
 	}
 	if len(bad) == 0 {
-		return fmt.Sprintf("ok: every direction at least %.2f of OpenSSH's throughput", min)
+		return fmt.Sprintf("ok: every direction at least %.2f of %s throughput", min, of)
 	}
 	return fmt.Sprintf("slower than target %.2f: %s", min, strings.Join(bad, "; "))
 }

@@ -86,3 +86,58 @@ func TestForward(t *testing.T) {
 	WriteForwardTable(&table, "jumpgate", "OpenSSH", res)
 	t.Logf("\n%s", table.String())
 }
+
+// TestForwardLongPath builds the long path, checks a TCP handshake over
+// it takes the round trip, takes it down, then runs the long-path mode
+// once per side and checks it measured plain TCP too and left no cable.
+func TestForwardLongPath(t *testing.T) {
+	sshtest.RequireOpenSSH(t)
+	if _, err := exec.LookPath("iperf3"); err != nil {
+		t.Skip("iperf3 is not installed")
+	}
+	l := labtest.New(t, lab.Options{Server: lab.OpenSSH})
+	dir, err := os.MkdirTemp("/run", "jumpgate-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	bin := labtest.Binary(t)
+	const rtt = 40 * time.Millisecond
+	down, err := buildLongPath(ctx, l, rtt, []string{bin, "net", "link-emu"}, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	c, err := l.DialContext(ctx, "laptop", "tcp", longPathHyper+":22")
+	took := time.Since(start)
+	if err == nil {
+		c.Close()
+	}
+	if derr := down(); derr != nil {
+		t.Fatalf("take the long path down: %v", derr)
+	}
+	if err != nil || took < rtt {
+		t.Fatalf("connect over the long path: %v in %v, want at least %v", err, took, rtt)
+	}
+
+	var progress bytes.Buffer
+	res, err := Forward(ctx, ForwardOptions{
+		Lab: l, Dir: dir, Runs: 1, Seconds: 1, RTT: rtt, Emulator: []string{bin, "net", "link-emu"},
+		A: Client{Name: "jumpgate", Argv: []string{bin, "ssh"}},
+		B: Client{Name: "OpenSSH", Argv: []string{"ssh"}},
+	}, &progress)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, progress.String())
+	}
+	if len(res) != 1 || len(res[0].TCP) != 1 || res[0].TCP[0] <= 0 || len(res[0].A) != 1 || len(res[0].B) != 1 {
+		t.Fatalf("results %+v, want one download with jumpgate, OpenSSH and plain TCP\n%s", res, progress.String())
+	}
+	if out, _ := l.Command(ctx, "laptop", "ip", "-o", "link").Output(); strings.Contains(string(out), "long0") {
+		t.Errorf("the long path is still there:\n%s", out)
+	}
+	var table bytes.Buffer
+	WriteForwardTable(&table, "jumpgate", "OpenSSH", res)
+	t.Logf("\n%s", table.String())
+}

@@ -15,8 +15,9 @@ type Report struct {
 	Kex     string
 	Cipher  string // forward only
 	Runs    int
-	Seconds int     // forward only
-	Target  float64 // connect and forward
+	Seconds int           // forward only
+	Target  float64       // connect and forward
+	RTT     time.Duration // forward's long path
 	Verdict string
 }
 
@@ -105,6 +106,7 @@ type ForwardJSON struct {
 	Runs      int              `json:"runs"`
 	Seconds   int              `json:"seconds"`
 	Target    float64          `json:"target_ratio"`
+	RTTms     float64          `json:"rtt_ms,omitempty"`
 	Rows      []forwardRowJSON `json:"rows"`
 	Verdict   string           `json:"verdict"`
 	OK        bool             `json:"ok"`
@@ -115,6 +117,9 @@ type forwardRowJSON struct {
 	Ratio    float64         `json:"ratio"`
 	Jumpgate forwardSideJSON `json:"jumpgate"`
 	OpenSSH  forwardSideJSON `json:"openssh"`
+	// TCP is plain TCP on the long path, the ceiling.
+	TCP      *forwardSideJSON `json:"tcp,omitempty"`
+	TCPRatio float64          `json:"tcp_ratio,omitempty"`
 }
 
 type forwardSideJSON struct {
@@ -126,7 +131,7 @@ type forwardSideJSON struct {
 // WriteForwardJSON is `bench forward --json`.
 func WriteForwardJSON(w io.Writer, rep Report, jg, ossh Client, results []ForwardResult) error {
 	out := ForwardJSON{Benchmark: "forward", Server: rep.Server, Kex: rep.Kex, Cipher: rep.Cipher, Runs: rep.Runs,
-		Seconds: rep.Seconds, Target: rep.Target, Verdict: rep.Verdict, OK: strings.HasPrefix(rep.Verdict, "ok"), Rows: []forwardRowJSON{}}
+		Seconds: rep.Seconds, Target: rep.Target, RTTms: ms(rep.RTT), Verdict: rep.Verdict, OK: strings.HasPrefix(rep.Verdict, "ok"), Rows: []forwardRowJSON{}}
 	mbps := func(xs []float64) []float64 {
 		out := make([]float64, len(xs))
 		for i, x := range xs {
@@ -135,9 +140,13 @@ func WriteForwardJSON(w io.Writer, rep Report, jg, ossh Client, results []Forwar
 		return out
 	}
 	for _, r := range results {
-		out.Rows = append(out.Rows, forwardRowJSON{Name: r.Name, Ratio: r.Ratio(),
+		row := forwardRowJSON{Name: r.Name, Ratio: r.Ratio(), TCPRatio: r.TCPRatio(),
 			Jumpgate: forwardSideJSON{Argv: jg.Argv, MedianMbps: MedianFloat(r.A) / 1e6, Samples: mbps(r.A)},
-			OpenSSH:  forwardSideJSON{Argv: ossh.Argv, MedianMbps: MedianFloat(r.B) / 1e6, Samples: mbps(r.B)}})
+			OpenSSH:  forwardSideJSON{Argv: ossh.Argv, MedianMbps: MedianFloat(r.B) / 1e6, Samples: mbps(r.B)}}
+		if len(r.TCP) > 0 {
+			row.TCP = &forwardSideJSON{Argv: []string{"iperf3", "-c", longPathHyper}, MedianMbps: MedianFloat(r.TCP) / 1e6, Samples: mbps(r.TCP)}
+		}
+		out.Rows = append(out.Rows, row)
 	}
 	return writeJSON(w, out)
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -24,9 +25,10 @@ type benchForwardFlags struct {
 	keep, json    bool
 	masters       bool
 	min           float64
+	rtt           time.Duration
 }
 
-const benchForwardUse = "forward [--runs N] [--seconds S] [--server openssh|jumpgate] [--cipher NAME] [--client PATH] [--masters=false] [--keep] [--json]"
+const benchForwardUse = "forward [--runs N] [--seconds S] [--server openssh|jumpgate] [--cipher NAME] [--client PATH] [--masters=false] [--rtt DURATION] [--keep] [--json]"
 
 func parseBenchForward(e *env, args []string) (*benchForwardFlags, error) {
 	var f benchForwardFlags
@@ -41,7 +43,8 @@ func parseBenchForward(e *env, args []string) (*benchForwardFlags, error) {
 	flags.BoolVar(&f.keep, "keep", false, "keep the lab on exit (remove it with 'jumpgate lab down --name NAME')")
 	flags.BoolVar(&f.json, "json", false, "print the results as JSON instead of a table")
 	flags.BoolVar(&f.masters, "masters", true, "measure both clients through their control masters as well (ControlMaster auto, one master per host of the chain: jumpgate's default)")
-	flags.Float64Var(&f.min, "target", 1.0, "target jumpgate/OpenSSH throughput `ratio` for the verdict")
+	flags.Float64Var(&f.min, "target", 1.0, "target jumpgate/OpenSSH throughput `ratio` for the verdict (with --rtt: jumpgate/plain TCP)")
+	flags.DurationVar(&f.rtt, "rtt", 0, "measure a long path instead: downloads from hyper1 over a cable with this emulated round `trip`, plain TCP on it the ceiling (try --rtt 200ms --seconds 10)")
 	flags.SetOutput(io.Discard)
 	flags.Usage = func() {}
 	err := flags.Parse(args)
@@ -75,14 +78,14 @@ func runBenchForward(ctx context.Context, e *env, args []string) error {
 		ossh := bench.Client{Name: "OpenSSH", Argv: []string{f.client}}
 		w := e.io.ErrOut
 		results, err := bench.Forward(ctx, bench.ForwardOptions{Lab: l, A: jg, B: ossh, Kex: f.kex, Cipher: f.cipher,
-			Runs: f.runs, Seconds: f.seconds, Dir: dir, Masters: f.masters}, w)
+			Runs: f.runs, Seconds: f.seconds, Dir: dir, Masters: f.masters, RTT: f.rtt, Emulator: []string{bin, "net", "link-emu"}}, w)
 		if err != nil {
 			return err
 		}
 		verdict := bench.ForwardVerdict(results, f.min)
 		if f.json {
 			return bench.WriteForwardJSON(e.io.Out, bench.Report{Server: f.server, Kex: f.kex, Cipher: f.cipher, Runs: f.runs,
-				Seconds: f.seconds, Target: f.min, Verdict: verdict}, jg, ossh, results)
+				Seconds: f.seconds, Target: f.min, RTT: f.rtt, Verdict: verdict}, jg, ossh, results)
 		}
 		if err := bench.WriteForwardTable(e.io.Out, jg.Name, ossh.Name, results); err != nil {
 			return err

@@ -27,6 +27,7 @@ type connMeta struct {
 	pc            packetConn
 	user          string
 	local, remote net.Addr
+	windows       windowPool // the zero value has the defaults
 }
 
 func (m *connMeta) User() string          { return m.user }

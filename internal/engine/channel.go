@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"sync"
+	"time"
 
 	"github.com/jumpgate/jumpgate/internal/sshwire"
 )
@@ -42,9 +43,10 @@ type channel struct {
 	localClosed  bool
 	lost         error // the connection ended
 	// rwin is what the peer may still send; rwinMax the window we keep
-	// granting (fixed today; a larger one fills longer paths).
+	// granting, which grows on long paths (window.go).
 	rwin, rwinMax uint32
 	consumed      uint32 // read since the last WINDOW_ADJUST
+	tune          windowTuner
 	swin          uint32 // the peer's window for us
 	waiters       []chan reqReply
 }
@@ -58,6 +60,7 @@ func makeChannel(c *conn, id uint32, kind string) *channel {
 		done:    make(chan struct{}),
 		rwin:    initialWindow,
 		rwinMax: initialWindow,
+		tune:    windowTuner{granted: initialWindow},
 	}
 	ch.rcond.L = &ch.mu
 	ch.wcond.L = &ch.mu
@@ -107,6 +110,9 @@ func (ch *channel) read(p []byte, ext bool) (int, error) {
 	}
 	n := buf.read(p)
 	adj := ch.consumeLocked(n)
+	if ch.gotClose {
+		ch.releaseWindowLocked()
+	}
 	ch.mu.Unlock()
 	return n, ch.adjust(adj)
 }
@@ -123,26 +129,32 @@ func (ch *channel) ReadPacket() ([]byte, error) {
 	}
 	p := ch.stdout.readMsg()
 	adj := ch.consumeLocked(len(p))
+	if ch.gotClose {
+		ch.releaseWindowLocked()
+	}
 	ch.mu.Unlock()
 	return p, ch.adjust(adj)
 }
 
 // consumeLocked counts n bytes read and returns the window to give back,
-// as OpenSSH's channel_check_window does: once more than three packets'
-// worth is outstanding, or less than half the window is left. Waiting for
-// half the window to be read halved the window in effect: two-hop
-// downloads ran at 0.86x OpenSSH's.
+// with any growth, as OpenSSH's channel_check_window does: once more than
+// three packets' worth is outstanding, or less than half the window is
+// left. Waiting for half the window to be read halved the window in
+// effect: two-hop downloads ran at 0.86x OpenSSH's.
 func (ch *channel) consumeLocked(n int) uint32 {
 	ch.consumed += uint32(n)
+	ch.tune.drained += uint64(n)
 	if ch.consumed == 0 || ch.gotClose || ch.lost != nil {
 		return 0
 	}
 	if ch.rwinMax-ch.rwin <= 3*ourMaxPacket && ch.rwin >= ch.rwinMax/2 {
 		return 0
 	}
-	adj := ch.consumed
+	now := time.Now()
+	adj := ch.consumed + ch.growLocked(now)
 	ch.consumed = 0
 	ch.rwin += adj
+	ch.tune.sentAdjustLocked(now, adj)
 	return adj
 }
 
@@ -237,6 +249,7 @@ func (ch *channel) Close() error {
 	ch.doneOne.Do(func() { close(ch.done) })
 	ch.mu.Lock()
 	ch.localClosed = true
+	ch.releaseWindowLocked()
 	ch.rcond.Broadcast()
 	ch.wcond.Broadcast()
 	lost := ch.lost
@@ -329,6 +342,7 @@ func (c *conn) onData(p []byte) error {
 		return protoErrorf("channel %d: %d bytes of data past the maximum packet size %d", ch.local, n, ourMaxPacket)
 	}
 	ch.rwin -= n
+	ch.tune.received(n)
 	var adj uint32
 	switch {
 	case n == 0:
@@ -337,9 +351,9 @@ func (c *conn) onData(p []byte) error {
 	case m.ext && m.code != 1:
 		adj = ch.consumeLocked(int(n)) // unknown extended data is dropped
 	case m.ext:
-		ch.stderr.write(m.data)
+		ch.stderr.write(m.data, int(ch.rwinMax))
 	default:
-		ch.stdout.write(m.data)
+		ch.stdout.write(m.data, int(ch.rwinMax))
 	}
 	ch.rcond.Broadcast()
 	ch.mu.Unlock()
@@ -396,6 +410,7 @@ func (c *conn) onClose(p []byte) error {
 		return protoErrorf("channel %d: close before confirmation", ch.local)
 	}
 	ch.gotClose = true
+	ch.releaseWindowLocked()
 	ch.rcond.Broadcast()
 	ch.wcond.Broadcast()
 	waiters := ch.waiters
@@ -470,27 +485,35 @@ func (c *conn) onChannelReply(p []byte) error {
 }
 
 // chanBuf holds received data in order with the sizes of the messages it
-// came in, so Read can join them and ReadPacket can return one. It never
-// holds more than the window granted, and keeps its capacity while the
-// channel lives (docs/perf.md, "Channel receive buffers keep their size").
+// came in, so Read can join them and ReadPacket can return one. It is a
+// ring, so that a buffer held near full by a slow reader never moves its
+// data (a grown window made each packet move megabytes); it grows up to
+// the window granted and keeps its capacity while the channel lives
+// (docs/perf.md, "Channel receive buffers keep their size").
 type chanBuf struct {
-	b    []byte // data is b[r:]
-	r    int
+	b    []byte // the ring: n bytes from r, wrapping
+	r, n int
 	msgs []uint32 // sizes still unread of each message, from mh
 	mh   int
 }
 
-func (q *chanBuf) len() int { return len(q.b) - q.r }
+func (q *chanBuf) len() int { return q.n }
 
-func (q *chanBuf) write(p []byte) {
-	switch {
-	case q.r == len(q.b):
-		q.b, q.r = q.b[:0], 0
-	case q.r > 0 && len(q.b)+len(p) > cap(q.b):
-		n := copy(q.b, q.b[q.r:])
-		q.b, q.r = q.b[:n], 0
+// write appends p; limit is the window, which bounds the capacity.
+func (q *chanBuf) write(p []byte, limit int) {
+	if q.n+len(p) > len(q.b) {
+		c := min(max(2*len(q.b), 64<<10), max(limit, q.n+len(p)))
+		b := make([]byte, max(c, q.n+len(p)))
+		q.copyOut(b)
+		q.b, q.r = b, 0
 	}
-	q.b = append(q.b, p...)
+	w := q.r + q.n
+	if w >= len(q.b) {
+		w -= len(q.b)
+	}
+	k := copy(q.b[w:], p)
+	copy(q.b, p[k:])
+	q.n += len(p)
 	switch {
 	case q.mh == len(q.msgs):
 		q.msgs, q.mh = q.msgs[:0], 0
@@ -501,9 +524,27 @@ func (q *chanBuf) write(p []byte) {
 	q.msgs = append(q.msgs, uint32(len(p)))
 }
 
-func (q *chanBuf) read(p []byte) int {
-	n := copy(p, q.b[q.r:])
+// copyOut copies the first len(p) bytes held (at most q.n) into p.
+func (q *chanBuf) copyOut(p []byte) int {
+	k := copy(p[:min(len(p), q.n)], q.b[q.r:])
+	return k + copy(p[k:min(len(p), q.n)], q.b)
+}
+
+// skip drops the first n bytes held.
+func (q *chanBuf) skip(n int) {
+	q.n -= n
 	q.r += n
+	if q.r >= len(q.b) {
+		q.r -= len(q.b)
+	}
+	if q.n == 0 {
+		q.r = 0
+	}
+}
+
+func (q *chanBuf) read(p []byte) int {
+	n := q.copyOut(p)
+	q.skip(n)
 	for k := uint32(n); k > 0; {
 		if q.msgs[q.mh] <= k {
 			k -= q.msgs[q.mh]
@@ -520,8 +561,9 @@ func (q *chanBuf) read(p []byte) int {
 func (q *chanBuf) readMsg() []byte {
 	m := int(q.msgs[q.mh])
 	q.mh++
-	p := append([]byte(nil), q.b[q.r:q.r+m]...)
-	q.r += m
+	p := make([]byte, m)
+	q.copyOut(p)
+	q.skip(m)
 	return p
 }
 

@@ -16,7 +16,7 @@ func newClientConn(pc packetConn, cfg *sshwire.ClientConfig, local, remote net.A
 		pc.close()
 		return nil, err
 	}
-	meta := &connMeta{pc: pc, user: cfg.User, local: addrOrNone(local), remote: addrOrNone(remote)}
+	meta := &connMeta{pc: pc, user: cfg.User, local: addrOrNone(local), remote: addrOrNone(remote), windows: windowPool{limits: cfg.Windows}}
 	return startConn(pc, meta, false), nil
 }
 
@@ -24,7 +24,7 @@ func newClientConn(pc packetConn, cfg *sshwire.ClientConfig, local, remote net.A
 // connection with the permissions that let the client in; on failure pc
 // is closed.
 func newServerConn(pc packetConn, cfg *sshwire.ServerConfig, local, remote net.Addr) (sshwire.ServerConn, error) {
-	meta := &connMeta{pc: pc, local: addrOrNone(local), remote: addrOrNone(remote)}
+	meta := &connMeta{pc: pc, local: addrOrNone(local), remote: addrOrNone(remote), windows: windowPool{limits: cfg.Windows}}
 	perms, err := serverAuth(pc, cfg, meta)
 	if err != nil {
 		pc.close()

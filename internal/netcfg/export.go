@@ -148,6 +148,9 @@ func shapeLines(b *strings.Builder, s Shape) {
 		if s.Loss > 0 {
 			fmt.Fprintf(b, "LossRate=%g%%\n", s.Loss)
 		}
+		if s.Limit > 0 {
+			fmt.Fprintf(b, "PacketLimit=%d\n", s.Limit)
+		}
 		if s.Rate > 0 {
 			fmt.Fprintf(b, "# rate %s: networkd cannot stack tbf under netem; add it by hand\n", FormatRate(s.Rate))
 		}

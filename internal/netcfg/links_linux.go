@@ -28,6 +28,7 @@ type qdiscSpec struct {
 	rate  uint64 // bit/s
 	delay time.Duration
 	loss  float64
+	limit int // frames; 0 is the default
 }
 
 func (q qdiscSpec) String() string {
@@ -38,6 +39,9 @@ func (q qdiscSpec) String() string {
 		s := fmt.Sprintf("delay %v loss %g%%", q.delay, q.loss)
 		if q.rate > 0 {
 			s += " rate " + FormatRate(q.rate)
+		}
+		if q.limit > 0 {
+			s += fmt.Sprintf(" limit %d", q.limit)
 		}
 		return s + " (netem)"
 	}
@@ -92,7 +96,7 @@ func expand(t *Topology, owner string, netem bool) ([]linkSpec, []emuSpec, []str
 		switch {
 		case s.Delay > 0 || s.Loss > 0:
 			if netem {
-				q = qdiscSpec{kind: "netem", rate: s.Rate, delay: s.Delay, loss: s.Loss}
+				q = qdiscSpec{kind: "netem", rate: s.Rate, delay: s.Delay, loss: s.Loss, limit: s.Limit}
 			} else {
 				emulated = true
 				if s.Rate > 0 {
@@ -114,7 +118,11 @@ func expand(t *Topology, owner string, netem bool) ([]linkSpec, []emuSpec, []str
 		a.peerNS, a.peerName, a.noOffload = ha.ns, ha.name, true
 		b.kind, b.peerNS, b.peerName, b.noOffload = kindVeth, hb.ns, hb.name, true
 		links = append(links, a, ha, b, hb)
-		desc := fmt.Sprintf("delay %v loss %g%% between %s and %s: userspace emulator (kernel has no netem)", s.Delay, s.Loss, a.label(), b.label())
+		limit := ""
+		if s.Limit > 0 {
+			limit = fmt.Sprintf(" limit %d", s.Limit)
+		}
+		desc := fmt.Sprintf("delay %v loss %g%%%s between %s and %s: userspace emulator (kernel has no netem)", s.Delay, s.Loss, limit, a.label(), b.label())
 		emus = append(emus, emuSpec{id: owner + ":" + a.label(), a: ha, b: hb, shape: s, description: desc})
 		notes = append(notes, desc)
 	}
@@ -133,6 +141,8 @@ func (e emuSpec) config(k *kernel) linkemu.Config {
 		B:     linkemu.Port{Netns: k.nsPath(e.b.ns), Ifname: e.b.name},
 		Delay: e.shape.Delay,
 		Loss:  e.shape.Loss,
+		// QueueLimit 0 is the emulator's default.
+		QueueLimit: e.shape.Limit,
 		// The rate is the kernel's (tbf on the inner ends); the emulator
 		// only delays and drops.
 	}

@@ -218,7 +218,7 @@ func ParseRate(s string) (uint64, error) {
 }
 
 func (p *parser) shape(n *yamlnode.Node, field string, dst *Shape) error {
-	return p.fields(n, field, map[string]func(*yamlnode.Node, string) error{
+	err := p.fields(n, field, map[string]func(*yamlnode.Node, string) error{
 		"rate": func(v *yamlnode.Node, f string) error {
 			var s string
 			if err := p.str(v, f, &s); err != nil {
@@ -252,7 +252,21 @@ func (p *parser) shape(n *yamlnode.Node, field string, dst *Shape) error {
 			dst.Loss = l
 			return nil
 		},
+		"limit": func(v *yamlnode.Node, f string) error {
+			l, err := strconv.Atoi(v.Value)
+			if v.Kind != yamlnode.Scalar || v.Tag != "!!int" || err != nil || l < 1 || l > MaxLimit {
+				return p.errAt(v, f, "%q is not a number of frames between 1 and %d", v.Value, MaxLimit)
+			}
+			dst.Limit = l
+			return nil
+		},
 	})
+	if err == nil && dst.Limit > 0 && dst.Delay == 0 && dst.Loss == 0 {
+		// Without delay or loss the link is only rate-limited, by tbf,
+		// whose queue is in bytes: a frame limit would be ignored.
+		return p.errAt(n, field+".limit", "limit needs delay or loss (it is the emulator's queue)")
+	}
+	return err
 }
 
 func (p *parser) end(n *yamlnode.Node, field string, e *End) error {

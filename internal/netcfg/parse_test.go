@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -45,6 +46,10 @@ func TestParseValues(t *testing.T) {
 	s := top.Veths[0].Shape
 	if s.Rate != 16e6 || s.Delay != 20*time.Millisecond || s.Loss != 0.5 {
 		t.Errorf("shape = %+v", s)
+	}
+	limited, err := Parse("limit.yaml", []byte("version: 1\nveths: [{a: {name: x}, b: {name: y}, shape: {delay: 100ms, limit: 50000}}]\n"))
+	if err != nil || limited.Veths[0].Shape.Limit != 50000 {
+		t.Errorf("limit: %v, %+v", err, limited)
 	}
 	if got := top.Routes[0].Via.String(); got != "198.18.20.2" {
 		t.Errorf("via = %s", got)
@@ -141,6 +146,7 @@ func FuzzParse(f *testing.F) {
 			f.Add(data)
 		}
 	}
+	f.Add([]byte("version: 1\nveths: [{a: {name: x}, b: {name: y}, shape: {delay: 100ms, limit: 50000}}]\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		top, err := Parse("fuzz.yaml", data)
 		if err != nil {
@@ -153,8 +159,23 @@ func FuzzParse(f *testing.F) {
 		if top.Name == "" {
 			t.Fatal("parsed topology without a name")
 		}
-		Export(top)
+		files, _ := Export(top)
+		for _, v := range top.Veths {
+			inHost := v.A.Namespace == "" && v.B.Namespace == ""
+			if inHost && v.Shape.Limit > 0 && !exported(files, fmt.Sprintf("PacketLimit=%d\n", v.Shape.Limit)) {
+				t.Fatalf("limit %d not exported", v.Shape.Limit)
+			}
+		}
 	})
+}
+
+func exported(files []File, line string) bool {
+	for _, f := range files {
+		if strings.Contains(f.Content, line) {
+			return true
+		}
+	}
+	return false
 }
 
 func readExample(t *testing.T, name string) *Topology {

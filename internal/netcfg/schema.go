@@ -67,10 +67,18 @@ type Shape struct {
 	Rate  uint64        // bits per second; 0 is unlimited
 	Delay time.Duration // one way
 	Loss  float64       // percent, 0–100
+	// Limit is how many frames may queue in each direction, netem's
+	// limit; 0 keeps the default (netem 10000, the userspace emulator
+	// 1000). A path holds its bandwidth-delay product in that queue.
+	Limit int
 }
 
 // IsZero reports whether the shape changes nothing.
 func (s Shape) IsZero() bool { return s == Shape{} }
+
+// MaxLimit bounds [Shape.Limit]: a million full-size frames, 1.5 GB in
+// flight, is more than any emulated path here needs.
+const MaxLimit = 1_000_000
 
 // Tap is a persistent tap device.
 type Tap struct {

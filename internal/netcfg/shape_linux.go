@@ -46,13 +46,22 @@ func qdiscMatches(q netlink.Qdisc, want qdiscSpec) bool {
 		return ok && t.Rate == want.rate/8
 	case "netem":
 		n, ok := q.(*netlink.Netem)
-		return ok && n.Rate64 == want.rate/8
+		return ok && n.Rate64 == want.rate/8 && n.Limit == uint32(want.netemLimit())
 	}
 	if q == nil {
 		return true
 	}
 	k := q.Type()
 	return k != "tbf" && k != "netem"
+}
+
+// netemLimit is the netem queue in frames: the file's, or 10000, ten times
+// the kernel's default, which would cap a 100 ms path near 120 Mbit/s.
+func (q qdiscSpec) netemLimit() int {
+	if q.limit > 0 {
+		return q.limit
+	}
+	return 10000
 }
 
 // makeQdisc builds the qdisc for a link index.
@@ -62,7 +71,7 @@ func makeQdisc(index int, q qdiscSpec) netlink.Qdisc {
 	if q.kind == "netem" {
 		return netlink.NewNetem(attrs, netlink.NetemQdiscAttrs{
 			Latency: uint32(q.delay.Microseconds()), Loss: float32(q.loss), Rate64: bytesPerSec,
-			Limit: 10000,
+			Limit: uint32(q.netemLimit()),
 		})
 	}
 	// A burst of 4 ms of traffic (at least 16 KiB) and a queue of 50 ms.

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/vishvananda/netlink"
 )
 
 // applyTwoHosts applies a veth between namespaces a (198.18.40.1) and b
@@ -180,4 +182,34 @@ func iperf(t *testing.T, o Options, secs int) float64 {
 		t.Fatalf("iperf3: %s", res.Error)
 	}
 	return res.End.SumReceived.BitsPerSecond / 1e6
+}
+
+// TestShapeLimit: a shape's limit reaches netem's queue where the kernel
+// has netem and the emulator's otherwise; without one both keep their
+// defaults.
+func TestShapeLimit(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name           string
+		limit          int
+		netem, emuArgs int
+	}{
+		{"set", 50000, 50000, 50000},
+		{"default", 0, 10000, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			top := &Topology{Name: "lim", Veths: []Veth{{A: End{Name: "a"}, B: End{Name: "b"},
+				Shape: Shape{Delay: 50 * time.Millisecond, Limit: tt.limit}}}}
+			links, _, _ := expand(top, "lim", true)
+			q, ok := makeQdisc(1, links[0].qdisc).(*netlink.Netem)
+			if !ok || q.Limit != uint32(tt.netem) || !qdiscMatches(q, links[0].qdisc) {
+				t.Errorf("netem qdisc %+v, want limit %d", q, tt.netem)
+			}
+			_, emus, _ := expand(top, "lim", false)
+			if got := emus[0].config(newKernel(Options{})).QueueLimit; got != tt.emuArgs {
+				t.Errorf("emulator queue %d, want %d", got, tt.emuArgs)
+			}
+		})
+	}
 }

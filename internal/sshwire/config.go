@@ -29,6 +29,20 @@ type ClientConfig struct {
 	// Algorithms restricts and orders what is offered; an empty list
 	// means the engine's defaults.
 	Algorithms AlgorithmList
+	// Windows bounds how far receive windows grow; zero values are the
+	// engine's defaults.
+	Windows WindowLimits
+}
+
+// WindowLimits bound the receive windows (RFC 4254 section 5.2) an engine
+// grows past OpenSSH's 2 MiB to fill long paths.
+type WindowLimits struct {
+	// Max is one channel's largest window in bytes; 0 means 64 MiB, and a
+	// value at or below 2 MiB keeps windows fixed at 2 MiB.
+	Max uint32
+	// Budget bounds the bytes a connection's windows may hold past their
+	// first 2 MiB each, summed over its channels; 0 means 256 MiB.
+	Budget int64
 }
 
 // AlgorithmList lists algorithms to offer, in order of preference.
@@ -129,6 +143,8 @@ type ServerConfig struct {
 	BannerCallback func(meta ConnMetadata) string
 	// Algorithms restricts and orders what is offered.
 	Algorithms AlgorithmList
+	// Windows bounds how far receive windows grow (see ClientConfig).
+	Windows WindowLimits
 }
 
 // Permissions are what an authentication callback grants; the server
