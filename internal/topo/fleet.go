@@ -134,28 +134,79 @@ func joinVeths(hosts []FleetHost) []HostLink {
 		index, peer int
 	}
 	open := map[key][]end{}
-	each(hosts, func(e end) {
+	loose := func(e end) (key, bool) {
 		k := hosts[e.host].Topology.Kernel
-		if e.link.Kind != KindVeth || e.link.Peer == nil || e.link.Peer.Name != "" || k == "" {
-			return
+		l := e.link
+		if l.Kind != KindVeth || l.Peer == nil || l.Peer.Name != "" || k == "" {
+			return key{}, false
 		}
-		open[key{k, e.link.Index, e.link.Peer.Index}] = append(open[key{k, e.link.Index, e.link.Peer.Index}], e)
+		return key{k, l.Index, l.Peer.Index}, true
+	}
+	each(hosts, func(e end) {
+		if k, ok := loose(e); ok {
+			open[k] = append(open[k], e)
+		}
 	})
+	// partner is the one end on another host whose indexes point back;
+	// ifindexes are small numbers that repeat across namespaces, so among
+	// several, the one sharing a subnet with this end (or its bridge).
+	partner := func(a end) (end, bool) {
+		k, _ := loose(a)
+		var cands []end
+		for _, b := range open[key{k.kernel, k.peer, k.index}] {
+			if b.host != a.host {
+				cands = append(cands, b)
+			}
+		}
+		if len(cands) > 1 {
+			cands = slices.DeleteFunc(cands, func(b end) bool { return !sameSubnet(a, b) })
+		}
+		if len(cands) != 1 {
+			return end{}, false
+		}
+		return cands[0], true
+	}
 	var out []HostLink
 	each(hosts, func(a end) {
-		k := hosts[a.host].Topology.Kernel
-		if a.link.Kind != KindVeth || a.link.Peer == nil || a.link.Peer.Name != "" || k == "" {
+		if _, ok := loose(a); !ok {
 			return
 		}
-		mine := open[key{k, a.link.Index, a.link.Peer.Index}]
-		theirs := slices.DeleteFunc(slices.Clone(open[key{k, a.link.Peer.Index, a.link.Index}]),
-			func(b end) bool { return b.host == a.host })
-		// Only a pair nothing else could claim; and each pair once.
-		if len(mine) != 1 || len(theirs) != 1 || theirs[0].host < a.host {
+		b, ok := partner(a)
+		if !ok || b.host < a.host {
 			return
 		}
-		out = append(out, HostLink{Kind: HostLinkVeth, A: a.linkEnd(hosts), B: theirs[0].linkEnd(hosts)})
+		if back, ok := partner(b); !ok || back.link != a.link {
+			return
+		}
+		out = append(out, HostLink{Kind: HostLinkVeth, A: a.linkEnd(hosts), B: b.linkEnd(hosts)})
 	})
+	return out
+}
+
+// sameSubnet reports whether an address of a (or of its bridge) and one
+// of b (or of its bridge) are in one subnet.
+func sameSubnet(a, b end) bool {
+	for _, pa := range endPrefixes(a) {
+		for _, pb := range endPrefixes(b) {
+			if pa.Contains(pb.Addr()) || pb.Contains(pa.Addr()) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func endPrefixes(e end) []netip.Prefix {
+	addrs := slices.Clone(e.link.Addresses)
+	if br := e.ns.Link(e.link.Master); e.link.Master != "" && br != nil {
+		addrs = append(addrs, br.Addresses...)
+	}
+	var out []netip.Prefix
+	for _, a := range addrs {
+		if p, err := netip.ParsePrefix(a.CIDR); err == nil && a.Scope != "link" && a.Scope != "host" {
+			out = append(out, p)
+		}
+	}
 	return out
 }
 

@@ -53,8 +53,21 @@ type ipTunData struct {
 	VNetHdr    bool   `json:"vnet_hdr"`
 	MultiQueue bool   `json:"multi_queue"`
 	Persist    bool   `json:"persist"`
-	User       *int   `json:"user"`
-	Group      *int   `json:"group"`
+	User       idNum  `json:"user"`
+	Group      idNum  `json:"group"`
+}
+
+// idNum is a tun device's owner or group as iproute2 prints it: the name
+// when the name service knows the ID (which tells nothing about the
+// number on that host), else the number.
+type idNum struct{ n *int }
+
+func (v *idNum) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		var name string
+		return json.Unmarshal(b, &name)
+	}
+	return json.Unmarshal(b, &v.n)
 }
 
 // ParseLinks parses `ip -j -d link show`. A veth's peer is left as an
@@ -107,7 +120,7 @@ func ParseLinks(b []byte) ([]Link, error) {
 				mode = KindTun
 			}
 			l.Kind = mode
-			l.Tap = &Tap{Mode: mode, MultiQueue: d.MultiQueue, Persistent: d.Persist, Owner: d.User, Group: d.Group}
+			l.Tap = &Tap{Mode: mode, MultiQueue: d.MultiQueue, Persistent: d.Persist, Owner: d.User.n, Group: d.Group.n}
 		}
 		if l.Kind == "vxlan" && r.LinkInfo != nil && len(r.LinkInfo.Data) > 0 {
 			var d ipVXLANData
