@@ -15,7 +15,11 @@ pkgs=(openssh-server openssh-client iproute2 iperf3 nftables util-linux procps g
 	# OpenSSH's regression suite, run against jumpgate by scripts/regress.sh
 	openssh-tests
 	# the sftp subsystem jumpgate serve runs, as sshd (internal/server/openssh_auth_test.go)
-	openssh-sftp-server)
+	openssh-sftp-server
+	# the programs that call ssh, run with jumpgate as their ssh
+	# (internal/cli/ssh_programs_lab_test.go); ansible and its Python
+	# libraries take about 40 s to install
+	rsync git ansible)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -2,11 +2,11 @@ package cli
 
 import "testing"
 
-// TestHandshakesKnob: only JUMPGATE_DEBUG_ENGINE=jumpgate gives the command
-// line our engine; anything else keeps x/crypto's adapter.
+// TestHandshakesKnob: only JUMPGATE_DEBUG_ENGINE=xssh gives the command
+// line x/crypto's adapter; anything else is our engine.
 func TestHandshakesKnob(t *testing.T) {
 	t.Parallel()
-	for v, wantXSSH := range map[string]bool{"": true, "xssh": true, "jumpgate": false, "JUMPGATE": true} {
+	for v, wantXSSH := range map[string]bool{"": false, "xssh": true, "jumpgate": false, "XSSH": false} {
 		c, s := handshakes(func(k string) string {
 			if k == debugEngineEnv {
 				return v

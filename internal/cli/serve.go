@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -34,7 +33,7 @@ type serveOptions struct {
 	acceptEnv      []string
 	logFile        string
 	pidFile        string
-	permitTunnel   bool
+	permitTunnel   string
 	x11Forwarding  bool
 	x11Offset      int
 	xauth          string
@@ -55,26 +54,18 @@ func (o *serveOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.x11Forwarding, "x11-forwarding", false, "accept X11 forwarding (ssh -X, -Y), like sshd's X11Forwarding: displays on localhost from --x11-display-offset")
 	fs.IntVar(&o.x11Offset, "x11-display-offset", server.DefaultX11DisplayOffset, "first display number for X11 forwarding (sshd's X11DisplayOffset; 0 means the default)")
 	fs.StringVar(&o.xauth, "xauth", server.DefaultXAuthLocation, "xauth program `PATH` that X11 forwarding gives cookies to (sshd's XAuthLocation)")
-	fs.BoolVar(&o.permitTunnel, "permit-tunnel", false, "accept layer-3 tun@openssh.com tunnels (ssh -w, jumpgate vpn), like sshd's PermitTunnel point-to-point")
+	fs.StringVar(&o.permitTunnel, "permit-tunnel", "no", "tun@openssh.com tunnels accepted (ssh -w, jumpgate vpn), as sshd's PermitTunnel: yes (the bare flag), point-to-point, ethernet or no; give a value as --permit-tunnel=VALUE")
+	fs.Lookup("permit-tunnel").NoOptDefVal = "yes"
 }
 
 // runServe is `jumpgate serve`.
 func runServe(ctx context.Context, e *env, args []string) error {
 	var o serveOptions
 	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
-	fs.SetOutput(io.Discard)
 	o.AddFlags(fs)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			fs.SetOutput(e.io.Out)
-			fmt.Fprintln(e.io.Out, "Usage: jumpgate serve --host-key FILE [--init] [--listen ADDR]... [flags]")
-			fmt.Fprintln(e.io.Out)
-			fmt.Fprintln(e.io.Out, "An SSH server for lab hosts: public-key auth from authorized_keys, sessions, forwarding.")
-			fmt.Fprintln(e.io.Out)
-			fs.PrintDefaults()
-			return nil
-		}
-		return usageErrorf("serve: %v", err).hint("run 'jumpgate serve --help' for the flags")
+	if err := parseFlags(e, fs, "Usage: jumpgate serve --host-key FILE [--init] [--listen ADDR]... [flags]\n\n"+
+		"An SSH server for lab hosts: public-key auth from authorized_keys, sessions, forwarding.", args); err != nil {
+		return helpOr(err)
 	}
 	if fs.NArg() > 0 {
 		return usageErrorf("serve: unexpected argument %q", fs.Arg(0)).hint("run 'jumpgate serve --help' for the flags")
@@ -108,10 +99,14 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		cfg.LoginGraceTime = -1
 	}
 	_, cfg.Handshake = handshakes(e.getenv)
-	if o.permitTunnel {
+	permit, err := vpn.ParsePermitTunnel(o.permitTunnel)
+	if err != nil {
+		return usageErrorf("serve: --permit-tunnel: %v", err)
+	}
+	if permit != vpn.PermitNo {
 		cfg.Channels = map[string]server.ChannelHandler{
 			vpn.TunChannelType: func(ctx context.Context, c *server.Conn, nch sshwire.NewChannel) {
-				vpn.ServeTunChannel(ctx, nch, c.Log)
+				vpn.ServeTunChannel(ctx, nch, permit, c.Log)
 			},
 		}
 	}

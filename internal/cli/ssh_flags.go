@@ -26,7 +26,7 @@ const sshUsage = `usage: ssh [-46AaCfGgKkMNnqsTtVvXxYy] [-B bind_interface]
 `
 
 // sshDefaults follows the usage in `jumpgate ssh --help`: where jumpgate
-// ssh's defaults are not ssh(1)'s.
+// ssh's defaults are not ssh(1)'s, and when not to compress.
 const sshDefaults = `
 jumpgate ssh multiplexes by default: with no ControlPath configured, the
 first command to a host starts a master (ControlMaster auto, ControlPersist
@@ -35,6 +35,8 @@ and jump hosts' connections are reused through their own masters. A master
 keeps the server's settings from when it connected; -o ControlMaster=no
 connects anew. Linked as "ssh", jumpgate has ssh(1)'s defaults instead: no
 multiplexing and no reuse unless the configuration asks for it.
+Leave -C off where secrets share a connection with data an attacker
+controls: compressed sizes can reveal the secrets (as in CRIME).
 `
 
 // sshArgs is the command line of `jumpgate ssh`: the client's options

@@ -273,8 +273,9 @@ func (r *Client) unsupported(h *sshconf.Host) error {
 	if len(what) > 0 {
 		return r.fail("%s: jumpgate ssh does not open tunnels; jumpgate vpn %s --l3 (or --l2) does, configuring both ends. Nothing was started.", strings.Join(what, ", "), h.Original())
 	}
-	if h.Get("compression") == "yes" {
-		r.log.Debugf("Compression is not supported by jumpgate; continuing uncompressed.")
+	if h.Get("compression") == "yes" && r.e.Handshake != nil {
+		// Only our engine compresses; the other is x/crypto's.
+		r.log.Debugf("Compression is not supported by this SSH engine; continuing uncompressed.")
 	}
 	return nil
 }

@@ -357,22 +357,18 @@ func (e *HandshakeError) Unwrap() error { return e.Err }
 // AuthFailed reports whether the server was reached and refused every
 // authentication method (ssh(1)'s "Permission denied").
 func (e *HandshakeError) AuthFailed() bool {
-	return strings.Contains(e.Err.Error(), "unable to authenticate")
+	var af sshwire.AuthFailure
+	return errors.As(e.Err, &af)
 }
 
 // Methods is the list of methods tried, for "Permission denied (…)".
 func (e *HandshakeError) Methods() string {
-	msg := e.Err.Error()
-	i := strings.Index(msg, "attempted methods [")
-	if i < 0 {
+	var af sshwire.AuthFailure
+	if !errors.As(e.Err, &af) {
 		return e.Method
 	}
-	rest := msg[i+len("attempted methods ["):]
-	if j := strings.IndexByte(rest, ']'); j >= 0 {
-		rest = rest[:j]
-	}
 	var out []string
-	for _, m := range strings.Fields(rest) {
+	for _, m := range af.AttemptedMethods() {
 		if m != "none" {
 			out = append(out, m)
 		}

@@ -31,5 +31,6 @@ func SupportedAlgorithms() sshwire.AlgorithmList {
 		Ciphers:      slices.Concat(defaultCiphers(), legacyCiphers()),
 		MACs:         slices.Concat(defaultMACs(), legacyMACs()),
 		HostKeys:     append(hk, "ssh-rsa", "ssh-rsa"+certSuffix),
+		Compressions: []string{"none", "zlib@openssh.com", "zlib"},
 	}
 }

@@ -44,6 +44,11 @@ func (e *AuthError) Error() string {
 	return s
 }
 
+// AttemptedMethods is Tried (sshwire.AuthFailure).
+func (e *AuthError) AttemptedMethods() []string { return e.Tried }
+
+var _ sshwire.AuthFailure = (*AuthError)(nil)
+
 type authResult int
 
 const (

@@ -5,7 +5,10 @@ import (
 	"compress/zlib"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
+
+	"github.com/jumpgate/jumpgate/internal/sshwire"
 )
 
 func TestCompressRoundTrip(t *testing.T) {
@@ -47,5 +50,32 @@ func TestInflateBomb(t *testing.T) {
 	}
 	if _, err := f.decompress([]byte{1}); err == nil {
 		t.Fatal("inflater still works after a bomb")
+	}
+}
+
+// TestCompressionsOffered: a client compresses only when asked, a server
+// offers delayed compression (sshd's default) but never zlib, and a
+// configured list keeps only what we implement.
+func TestCompressionsOffered(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		cfg  transportConfig
+		want []string
+	}{
+		{"client", transportConfig{}, []string{"none"}},
+		{"client -C", transportConfig{compression: true}, []string{"zlib@openssh.com", "zlib", "none"}},
+		{"server", transportConfig{isServer: true, compression: true}, []string{"zlib@openssh.com", "none"}},
+		{"configured", transportConfig{algorithms: sshwire.AlgorithmList{Compressions: []string{"zlib@openssh.com", "lz4", "none"}}},
+			[]string{"zlib@openssh.com", "none"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tr := &transport{cfg: &tt.cfg, isClient: !tt.cfg.isServer}
+			if got := tr.compressions(); !slices.Equal(got, tt.want) {
+				t.Errorf("compressions() = %q, want %q", got, tt.want)
+			}
+		})
 	}
 }

@@ -41,6 +41,8 @@ func Server(nc net.Conn, cfg *sshwire.ServerConfig) (sshwire.ServerConn, error) 
 		version:    version,
 		algorithms: cfg.Algorithms,
 		hostKeys:   cfg.HostKeys,
+		// Offered as sshd's default: after authentication.
+		compression: true,
 	})
 	if err != nil {
 		return nil, err

@@ -289,7 +289,7 @@ func (t *transport) ourKexInit() *kexInitMsg {
 	// CBC is in no default list, so a server offers it only when told to.
 	ciphers := orDefault(a.Ciphers, defaultCiphers)
 	macs := orDefault(a.MACs, defaultMACs)
-	comp := defaultCompressions(t.cfg.compression)
+	comp := t.compressions()
 	m.ciphers = [2][]string{ciphers, ciphers}
 	m.macs = [2][]string{macs, macs}
 	m.compression = [2][]string{comp, comp}

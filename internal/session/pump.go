@@ -26,7 +26,9 @@ func (r *runner) pumpStdin(ctx context.Context, w io.WriteCloser, esc *Escaper) 
 	w = chunked{w}
 	go func() {
 		defer close(exited)
-		buf := make([]byte, 32*1024)
+		// One read, one chunk: a 32 KiB read made a full packet and a
+		// 512-byte runt, each compressed and flushed on its own with -C.
+		buf := make([]byte, sshio.ChannelChunk)
 		for {
 			n, err := r.o.Stdin.Read(buf)
 			select {

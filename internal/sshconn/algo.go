@@ -16,8 +16,8 @@ import (
 // and we order by what known_hosts holds, as ssh(1) does.
 const defaultHostKeyAlgorithms = "ssh-ed25519-cert-v01@openssh.com,ecdsa-sha2-nistp256-cert-v01@openssh.com,ecdsa-sha2-nistp384-cert-v01@openssh.com,ecdsa-sha2-nistp521-cert-v01@openssh.com,sk-ssh-ed25519-cert-v01@openssh.com,sk-ecdsa-sha2-nistp256-cert-v01@openssh.com,rsa-sha2-512-cert-v01@openssh.com,rsa-sha2-256-cert-v01@openssh.com,ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,sk-ssh-ed25519@openssh.com,sk-ecdsa-sha2-nistp256@openssh.com,rsa-sha2-512,rsa-sha2-256"
 
-// algorithms reads KexAlgorithms, Ciphers, MACs and HostKeyAlgorithms,
-// keeping what the engine supports (nil means its defaults).
+// algorithms reads KexAlgorithms, Ciphers, MACs, HostKeyAlgorithms and
+// Compression, keeping what the engine supports (nil means its defaults).
 func algorithms(s settings, p *hostKeyPolicy, log *vlog.Logger) (sshwire.AlgorithmList, error) {
 	n := negotiable()
 	var out sshwire.AlgorithmList
@@ -51,6 +51,10 @@ func algorithms(s settings, p *hostKeyPolicy, log *vlog.Logger) (sshwire.Algorit
 	out.MACs = pick("macs", "", n.MACs)
 	hk := s.str("hostkeyalgorithms", defaultHostKeyAlgorithms)
 	out.HostKeys = pick("hostkeyalgorithms", defaultHostKeyAlgorithms, n.HostKeys)
+	if s.flag("compression", false) {
+		// ssh(1)'s list for Compression yes.
+		out.Compressions = []string{"zlib@openssh.com", "zlib", "none"}
+	}
 	if err != nil {
 		return sshwire.AlgorithmList{}, err
 	}

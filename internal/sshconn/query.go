@@ -69,7 +69,7 @@ func Query(what string) ([]string, bool) {
 	case what == "protocol-version":
 		return []string{"2"}, true
 	case what == "compression":
-		return []string{"none"}, true
+		return n.Compressions, true
 	case what == "help":
 		return []string{"cipher", "cipher-auth", "compression", "kex", "kex-gss", "key", "key-cert",
 			"key-plain", "key-sig", "mac", "protocol-version", "sig"}, true

@@ -37,6 +37,10 @@ type AlgorithmList struct {
 	Ciphers      []string
 	MACs         []string
 	HostKeys     []string
+	// Compressions (RFC 4253 6.2, OpenSSH PROTOCOL 2.1): empty means
+	// "none" for a client, and for a server zlib@openssh.com (which
+	// starts after authentication) or none, as sshd's default.
+	Compressions []string
 }
 
 // AuthContext is where authentication stands when the client picks its
@@ -46,6 +50,14 @@ type AuthContext struct {
 	Allowed []string
 	// Tried are the methods already tried.
 	Tried []string
+}
+
+// AuthFailure is a client handshake's error when the server was reached
+// and refused every authentication method (ssh(1)'s "Permission denied").
+type AuthFailure interface {
+	error
+	// AttemptedMethods are the methods tried, "none" first.
+	AttemptedMethods() []string
 }
 
 // AuthMethod is a client authentication method (RFC 4252): one of

@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"strings"
 	"sync"
 	"time"
 
@@ -27,7 +28,7 @@ const queue = 16
 func Client(nc net.Conn, addr string, cfg *sshwire.ClientConfig) (sshwire.Conn, error) {
 	cc, chans, reqs, err := ssh.NewClientConn(nc, addr, clientConfig(cfg))
 	if err != nil {
-		return nil, err
+		return nil, authFailure(err)
 	}
 	return newConn(cc, chans, reqs, false), nil
 }
@@ -265,4 +266,32 @@ func Dial(network, addr string, timeout time.Duration, cfg *sshwire.ClientConfig
 		return nil, err
 	}
 	return c, nil
+}
+
+// authError is x/crypto's refusal of every method as sshwire.AuthFailure.
+type authError struct {
+	error
+	tried []string
+}
+
+func (e *authError) AttemptedMethods() []string { return e.tried }
+func (e *authError) Unwrap() error              { return e.error }
+
+// authFailure recognises x/crypto's "unable to authenticate, attempted
+// methods [none publickey], no supported methods remain": x/crypto has no
+// error type for it.
+func authFailure(err error) error {
+	const mark = "attempted methods ["
+	msg := err.Error()
+	if !strings.Contains(msg, "unable to authenticate") {
+		return err
+	}
+	e := &authError{error: err}
+	if i := strings.Index(msg, mark); i >= 0 {
+		rest := msg[i+len(mark):]
+		if j := strings.IndexByte(rest, ']'); j >= 0 {
+			e.tried = strings.Fields(rest[:j])
+		}
+	}
+	return e
 }
