@@ -98,10 +98,10 @@ func (p *progLab) command(ctx context.Context, o progRun, argv ...string) *exec.
 	return cmd
 }
 
-// run runs argv on the laptop to its end, within a minute.
+// run runs argv on the laptop to its end, within three minutes.
 func (p *progLab) run(t *testing.T, o progRun, argv ...string) labResult {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute) // a playbook took over a minute at load 30
 	defer cancel()
 	return runCmd(t, p.command(ctx, o, argv...))
 }
