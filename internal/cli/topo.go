@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path"
 	"time"
@@ -16,23 +17,30 @@ import (
 
 	"github.com/jumpgate/jumpgate/internal/client"
 	"github.com/jumpgate/jumpgate/internal/dial"
+	"github.com/jumpgate/jumpgate/internal/fleet"
 	"github.com/jumpgate/jumpgate/internal/shquote"
 	"github.com/jumpgate/jumpgate/internal/topo"
 )
 
-const topoUse = `Usage: jumpgate topo [flags] [TARGET]
+const topoUse = `Usage: jumpgate topo [flags] [TARGET...]
 
 Without TARGET, discovers this host's namespaces, links, bridges, veth
 peers, taps, Open vSwitch and libvirt through netlink. With TARGET
 ([user@]host, a + chain or a config alias), runs iproute2 on it over SSH;
-nothing needs to be installed there.
+nothing needs to be installed there. With several TARGETs, --all or
+--hosts-file, discovers a fleet in parallel (each jump host connected
+once) and joins it into one graph with the links between hosts; a host
+that cannot be reached is shown with its error, and the exit status is
+1 (255 when no host was reached).
 
 `
 
 // topoFlags is the command line of `jumpgate topo`.
 type topoFlags struct {
-	format, serve, netns, output string
-	poll                         time.Duration
+	format, serve, netns, output, hostsFile string
+	poll                                    time.Duration
+	all                                     bool
+	parallel                                int
 	connFlags
 }
 
@@ -42,6 +50,9 @@ func (f *topoFlags) add(fs *pflag.FlagSet) {
 	fs.StringVar(&f.netns, "netns", "", "only namespaces whose name matches the glob `PATTERN` (the root namespace is always shown)")
 	fs.StringVarP(&f.output, "output", "O", "", "write to `FILE` instead of standard output")
 	fs.DurationVar(&f.poll, "poll", 2*time.Second, "with --serve on a TARGET, how often to rediscover")
+	fs.BoolVar(&f.all, "all", false, "discover every concrete Host entry of ssh_config")
+	fs.StringVar(&f.hostsFile, "hosts-file", "", "discover the hosts listed in `FILE`, one per line")
+	fs.IntVar(&f.parallel, "parallel", fleet.DefaultParallel, "discover at most `N` hosts at once")
 	f.connFlags.add(fs, "the target")
 }
 
@@ -57,11 +68,11 @@ func runTopo(ctx context.Context, e *env, args []string) error {
 	default:
 		return usageErrorf("topo: unknown format %q", f.format).hint("use --format text, json, dot, svg or html")
 	}
-	if fs.NArg() > 1 {
-		return usageErrorf("topo: one TARGET at most, got %d", fs.NArg()).hint("run 'jumpgate topo --help'")
-	}
 	if _, err := path.Match(f.netns, ""); err != nil {
 		return usageErrorf("topo: bad --netns pattern %q: %v", f.netns, err)
+	}
+	if fs.NArg() > 1 || f.all || f.hostsFile != "" {
+		return runTopoFleet(ctx, e, &f, fs.Args())
 	}
 
 	var discover func(context.Context) (*topo.Topology, error)
@@ -103,23 +114,28 @@ func runTopo(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	return writeTopo(e, f.output, f.format, t.Warnings, func(w io.Writer) error { return topo.Render(ctx, w, t, f.format) })
+}
+
+// writeTopo renders to -O FILE or standard output, after the warnings.
+func writeTopo(e *env, output, format string, warnings []string, render func(io.Writer) error) error {
 	var out bytes.Buffer
-	if err := topo.Render(ctx, &out, t, f.format); err != nil {
-		if f.format == "svg" {
+	if err := render(&out); err != nil {
+		if format == "svg" {
 			return withHint(err, 1, "install graphviz (apt-get install graphviz), or use --format dot and render it elsewhere")
 		}
 		return err
 	}
-	for _, w := range t.Warnings {
+	for _, w := range warnings {
 		fmt.Fprintf(e.io.ErrOut, "jumpgate: warning: %s\n", w)
 	}
-	if f.output != "" {
-		if err := os.WriteFile(f.output, out.Bytes(), 0o644); err != nil {
-			return fmt.Errorf("write %s: %w", f.output, err)
+	if output != "" {
+		if err := os.WriteFile(output, out.Bytes(), 0o644); err != nil {
+			return fmt.Errorf("write %s: %w", output, err)
 		}
 		return nil
 	}
-	_, err = e.io.Out.Write(out.Bytes())
+	_, err := e.io.Out.Write(out.Bytes())
 	return err
 }
 

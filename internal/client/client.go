@@ -152,3 +152,22 @@ func (r *Client) Log() *vlog.Logger { return r.log }
 // Dialer dials as the client does: its jump hosts' config, masters and
 // prompts.
 func (r *Client) Dialer() *dial.Dialer { return r.dialer() }
+
+// HopVia connects to addr through the jump host hop, dialling hop (when
+// it must) with d, the dialer of the connection that needs it.
+type HopVia func(ctx context.Context, d *dial.Dialer, hop *sshconf.Host, addr string) (net.Conn, error)
+
+// ShareHops makes the client reach what lies behind jump hosts through
+// via instead of the jump hosts' masters: a fleet connects to each jump
+// host once for all the hosts behind it, inside one process.
+func (r *Client) ShareHops(via HopVia) { r.hopVia = via }
+
+// ConfigHosts lists the concrete Host entries of the client's ssh_config
+// (see [sshconf.Hosts]).
+func (r *Client) ConfigHosts() ([]string, error) {
+	hosts, err := sshconf.Hosts(r.base)
+	if err != nil {
+		return nil, r.fail("%s", configErrorText(err))
+	}
+	return hosts, nil
+}

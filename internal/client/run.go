@@ -36,6 +36,8 @@ type Client struct {
 	noAgent bool
 	// notified: the background copy of -f has told its parent.
 	notified bool
+	// hopVia, when set, replaces the jump hosts' masters ([Client.ShareHops]).
+	hopVia HopVia
 }
 
 // fail prints an ssh(1)-style message on the log and exits 255.
@@ -280,7 +282,7 @@ func (r *Client) unsupported(h *sshconf.Host) error {
 
 func (r *Client) dialer() *dial.Dialer {
 	var prompter sshconn.Prompter = sshconn.NewTTYPrompter(r.log)
-	return &dial.Dialer{
+	d := &dial.Dialer{
 		Resolve:  r.resolveHop,
 		Prompter: prompter,
 		Log:      r.log,
@@ -293,6 +295,12 @@ func (r *Client) dialer() *dial.Dialer {
 		ResolveDomain: r.resolveDomain,
 		Handshake:     r.e.Handshake,
 	}
+	if r.hopVia != nil {
+		d.ViaMaster = func(ctx context.Context, hop *sshconf.Host, addr string) (net.Conn, error) {
+			return r.hopVia(ctx, d, hop, addr)
+		}
+	}
+	return d
 }
 
 // resolveHop resolves a jump host as ssh(1) does for the

@@ -21,11 +21,12 @@ const maxIncludeDepth = 16
 type parser struct {
 	opts         *Options
 	st           *state
-	host         string // what Host lines match
-	originalHost string // %n, Match originalhost
-	final        bool   // the final pass (Match final/canonical true)
-	wantFinal    bool   // a Match final was seen
-	read         int    // bytes of configuration read, Includes and passes included
+	host         string    // what Host lines match
+	originalHost string    // %n, Match originalhost
+	final        bool      // the final pass (Match final/canonical true)
+	wantFinal    bool      // a Match final was seen
+	read         int       // bytes of configuration read, Includes and passes included
+	hosts        *[]string // when set, collects the concrete Host patterns ([Hosts])
 }
 
 // maxTotalRead bounds what one resolution reads: Include globs may name

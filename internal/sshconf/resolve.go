@@ -104,6 +104,19 @@ func isAddr(h string) bool {
 	return err == nil
 }
 
+// Hosts lists the concrete entries of the configuration's Host lines
+// (patterns without wildcards or negation), in file order, each once, as
+// reading it for a host no pattern names finds them (an Include inside a
+// Host block is read as for that host).
+func Hosts(opts Options) ([]string, error) {
+	hosts := []string{}
+	p := &parser{opts: &opts, st: newState(), host: "\x00", originalHost: "\x00", hosts: &hosts}
+	if err := p.readFiles(); err != nil {
+		return nil, err
+	}
+	return hosts, nil
+}
+
 // Resolve returns the effective configuration for the destination host.
 func Resolve(host string, opts Options) (*Host, error) {
 	st := newState()

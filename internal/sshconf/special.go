@@ -3,6 +3,7 @@ package sshconf
 // Keywords whose parsing does not fit a generic kind.
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -35,6 +36,13 @@ func (p *parser) special(name, keyword, str string, args []string, file string, 
 		}
 		if !flags.neverMatch {
 			*active = matchHostLine(p.host, args)
+		}
+		if p.hosts != nil {
+			for _, a := range args {
+				if !strings.ContainsAny(a, "*?!") && !slices.Contains(*p.hosts, a) {
+					*p.hosts = append(*p.hosts, a)
+				}
+			}
 		}
 		return nil, nil
 	case "match":

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -401,5 +402,20 @@ func TestTotalSizeLimit(t *testing.T) {
 	_, err := Resolve("h", o)
 	if err == nil || !strings.Contains(err.Error(), "add up to more than 16 MiB") {
 		t.Fatalf("err = %v, want the limit of the whole", err)
+	}
+}
+
+func TestHosts(t *testing.T) {
+	fsys := fstest.MapFS{
+		"cfg": {Data: []byte("Host *\n  User root\nHost gw1 gw2 !bad\n  Port 2222\nHost h?? web*\nHost hyper1\n  Include /inc\nMatch host x\n  Port 1\nHost gw1\n")},
+		"inc": {Data: []byte("Host vm1 *.lab\n")},
+	}
+	got, err := Hosts(Options{FS: fsys, WorkDir: "/", ConfigFile: "/cfg", HomeDir: "/home/u"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"gw1", "gw2", "hyper1", "vm1"}
+	if !slices.Equal(got, want) {
+		t.Errorf("Hosts = %q, want %q", got, want)
 	}
 }

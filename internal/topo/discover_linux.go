@@ -217,6 +217,9 @@ func Discover(ctx context.Context, opts Options) (*Topology, error) {
 		refs = slices.DeleteFunc(refs, func(r *nsRef) bool { return !r.root && !opts.Filter(r.name) })
 	}
 	t := &Topology{Host: opts.Hostname, Source: "netlink", Namespaces: make([]Namespace, len(refs))}
+	if b, err := os.ReadFile(filepath.Join(opts.ProcDir, "sys/kernel/random/boot_id")); err == nil {
+		t.Kernel = strings.TrimSpace(string(b))
+	}
 	errs := make([]error, len(refs))
 	sem := make(chan struct{}, opts.Parallel)
 	var wg sync.WaitGroup
@@ -329,8 +332,12 @@ func readNamespace(r *nsRef) (Namespace, error) {
 	if err != nil {
 		return ns, fmt.Errorf("list bridge fdb in namespace %s: %w", r.describe(), err)
 	}
+	remotes := map[string][]string{}
 	for _, n := range fdb {
 		if n.MasterIndex == 0 && n.Flags&netlink.NTF_MASTER == 0 {
+			if n.IP != nil && !n.IP.IsUnspecified() {
+				remotes[names[n.LinkIndex]] = append(remotes[names[n.LinkIndex]], n.IP.String())
+			}
 			continue // the device's own filter, not a bridge's table
 		}
 		master := names[n.MasterIndex]
@@ -346,6 +353,7 @@ func readNamespace(r *nsRef) (Namespace, error) {
 			Permanent: n.State&(netlink.NUD_PERMANENT|netlink.NUD_NOARP) != 0,
 		})
 	}
+	ns.addVXLANRemotes(remotes)
 	return ns, nil
 }
 
@@ -386,6 +394,14 @@ func modelLink(l netlink.Link, names map[int]string) Link {
 	case *netlink.Bridge:
 		if v.VlanFiltering != nil {
 			ml.vlanFiltering = *v.VlanFiltering
+		}
+	case *netlink.Vxlan:
+		ml.VXLAN = &VXLAN{VNI: v.VxlanId, Port: v.Port}
+		if v.SrcAddr != nil && !v.SrcAddr.IsUnspecified() {
+			ml.VXLAN.Local = v.SrcAddr.String()
+		}
+		if v.Group != nil && !v.Group.IsUnspecified() && !v.Group.IsMulticast() {
+			ml.VXLAN.Remotes = []string{v.Group.String()}
 		}
 	case *netlink.Tuntap:
 		mode := KindTun

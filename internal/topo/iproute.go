@@ -6,8 +6,10 @@ package topo
 // can be fuzzed and tested on recorded output.
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -36,14 +38,36 @@ type ipBridgeData struct {
 	VLANFiltering int `json:"vlan_filtering"`
 }
 
+type ipVXLANData struct {
+	ID      int    `json:"id"`
+	Remote  string `json:"remote"`
+	Remote6 string `json:"remote6"`
+	Local   string `json:"local"`
+	Local6  string `json:"local6"`
+	Port    int    `json:"port"`
+}
+
 type ipTunData struct {
 	Type       string `json:"type"`
 	PI         bool   `json:"pi"`
 	VNetHdr    bool   `json:"vnet_hdr"`
 	MultiQueue bool   `json:"multi_queue"`
 	Persist    bool   `json:"persist"`
-	User       *int   `json:"user"`
-	Group      *int   `json:"group"`
+	User       idNum  `json:"user"`
+	Group      idNum  `json:"group"`
+}
+
+// idNum is a tun device's owner or group as iproute2 prints it: the name
+// when the name service knows the ID (which tells nothing about the
+// number on that host), else the number.
+type idNum struct{ n *int }
+
+func (v *idNum) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		var name string
+		return json.Unmarshal(b, &name)
+	}
+	return json.Unmarshal(b, &v.n)
 }
 
 // ParseLinks parses `ip -j -d link show`. A veth's peer is left as an
@@ -96,7 +120,17 @@ func ParseLinks(b []byte) ([]Link, error) {
 				mode = KindTun
 			}
 			l.Kind = mode
-			l.Tap = &Tap{Mode: mode, MultiQueue: d.MultiQueue, Persistent: d.Persist, Owner: d.User, Group: d.Group}
+			l.Tap = &Tap{Mode: mode, MultiQueue: d.MultiQueue, Persistent: d.Persist, Owner: d.User.n, Group: d.Group.n}
+		}
+		if l.Kind == "vxlan" && r.LinkInfo != nil && len(r.LinkInfo.Data) > 0 {
+			var d ipVXLANData
+			if err := json.Unmarshal(r.LinkInfo.Data, &d); err != nil {
+				return nil, fmt.Errorf("parse ip link json: %s: vxlan data: %w", r.Name, err)
+			}
+			l.VXLAN = &VXLAN{VNI: d.ID, Local: cmp.Or(d.Local, d.Local6), Port: d.Port}
+			if rm := cmp.Or(d.Remote, d.Remote6); rm != "" {
+				l.VXLAN.Remotes = []string{rm}
+			}
 		}
 		if l.Kind == KindVeth && r.LinkIndex != nil {
 			p := &PeerRef{Index: *r.LinkIndex, nsid: -1}
@@ -186,6 +220,43 @@ func ParseFDB(b []byte) ([]FDBEntry, error) {
 		})
 	}
 	return out, nil
+}
+
+// ParseVXLANRemotes parses `bridge -j fdb show` for the unicast
+// destinations of vxlan devices' own entries, by device.
+func ParseVXLANRemotes(b []byte) (map[string][]string, error) {
+	var raw []struct {
+		Dev    string `json:"ifname"`
+		Dst    string `json:"dst"`
+		Master string `json:"master"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return nil, fmt.Errorf("parse bridge fdb json: %w", err)
+	}
+	out := map[string][]string{}
+	for _, r := range raw {
+		if r.Dst != "" && r.Master == "" {
+			out[r.Dev] = append(out[r.Dev], r.Dst)
+		}
+	}
+	return out, nil
+}
+
+// addVXLANRemotes adds the forwarding entries' destinations to ns's vxlan
+// devices.
+func (n *Namespace) addVXLANRemotes(remotes map[string][]string) {
+	for i := range n.Links {
+		v := n.Links[i].VXLAN
+		if v == nil {
+			continue
+		}
+		for _, r := range remotes[n.Links[i].Name] {
+			if !slices.Contains(v.Remotes, r) {
+				v.Remotes = append(v.Remotes, r)
+			}
+		}
+		slices.Sort(v.Remotes)
+	}
 }
 
 // ParseNeigh parses `ip -j neigh show`.

@@ -75,7 +75,7 @@ func normalise(t *testing.T, top *Topology, labName string) *Topology {
 		keep = append(keep, ns)
 	}
 	top.Namespaces = keep
-	top.Warnings = nil
+	top.Warnings, top.Kernel = nil, ""
 	b, err := json.Marshal(top)
 	if err != nil {
 		t.Fatal(err)

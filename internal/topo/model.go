@@ -36,6 +36,10 @@ type Topology struct {
 	// Host is the host's name (its hostname, or the target given to
 	// `jumpgate topo TARGET`).
 	Host string `json:"host"`
+	// Kernel identifies the running kernel (its boot_id), so that hosts
+	// that are namespaces of one machine (a lab, containers) can have
+	// their veth pairs joined; "" when unknown.
+	Kernel string `json:"kernel,omitempty"`
 	// Source says how it was discovered: "netlink" (local) or "ssh"
 	// (iproute2 JSON over an SSH exec channel).
 	Source string `json:"source"`
@@ -105,6 +109,8 @@ type Link struct {
 	// Tap describes a tun/tap device and who holds it open.
 	Tap       *Tap      `json:"tap,omitempty"`
 	Addresses []Address `json:"addresses,omitempty"`
+	// VXLAN holds a vxlan device's VNI and remotes.
+	VXLAN *VXLAN `json:"vxlan,omitempty"`
 
 	// Raw discovery data that Finish turns into Bridges.
 	portState          string
@@ -125,6 +131,19 @@ type PeerRef struct {
 	// read it. Finish resolves them into Namespace and Name.
 	nsid int
 	mac  string
+}
+
+// VXLAN is a vxlan device's segment and where it sends.
+type VXLAN struct {
+	VNI int `json:"vni"`
+	// Local is the source address, "" when the kernel picks it.
+	Local string `json:"local,omitempty"`
+	// Remotes are the unicast peers: the device's remote and the
+	// destinations of its own forwarding entries (`bridge fdb append
+	// 00:00:00:00:00:00 dev vx0 dst R`), sorted.
+	Remotes []string `json:"remotes,omitempty"`
+	// Port is the UDP destination port.
+	Port int `json:"port,omitempty"`
 }
 
 // Tap is a tun or tap device's settings and holders.

@@ -30,6 +30,7 @@ x() { s=$1 a=$2; shift 2
   if [ "$st" -eq 0 ]; then m "$s" "$a"; printf '%s\n' "$o"; return 0; fi
   m error "$*: exit status $st"; "$@" 2>&1 >/dev/null | head -n 3; return 1; }
 m host; hostname
+m boot; cat /proc/sys/kernel/random/boot_id 2>/dev/null
 m ino; stat -L -c %i /proc/self/ns/net 2>&1
 for ns in '' $(ip netns list 2>/dev/null | cut -d' ' -f1); do
   n=; [ -n "$ns" ] && n="-n $ns"
@@ -123,6 +124,8 @@ func ParseBundle(b []byte) (*Topology, error) {
 		switch s.name {
 		case "host":
 			t.Host = string(s.body)
+		case "boot":
+			t.Kernel = string(s.body)
 		case "ino":
 			n, err := strconv.ParseUint(string(s.body), 10, 64)
 			if err != nil {
@@ -236,6 +239,9 @@ func parseNSSection(ns *Namespace, s section) error {
 			return err
 		}
 		ns.FDB = fdb
+		if remotes, err := ParseVXLANRemotes(s.body); err == nil {
+			ns.addVXLANRemotes(remotes)
+		}
 	case "neigh":
 		n, err := ParseNeigh(s.body)
 		if err != nil {

@@ -41,6 +41,7 @@ func TestSchemaDocumented(t *testing.T) {
 		}
 	}
 	walk(reflect.TypeOf(Topology{}), "Topology")
+	walk(reflect.TypeOf(Fleet{}), "Fleet")
 	if len(seen) < 10 {
 		t.Fatalf("walked only %d types", len(seen))
 	}
