@@ -60,6 +60,10 @@ type Namespace struct {
 	ID string `json:"id"`
 	// Name is the name under /run/netns, if any.
 	Name string `json:"name,omitempty"`
+	// Host is the host of a fleet the namespace belongs to, set where
+	// several hosts' namespaces are drawn as one (the page groups by it);
+	// "" for one host's topology.
+	Host string `json:"host,omitempty"`
 	// Root marks the host's own namespace (that of PID 1, or the one the
 	// remote shell runs in).
 	Root bool `json:"root,omitempty"`
