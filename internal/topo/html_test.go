@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -51,40 +54,56 @@ type pageCheck struct {
 
 var checkAttr = regexp.MustCompile(`data-(edges|segments|labels|oblique|crossings|width|height)="(\d+)"`)
 
+// rateEvents is a stand-in for the live stream: two counters samples a
+// second apart, then the end, so that Chromium's virtual time can run out
+// (a real stream never ends). The page must show 2.0 kB/s received on
+// hyper2's vnet0.
+const rateEvents = "retry: 600000\n\n" +
+	"event: counters\n" + `data: {"t":1000,"links":{"LAB-hyper2/vnet0":[1000,500],"LAB-vm1/eth0":[7,7]}}` + "\n\n" +
+	"event: counters\n" + `data: {"t":2000,"links":{"LAB-hyper2/vnet0":[3000,1500],"LAB-vm1/eth0":[2500007,7]}}` + "\n\n"
+
 // loadPage loads top's page in headless Chromium with the crossing check
 // on (hash "#check" or "#check-straight"), returns the DOM and the check,
-// and keeps a screenshot of its first height pixels as dir/name.png.
-func loadPage(t *testing.T, top *Topology, dir, name, hash string, height int) (string, pageCheck) {
+// and keeps the page and a screenshot of its first height pixels in dir.
+// With events set the page is the live one and /events sends them.
+func loadPage(t *testing.T, top *Topology, dir, name, hash string, height int, events string) (string, pageCheck) {
 	t.Helper()
 	browser := chromium(t)
-	page := filepath.Join(dir, name+".html")
 	var b bytes.Buffer
-	if err := WriteHTML(&b, top, false); err != nil {
+	if err := WriteHTML(&b, top, events != ""); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(page, b.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, name+".html"), b.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	profile := t.TempDir()
-	run := func(size string, args ...string) []byte {
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-		defer cancel()
-		base := []string{"--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--hide-scrollbars",
-			"--user-data-dir=" + profile, "--window-size=" + size}
-		cmd := exec.CommandContext(ctx, browser, append(append(base, args...), "file://"+page+hash)...)
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		out, err := cmd.Output()
-		if err != nil {
-			t.Fatalf("chromium %v: %v\n%s", args, err, stderr.String())
-		}
-		return out
-	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/{$}", func(w http.ResponseWriter, r *http.Request) { w.Write(b.Bytes()) })
+	mux.HandleFunc("/events", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, events)
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
 	// One run both dumps the DOM and takes the screenshot: the page lays
 	// out to the window's width, and height only decides how much of it
 	// the screenshot holds.
 	shot := filepath.Join(dir, name+".png")
-	dom := string(run(fmt.Sprintf("1400,%d", height), "--dump-dom", "--screenshot="+shot))
+	args := []string{"--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--hide-scrollbars",
+		"--user-data-dir=" + t.TempDir(), fmt.Sprintf("--window-size=1400,%d", height),
+		"--dump-dom", "--screenshot=" + shot, srv.URL + "/" + hash}
+	if events != "" {
+		args = append([]string{"--virtual-time-budget=2000"}, args...) // let the events arrive
+	}
+	cmd := exec.CommandContext(ctx, browser, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("chromium: %v\n%s", err, stderr.String())
+	}
+	dom := string(out)
 	start := strings.Index(dom, `<pre id="check"`)
 	if start < 0 {
 		os.WriteFile(filepath.Join(dir, name+".dom.html"), []byte(dom), 0o644)
@@ -184,19 +203,27 @@ func fleetTopology(n int) *Topology {
 // Chromium and checks from the DOM that every edge is drawn, runs only
 // horizontally and vertically, and crosses no label's box; the
 // screenshots stay in the artifact directory. The old straight lines,
-// drawn on the same lab, must fail the same check.
+// drawn on the same lab, must fail the same check. The lab page is the
+// live one, fed two counters samples: it must show the rates they make.
 func TestPageLayoutInChromium(t *testing.T) {
 	dir := artifactDir(t)
 	for _, tc := range []struct {
 		name          string
 		top           *Topology
 		edges, height int
+		events        string
+		want          []string
 	}{
-		{"lab", labTopology(t), 5, 800},
-		{"fleet50", fleetTopology(50), 50*2 + 49 + 9, 6000},
+		{"lab", labTopology(t), 5, 800, rateEvents, []string{
+			`data-rate="LAB-hyper2/vnet0">rx 2.0 kB/s tx 1.0 kB/s<`,
+			`data-rate="LAB-vm1/eth0">rx 2.5 MB/s tx 0 B/s<`,
+			`data-rate="LAB-hyper2/vnet1"><`,
+		}},
+		{"fleet50", fleetTopology(50), 50*2 + 49 + 9, 6000, "", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, c := loadPage(t, tc.top, dir, tc.name, "#check", tc.height)
+			t.Parallel() // Chromium mostly waits for itself
+			dom, c := loadPage(t, tc.top, dir, tc.name, "#check", tc.height, tc.events)
 			t.Logf("%s: %d edges, %d segments, %d labels, page %dx%d px", tc.name, c.edges, c.segments, c.labels, c.width, c.height)
 			if c.edges != tc.edges {
 				t.Errorf("%d edges drawn, want %d", c.edges, tc.edges)
@@ -210,10 +237,16 @@ func TestPageLayoutInChromium(t *testing.T) {
 			if c.crossings != 0 {
 				t.Errorf("%d edge segments cross a label:\n%s", c.crossings, c.detail)
 			}
+			for _, w := range tc.want {
+				if !strings.Contains(dom, w) {
+					t.Errorf("page lacks %s", w)
+				}
+			}
 		})
 	}
 	t.Run("straight lines fail", func(t *testing.T) {
-		_, c := loadPage(t, labTopology(t), dir, "lab-straight", "#check-straight", 800)
+		t.Parallel()
+		_, c := loadPage(t, labTopology(t), dir, "lab-straight", "#check-straight", 800, "")
 		if c.crossings == 0 {
 			t.Errorf("straight lines between centres crossed no label: the check sees nothing")
 		}
@@ -225,7 +258,7 @@ func TestPageLayoutInChromium(t *testing.T) {
 // that no edge crosses a label, then keeps a screenshot.
 func testHTMLInChromium(t *testing.T, top *Topology, l *lab.Lab) {
 	dir := artifactDir(t)
-	dom, c := loadPage(t, top, dir, "topology", "#check", 1200)
+	dom, c := loadPage(t, top, dir, "topology", "#check", 1200, "")
 	want := []string{
 		`data-bridge="wire"`, `data-bridge="virbr6"`,
 		`data-link="` + l.Netns("hyper1") + `/vnet0" data-port="vnet0"`,
