@@ -208,28 +208,35 @@ func fleetTopology(n int) *Topology {
 func TestPageLayoutInChromium(t *testing.T) {
 	dir := artifactDir(t)
 	for _, tc := range []struct {
-		name          string
-		top           *Topology
-		edges, height int
-		events        string
-		want          []string
+		name                  string
+		top                   *Topology
+		edges, labels, height int
+		events                string
+		want                  []string
 	}{
-		{"lab", labTopology(t), 5, 800, rateEvents, []string{
+		{"lab", labTopology(t), 5, 18, 800, rateEvents, []string{
 			`data-rate="LAB-hyper2/vnet0">rx 2.0 kB/s tx 1.0 kB/s<`,
 			`data-rate="LAB-vm1/eth0">rx 2.5 MB/s tx 0 B/s<`,
 			`data-rate="LAB-hyper2/vnet1"><`,
 		}},
-		{"fleet50", fleetTopology(50), 50*2 + 49 + 9, 6000, "", nil},
+		{"fleet50", fleetTopology(50), 50*2 + 49 + 9, 50 * 11, 6000, "", nil},
+		// Collapsed, a host's edges to its own guests vanish and those
+		// to other hosts end on its title.
+		{"fleet50-collapsed", fleetTopology(50), 49 + 9, 50, 1400, "", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel() // Chromium mostly waits for itself
-			dom, c := loadPage(t, tc.top, dir, tc.name, "#check", tc.height, tc.events)
+			hash := "#check"
+			if strings.HasSuffix(tc.name, "-collapsed") {
+				hash += "-collapsed"
+			}
+			dom, c := loadPage(t, tc.top, dir, tc.name, hash, tc.height, tc.events)
 			t.Logf("%s: %d edges, %d segments, %d labels, page %dx%d px", tc.name, c.edges, c.segments, c.labels, c.width, c.height)
 			if c.edges != tc.edges {
 				t.Errorf("%d edges drawn, want %d", c.edges, tc.edges)
 			}
-			if c.labels < tc.edges {
-				t.Errorf("only %d labels checked", c.labels)
+			if c.labels < tc.labels {
+				t.Errorf("%d labels checked, want at least %d", c.labels, tc.labels)
 			}
 			if c.oblique != 0 {
 				t.Errorf("%d edge segments are neither horizontal nor vertical", c.oblique)

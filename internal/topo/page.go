@@ -13,7 +13,8 @@ package topo
 //     each channel, and the channels widen to hold them.
 //
 // Channels hold no text, so no edge crosses a label; "#check" in the URL
-// verifies that from the DOM and writes the result into #check.
+// verifies that from the DOM and writes the result into #check. Clicking a
+// cell's title collapses it: its edges then end on the title.
 
 const pageStyle = `
 body { font-family: sans-serif; font-size: 13px; margin: 12px; background: #fafafa; color: #222; }
@@ -151,7 +152,7 @@ const pageScript = `(function () {
       h.title = "click to collapse or expand";
       h.onclick = function () { collapsed[k] = !collapsed[k]; render(last); };
       c.appendChild(h);
-      out.push({ key: k, div: c, head: h, members: [] });
+      out.push({ key: k, div: c, head: h, members: [], fleet: cls === "fleet" });
       return out[out.length - 1];
     }
     function nsTitle(ns) {
@@ -191,6 +192,33 @@ const pageScript = `(function () {
       br.ports.forEach(function (p) {
         o.div.appendChild(el("div", "row lbl", p.name + (p.type ? " (" + p.type + ")" : "") + (p.tag ? " tag " + p.tag : "")));
       });
+    });
+    return out;
+  }
+
+  // nearby orders one host's cells so that peers sit side by side: breadth
+  // first along the edges, from each unplaced cell in the model's order.
+  // A fleet keeps the order its hosts were given in.
+  function nearby(cs, es) {
+    var idx = {}, adj = cs.map(function () { return []; });
+    cs.forEach(function (c, i) { c.members.forEach(function (m) { idx[m] = i; }); });
+    function nsOf(k) { return idx[k.slice(0, k.lastIndexOf("/"))]; }
+    es.forEach(function (e) {
+      var a = nsOf(e.a), z = nsOf(e.z);
+      if (a !== undefined && z !== undefined && a !== z) { adj[a].push(z); adj[z].push(a); }
+    });
+    var out = [], seen = {};
+    cs.forEach(function (c, i) {
+      if (seen[i]) return;
+      var queue = [i];
+      seen[i] = true;
+      while (queue.length) {
+        var j = queue.shift();
+        out.push(cs[j]);
+        adj[j].slice().sort(function (p, q) { return p - q; }).forEach(function (k) {
+          if (!seen[k]) { seen[k] = true; queue.push(k); }
+        });
+      }
     });
     return out;
   }
@@ -282,7 +310,8 @@ const pageScript = `(function () {
       "schema " + t.schema + ", " + t.source + ", " + t.namespaces.length + " namespaces" +
       (live ? ", live, updated " + new Date().toLocaleTimeString() : "");
     var anchors = {};
-    var cs = cells(t, anchors);
+    var cs = cells(t, anchors), all = edges(t);
+    if (!cs.some(function (c) { return c.fleet; })) cs = nearby(cs, all);
     var cellOf = {};
     cs.forEach(function (c, i) {
       c.div.style.left = "0px";
@@ -301,7 +330,7 @@ const pageScript = `(function () {
       return { cell: ci, x: r.right - cr.left, y: r.top + r.height / 2 - cr.top };
     }
     var es = [];
-    edges(t).forEach(function (e) {
+    all.forEach(function (e) {
       var a = end(e.a), z = end(e.z);
       if (a && z && !(a.cell === z.cell && a.y === z.y)) es.push({ key: e.key, a: a, z: z });
     });
@@ -430,7 +459,10 @@ const pageScript = `(function () {
   }
   document.getElementById("collapse-all").onclick = all(true);
   document.getElementById("expand-all").onclick = all(false);
-  render(JSON.parse(document.getElementById("model").textContent));
+  // "collapsed" in the URL's fragment opens with every cell collapsed.
+  var first = JSON.parse(document.getElementById("model").textContent);
+  render(first);
+  if (location.hash.indexOf("collapsed") >= 0) all(true)();
   var redraw = null;
   window.addEventListener("resize", function () {
     clearTimeout(redraw);
