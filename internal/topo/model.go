@@ -113,6 +113,10 @@ type Link struct {
 	// Raw discovery data that Finish turns into Bridges.
 	portState          string
 	stp, vlanFiltering bool
+	// bytes are the received and sent byte counters when discovery read
+	// them (remotely, `ip -s`); they reach the live page as [Counters],
+	// never the model's JSON.
+	bytes *[2]uint64
 }
 
 // PeerRef points at a link, possibly in another namespace.

@@ -6,7 +6,9 @@ package topo
 // when the watcher signals a change (netlink events locally) or on a
 // timer (remote targets), and only a model that differs is sent. When
 // Counters is set, byte counters are sampled on their own timer and sent
-// as "counters" events, from which the page shows each link's rates.
+// as "counters" events, from which the page shows each link's rates;
+// without it, the counters a discovery read (remote ones do) are sent
+// after each discovery.
 
 import (
 	"bytes"
@@ -66,8 +68,17 @@ func (s *Server) Refresh(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	var cb []byte
+	if c := t.linkCounters(time.Now()); c != nil && s.Counters == nil {
+		cb, _ = json.Marshal(c)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	for sub := range s.subs {
+		if cb != nil {
+			offer(sub.counters, cb)
+		}
+	}
 	if bytes.Equal(b, s.current) {
 		return nil
 	}

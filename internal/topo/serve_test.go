@@ -2,7 +2,9 @@ package topo
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -58,5 +60,38 @@ func TestServerSendsCounters(t *testing.T) {
 	}
 	if counters < 2 || models < 1 {
 		t.Fatalf("got %d counters events and %d models before the stream ended: %v", counters, models, sc.Err())
+	}
+}
+
+// TestCountersFromRemoteLinks: `ip -j -d -s link` counters reach the page
+// as a counters event after each discovery, keyed as the page keys links,
+// and stay out of the model's JSON.
+func TestCountersFromRemoteLinks(t *testing.T) {
+	t.Parallel()
+	links, err := ParseLinks([]byte(`[{"ifindex":2,"ifname":"eth0","flags":["UP"],"operstate":"UP","link_type":"ether",
+		"stats64":{"rx":{"bytes":1500,"packets":3},"tx":{"bytes":700,"packets":2}}},
+		{"ifindex":3,"ifname":"eth1","flags":[],"operstate":"DOWN","link_type":"ether"}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	top := &Topology{Schema: SchemaVersion, Host: "h", Source: "ssh", Namespaces: []Namespace{{ID: "", Root: true, Links: links}}}
+	b, _ := json.Marshal(top)
+	if bytes.Contains(b, []byte("1500")) {
+		t.Fatalf("counters leak into the model's JSON: %s", b)
+	}
+	s := &Server{Discover: func(context.Context) (*Topology, error) { return top, nil }}
+	sub := &subscriber{model: make(chan []byte, 1), counters: make(chan []byte, 1)}
+	s.subs = map[*subscriber]struct{}{sub: {}}
+	if err := s.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case got := <-sub.counters:
+		var c Counters
+		if err := json.Unmarshal(got, &c); err != nil || c.Time == 0 || len(c.Links) != 1 || c.Links["/eth0"] != [2]uint64{1500, 700} {
+			t.Fatalf("counters event %s, want /eth0 [1500 700] only", got)
+		}
+	default:
+		t.Fatal("no counters event after a discovery that read counters")
 	}
 }
