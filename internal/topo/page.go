@@ -9,8 +9,10 @@ package topo
 //     stands to the right of a port inside its cell;
 //   - an edge leaves a port to the right, runs in the vertical channel
 //     right of its column, along the horizontal channel below a row, and
-//     enters the other port from the right; each edge has its own lane in
-//     each channel, and the channels widen to hold them.
+//     enters the other port from the right; an edge within one cell runs
+//     in a channel inside the cell, right of its boxes; lanes are given
+//     per channel so that edges sharing a stretch of it lie apart, and the
+//     channels widen to hold them.
 //
 // Channels hold no text, so no edge crosses a label; "#check" in the URL
 // verifies that from the DOM and writes the result into #check. Clicking a
@@ -264,6 +266,7 @@ const pageScript = `(function () {
     es.forEach(function (e) {
       var ca = col(e.a.cell), cz = col(e.z.cell);
       e.hrow = undefined;
+      if (e.a.cell === e.z.cell) return;
       if (ca !== cz) {
         e.hrow = Math.min(row(e.a.cell), row(e.z.cell));
         hs[e.hrow].push({ lo: Math.min(ca, cz), hi: Math.max(ca, cz), set: function (l) { e.h = l; } });
@@ -281,6 +284,7 @@ const pageScript = `(function () {
     var vs = [];
     for (var c = 0; c < n; c++) vs.push([]);
     es.forEach(function (e) {
+      if (e.a.cell === e.z.cell) return;
       var ay = g.rowY[row(e.a.cell)] + e.a.y, zy = g.rowY[row(e.z.cell)] + e.z.y;
       if (e.hrow === undefined) {
         vs[col(e.a.cell)].push({ lo: Math.min(ay, zy), hi: Math.max(ay, zy), set: function (l) { e.va = l; } });
@@ -332,8 +336,26 @@ const pageScript = `(function () {
     var es = [];
     all.forEach(function (e) {
       var a = end(e.a), z = end(e.z);
-      if (a && z && !(a.cell === z.cell && a.y === z.y)) es.push({ key: e.key, a: a, z: z });
+      if (a && z && !(a.cell === z.cell && a.y === z.y)) es.push({ key: e.key, ka: e.a, kz: e.z, a: a, z: z });
     });
+    // Edges within one cell run in a channel inside it, right of its
+    // boxes: the cell widens by their lanes, and its anchors are measured
+    // again (a cell held wide by its min-width may narrow its content).
+    var inner = cs.map(function () { return []; });
+    es.forEach(function (e) {
+      if (e.a.cell !== e.z.cell) return;
+      inner[e.a.cell].push({ lo: Math.min(e.a.y, e.z.y), hi: Math.max(e.a.y, e.z.y), set: function (l) { e.lane = l; } });
+    });
+    inner.forEach(function (list, i) {
+      var n = lanes(list);
+      if (!n) return;
+      var c = cs[i], st = getComputedStyle(c.div);
+      var pr = parseFloat(st.paddingRight) + 4 + n * LANE;
+      c.div.style.paddingRight = pr + "px";
+      c.w = c.div.getBoundingClientRect().width;
+      c.inner = c.w - parseFloat(st.borderRightWidth) - pr + 4;
+    });
+    es.forEach(function (e) { e.a = end(e.ka); e.z = end(e.kz); });
     // Grid: as many columns as fit the window, in reading order.
     var avail = Math.max(600, window.innerWidth - 40), g = null;
     for (var n = Math.min(cs.length, 16); n >= 1; n--) {
@@ -357,12 +379,16 @@ const pageScript = `(function () {
     es.forEach(function (e) {
       var ca = cs[e.a.cell], cz = cs[e.z.cell];
       var ax = ca.x + e.a.x, ay = ca.y + e.a.y, zx = cz.x + e.z.x, zy = cz.y + e.z.y;
-      var p = [[ax, ay], [vx(ca.col, e.va), ay]];
-      if (e.hrow !== undefined) {
+      var p = [[ax, ay]];
+      if (e.a.cell === e.z.cell) {
+        var ix = ca.x + ca.inner + e.lane * LANE;
+        p.push([ix, ay], [ix, zy]);
+      } else if (e.hrow !== undefined) {
+        p.push([vx(ca.col, e.va), ay]);
         var hy = rowY[e.hrow] + rowH[e.hrow] + GAP + e.h * LANE;
         p.push([vx(ca.col, e.va), hy], [vx(cz.col, e.vz), hy], [vx(cz.col, e.vz), zy]);
       } else {
-        p.push([vx(ca.col, e.va), zy]);
+        p.push([vx(ca.col, e.va), ay], [vx(ca.col, e.va), zy]);
       }
       p.push([zx, zy]);
       var line = document.createElementNS(SVGNS, "polyline");
