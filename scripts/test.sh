@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: the one command the README and .ci/run use.
 # Installs what the tests need, then: gofmt, go vet, staticcheck, go test -race
-# (root/namespace tests included), a quick subset of OpenSSH's regression
+# (root/namespace tests included), the interoperability matrix against
+# OpenSSH without -race, a quick subset of OpenSSH's regression
 # tests, every fuzz target briefly, every benchmark once, and a check that no
 # test left a network namespace behind.
 set -euo pipefail
@@ -34,6 +35,9 @@ go run "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION" ./...
 
 step "go test -race"
 go test -race -count=1 -timeout 40m ./...
+
+step "the interoperability matrix and 1 GiB rekeying against OpenSSH, without -race (5-10x slower with it)"
+go test -count=1 -timeout 10m -run 'TestMatrix|TestRekeyGiB' ./internal/engine/
 
 step "OpenSSH's regression tests, a quick subset (scripts/regress.sh runs them all)"
 # jumpgate linked as ssh against Debian's sshd: tests that pass and take

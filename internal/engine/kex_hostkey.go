@@ -54,9 +54,10 @@ func defaultHostKeyAlgs() []string {
 }
 
 // serverHostKeyAlgs lists what a server's keys can sign, in the order
-// of the keys; want, when set, filters and orders them.
+// of the keys; want, when set, filters and orders them. RSA keys sign
+// with SHA-1 (ssh-rsa) only when want names it, as sshd does.
 func serverHostKeyAlgs(keys []ssh.Signer, want []string) []string {
-	var algs []string
+	var algs, sha1 []string
 	for _, k := range keys {
 		t := k.PublicKey().Type()
 		switch t {
@@ -69,6 +70,7 @@ func serverHostKeyAlgs(keys []ssh.Signer, want []string) []string {
 			} else {
 				algs = append(algs, "rsa-sha2-512"+certSuffix, "rsa-sha2-256"+certSuffix)
 			}
+			sha1 = append(sha1, t)
 		case "ssh-dss", "ssh-dss" + certSuffix:
 		default:
 			algs = append(algs, t)
@@ -77,6 +79,7 @@ func serverHostKeyAlgs(keys []ssh.Signer, want []string) []string {
 	if len(want) == 0 {
 		return algs
 	}
+	algs = append(algs, sha1...)
 	return slices.DeleteFunc(slices.Clone(want), func(a string) bool { return !slices.Contains(algs, a) })
 }
 

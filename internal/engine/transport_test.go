@@ -203,7 +203,7 @@ func TestTransportAlgorithms(t *testing.T) {
 		}
 	}
 	for _, h := range []string{"ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384",
-		"ecdsa-sha2-nistp521", "rsa-sha2-256", "rsa-sha2-512"} {
+		"ecdsa-sha2-nistp521", "rsa-sha2-256", "rsa-sha2-512", "ssh-rsa"} {
 		cases = append(cases, tc{name: "hostkey/" + h, algs: sshwire.AlgorithmList{
 			KeyExchanges: []string{"curve25519-sha256"}, HostKeys: []string{h}}})
 	}
