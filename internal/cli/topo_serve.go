@@ -25,6 +25,7 @@ func serveTopo(ctx context.Context, e *env, f *topoFlags, remote bool, discover 
 		}
 		s.Changes = topo.Watch(ctx, opts, 2*time.Second)
 		s.Poll = 30 * time.Second // neighbour ageing emits no event
+		s.Counters = func(ctx context.Context) (*topo.Counters, error) { return topo.ReadCounters(ctx, opts) }
 	}
 	if err := s.Refresh(ctx); err != nil {
 		return err

@@ -19,3 +19,8 @@ func Watch(ctx context.Context, opts Options, rescan time.Duration) <-chan struc
 	go func() { <-ctx.Done(); close(ch) }()
 	return ch
 }
+
+// ReadCounters needs netlink.
+func ReadCounters(ctx context.Context, opts Options) (*Counters, error) {
+	return nil, errors.ErrUnsupported
+}

@@ -155,7 +155,7 @@ func (f *Fleet) Flatten() *Topology {
 	for _, h := range f.Hosts {
 		if h.Topology == nil {
 			name := h.Name + " (unreachable: " + oneLine(h.Error) + ")"
-			out.Namespaces = append(out.Namespaces, Namespace{ID: name, Name: name, Links: []Link{}})
+			out.Namespaces = append(out.Namespaces, Namespace{ID: name, Name: name, Host: h.Name, Links: []Link{}})
 			continue
 		}
 		if lv := h.Topology.Libvirt; lv != nil {
@@ -176,7 +176,7 @@ func (f *Fleet) Flatten() *Topology {
 		}
 		for _, ns := range h.Topology.Namespaces {
 			n := ns
-			n.ID, n.Name, n.Root = nsName(h.Name, ns.ID), nsName(h.Name, ns.ID), false
+			n.ID, n.Name, n.Root, n.Host = nsName(h.Name, ns.ID), nsName(h.Name, ns.ID), false, h.Name
 			n.Links = make([]Link, len(ns.Links))
 			for i, l := range ns.Links {
 				if l.Peer != nil {

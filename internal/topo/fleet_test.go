@@ -53,8 +53,12 @@ func TestJoin(t *testing.T) {
 	if p6 == nil || p6.Peer == nil || p6.Peer.Namespace != "h05" || p6.Peer.Name != "eth0" {
 		t.Errorf("flattened gw/p6 peer = %+v, want h05/eth0", p6)
 	}
-	if flat.Namespace("down (unreachable: ssh: connect to host down port 22: Connection refused)") == nil {
-		t.Errorf("flattened fleet has no namespace for the unreachable host")
+	if d := flat.Namespace("down (unreachable: ssh: connect to host down port 22: Connection refused)"); d == nil || d.Host != "down" {
+		t.Errorf("flattened fleet's namespace for the unreachable host: %+v", d)
+	}
+	// The page draws and collapses a box per host from Host.
+	if gw := flat.Namespace("gw"); gw == nil || gw.Host != "gw" {
+		t.Errorf("flattened gw namespace: %+v, want Host gw", gw)
 	}
 	for _, format := range []string{"text", "json", "dot", "html"} {
 		var out bytes.Buffer

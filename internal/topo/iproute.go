@@ -25,7 +25,16 @@ type ipLink struct {
 	Master    string   `json:"master"`
 	LinkIndex *int     `json:"link_index"`
 	NetNSID   *int     `json:"link_netnsid"`
-	LinkInfo  *struct {
+	// Stats64 is there with -s: the byte counters the page's rates use.
+	Stats64 *struct {
+		RX struct {
+			Bytes uint64 `json:"bytes"`
+		} `json:"rx"`
+		TX struct {
+			Bytes uint64 `json:"bytes"`
+		} `json:"tx"`
+	} `json:"stats64"`
+	LinkInfo *struct {
 		Kind      string          `json:"info_kind"`
 		Data      json.RawMessage `json:"info_data"`
 		SlaveKind string          `json:"info_slave_kind"`
@@ -93,6 +102,9 @@ func ParseLinks(b []byte) ([]Link, error) {
 		}
 		if l.State == "" {
 			l.State = "unknown"
+		}
+		if st := r.Stats64; st != nil {
+			l.bytes = &[2]uint64{st.RX.Bytes, st.TX.Bytes}
 		}
 		switch {
 		case r.LinkInfo != nil && r.LinkInfo.Kind != "":

@@ -224,6 +224,7 @@ func comparable(ns Namespace) any {
 		}
 		links[i].Addresses = addrs
 		links[i].portState, links[i].stp, links[i].vlanFiltering = "", false, false
+		links[i].bytes = nil // only the remote side reads counters
 		if p := links[i].Peer; p != nil {
 			links[i].Peer = &PeerRef{Namespace: p.Namespace, Name: p.Name, Index: p.Index}
 		}

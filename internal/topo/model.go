@@ -64,6 +64,10 @@ type Namespace struct {
 	ID string `json:"id"`
 	// Name is the name under /run/netns, if any.
 	Name string `json:"name,omitempty"`
+	// Host is the host of a fleet the namespace belongs to, set where
+	// several hosts' namespaces are drawn as one (the page groups by it);
+	// "" for one host's topology.
+	Host string `json:"host,omitempty"`
 	// Root marks the host's own namespace (that of PID 1, or the one the
 	// remote shell runs in).
 	Root bool `json:"root,omitempty"`
@@ -115,6 +119,10 @@ type Link struct {
 	// Raw discovery data that Finish turns into Bridges.
 	portState          string
 	stp, vlanFiltering bool
+	// bytes are the received and sent byte counters when discovery read
+	// them (remotely, `ip -s`); they reach the live page as [Counters],
+	// never the model's JSON.
+	bytes *[2]uint64
 }
 
 // PeerRef points at a link, possibly in another namespace.

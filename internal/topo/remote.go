@@ -36,7 +36,7 @@ for ns in '' $(ip netns list 2>/dev/null | cut -d' ' -f1); do
   n=; [ -n "$ns" ] && n="-n $ns"
   m ns "$ns"
   [ -n "$ns" ] && { m ino; stat -L -c %i "/run/netns/$ns" 2>&1; }
-  m link; ip $n -j -d link show 2>&1
+  m link; ip $n -j -d -s link show 2>&1
   m addr; ip $n -j addr show 2>&1
   m fdb; bridge $n -j fdb show 2>&1
   m neigh; ip $n -j neigh show 2>&1
