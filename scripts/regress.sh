@@ -13,6 +13,7 @@
 # failed-*.log and the test's output) are kept under --logs. Every process a
 # test started (found by a variable in its environment) is ended by PID, and
 # the scratch directories are removed. Exit status: 0 when nothing failed.
+# JUMPGATE_DEBUG_ENGINE, when set, reaches the client (the engine's knob).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,7 +41,7 @@ while [ $# -gt 0 ]; do
 	--ssh) mode=given; ssh_bin=$2; shift ;;
 	--logs) logs=$2; shift ;;
 	--timeout) limit=$2; shift ;;
-	-h | --help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	-*) echo "regress: unknown flag $1" >&2; exit 2 ;;
 	*) tests+=("$1") ;;
 	esac
@@ -148,6 +149,7 @@ for t in "${tests[@]}"; do
 		PATH="$work/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
 		HOME="$home" USER=root LOGNAME=root LANG=C.UTF-8 TERM=dumb \
 		XDG_RUNTIME_DIR="$obj/run" JUMPGATE_REGRESS="$token" \
+		${JUMPGATE_DEBUG_ENGINE:+JUMPGATE_DEBUG_ENGINE="$JUMPGATE_DEBUG_ENGINE"} \
 		SUDO= TEST_SHELL=sh BUILDDIR="$obj" OBJ="$obj" \
 		TEST_SSH_SSH="$ssh" TEST_SSH_SFTPSERVER=/usr/lib/openssh/sftp-server \
 		TEST_SSH_PORT="$(free_port)" TEST_SSH_IPV6=yes TEST_SSH_ECC=yes \

@@ -72,5 +72,7 @@ func (m *memTransport) algorithms() sshwire.Algorithms {
 }
 func (m *memTransport) serverSigAlgs() []string { return m.sigAlgs }
 func (m *memTransport) clientVersion() []byte   { return []byte("SSH-2.0-client") }
+func (m *memTransport) hostProof() ([]byte, []byte) { return nil, nil }
+func (m *memTransport) hostBound() bool            { return false }
 func (m *memTransport) serverVersion() []byte   { return []byte("SSH-2.0-server") }
 func (m *memTransport) close() error            { m.once.Do(func() { close(m.done) }); return nil }

@@ -126,6 +126,8 @@ type transport struct {
 	algs      negotiated
 	sigAlgs   []string
 	hostKey   []byte // the server's host key from the first exchange
+	hostSig   []byte // and its signature of the session identifier
+	hostBnd   bool   // the server offers publickey-hostbound-v00
 	strict    bool
 	kexCount  int
 	lastKex   time.Time
@@ -328,9 +330,13 @@ func (t *transport) writeQueued(p []byte) {
 // requestRekey starts a key exchange unless one is under way.
 func (t *transport) requestRekey() {
 	t.kmu.Lock()
-	defer t.kmu.Unlock()
+	started := t.kx.dead == nil && t.kx.ours == nil
 	if t.kx.dead == nil {
 		t.startKexLocked()
+	}
+	t.kmu.Unlock()
+	if started {
+		t.debugf(1, "SSH2_MSG_KEXINIT sent")
 	}
 }
 
@@ -625,6 +631,7 @@ func (t *transport) readExtInfo(p []byte) error {
 	if !t.isClient {
 		return nil
 	}
+	t.debugf(1, "SSH2_MSG_EXT_INFO received")
 	r := pktReader{b: p[1:]}
 	n := r.uint32()
 	if n > 64 {
@@ -640,6 +647,12 @@ func (t *transport) readExtInfo(p []byte) error {
 			t.mu.Lock()
 			t.sigAlgs = algs.nameList()
 			t.mu.Unlock()
+			t.debugf(1, "kex_input_ext_info: server-sig-algs=<%s>", value)
+		} else if string(name) == "publickey-hostbound@openssh.com" {
+			t.mu.Lock()
+			t.hostBnd = string(value) == "0"
+			t.mu.Unlock()
+			t.debugf(1, "kex_input_ext_info: %s=<%s>", name, value)
 		}
 	}
 	if !r.ok() {
