@@ -89,7 +89,9 @@ func (t *transport) rekeyByTime(every time.Duration) {
 		t.mu.Lock()
 		wait := time.Until(t.lastKex.Add(every))
 		t.mu.Unlock()
-		if wait <= 0 {
+		if wait <= 0 && !t.authed.Load() {
+			wait = every // as rekeyDue: not before authentication
+		} else if wait <= 0 {
 			t.debugf(2, "rekey after %s of time", every)
 			t.requestRekey()
 			wait = every

@@ -341,7 +341,12 @@ func (t *transport) requestRekey() {
 }
 
 // rekeyDue reports whether a volume, packet or time limit has passed.
+// As in OpenSSH, none applies before authentication: sshd does not
+// answer a re-exchange then, and RekeyLimit 16 would ask for one at once.
 func (t *transport) rekeyDue(n, pkts uint64) bool {
+	if !t.authed.Load() {
+		return false
+	}
 	t.mu.Lock()
 	limit, last := t.rekeyWant, t.lastKex
 	t.mu.Unlock()

@@ -332,10 +332,11 @@ func serveAgentChannels(chans <-chan sshwire.NewChannel, sock string, proof sshw
 			nc.Reject(sshwire.ConnectionFailed, err.Error())
 			continue
 		}
-		// Bound for forwarding, the agent lets a key it restricts to
-		// destinations be used beyond this host only as allowed; an agent
-		// that does not know the extension just refuses it.
-		bindAgent(agent.NewClient(agentConn), proof, true)
+		if err := bindForwarded(agentConn, proof); err != nil {
+			agentConn.Close()
+			nc.Reject(sshwire.ConnectionFailed, err.Error())
+			continue
+		}
 		ch, reqs, err := nc.Accept()
 		if err != nil {
 			agentConn.Close()

@@ -2,6 +2,9 @@ package sshconn
 
 import (
 	"encoding/binary"
+	"fmt"
+	"io"
+	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -64,14 +67,54 @@ func bindAgent(ag agent.ExtendedAgent, p sshwire.HostProof, forwarding bool) err
 	if len(p.HostKey) == 0 || len(p.Signature) == 0 {
 		return nil
 	}
+	_, err := ag.Extension(sessionBind, bindContents(p, forwarding))
+	return err
+}
+
+const (
+	sessionBind        = "session-bind@openssh.com"
+	agentcExtension    = 27 // SSH_AGENTC_EXTENSION
+	agentBindWait      = 10 * time.Second
+	maxAgentBindAnswer = 1 << 10
+)
+
+func bindContents(p sshwire.HostProof, forwarding bool) []byte {
 	b := appendString(nil, p.HostKey)
 	b = appendString(b, p.SessionID)
 	b = appendString(b, p.Signature)
-	fwd := byte(0)
 	if forwarding {
-		fwd = 1
+		return append(b, 1)
 	}
-	_, err := ag.Extension("session-bind@openssh.com", append(b, fwd))
+	return append(b, 0)
+}
+
+// bindForwarded binds a connection to the agent made for a forwarded
+// agent channel, before it relays anything: bound for forwarding, the
+// agent lets a key restricted to destinations be used beyond this host
+// only as allowed. It speaks the agent protocol itself, since x/crypto's
+// agent client keeps reading the connection. An agent that does not know
+// the extension refuses it, which is no error; an error leaves the
+// connection unusable.
+func bindForwarded(conn net.Conn, p sshwire.HostProof) error {
+	if len(p.HostKey) == 0 || len(p.Signature) == 0 {
+		return nil
+	}
+	body := append([]byte{agentcExtension}, appendString(nil, []byte(sessionBind))...)
+	body = append(body, bindContents(p, true)...)
+	conn.SetDeadline(time.Now().Add(agentBindWait))
+	defer conn.SetDeadline(time.Time{})
+	if _, err := conn.Write(appendString(nil, body)); err != nil {
+		return err
+	}
+	var n [4]byte
+	if _, err := io.ReadFull(conn, n[:]); err != nil {
+		return err
+	}
+	size := binary.BigEndian.Uint32(n[:])
+	if size == 0 || size > maxAgentBindAnswer {
+		return fmt.Errorf("agent answered session-bind with %d bytes", size)
+	}
+	_, err := io.CopyN(io.Discard, conn, int64(size))
 	return err
 }
 
