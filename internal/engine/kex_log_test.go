@@ -59,8 +59,8 @@ func TestKexTrace(t *testing.T) {
 		{kex: "curve25519-sha256", cipher: "aes128-ctr", want: []string{
 			"1: SSH2_MSG_KEXINIT sent", "1: SSH2_MSG_KEXINIT received",
 			"1: kex: algorithm: curve25519-sha256", "1: kex: host key algorithm: ssh-ed25519",
-			"1: kex: server->client cipher: aes128-ctr MAC: hmac-sha2-256-etm@openssh.com compression: none",
-			"1: kex: client->server cipher: aes128-ctr MAC: hmac-sha2-256-etm@openssh.com compression: none",
+			"1: kex: server->client cipher: aes128-ctr MAC: umac-64-etm@openssh.com compression: none",
+			"1: kex: client->server cipher: aes128-ctr MAC: umac-64-etm@openssh.com compression: none",
 			"1: expecting SSH2_MSG_KEX_ECDH_REPLY", "1: SSH2_MSG_KEX_ECDH_REPLY received",
 			"1: expecting SSH2_MSG_NEWKEYS", "1: SSH2_MSG_NEWKEYS received"}},
 		{kex: "diffie-hellman-group-exchange-sha256", cipher: "chacha20-poly1305@openssh.com", want: []string{

@@ -376,11 +376,18 @@ func (x *kexExchange) hostKeyBlob() ([]byte, error) {
 
 // clientGex is diffie-hellman-group-exchange's client (RFC 4419 3).
 func (x *kexExchange) clientGex() (k, h []byte, err error) {
+	// The group's size follows what the keys protect, as OpenSSH's
+	// dh_need: the cipher's security (3DES's 168-bit key gives 112), its
+	// IV (its block size here) and the MAC's key.
 	need := 0
 	for d := range 2 {
 		ci, _ := lookupCipher(x.n.cipher[d])
 		mi, _ := lookupMAC(x.n.mac[d])
-		need = max(need, ci.keyLen, ci.ivLen, mi.keyLen)
+		sec := ci.keyLen
+		if x.n.cipher[d] == "3des-cbc" {
+			sec = 14
+		}
+		need = max(need, sec, ci.ivLen, mi.keyLen)
 	}
 	minBits, nBits, maxBits := uint32(gexMin), gexPreferred(need), uint32(gexMax)
 	req := appendSSHUint32([]byte{msgKexGexReq}, minBits)
