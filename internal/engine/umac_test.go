@@ -15,7 +15,7 @@ func TestUMACVectors(t *testing.T) {
 	t.Parallel()
 	nonce := binary.BigEndian.Uint64([]byte("bcdefghi"))
 	for _, tc := range []struct {
-		msg         string
+		msg          string
 		tag64, tag96 string
 	}{
 		{"", "6E155FAD26900BE1", "32FEDB100C79AD58F07FF764"},
