@@ -13,7 +13,13 @@ pkgs=(openssh-server openssh-client iproute2 iperf3 nftables util-linux procps g
 	# jumpgate console's viewer, on a virtual X server, for its screenshot
 	virt-viewer xvfb
 	# OpenSSH's regression suite, run against jumpgate by scripts/regress.sh
-	openssh-tests)
+	openssh-tests
+	# the sftp subsystem jumpgate serve runs, as sshd (internal/server/openssh_auth_test.go)
+	openssh-sftp-server
+	# the programs that call ssh, run with jumpgate as their ssh
+	# (internal/cli/ssh_programs_lab_test.go); ansible and its Python
+	# libraries take about 40 s to install
+	rsync git ansible)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -1,6 +1,7 @@
 // Package authkeys parses OpenSSH authorized_keys files (sshd(8), "AUTHORIZED_KEYS FILE FORMAT"):
 // one public key per line, optionally preceded by comma-separated options, and turns the options
-// into the restrictions a server enforces ([Perms]).
+// into the restrictions a server enforces ([Perms]). It also judges user certificates (OpenSSH
+// PROTOCOL.certkeys) against cert-authority lines and TrustedUserCAKeys files ([Authorize]).
 package authkeys
 
 import (
@@ -147,7 +148,8 @@ func parseKey(s string) (Entry, error) {
 		return Entry{}, fmt.Errorf("key type %q does not match its data (%s)", typ, key.Type())
 	}
 	if _, ok := key.(*ssh.Certificate); ok {
-		return Entry{}, fmt.Errorf("%s: certificates need cert-authority, which is not supported", typ)
+		// sshd reads such a line but it never matches a login.
+		return Entry{}, fmt.Errorf("%s: a certificate never matches here; list its CA's key with cert-authority", typ)
 	}
 	return Entry{Key: key, Comment: strings.Trim(comment, blanks)}, nil
 }

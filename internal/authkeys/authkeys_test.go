@@ -12,6 +12,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 )
@@ -90,7 +91,15 @@ func TestParseLine(t *testing.T) {
 		{name: "permitopen", line: `permitopen="h:22",permitopen="[::1]:*" ` + key, perms: Perms{PermitOpen: []string{"h:22", "[::1]:*"}}},
 		{name: "permitlisten", line: `permitlisten="8080",permitlisten="localhost:*" ` + key, perms: Perms{PermitListen: []string{"8080", "localhost:*"}}},
 		{name: "unknown option", line: "no-such-thing " + key, err: `unknown option "no-such-thing"`},
-		{name: "cert-authority unsupported", line: "cert-authority " + key, err: "unknown option"},
+		{name: "cert-authority", line: "cert-authority " + key, perms: Perms{CertAuthority: true}},
+		{name: "principals", line: `cert-authority,principals="alice,ops" ` + key, perms: Perms{CertAuthority: true, Principals: []string{"alice", "ops"}, HasPrincipals: true}},
+		{name: "last principals counts", line: `principals="a",cert-authority,principals="b" ` + key, perms: Perms{CertAuthority: true, Principals: []string{"b"}, HasPrincipals: true}},
+		{name: "principals without cert-authority", line: `principals="alice" ` + key, err: "needs cert-authority"},
+		{name: "expiry-time UTC", line: `expiry-time="20300102Z" ` + key, perms: Perms{Expiry: time.Date(2030, 1, 2, 0, 0, 0, 0, time.UTC)}},
+		{name: "expiry-time earliest counts", line: `expiry-time="203001021530z",EXPIRY-TIME="20291231235959UTC" ` + key, perms: Perms{Expiry: time.Date(2029, 12, 31, 23, 59, 59, 0, time.UTC)}},
+		{name: "bad expiry-time", line: `expiry-time="2030-01-02" ` + key, err: "want YYYYMMDD"},
+		{name: "expiry-time out of range", line: `expiry-time="20301302Z" ` + key, err: "not a valid time"},
+		{name: "tunnel refused aloud", line: `tunnel="0" ` + key, err: `unknown option "tunnel"`},
 		{name: "unquoted value", line: "command=ls " + key, err: "double quotes"},
 		{name: "missing close quote", line: `command="ls ` + key, err: "missing closing quote"},
 		{name: "value on flag", line: `no-pty="1" ` + key, err: "takes no value"},

@@ -1,6 +1,7 @@
 package authkeys
 
 import (
+	"fmt"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -11,11 +12,50 @@ import (
 // follows sshd's from=: a matching negated pattern ("!pat") refuses,
 // otherwise one matching pattern allows. Patterns are wildcards ("*", "?")
 // matched against the address and the host name, or CIDR prefixes.
+//
+// A certificate's source-address list must match addr as well.
 func (p *Perms) AllowsFrom(addr netip.Addr, host string) bool {
+	if len(p.SourceAddress) > 0 && !matchAddrList(p.SourceAddress, addr) {
+		return false
+	}
 	if len(p.From) == 0 {
 		return true
 	}
 	return MatchFrom(p.From, addr, host)
+}
+
+// matchAddrList matches addr against a source-address list of addresses
+// and CIDR prefixes; as sshd, a malformed entry refuses.
+func matchAddrList(list []string, addr netip.Addr) bool {
+	addr = addr.Unmap()
+	ok := false
+	for _, e := range list {
+		pfx, err := parseAddrOrPrefix(e)
+		if err != nil {
+			return false
+		}
+		ok = ok || addr.IsValid() && pfx.Contains(addr)
+	}
+	return ok
+}
+
+func parseAddrOrPrefix(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return netip.Prefix{}, err
+		}
+		if p.Masked() != p {
+			// sshd's addr_match_cidr_list refuses host bits past the mask.
+			return netip.Prefix{}, fmt.Errorf("%s has bits set past its mask", s)
+		}
+		return p, nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
 // MatchFrom matches an address and host name against a from= pattern list.

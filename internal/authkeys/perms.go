@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Perms is what a key's options allow, after applying them in order as
@@ -29,6 +30,19 @@ type Perms struct {
 	PermitOpen []string
 	// PermitListen holds [host:]port listen addresses; empty means any.
 	PermitListen []string
+
+	// CertAuthority marks the key as a CA whose user certificates log in
+	// (cert-authority); Principals, if HasPrincipals, are the names one of
+	// which such a certificate must carry instead of the user's name.
+	CertAuthority bool
+	Principals    []string
+	HasPrincipals bool
+	// Expiry is the earliest expiry-time=, after which the key is refused;
+	// zero means none.
+	Expiry time.Time
+	// SourceAddress holds a certificate's source-address list (addresses
+	// and CIDR prefixes); empty means any.
+	SourceAddress []string
 }
 
 // Compile turns options into permissions, rejecting unknown options and
@@ -103,9 +117,65 @@ func Compile(opts []Option) (*Perms, error) {
 				return nil, fmt.Errorf("permitlisten=%q: %w", v, err)
 			}
 			p.PermitListen = append(p.PermitListen, v)
+		case "cert-authority":
+			p.CertAuthority = true
+		case "principals":
+			// As sshd, the last one counts; its names are matched exactly.
+			p.Principals, p.HasPrincipals = splitList(v), true
+		case "expiry-time":
+			t, err := ParseExpiry(v, time.Local)
+			if err != nil {
+				return nil, err
+			}
+			if p.Expiry.IsZero() || t.Before(p.Expiry) {
+				p.Expiry = t
+			}
 		}
 	}
+	if p.HasPrincipals && !p.CertAuthority {
+		// sshd parses it, then refuses the line at every login.
+		return nil, fmt.Errorf("option principals needs cert-authority")
+	}
 	return p, nil
+}
+
+// ParseExpiry parses an expiry-time= value as sshd does: YYYYMMDD,
+// YYYYMMDDHHMM or YYYYMMDDHHMMSS, in loc (the system's time zone) unless
+// it ends in Z or UTC. A date alone means its first second.
+func ParseExpiry(v string, loc *time.Location) (time.Time, error) {
+	s := v
+	if n := len(s); n > 1 && (s[n-1] == 'Z' || s[n-1] == 'z') {
+		s, loc = s[:n-1], time.UTC
+	} else if n > 3 && strings.EqualFold(s[n-3:], "UTC") {
+		s, loc = s[:n-3], time.UTC
+	}
+	var layout string
+	switch len(s) {
+	case 8:
+		layout = "20060102"
+	case 12:
+		layout = "200601021504"
+	case 14:
+		layout = "20060102150405"
+	default:
+		return time.Time{}, fmt.Errorf("expiry-time=%q: want YYYYMMDD[HHMM[SS]][Z]", v)
+	}
+	for _, c := range []byte(s) {
+		if c < '0' || c > '9' {
+			return time.Time{}, fmt.Errorf("expiry-time=%q: want YYYYMMDD[HHMM[SS]][Z]", v)
+		}
+	}
+	t, err := time.ParseInLocation(layout, s, loc)
+	if err != nil || t.Unix() < 0 {
+		return time.Time{}, fmt.Errorf("expiry-time=%q: not a valid time", v)
+	}
+	return t.UTC(), nil
+}
+
+// Expired reports whether the key's expiry-time has passed at now; sshd
+// still accepts it during that very second.
+func (p *Perms) Expired(now time.Time) bool {
+	return !p.Expiry.IsZero() && p.Expiry.Unix() < now.Unix()
 }
 
 // knownOptions maps each option (lower case) to whether it takes a value.
@@ -116,6 +186,7 @@ var knownOptions = map[string]bool{
 	"no-x11-forwarding": false, "x11-forwarding": false,
 	"no-user-rc": false, "user-rc": false,
 	"command": true, "environment": true, "from": true, "permitopen": true, "permitlisten": true,
+	"cert-authority": false, "principals": true, "expiry-time": true,
 }
 
 func splitList(s string) []string {

@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -52,16 +51,9 @@ Flags:`
 func runConsole(ctx context.Context, e *env, args []string) error {
 	var o consoleOptions
 	fs := pflag.NewFlagSet("console", pflag.ContinueOnError)
-	fs.SetOutput(io.Discard)
 	o.AddFlags(fs)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			fmt.Fprint(e.io.Out, consoleUsage+"\n")
-			fs.SetOutput(e.io.Out)
-			fs.PrintDefaults()
-			return nil
-		}
-		return usageErrorf("console: %v", err).hint("run 'jumpgate console --help' for the flags")
+	if err := parseFlags(e, fs, consoleUsage, args); err != nil {
+		return helpOr(err)
 	}
 	if fs.NArg() != 1 {
 		return usageErrorf("console: want one HOST/DOMAIN, got %d arguments", fs.NArg()).hint("jumpgate console hyper1/vm1")

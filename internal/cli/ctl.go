@@ -8,9 +8,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 
 	"github.com/spf13/pflag"
 
@@ -27,15 +25,9 @@ Masters are found in $XDG_RUNTIME_DIR/jumpgate (or ~/.cache/jumpgate).
 
 func runCtl(ctx context.Context, e *env, args []string) error {
 	fs := pflag.NewFlagSet("ctl", pflag.ContinueOnError)
-	fs.SetOutput(io.Discard)
 	asJSON := fs.Bool("json", false, "print JSON")
-	err := fs.Parse(args)
-	if errors.Is(err, pflag.ErrHelp) {
-		fmt.Fprint(e.io.Out, ctlUse)
-		return nil
-	}
-	if err != nil {
-		return usageErrorf("ctl: %v", err).hint("run 'jumpgate ctl --help'")
+	if err := parseFlags(e, fs, ctlUse, args); err != nil {
+		return helpOr(err)
 	}
 	rest := fs.Args()
 	if len(rest) == 0 {

@@ -6,9 +6,7 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 
 	"github.com/spf13/pflag"
@@ -62,14 +60,8 @@ func runFw(ctx context.Context, e *env, args []string) error {
 	if sub == "plan" {
 		flags.BoolVar(&f.printPolicy, "print-policy", false, "print the policy instead of the rules")
 	}
-	flags.SetOutput(io.Discard)
-	flags.Usage = func() {}
-	if err := flags.Parse(rest); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			fmt.Fprintf(e.io.Out, "Usage: jumpgate fw %s [FLAGS]\n\n%s", sub, flags.FlagUsages())
-			return nil
-		}
-		return usageErrorf("fw %s: %v", sub, err).hint("run 'jumpgate fw %s --help'", sub)
+	if err := parseFlags(e, flags, "Usage: jumpgate fw "+sub+" [FLAGS]", rest); err != nil {
+		return helpOr(err)
 	}
 	if flags.NArg() > 0 {
 		return usageErrorf("fw %s: unexpected argument %q", sub, flags.Arg(0)).hint("give the policy with --policy FILE")

@@ -75,19 +75,24 @@ func (f *labFlags) add(flags *pflag.FlagSet, defName string) {
 	flags.StringVar(&f.stateDir, "state-dir", "", "the lab's state `dir` (default "+lab.BaseDir+"/NAME)")
 }
 
-// parse parses args; a --help request returns errHelp after printing usage.
-func parseLabFlags(e *env, flags *pflag.FlagSet, use string, args []string) error {
-	flags.SetOutput(io.Discard)
-	flags.Usage = func() {}
-	err := flags.Parse(args)
+// parseFlags parses a command's args: --help prints usage, a blank line
+// and the flags, and returns errHelp; a bad flag is a usage error.
+func parseFlags(e *env, fs *pflag.FlagSet, usage string, args []string) error {
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	err := fs.Parse(args)
 	if errors.Is(err, pflag.ErrHelp) {
-		fmt.Fprintf(e.io.Out, "Usage: jumpgate lab %s\n\n%s", use, flags.FlagUsages())
+		fmt.Fprintf(e.io.Out, "%s\n\n%s", strings.TrimRight(usage, "\n"), fs.FlagUsages())
 		return errHelp
 	}
 	if err != nil {
-		return usageErrorf("lab: %v", err).hint("run 'jumpgate lab %s --help'", strings.Fields(use)[0])
+		return usageErrorf("%s: %v", fs.Name(), err).hint("run 'jumpgate %s --help'", fs.Name())
 	}
 	return nil
+}
+
+func parseLabFlags(e *env, flags *pflag.FlagSet, use string, args []string) error {
+	return parseFlags(e, flags, "Usage: jumpgate lab "+use, args)
 }
 
 // errHelp ends a command after it printed its help.

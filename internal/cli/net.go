@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -58,15 +57,8 @@ func runNet(ctx context.Context, e *env, args []string) error {
 }
 
 func parseNetFlags(e *env, flags *pflag.FlagSet, use string, args []string) (string, error) {
-	flags.SetOutput(io.Discard)
-	flags.Usage = func() {}
-	err := flags.Parse(args)
-	if errors.Is(err, pflag.ErrHelp) {
-		fmt.Fprintf(e.io.Out, "Usage: jumpgate net %s\n\n%s", use, flags.FlagUsages())
-		return "", errHelp
-	}
-	if err != nil {
-		return "", usageErrorf("net: %v", err).hint("run 'jumpgate net --help'")
+	if err := parseFlags(e, flags, "Usage: jumpgate net "+use, args); err != nil {
+		return "", err
 	}
 	if flags.NArg() != 1 {
 		return "", usageErrorf("net: expected one FILE, got %d arguments", flags.NArg()).hint("usage: jumpgate net %s", use)

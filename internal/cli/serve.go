@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -27,6 +26,7 @@ type serveOptions struct {
 	hostKeys       []string
 	init           bool
 	authorizedKeys string
+	trustedCAKeys  string
 	maxAuthTries   int
 	loginGraceTime time.Duration
 	maxStartups    string
@@ -44,6 +44,7 @@ func (o *serveOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&o.hostKeys, "host-key", nil, "host private key `FILE` in OpenSSH format (repeatable, at least one)")
 	fs.BoolVar(&o.init, "init", false, "generate an ed25519 host key (and FILE.pub) for each --host-key that is missing")
 	fs.StringVar(&o.authorizedKeys, "authorized-keys", server.DefaultAuthorizedKeys, "authorized_keys `PATH` (tokens %h home, %u user, %%)")
+	fs.StringVar(&o.trustedCAKeys, "trusted-user-ca-keys", "", "`FILE` of CA public keys whose user certificates log in the users they name (sshd's TrustedUserCAKeys)")
 	fs.IntVar(&o.maxAuthTries, "max-auth-tries", server.DefaultMaxAuthTries, "failed authentication attempts before disconnecting")
 	fs.DurationVar(&o.loginGraceTime, "login-grace-time", server.DefaultLoginGraceTime, "time allowed to log in (0: no limit)")
 	fs.StringVar(&o.maxStartups, "max-startups", server.DefaultMaxStartups.String(), "connections not logged in yet: `start:rate:full`, as sshd's MaxStartups")
@@ -60,19 +61,10 @@ func (o *serveOptions) AddFlags(fs *pflag.FlagSet) {
 func runServe(ctx context.Context, e *env, args []string) error {
 	var o serveOptions
 	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
-	fs.SetOutput(io.Discard)
 	o.AddFlags(fs)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			fs.SetOutput(e.io.Out)
-			fmt.Fprintln(e.io.Out, "Usage: jumpgate serve --host-key FILE [--init] [--listen ADDR]... [flags]")
-			fmt.Fprintln(e.io.Out)
-			fmt.Fprintln(e.io.Out, "An SSH server for lab hosts: public-key auth from authorized_keys, sessions, forwarding.")
-			fmt.Fprintln(e.io.Out)
-			fs.PrintDefaults()
-			return nil
-		}
-		return usageErrorf("serve: %v", err).hint("run 'jumpgate serve --help' for the flags")
+	if err := parseFlags(e, fs, "Usage: jumpgate serve --host-key FILE [--init] [--listen ADDR]... [flags]\n\n"+
+		"An SSH server for lab hosts: public-key auth from authorized_keys, sessions, forwarding.", args); err != nil {
+		return helpOr(err)
 	}
 	if fs.NArg() > 0 {
 		return usageErrorf("serve: unexpected argument %q", fs.Arg(0)).hint("run 'jumpgate serve --help' for the flags")
@@ -92,12 +84,13 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return usageErrorf("serve: --max-startups: %v", err)
 	}
 	cfg := server.Config{
-		MaxStartups:    ms,
-		AuthorizedKeys: o.authorizedKeys,
-		MaxAuthTries:   o.maxAuthTries,
-		LoginGraceTime: o.loginGraceTime,
-		X11Forwarding:  o.x11Forwarding,
-		XAuthLocation:  o.xauth,
+		MaxStartups:       ms,
+		AuthorizedKeys:    o.authorizedKeys,
+		TrustedUserCAKeys: o.trustedCAKeys,
+		MaxAuthTries:      o.maxAuthTries,
+		LoginGraceTime:    o.loginGraceTime,
+		X11Forwarding:     o.x11Forwarding,
+		XAuthLocation:     o.xauth,
 		// 0 is the server's default (10), as a Config's zero values are.
 		X11DisplayOffset: o.x11Offset,
 	}

@@ -39,6 +39,7 @@ func (l *lockedBuffer) String() string {
 
 func TestServeFlags(t *testing.T) {
 	t.Parallel()
+	hk := filepath.Join(t.TempDir(), "host_key")
 	tests := []struct {
 		name string
 		args []string
@@ -50,6 +51,8 @@ func TestServeFlags(t *testing.T) {
 		{"bad flag", []string{"--frob"}, exitUsage, "unknown flag"},
 		{"stray argument", []string{"extra"}, exitUsage, `unexpected argument "extra"`},
 		{"bad max auth tries", []string{"--host-key", "k", "--max-auth-tries", "0"}, exitUsage, "at least 1"},
+		{"unreadable CA keys", []string{"--init", "--host-key", hk, "--listen", "127.0.0.1:0", "--trusted-user-ca-keys", "/nonexistent/ca"},
+			exitConnection, "trusted user CA keys: open /nonexistent/ca"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

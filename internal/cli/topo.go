@@ -7,9 +7,7 @@ package cli
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path"
 	"time"
@@ -49,17 +47,10 @@ func (f *topoFlags) add(fs *pflag.FlagSet) {
 
 func runTopo(ctx context.Context, e *env, args []string) error {
 	fs := pflag.NewFlagSet("topo", pflag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.Usage = func() {}
 	var f topoFlags
 	f.add(fs)
-	err := fs.Parse(args)
-	if errors.Is(err, pflag.ErrHelp) {
-		fmt.Fprintf(e.io.Out, "%s%s", topoUse, fs.FlagUsages())
-		return nil
-	}
-	if err != nil {
-		return usageErrorf("topo: %v", err).hint("run 'jumpgate topo --help'")
+	if err := parseFlags(e, fs, topoUse, args); err != nil {
+		return helpOr(err)
 	}
 	switch f.format {
 	case "text", "json", "dot", "svg", "html":

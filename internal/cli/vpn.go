@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/netip"
 	"os"
 	"os/signal"
@@ -86,17 +85,10 @@ func runVPN(ctx context.Context, e *env, args []string) error {
 	}
 	var o vpnOptions
 	fs := pflag.NewFlagSet("vpn", pflag.ContinueOnError)
-	fs.SetOutput(io.Discard)
 	fs.SetInterspersed(true)
 	o.AddFlags(fs)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			fmt.Fprint(e.io.Out, vpnUsage+"\n")
-			fs.SetOutput(e.io.Out)
-			fs.PrintDefaults()
-			return nil
-		}
-		return usageErrorf("vpn: %v", err).hint("run 'jumpgate vpn --help' for the flags")
+	if err := parseFlags(e, fs, vpnUsage, args); err != nil {
+		return helpOr(err)
 	}
 	if fs.NArg() != 1 {
 		return usageErrorf("vpn: want one TARGET, got %d arguments", fs.NArg()).hint("jumpgate vpn [connection flags] TARGET --l3|--l2 …")

@@ -5,9 +5,7 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 
 	"github.com/spf13/pflag"
 
@@ -31,16 +29,9 @@ addresses, bridges, transport, far end and current rates.
 // runVPNStatus is `jumpgate vpn status`.
 func runVPNStatus(_ context.Context, e *env, args []string) error {
 	fs := pflag.NewFlagSet("vpn status", pflag.ContinueOnError)
-	fs.SetOutput(io.Discard)
 	asJSON := fs.Bool("json", false, "print JSON (an array of tunnels)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			fmt.Fprint(e.io.Out, vpnStatusUsage+"\n")
-			fs.SetOutput(e.io.Out)
-			fs.PrintDefaults()
-			return nil
-		}
-		return usageErrorf("vpn status: %v", err)
+	if err := parseFlags(e, fs, vpnStatusUsage, args); err != nil {
+		return helpOr(err)
 	}
 	if fs.NArg() > 0 {
 		return usageErrorf("vpn status: unexpected argument %q", fs.Arg(0))

@@ -66,6 +66,14 @@ func makeChannel(c *conn, id uint32, kind string) *channel {
 
 func (ch *channel) Read(p []byte) (int, error) { return ch.read(p, false) }
 
+// MaxMessage is the most data one message carries (sshwire.MessageSizer):
+// a connection carried over the channel sizes its packets to fit.
+func (ch *channel) MaxMessage() int {
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	return int(min(uint32(ch.conn.maxData), ch.maxPacket))
+}
+
 func (ch *channel) Write(p []byte) (int, error) { return ch.write(p, false) }
 
 // Stderr is the channel's extended data of type SSH_EXTENDED_DATA_STDERR.
@@ -119,11 +127,17 @@ func (ch *channel) ReadPacket() ([]byte, error) {
 	return p, ch.adjust(adj)
 }
 
-// consumeLocked counts n bytes read and returns the window to give back
-// once half the window is consumed, as OpenSSH does.
+// consumeLocked counts n bytes read and returns the window to give back,
+// as OpenSSH's channel_check_window does: once more than three packets'
+// worth is outstanding, or less than half the window is left. Waiting for
+// half the window to be read halved the window in effect: two-hop
+// downloads ran at 0.86x OpenSSH's.
 func (ch *channel) consumeLocked(n int) uint32 {
 	ch.consumed += uint32(n)
-	if ch.consumed < ch.rwinMax/2 || ch.gotClose || ch.lost != nil {
+	if ch.consumed == 0 || ch.gotClose || ch.lost != nil {
+		return 0
+	}
+	if ch.rwinMax-ch.rwin <= 3*ourMaxPacket && ch.rwin >= ch.rwinMax/2 {
 		return 0
 	}
 	adj := ch.consumed
@@ -179,7 +193,7 @@ func (ch *channel) reserve(n int) (int, error) {
 	case ch.gotClose || ch.localClosed:
 		return 0, io.EOF
 	}
-	k := min(uint32(min(n, ourMaxPacket)), ch.swin, ch.maxPacket)
+	k := min(uint32(min(n, ch.conn.maxData)), ch.swin, ch.maxPacket)
 	ch.swin -= k
 	return int(k), nil
 }

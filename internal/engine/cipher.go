@@ -12,6 +12,7 @@ import (
 	"io"
 
 	"golang.org/x/crypto/chacha20"
+	"golang.org/x/crypto/chacha20poly1305"
 	//lint:ignore SA1019 OpenSSH's construction keys Poly1305 itself; the AEAD package is the IETF one, another MAC layout.
 	"golang.org/x/crypto/poly1305"
 )
@@ -91,6 +92,11 @@ func newPacketCipher(name, macName string, key, iv, macKey []byte, encrypt bool)
 		c := &chachaCipher{}
 		copy(c.mainKey[:], key[:32])
 		copy(c.lenKey[:], key[32:64])
+		aead, err := chacha20poly1305.New(c.mainKey[:])
+		if err != nil {
+			return nil, err
+		}
+		c.stream = aead
 		return c, nil
 	case "aes128-gcm@openssh.com", "aes256-gcm@openssh.com":
 		blk, err := aes.NewCipher(key)
@@ -328,9 +334,14 @@ func (c *gcmCipher) open(_ uint32, r io.Reader, buf []byte) ([]byte, []byte, err
 // number as the 64-bit nonce.
 type chachaCipher struct {
 	mainKey, lenKey [32]byte
-	nonce           [12]byte
-	polyKey         [32]byte
-	tag             [poly1305.TagSize]byte
+	// stream is the IETF AEAD under the main key: its Seal XORs the key
+	// stream from block 1, with the same nonce, in x/crypto's vectorised
+	// code (chacha20's own is generic on amd64: 150 MB/s against 600+).
+	// Its tag covers other bytes than OpenSSH's and is overwritten.
+	stream  cipher.AEAD
+	nonce   [12]byte
+	polyKey [32]byte
+	tag     [poly1305.TagSize]byte
 }
 
 func (c *chachaCipher) align() int      { return 8 }
@@ -357,10 +368,12 @@ func (c *chachaCipher) seal(seq uint32, pkt []byte) []byte {
 	}
 	clear(c.polyKey[:])
 	s.XORKeyStream(c.polyKey[:], c.polyKey[:])
-	s.SetCounter(1)
-	s.XORKeyStream(pkt[4:], pkt[4:])
-	poly1305.Sum(&c.tag, pkt, &c.polyKey)
-	return append(pkt, c.tag[:]...)
+	n := len(pkt)
+	pkt = grow(pkt, n+poly1305.TagSize)
+	c.stream.Seal(pkt[4:4], c.nonce[:], pkt[4:n], nil)
+	poly1305.Sum(&c.tag, pkt[:n], &c.polyKey)
+	copy(pkt[n:], c.tag[:])
+	return pkt
 }
 
 func (c *chachaCipher) open(seq uint32, r io.Reader, buf []byte) ([]byte, []byte, error) {
@@ -390,12 +403,12 @@ func (c *chachaCipher) open(seq uint32, r io.Reader, buf []byte) ([]byte, []byte
 	}
 	clear(c.polyKey[:])
 	s.XORKeyStream(c.polyKey[:], c.polyKey[:])
-	s.SetCounter(1)
 	copy(c.tag[:], buf[total:])
 	if !poly1305.Verify(&c.tag, buf[:total], &c.polyKey) {
 		return nil, buf, errMAC
 	}
-	s.XORKeyStream(buf[4:total], buf[4:total])
+	// Seal decrypts as it encrypts; its tag lands on the one just checked.
+	c.stream.Seal(buf[4:4], c.nonce[:], buf[4:total], nil)
 	copy(buf[:4], l[:])
 	return buf[4:total], buf, nil
 }

@@ -67,6 +67,12 @@ type conn struct {
 	reqsOut    bool
 	closed     bool
 	globalWait []chan reqReply
+
+	// maxData is the most data we put in one channel message: ours, or
+	// less so that each of our packets fits one message of the
+	// connection carrying ours (a hop of a jump chain); a split would
+	// double the packets every hop below.
+	maxData int
 }
 
 type reqReply struct {
@@ -85,6 +91,11 @@ func startConn(pc packetConn, meta *connMeta, server bool) *conn {
 		chans:    map[uint32]*channel{},
 		handlers: map[string]chan sshwire.NewChannel{},
 		given:    map[string]bool{},
+		maxData:  ourMaxPacket,
+	}
+	// 13 bytes: an extended data message's header.
+	if m := pc.maxPayload() - 13; m > 0 && m < c.maxData {
+		c.maxData = m
 	}
 	if server {
 		// A server serves everything: queue it for the caller instead of

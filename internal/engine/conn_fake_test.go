@@ -71,6 +71,7 @@ func (m *memTransport) algorithms() sshwire.Algorithms {
 	return sshwire.Algorithms{KeyExchange: "none"}
 }
 func (m *memTransport) serverSigAlgs() []string     { return m.sigAlgs }
+func (m *memTransport) maxPayload() int             { return 0 }
 func (m *memTransport) clientVersion() []byte       { return []byte("SSH-2.0-client") }
 func (m *memTransport) hostProof() ([]byte, []byte) { return nil, nil }
 func (m *memTransport) hostBound() bool             { return false }

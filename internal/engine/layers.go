@@ -41,6 +41,10 @@ type packetConn interface {
 	// extension (OpenSSH PROTOCOL 3.3).
 	hostProof() (hostKey, signature []byte)
 	hostBound() bool
+	// maxPayload is the largest message that still leaves the transport
+	// as one message of the connection carrying it (a channel of an outer
+	// connection, sshwire.MessageSizer); 0 when nothing carries it.
+	maxPayload() int
 	// versions are the identification strings without CR LF.
 	clientVersion() []byte
 	serverVersion() []byte

@@ -62,6 +62,8 @@ type transport struct {
 	cfg      *transportConfig
 	isClient bool
 	versions [2][]byte // client, server; without CR LF
+	// carried is maxPayload's answer, fixed by the carrier at handshake.
+	carried int
 
 	// The read side belongs to the goroutine in readPacket, and to
 	// handshake before it; rmu only lets close wait for it.
@@ -139,6 +141,9 @@ func handshake(nc net.Conn, cfg *transportConfig) (packetConn, error) {
 	t := &transport{nc: nc, cfg: cfg, isClient: !cfg.isServer,
 		sendq: make(chan func(), 16), closed: make(chan struct{})}
 	t.kcond = sync.NewCond(&t.kmu)
+	if s, ok := nc.(sshwire.MessageSizer); ok && s.MaxMessage() > packetOverhead {
+		t.carried = s.MaxMessage() - packetOverhead
+	}
 	t.rd.br = bufio.NewReaderSize(nc, 64*1024)
 	t.rd.cipher, t.wr.cipher = plainCipher{}, plainCipher{}
 	t.rd.comp, t.wr.comp = "none", "none"
@@ -708,6 +713,13 @@ func (t *transport) serverSigAlgs() []string {
 	defer t.mu.Unlock()
 	return t.sigAlgs
 }
+
+// packetOverhead bounds what framing adds to a message: length, padding
+// length, padding up to a 16-byte block and the minimum, a MAC of up to
+// 64 bytes, and zlib's framing of a message that does not compress.
+const packetOverhead = 4 + 1 + 16 + minPadding + 64 + 32
+
+func (t *transport) maxPayload() int { return t.carried }
 
 func (t *transport) clientVersion() []byte { return t.versions[0] }
 func (t *transport) serverVersion() []byte { return t.versions[1] }

@@ -30,6 +30,10 @@ func Listen(path string) (*Listener, error) {
 	var rnd [8]byte
 	rand.Read(rnd[:])
 	tmp := path + "." + hex.EncodeToString(rnd[:])
+	// sun_path holds 108 bytes with the NUL; bind's EINVAL says nothing.
+	if len(tmp) >= 108 {
+		return nil, fmt.Errorf("control socket: path %q too long for Unix domain socket", tmp)
+	}
 	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: tmp, Net: "unix"})
 	if err != nil {
 		return nil, fmt.Errorf("listen on control socket %s: %w", path, err)

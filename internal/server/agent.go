@@ -58,12 +58,16 @@ func (s *session) agentReq(ctx context.Context) bool {
 	return true
 }
 
+// sftpServer is Debian's sftp-server (package openssh-sftp-server).
+const sftpServer = "/usr/lib/openssh/sftp-server"
+
 // defaultSubsystems offers sftp through OpenSSH's sftp-server when it is
-// installed, so that scp and sftp work against jumpgate serve.
+// installed, as Debian's sshd_config does ("Subsystem sftp
+// /usr/lib/openssh/sftp-server"), so that scp and sftp work against
+// jumpgate serve with no flag.
 func defaultSubsystems() map[string]string {
-	const sftp = "/usr/lib/openssh/sftp-server"
-	if _, err := os.Stat(sftp); err == nil {
-		return map[string]string{"sftp": sftp}
+	if _, err := os.Stat(sftpServer); err == nil {
+		return map[string]string{"sftp": sftpServer}
 	}
 	return map[string]string{}
 }

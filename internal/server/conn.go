@@ -90,8 +90,12 @@ func (s *server) handle(ctx context.Context, nc net.Conn) {
 		srv:        s,
 		forwards:   map[string]io.Closer{},
 	}
-	c.Log.Info("login", "key", sconn.Permissions().Extensions["pubkey-fp"], "file", ai.path, "line", ai.line,
-		"client", string(sconn.ClientVersion()))
+	attrs := []any{"key", sconn.Permissions().Extensions["pubkey-fp"], "file", ai.path, "line", ai.line,
+		"client", string(sconn.ClientVersion())}
+	if cert, ok := sconn.Permissions().Extensions["cert"]; ok {
+		attrs = append(attrs, "cert", cert)
+	}
+	c.Log.Info("login", attrs...)
 
 	ctx, cancel := context.WithCancel(ctx)
 	reqs, chans := sconn.GlobalRequests(), sconn.HandleChannelOpen("")
@@ -145,8 +149,10 @@ func (s *server) sshConfig(log *slog.Logger, nc net.Conn) *sshwire.ServerConfig 
 // errQuiet marks auth failures already logged with more detail.
 var errQuiet = errors.New("refused")
 
-// authorize is the public key callback: the key must be on a line of
-// the user's authorized_keys whose options accept this client.
+// authorize is the public key callback, in sshd's order: a certificate
+// whose CA is in the TrustedUserCAKeys file, then the user's
+// authorized_keys, where a key needs its own line and a certificate a
+// cert-authority line for its CA.
 func (s *server) authorize(log *slog.Logger, meta sshwire.ConnMetadata, key ssh.PublicKey) (*sshwire.Permissions, error) {
 	u, err := s.cfg.LookupUser(meta.User())
 	if err != nil {
@@ -154,6 +160,32 @@ func (s *server) authorize(log *slog.Logger, meta sshwire.ConnMetadata, key ssh.
 	}
 	if uid := os.Getuid(); uid != 0 && u.UID != uint32(uid) {
 		return nil, fmt.Errorf("not running as root: cannot log in as %s", u.Name)
+	}
+	login := authkeys.Login{User: u.Name, Key: key, Addr: addrOf(meta.RemoteAddr()), Now: time.Now()}
+	granted := func(perms *authkeys.Perms, path string, line int) *sshwire.Permissions {
+		ext := map[string]string{"pubkey-fp": ssh.FingerprintSHA256(key)}
+		if cert, ok := key.(*ssh.Certificate); ok {
+			ext["pubkey-fp"] = ssh.FingerprintSHA256(cert.Key)
+			ext["cert"] = fmt.Sprintf("ID %q serial %d CA %s %s", cert.KeyId, cert.Serial,
+				cert.SignatureKey.Type(), ssh.FingerprintSHA256(cert.SignatureKey))
+		}
+		return &sshwire.Permissions{
+			Extensions: ext,
+			ExtraData:  map[any]any{authInfoKey{}: &authInfo{user: u, perms: perms, line: line, path: path}},
+		}
+	}
+	if _, isCert := key.(*ssh.Certificate); isCert && s.cfg.TrustedUserCAKeys != "" {
+		cas, err := readCAKeys(s.cfg.TrustedUserCAKeys, log)
+		if err != nil {
+			log.Error("trusted user CA keys", "err", err)
+		}
+		perms, err := authkeys.AuthorizeCert(cas, login)
+		if err == nil {
+			return granted(perms, s.cfg.TrustedUserCAKeys, 0), nil
+		}
+		if !errors.Is(err, authkeys.ErrUntrustedCA) {
+			log.Warn("certificate refused", "user", u.Name, "file", s.cfg.TrustedUserCAKeys, "err", err)
+		}
 	}
 	path, err := expandPath(s.cfg.AuthorizedKeys, u)
 	if err != nil {
@@ -171,26 +203,31 @@ func (s *server) authorize(log *slog.Logger, meta sshwire.ConnMetadata, key ssh.
 	for _, e := range errs {
 		log.Error("authorized keys line rejected", "file", path, "err", e)
 	}
-	want := string(key.Marshal())
-	remote := addrOf(meta.RemoteAddr())
-	for _, e := range entries {
-		if string(e.Key.Marshal()) != want {
-			continue
-		}
-		perms, err := authkeys.Compile(e.Options)
-		if err != nil { // Parse already checked; keep the guard
-			continue
-		}
-		if !perms.AllowsFrom(remote, "") {
-			log.Warn("auth failed", "user", u.Name, "err", fmt.Sprintf("%s line %d: from= does not allow %s", path, e.Line, remote))
-			return nil, fmt.Errorf("from= mismatch: %w", errQuiet)
-		}
-		return &sshwire.Permissions{
-			Extensions: map[string]string{"pubkey-fp": ssh.FingerprintSHA256(key)},
-			ExtraData:  map[any]any{authInfoKey{}: &authInfo{user: u, perms: perms, line: e.Line, path: path}},
-		}, nil
+	e, perms, refusals := authkeys.Authorize(entries, login)
+	for _, err := range refusals {
+		log.Warn("key refused", "user", u.Name, "file", path, "err", err)
+	}
+	if e != nil {
+		return granted(perms, path, e.Line), nil
+	}
+	if len(refusals) > 0 {
+		return nil, fmt.Errorf("refused by %s: %w", path, errQuiet)
 	}
 	return nil, fmt.Errorf("key %s not in %s", ssh.FingerprintSHA256(key), path)
+}
+
+// readCAKeys reads a TrustedUserCAKeys file at each login, as sshd does,
+// so that an edit counts at once.
+func readCAKeys(path string, log *slog.Logger) ([]ssh.PublicKey, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	keys, errs := authkeys.ParseCAKeys(data)
+	for _, e := range errs {
+		log.Error("trusted user CA keys line rejected", "file", path, "err", e)
+	}
+	return keys, nil
 }
 
 // checkModes is a small StrictModes: the authorized_keys file and its

@@ -1,11 +1,12 @@
-// Package server is jumpgate's SSH server (`jumpgate serve`), built on
-// golang.org/x/crypto/ssh: public-key authentication from authorized_keys
-// files with their options, exec/shell sessions with or without a PTY, and
-// the forwarding channels and global requests of RFC 4254 and OpenSSH's
-// PROTOCOL (direct-tcpip, tcpip-forward, *streamlocal*@openssh.com).
+// Package server is jumpgate's SSH server (`jumpgate serve`): public-key
+// and user certificate authentication from authorized_keys files with
+// their options and a TrustedUserCAKeys file, exec/shell/subsystem
+// sessions with or without a PTY, and the forwarding channels and global
+// requests of RFC 4254 and OpenSSH's PROTOCOL (direct-tcpip,
+// tcpip-forward, *streamlocal*@openssh.com).
 //
 // Flow: [Serve] accepts → handshake and auth under the login grace time
-// (auth.go) → per connection, global requests and new channels are
+// (conn.go, judged by package authkeys) → per connection, global requests and new channels are
 // dispatched (conn.go) to sessions (session.go, pty.go) and forwarding
 // (forward.go).
 package server
@@ -44,6 +45,10 @@ type Config struct {
 	// sshd's tokens %h (home), %u (user) and %%. Relative paths are taken
 	// from the user's home. Default [DefaultAuthorizedKeys].
 	AuthorizedKeys string
+	// TrustedUserCAKeys is a file of CA public keys whose user
+	// certificates log in any user they name as a principal (sshd's
+	// TrustedUserCAKeys); "" means none. It is read at each login.
+	TrustedUserCAKeys string
 	// MaxAuthTries is the number of failed attempts before the connection
 	// is closed. Default [DefaultMaxAuthTries].
 	MaxAuthTries int
@@ -135,6 +140,13 @@ func newServer(cfg Config) (*server, error) {
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.TrustedUserCAKeys != "" {
+		// Read at each login, but a path that cannot be read is a mistake
+		// better told at start than found at the first refused login.
+		if _, err := readCAKeys(cfg.TrustedUserCAKeys, log); err != nil {
+			return nil, fmt.Errorf("server: trusted user CA keys: %w", err)
+		}
 	}
 	return &server{cfg: cfg, log: log, conns: map[net.Conn]struct{}{}, startups: newStartups(cfg.MaxStartups, log)}, nil
 }

@@ -51,6 +51,15 @@ func NewPipelined(c net.Conn) *Pipelined {
 	return p
 }
 
+// MaxMessage is the underlying conn's (sshwire.MessageSizer): a transport
+// carried over a channel sizes its packets to fit the channel's messages.
+func (p *Pipelined) MaxMessage() int {
+	if s, ok := p.Conn.(interface{ MaxMessage() int }); ok {
+		return s.MaxMessage()
+	}
+	return 0
+}
+
 var errClosed = errors.New("use of closed pipelined connection")
 
 // Write queues a copy of b, waiting while the queue is full.

@@ -121,3 +121,24 @@ func TestPipelinedCloseIsBounded(t *testing.T) {
 		t.Error("writer goroutine still running after Close")
 	}
 }
+
+type sizedConn struct{ net.Conn }
+
+func (sizedConn) MaxMessage() int { return 1234 }
+
+// TestPipelinedTellsMaxMessage: the size of the channel's messages shows
+// through, or a transport on a hop splits every packet in two.
+func TestPipelinedTellsMaxMessage(t *testing.T) {
+	a, b := net.Pipe()
+	defer b.Close()
+	p := NewPipelined(sizedConn{a})
+	defer p.Close()
+	if got := p.MaxMessage(); got != 1234 {
+		t.Errorf("MaxMessage through Pipelined = %d, want 1234", got)
+	}
+	q := NewPipelined(b)
+	defer q.Close()
+	if got := q.MaxMessage(); got != 0 {
+		t.Errorf("MaxMessage of a plain conn = %d, want 0", got)
+	}
+}

@@ -62,6 +62,23 @@ type ChannelConn struct {
 	Local, Remote net.Addr
 }
 
+// MessageSizer is implemented by a connection whose writes travel in
+// messages of a bounded size, such as a channel: a protocol carried over
+// it fills its messages instead of splitting each write in two.
+type MessageSizer interface {
+	// MaxMessage is the most bytes one write sends as one message; 0 if
+	// unknown.
+	MaxMessage() int
+}
+
+// MaxMessage is the channel's, if it tells (MessageSizer).
+func (c *ChannelConn) MaxMessage() int {
+	if s, ok := c.Channel.(MessageSizer); ok {
+		return s.MaxMessage()
+	}
+	return 0
+}
+
 // LocalAddr is Local.
 func (c *ChannelConn) LocalAddr() net.Addr { return c.Local }
 

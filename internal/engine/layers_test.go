@@ -1,0 +1,129 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/jumpgate/jumpgate/internal/sshwire"
+)
+
+// sizedConn reads an outer channel a message at a time, counting them.
+type sizedConn struct {
+	*sshwire.ChannelConn
+	mu    sync.Mutex
+	sizes []int
+	rest  []byte
+}
+
+func (c *sizedConn) Read(p []byte) (int, error) {
+	if len(c.rest) == 0 {
+		m, err := c.Channel.(sshwire.PacketReader).ReadPacket()
+		if err != nil {
+			return 0, err
+		}
+		c.mu.Lock()
+		c.sizes = append(c.sizes, len(m))
+		c.mu.Unlock()
+		c.rest = m
+	}
+	n := copy(p, c.rest)
+	c.rest = c.rest[n:]
+	return n, nil
+}
+
+// TestCarriedPacketsFitTheCarrier: a connection carried over a channel
+// (a hop of a jump chain) sizes its packets to fit the channel's
+// messages, so bulk data crosses one carrier message per packet instead
+// of a full one and a sliver.
+func TestCarriedPacketsFitTheCarrier(t *testing.T) {
+	t.Parallel()
+	_, cch, sch := rawChannels(t, "direct-tcpip")
+	hk, user := newEd25519(t), newEd25519(t)
+	outerServer := &sizedConn{ChannelConn: &sshwire.ChannelConn{Channel: sch}}
+	served := make(chan []byte, 1)
+	go func() {
+		sc, err := Server(outerServer, &sshwire.ServerConfig{HostKeys: []ssh.Signer{hk},
+			PublicKeyCallback: func(sshwire.ConnMetadata, ssh.PublicKey) (*sshwire.Permissions, error) { return nil, nil }})
+		if err != nil {
+			served <- nil
+			return
+		}
+		go sshwire.DiscardRequests(sc.GlobalRequests())
+		for nc := range sc.HandleChannelOpen("") {
+			ch, reqs, _ := nc.Accept()
+			go sshwire.DiscardRequests(reqs)
+			b, _ := io.ReadAll(ch)
+			served <- b
+			ch.Close()
+		}
+	}()
+	c, err := Client(&sshwire.ChannelConn{Channel: cch}, "carried", &sshwire.ClientConfig{User: "me",
+		Auth:            []sshwire.AuthMethod{sshwire.Signers(user)},
+		HostKeyCallback: func(string, net.Addr, ssh.PublicKey) error { return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ch, reqs, err := c.OpenChannel(context.Background(), "bulk", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go sshwire.DiscardRequests(reqs)
+	outerServer.mu.Lock()
+	before := len(outerServer.sizes)
+	outerServer.mu.Unlock()
+	const size = 4 << 20
+	msg := bytes.Repeat([]byte("0123456789abcdef"), size/16)
+	if _, err := ch.Write(msg); err != nil {
+		t.Fatal(err)
+	}
+	ch.CloseWrite()
+	if got := <-served; !bytes.Equal(got, msg) {
+		t.Fatalf("carried data changed: %d bytes of %d", len(got), len(msg))
+	}
+	outerServer.mu.Lock()
+	defer outerServer.mu.Unlock()
+	sent := outerServer.sizes[before:]
+	max := cch.(*channel).MaxMessage()
+	// Full packets, plus a few window adjusts and the closing messages.
+	if want := size/max + size/max/8 + 8; len(sent) > want {
+		t.Errorf("4 MiB crossed in %d carrier messages, want at most %d (carrier messages of %d bytes)", len(sent), want, max)
+	}
+}
+
+// TestWindowGivenBackEarly: the window read is given back once more than
+// three packets' worth is outstanding, as OpenSSH does, not when half the
+// window is gone: that halved the window a sender could use.
+func TestWindowGivenBackEarly(t *testing.T) {
+	t.Parallel()
+	_, cch, sch := rawChannels(t, "test")
+	const sent, read = 256 << 10, 128 << 10
+	if _, err := cch.Write(make([]byte, sent)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(sch, make([]byte, read)); err != nil {
+		t.Fatal(err)
+	}
+	c := cch.(*channel)
+	want := uint32(initialWindow - sent + read)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c.mu.Lock()
+		swin := c.swin
+		c.mu.Unlock()
+		if swin >= want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("sender's window %d after the reader took %d of %d bytes, want %d", swin, read, sent, want)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
