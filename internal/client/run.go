@@ -141,6 +141,9 @@ func (r *Client) Run(ctx context.Context) (retErr error) {
 		return r.connectError(h, err)
 	}
 	defer conn.Close()
+	// Before anything else reads from the connection: the server sends
+	// its host keys right after authentication.
+	defer conn.Auth.ServeGlobalRequests(conn.Conn)()
 	if plan.inProc {
 		var stop func()
 		ctx, stop = r.startInProcessMaster(ctx, h, conn, plan)

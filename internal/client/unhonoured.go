@@ -11,10 +11,10 @@ func unhonoured(keyword, value string) bool {
 	v := strings.ToLower(strings.Trim(strings.Fields(value + " x")[0], `"`))
 	off := v == "no" || v == "false"
 	switch keyword {
-	case "rekeylimit":
-		// The transport rekeys at its own limits.
-		return v != "default" && v != "none"
-	case "updatehostkeys", "verifyhostkeydns", "proxyusefdpass", "visualhostkey", "addkeystoagent":
+	case "updatehostkeys":
+		// yes is honoured; ask would prompt, which we do not.
+		return v == "ask"
+	case "verifyhostkeydns", "proxyusefdpass", "visualhostkey", "addkeystoagent":
 		return !off
 	case "casignaturealgorithms", "requiredrsasize", "kbdinteractivedevices":
 		return true

@@ -8,8 +8,8 @@ func TestUnhonoured(t *testing.T) {
 		k, v string
 		want bool
 	}{
-		{"rekeylimit", "1G", true}, {"rekeylimit", "default none", false},
-		{"updatehostkeys", "yes", true}, {"updatehostkeys", "no", false}, {"updatehostkeys", `"ask"`, true},
+		{"rekeylimit", "1G", false}, {"rekeylimit", "default none", false},
+		{"updatehostkeys", "yes", false}, {"updatehostkeys", "no", false}, {"updatehostkeys", `"ask"`, true},
 		{"verifyhostkeydns", "ask", true}, {"verifyhostkeydns", "no", false},
 		{"addkeystoagent", "confirm 1h", true}, {"addkeystoagent", "no", false},
 		{"requiredrsasize", "2048", true},

@@ -316,7 +316,9 @@ func (d *Dialer) handshake(ctx context.Context, h *sshconf.Host, conn net.Conn, 
 		}
 		return nil, &HandshakeError{Host: h, Method: auth.Method(), Err: err}
 	}
-	if a := cc.Algorithms(); a.KeyExchange != "" {
+	// Our engine logged these during the exchange (a HostProver is ours).
+	if _, ours := cc.(sshwire.HostProver); !ours && cc.Algorithms().KeyExchange != "" {
+		a := cc.Algorithms()
 		log.Debugf("kex: algorithm: %s", a.KeyExchange)
 		log.Debugf("kex: host key algorithm: %s", a.HostKey)
 		log.Debugf("kex: server->client cipher: %s MAC: %s compression: none", a.Read.Cipher, macName(a.Read))

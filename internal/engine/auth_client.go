@@ -296,7 +296,12 @@ func (a *clientAuthState) publicKey(s ssh.Signer) (authResult, error) {
 	pub := s.PublicKey()
 	algo := pubkeyAlgo(s, a.pc.serverSigAlgs())
 	blob := pub.Marshal()
-	if err := a.send(&userauthRequest{method: "publickey", algo: algo, key: blob}); err != nil {
+	method, hostKey := "publickey", []byte(nil)
+	if a.pc.hostBound() {
+		method = methodHostbound
+		hostKey, _ = a.pc.hostProof()
+	}
+	if err := a.send(&userauthRequest{method: method, algo: algo, key: blob, hostKey: hostKey}); err != nil {
 		return authFailed, err
 	}
 	p, err := a.read()
@@ -310,7 +315,7 @@ func (a *clientAuthState) publicKey(s ssh.Signer) (authResult, error) {
 	if !ok || okAlgo != algo || string(okKey) != string(blob) {
 		return authFailed, protoErrorf("PK_OK for another key or algorithm")
 	}
-	data := signedData(a.pc.sessionID(), a.cfg.User, algo, blob)
+	data := signedDataMethod(a.pc.sessionID(), a.cfg.User, method, algo, blob, hostKey)
 	var sig *ssh.Signature
 	if as, ok := s.(ssh.AlgorithmSigner); ok {
 		sig, err = as.SignWithAlgorithm(rand.Reader, data, signatureAlgo(algo))
@@ -323,7 +328,7 @@ func (a *clientAuthState) publicKey(s ssh.Signer) (authResult, error) {
 		a.signErrs = append(a.signErrs, fmt.Errorf("sign with %s key %s: %w", pub.Type(), ssh.FingerprintSHA256(pub), err))
 		return authFailed, nil
 	}
-	if err := a.send(&userauthRequest{method: "publickey", hasSig: true, algo: algo, key: blob, sig: ssh.Marshal(sig)}); err != nil {
+	if err := a.send(&userauthRequest{method: method, hasSig: true, algo: algo, key: blob, hostKey: hostKey, sig: ssh.Marshal(sig)}); err != nil {
 		return authFailed, err
 	}
 	p, err = a.read()

@@ -17,6 +17,8 @@ type userauthRequest struct {
 	hasSig   bool
 	algo     string
 	key, sig []byte
+	// hostKey: publickey-hostbound-v00@openssh.com's server host key.
+	hostKey  []byte
 	password []byte
 	// keyboard-interactive: the language tag and submethods are read
 	// and ignored (RFC 4256 section 3.1).
@@ -28,10 +30,13 @@ func (r *userauthRequest) marshal() []byte {
 	b = addStr(b, r.service)
 	b = addStr(b, r.method)
 	switch r.method {
-	case "publickey":
+	case "publickey", methodHostbound:
 		b = addBool(b, r.hasSig)
 		b = addStr(b, r.algo)
 		b = addBytes(b, r.key)
+		if r.method == methodHostbound {
+			b = addBytes(b, r.hostKey)
+		}
 		if r.hasSig {
 			b = addBytes(b, r.sig)
 		}
@@ -209,12 +214,25 @@ func parseService(p []byte, kind byte) (string, bool) {
 
 // signedData is what a publickey signature covers (RFC 4252 section 7).
 func signedData(sessionID []byte, user, algo string, key []byte) []byte {
+	return signedDataMethod(sessionID, user, "publickey", algo, key, nil)
+}
+
+// methodHostbound is "publickey" with the server's host key in the
+// request and the signed data (OpenSSH PROTOCOL 3.3), which an agent
+// checks against the host it bound its connection to.
+const methodHostbound = "publickey-hostbound-v00@openssh.com"
+
+func signedDataMethod(sessionID []byte, user, method, algo string, key, hostKey []byte) []byte {
 	b := addBytes(nil, sessionID)
 	b = addByte(b, msgUserauthRequest)
 	b = addStr(b, user)
 	b = addStr(b, serviceConnection)
-	b = addStr(b, "publickey")
+	b = addStr(b, method)
 	b = addBool(b, true)
 	b = addStr(b, algo)
-	return addBytes(b, key)
+	b = addBytes(b, key)
+	if method == methodHostbound {
+		b = addBytes(b, hostKey)
+	}
+	return b
 }

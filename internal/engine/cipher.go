@@ -123,7 +123,14 @@ func newPacketCipher(name, macName string, key, iv, macKey []byte, encrypt bool)
 	if !ok {
 		return nil, fmt.Errorf("ssh: unknown MAC %q", macName)
 	}
-	c := &blockCipher{mac: m.new(macKey), etm: m.etm, macLen: m.size, bs: blk.BlockSize()}
+	c := &blockCipher{etm: m.etm, macLen: m.size, bs: blk.BlockSize()}
+	if m.umac {
+		if c.umac, err = newUMAC(macKey, m.size); err != nil {
+			return nil, err
+		}
+	} else {
+		c.mac = m.new(macKey)
+	}
 	switch name {
 	case "aes128-ctr", "aes192-ctr", "aes256-ctr":
 		c.stream = cipher.NewCTR(blk, iv)
@@ -194,6 +201,7 @@ type blockCipher struct {
 	stream cipher.Stream
 	cbc    cipher.BlockMode
 	mac    hash.Hash
+	umac   *umac // instead of mac
 	macLen int
 	etm    bool
 	bs     int // the block size packets align to
@@ -213,6 +221,9 @@ func (c *blockCipher) crypt(b []byte) {
 }
 
 func (c *blockCipher) macOf(seq uint32, data []byte) []byte {
+	if c.umac != nil {
+		return c.umac.tag(uint64(seq), data, c.sum[:0])
+	}
 	binary.BigEndian.PutUint32(c.seqBuf[:], seq)
 	c.mac.Reset()
 	c.mac.Write(c.seqBuf[:])

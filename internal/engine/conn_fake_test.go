@@ -70,8 +70,10 @@ func (m *memTransport) authenticated()    { m.authOnce.Do(func() { close(m.authe
 func (m *memTransport) algorithms() sshwire.Algorithms {
 	return sshwire.Algorithms{KeyExchange: "none"}
 }
-func (m *memTransport) serverSigAlgs() []string { return m.sigAlgs }
-func (m *memTransport) maxPayload() int         { return 0 }
-func (m *memTransport) clientVersion() []byte   { return []byte("SSH-2.0-client") }
-func (m *memTransport) serverVersion() []byte   { return []byte("SSH-2.0-server") }
-func (m *memTransport) close() error            { m.once.Do(func() { close(m.done) }); return nil }
+func (m *memTransport) serverSigAlgs() []string     { return m.sigAlgs }
+func (m *memTransport) maxPayload() int             { return 0 }
+func (m *memTransport) clientVersion() []byte       { return []byte("SSH-2.0-client") }
+func (m *memTransport) hostProof() ([]byte, []byte) { return nil, nil }
+func (m *memTransport) hostBound() bool             { return false }
+func (m *memTransport) serverVersion() []byte       { return []byte("SSH-2.0-server") }
+func (m *memTransport) close() error                { m.once.Do(func() { close(m.done) }); return nil }

@@ -12,6 +12,9 @@ import (
 // newClientConn authenticates over an established transport and returns
 // the connection; on failure pc is closed.
 func newClientConn(pc packetConn, cfg *sshwire.ClientConfig, local, remote net.Addr) (sshwire.Conn, error) {
+	if cfg.KexDone != nil {
+		cfg.KexDone(proofOf(pc))
+	}
 	if err := clientAuth(pc, cfg); err != nil {
 		pc.close()
 		return nil, err

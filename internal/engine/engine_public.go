@@ -22,6 +22,9 @@ func Client(nc net.Conn, addr string, cfg *sshwire.ClientConfig) (sshwire.Conn, 
 		algorithms:      cfg.Algorithms,
 		hostKeyCallback: cfg.HostKeyCallback,
 		dialAddr:        addr,
+		rekeyBytes:      cfg.RekeyLimit,
+		rekeyInterval:   cfg.RekeyInterval,
+		debugf:          cfg.Debugf,
 	})
 	if err != nil {
 		return nil, err

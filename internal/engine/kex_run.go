@@ -14,6 +14,7 @@ import (
 // switches the write side, then waits for the peer's NEWKEYS and switches
 // the read side.
 func (t *transport) runKex(p []byte) error {
+	t.debugf(1, "SSH2_MSG_KEXINIT received")
 	peer, err := parseKexInit(p)
 	if err != nil {
 		return err
@@ -23,8 +24,12 @@ func (t *transport) runKex(p []byte) error {
 		t.kmu.Unlock()
 		return err
 	}
+	started := t.kx.ours == nil
 	ours := t.startKexLocked()
 	t.kmu.Unlock()
+	if started {
+		t.debugf(1, "SSH2_MSG_KEXINIT sent")
+	}
 	ourMsg, err := parseKexInit(ours)
 	if err != nil {
 		return err
@@ -34,10 +39,15 @@ func (t *transport) runKex(p []byte) error {
 	if !t.isClient {
 		cMsg, sMsg, cInit, sInit = peer, ourMsg, peerPayload, ours
 	}
+	if t.cfg.debugf != nil {
+		t.logKexInit("local "+side(t.isClient), ourMsg)
+		t.logKexInit("peer "+side(!t.isClient), peer)
+	}
 	n, err := negotiate(cMsg, sMsg)
 	if err != nil {
 		return err
 	}
+	t.logChoice(n)
 	t.mu.Lock()
 	first := t.kexCount == 0
 	if !first {
@@ -102,6 +112,9 @@ func (t *transport) runKex(p []byte) error {
 	t.lastKex = time.Now()
 	t.rekeyWant = t.rekeyLimit(n)
 	t.mu.Unlock()
+	if first && t.cfg.rekeyInterval > 0 {
+		go t.rekeyByTime(t.cfg.rekeyInterval)
+	}
 
 	t.send(func() {
 		t.wmu.Lock()
@@ -109,6 +122,7 @@ func (t *transport) runKex(p []byte) error {
 		if t.writeLocked([]byte{msgNewKeys}) != nil {
 			return
 		}
+		t.debugf(1, "SSH2_MSG_NEWKEYS sent")
 		defer t.endKex()
 		t.wr.cipher = wc
 		if n.strict {
@@ -129,9 +143,11 @@ func (t *transport) runKex(p []byte) error {
 	t.kmu.Lock()
 	t.kx.ours = nil
 	t.kmu.Unlock()
+	t.debugf(1, "expecting SSH2_MSG_NEWKEYS")
 	if _, err := t.readKexMsg(msgNewKeys, strictFirst); err != nil {
 		return err
 	}
+	t.debugf(1, "SSH2_MSG_NEWKEYS received")
 	t.rd.cipher = rc
 	if n.strict {
 		t.rd.seq = 0
@@ -258,10 +274,12 @@ func (x *kexExchange) client() (k, h []byte, err error) {
 	if err := x.write(appendPublic([]byte{msgKexECDHInit}, a.mpintPublic(), pub)); err != nil {
 		return nil, nil, err
 	}
+	x.t.debugf(1, "expecting SSH2_MSG_KEX_ECDH_REPLY")
 	p, err := x.t.readKexMsg(msgKexECDHReply, x.strict)
 	if err != nil {
 		return nil, nil, err
 	}
+	x.t.debugf(1, "SSH2_MSG_KEX_ECDH_REPLY received")
 	r := pktReader{b: p[1:]}
 	hostKey := r.string()
 	serverPub := readPublic(&r, a.mpintPublic())
@@ -306,6 +324,7 @@ func (x *kexExchange) checkHostKey(blob, sig, h []byte) error {
 	}
 	t.mu.Lock()
 	t.hostKey = slices.Clone(blob)
+	t.hostSig = slices.Clone(sig)
 	t.mu.Unlock()
 	return nil
 }
@@ -357,11 +376,18 @@ func (x *kexExchange) hostKeyBlob() ([]byte, error) {
 
 // clientGex is diffie-hellman-group-exchange's client (RFC 4419 3).
 func (x *kexExchange) clientGex() (k, h []byte, err error) {
+	// The group's size follows what the keys protect, as OpenSSH's
+	// dh_need: the cipher's security (3DES's 168-bit key gives 112), its
+	// IV (its block size here) and the MAC's key.
 	need := 0
 	for d := range 2 {
 		ci, _ := lookupCipher(x.n.cipher[d])
 		mi, _ := lookupMAC(x.n.mac[d])
-		need = max(need, ci.keyLen, ci.ivLen, mi.keyLen)
+		sec := ci.keyLen
+		if x.n.cipher[d] == "3des-cbc" {
+			sec = 14
+		}
+		need = max(need, sec, ci.ivLen, mi.keyLen)
 	}
 	minBits, nBits, maxBits := uint32(gexMin), gexPreferred(need), uint32(gexMax)
 	req := appendSSHUint32([]byte{msgKexGexReq}, minBits)
@@ -370,10 +396,13 @@ func (x *kexExchange) clientGex() (k, h []byte, err error) {
 	if err := x.write(req); err != nil {
 		return nil, nil, err
 	}
+	x.t.debugf(1, "SSH2_MSG_KEX_DH_GEX_REQUEST(%d<%d<%d) sent", minBits, nBits, maxBits)
+	x.t.debugf(1, "expecting SSH2_MSG_KEX_DH_GEX_GROUP")
 	p, err := x.t.readKexMsg(msgKexGexGroup, x.strict)
 	if err != nil {
 		return nil, nil, err
 	}
+	x.t.debugf(1, "SSH2_MSG_KEX_DH_GEX_GROUP received")
 	r := pktReader{b: p[1:]}
 	prime, gen := r.mpint(), r.mpint()
 	if !r.ok() || len(r.b) != 0 {
@@ -391,13 +420,17 @@ func (x *kexExchange) clientGex() (k, h []byte, err error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	x.t.logBitsSet(e, int(bits))
 	if err := x.write(appendSSHMpintBytes([]byte{msgKexGexInit}, e)); err != nil {
 		return nil, nil, err
 	}
+	x.t.debugf(1, "SSH2_MSG_KEX_DH_GEX_INIT sent")
+	x.t.debugf(1, "expecting SSH2_MSG_KEX_DH_GEX_REPLY")
 	p, err = x.t.readKexMsg(msgKexGexReply, x.strict)
 	if err != nil {
 		return nil, nil, err
 	}
+	x.t.debugf(1, "SSH2_MSG_KEX_DH_GEX_REPLY received")
 	r = pktReader{b: p[1:]}
 	hostKey := r.string()
 	f := r.mpint()
@@ -405,6 +438,7 @@ func (x *kexExchange) clientGex() (k, h []byte, err error) {
 	if !r.ok() || len(r.b) != 0 {
 		return nil, nil, fmt.Errorf("ssh: malformed group exchange reply")
 	}
+	x.t.logBitsSet(f.Bytes(), int(bits))
 	if k, err = a.clientShared(f.Bytes()); err != nil {
 		return nil, nil, err
 	}

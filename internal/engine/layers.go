@@ -35,6 +35,12 @@ type packetConn interface {
 	// serverSigAlgs is the peer's server-sig-algs extension (RFC 8308),
 	// nil if it sent none; only a client sees one.
 	serverSigAlgs() []string
+	// hostProof is the server's host key and its signature of the
+	// session identifier from the first key exchange (a client's);
+	// hostBound reports the server's publickey-hostbound@openssh.com
+	// extension (OpenSSH PROTOCOL 3.3).
+	hostProof() (hostKey, signature []byte)
+	hostBound() bool
 	// maxPayload is the largest message that still leaves the transport
 	// as one message of the connection carrying it (a channel of an outer
 	// connection, sshwire.MessageSizer); 0 when nothing carries it.
@@ -66,6 +72,9 @@ type transportConfig struct {
 	// default: by cipher volume, never by time.
 	rekeyBytes    uint64
 	rekeyInterval time.Duration
+	// debugf is the protocol trace (sshwire.ClientConfig.Debugf); nil
+	// discards it.
+	debugf func(level int, format string, args ...any)
 }
 
 // The transport's handshake, in transport.go, has this signature:

@@ -16,6 +16,9 @@ type macInfo struct {
 	keyLen, size int
 	etm          bool
 	new          func(key []byte) hash.Hash
+	// umac: UMAC (umac.go) with a tag of size bytes, keyed by the
+	// sequence number rather than hashing it; new is nil.
+	umac bool
 }
 
 func lookupMAC(name string) (macInfo, bool) {
@@ -24,6 +27,14 @@ func lookupMAC(name string) (macInfo, bool) {
 	if len(name) > len("-etm@openssh.com") && name[len(name)-len("-etm@openssh.com"):] == "-etm@openssh.com" {
 		base = name[:len(name)-len("-etm@openssh.com")]
 		m.etm = true
+	}
+	switch {
+	case base == "umac-64@openssh.com" && !m.etm, base == "umac-64" && m.etm:
+		m.keyLen, m.size, m.umac = umacKeyLen, 8, true
+		return m, true
+	case base == "umac-128@openssh.com" && !m.etm, base == "umac-128" && m.etm:
+		m.keyLen, m.size, m.umac = umacKeyLen, 16, true
+		return m, true
 	}
 	switch base {
 	case "hmac-sha2-256":
@@ -47,14 +58,16 @@ func lookupMAC(name string) (macInfo, bool) {
 	return m, true
 }
 
-// defaultMACs is OpenSSH 9.2's default order without the umac family.
+// defaultMACs is OpenSSH 9.2's default order.
 func defaultMACs() []string {
-	return []string{"hmac-sha2-256-etm@openssh.com", "hmac-sha2-512-etm@openssh.com",
-		"hmac-sha1-etm@openssh.com", "hmac-sha2-256", "hmac-sha2-512", "hmac-sha1"}
+	return []string{"umac-64-etm@openssh.com", "umac-128-etm@openssh.com",
+		"hmac-sha2-256-etm@openssh.com", "hmac-sha2-512-etm@openssh.com",
+		"hmac-sha1-etm@openssh.com", "umac-64@openssh.com", "umac-128@openssh.com",
+		"hmac-sha2-256", "hmac-sha2-512", "hmac-sha1"}
 }
 
 // legacyMACs are those OpenSSH 9.2's client completes when configured to
-// but does not offer by default (it has the umac family too).
+// but does not offer by default.
 func legacyMACs() []string {
 	return []string{"hmac-sha1-96", "hmac-md5", "hmac-md5-96", "hmac-sha1-96-etm@openssh.com",
 		"hmac-md5-etm@openssh.com", "hmac-md5-96-etm@openssh.com"}

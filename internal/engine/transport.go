@@ -128,6 +128,8 @@ type transport struct {
 	algs      negotiated
 	sigAlgs   []string
 	hostKey   []byte // the server's host key from the first exchange
+	hostSig   []byte // and its signature of the session identifier
+	hostBnd   bool   // the server offers publickey-hostbound-v00
 	strict    bool
 	kexCount  int
 	lastKex   time.Time
@@ -333,14 +335,23 @@ func (t *transport) writeQueued(p []byte) {
 // requestRekey starts a key exchange unless one is under way.
 func (t *transport) requestRekey() {
 	t.kmu.Lock()
-	defer t.kmu.Unlock()
+	started := t.kx.dead == nil && t.kx.ours == nil
 	if t.kx.dead == nil {
 		t.startKexLocked()
+	}
+	t.kmu.Unlock()
+	if started {
+		t.debugf(1, "SSH2_MSG_KEXINIT sent")
 	}
 }
 
 // rekeyDue reports whether a volume, packet or time limit has passed.
+// As in OpenSSH, none applies before authentication: sshd does not
+// answer a re-exchange then, and RekeyLimit 16 would ask for one at once.
 func (t *transport) rekeyDue(n, pkts uint64) bool {
+	if !t.authed.Load() {
+		return false
+	}
 	t.mu.Lock()
 	limit, last := t.rekeyWant, t.lastKex
 	t.mu.Unlock()
@@ -630,6 +641,7 @@ func (t *transport) readExtInfo(p []byte) error {
 	if !t.isClient {
 		return nil
 	}
+	t.debugf(1, "SSH2_MSG_EXT_INFO received")
 	r := pktReader{b: p[1:]}
 	n := r.uint32()
 	if n > 64 {
@@ -645,6 +657,12 @@ func (t *transport) readExtInfo(p []byte) error {
 			t.mu.Lock()
 			t.sigAlgs = algs.nameList()
 			t.mu.Unlock()
+			t.debugf(1, "kex_input_ext_info: server-sig-algs=<%s>", value)
+		} else if string(name) == "publickey-hostbound@openssh.com" {
+			t.mu.Lock()
+			t.hostBnd = string(value) == "0"
+			t.mu.Unlock()
+			t.debugf(1, "kex_input_ext_info: %s=<%s>", name, value)
 		}
 	}
 	if !r.ok() {

@@ -197,6 +197,9 @@ func TestReaderWritesDuringRekey(t *testing.T) {
 	ccfg, scfg := pairConfigs(keys.all(), sshwire.AlgorithmList{KeyExchanges: []string{"curve25519-sha256"}})
 	ccfg.rekeyBytes, scfg.rekeyBytes = 64<<10, 32<<10
 	client, server := newPipePair(t, ccfg, scfg)
+	// Volume limits apply once the user is authenticated, as OpenSSH's.
+	client.authenticated()
+	server.authenticated()
 	const count = 400
 	go func() {
 		for {
@@ -371,6 +374,8 @@ func TestRekeyByTime(t *testing.T) {
 		}
 		defer server.close()
 		defer client.close()
+		client.authenticated()
+		server.authenticated()
 		r := startReaders(client, server)
 		exchange(t, r, 2)
 		time.Sleep(59 * time.Minute)

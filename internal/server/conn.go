@@ -104,6 +104,7 @@ func (s *server) handle(ctx context.Context, nc net.Conn) {
 			c.globalRequest(ctx, r)
 		}
 	})
+	c.wg.Go(func() { c.notifyHostKeys(ctx) })
 	for nch := range chans {
 		c.newChannel(ctx, nch)
 	}
@@ -300,6 +301,8 @@ func (c *Conn) globalRequest(ctx context.Context, r *sshwire.Request) {
 		c.streamlocalForward(ctx, r)
 	case "cancel-streamlocal-forward@openssh.com":
 		c.cancelStreamlocalForward(r)
+	case reqHostKeysProve:
+		c.proveHostKeys(r)
 	case "no-more-sessions@openssh.com":
 		c.mu.Lock()
 		c.noMoreSessions = true

@@ -50,6 +50,12 @@ type hostKeyPolicy struct {
 
 	command     *knownHostsCommand // KnownHostsCommand; nil if none
 	revokedFile string             // RevokedHostKeys, expanded; "" if none
+
+	// trusted: known_hosts (or a CA in it) vouched for the key, which
+	// UpdateHostKeys needs; ipName is the address's known_hosts name
+	// when CheckHostIP looked it up.
+	trusted atomic.Bool
+	ipName  atomic.Pointer[string]
 }
 
 // errHostKeyRefused is the cause inside a HostKeyError when the user said
@@ -134,6 +140,7 @@ func (p *hostKeyPolicy) callback(_ string, remote net.Addr, key ssh.PublicKey) e
 				err = checkHostCert(cc, principal, cert)
 			}
 			if err == nil {
+				p.trusted.Store(true)
 				log.Debugf("Host '%s' is known and matches the %s host certificate.", host, keyTypeName(key))
 				log.Debugf("Found CA key in %s:%d", found.File, found.Line)
 				return nil
@@ -153,6 +160,10 @@ func (p *hostKeyPolicy) callback(_ string, remote net.Addr, key ssh.PublicKey) e
 
 	switch status {
 	case hostOK:
+		p.trusted.Store(true)
+		if checkIP {
+			p.ipName.Store(&ipName)
+		}
 		log.Debugf("Host '%s' is known and matches the %s host key.", host, typ)
 		log.Debugf("Found key in %s:%d", found.File, found.Line)
 		if checkIP && ipStatus == hostNew {

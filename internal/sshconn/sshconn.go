@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"golang.org/x/crypto/ssh/agent"
+
 	"github.com/jumpgate/jumpgate/internal/sshconf"
 	"github.com/jumpgate/jumpgate/internal/sshwire"
 	"github.com/jumpgate/jumpgate/internal/vlog"
@@ -59,6 +61,11 @@ type Client struct {
 	Config *sshwire.ClientConfig
 
 	agentConn    net.Conn
+	agent        agent.ExtendedAgent
+	log          *vlog.Logger
+	policy       *hostKeyPolicy
+	update       bool     // UpdateHostKeys yes
+	hostKeyAlgs  []string // HostKeyAlgorithms, for the keys it learns
 	auth         *authBuilder
 	unsafe       *atomic.Bool
 	forwardAgent string // ForwardAgent as configured
@@ -142,7 +149,7 @@ func newClient(ctx context.Context, cfg Config, h hostConfig) (*Client, error) {
 		passwordPrompts: s.int("numberofpasswordprompts", 3),
 		user:            user, host: hostName, unsafe: unsafe,
 	}
-	c := &Client{auth: ab, unsafe: unsafe, forwardAgent: fwd, getenv: getenv}
+	c := &Client{auth: ab, unsafe: unsafe, forwardAgent: fwd, getenv: getenv, log: cfg.Log}
 
 	if s.flag("pubkeyauthentication", true) {
 		sock, err := agentSocket(s, getenv)
@@ -158,10 +165,13 @@ func newClient(ctx context.Context, cfg Config, h hostConfig) (*Client, error) {
 				conn.Close()
 			} else {
 				cfg.Log.Debugf("get_agent_identities: agent returned %d keys", len(keys))
-				ab.agentKeys, ab.agentSigners, c.agentConn = keys, signers, conn
+				ab.agentKeys, ab.agentSigners, c.agentConn, c.agent = keys, signers, conn, ag
 			}
 		}
 	}
+	c.policy = policy
+	c.update = strings.EqualFold(s.str("updatehostkeys", "no"), "yes") || strings.EqualFold(s.str("updatehostkeys", "no"), "true")
+	c.hostKeyAlgs = s.list("hostkeyalgorithms", defaultHostKeyAlgorithms)
 	methods, names := ab.methods()
 
 	algs, err := algorithms(s, policy, cfg.Log)
@@ -169,12 +179,17 @@ func newClient(ctx context.Context, cfg Config, h hostConfig) (*Client, error) {
 		c.Close()
 		return nil, err
 	}
+	rekeyBytes, rekeyEvery := rekeyLimit(s)
 	c.Config = &sshwire.ClientConfig{
 		User:            user,
 		Auth:            methods,
 		AuthCallback:    ab.authCallback(methods, names),
 		HostKeyCallback: policy.callback,
 		Algorithms:      algs,
+		RekeyLimit:      rekeyBytes,
+		RekeyInterval:   rekeyEvery,
+		Debugf:          engineTrace(cfg.Log),
+		KexDone:         c.kexDone,
 		BannerCallback: func(msg string) error {
 			if cfg.Log == nil || cfg.Log.Enabled(vlog.Info) {
 				if cfg.Warn != nil {
@@ -290,7 +305,11 @@ func forwardAgent(client sshwire.Conn, session *sshwire.Session, s settings, v s
 	if chans == nil {
 		return errors.New("forward agent: agent forwarding already set up")
 	}
-	go serveAgentChannels(chans, sock)
+	var proof sshwire.HostProof
+	if p, ok := client.(sshwire.HostProver); ok {
+		proof = p.HostProof()
+	}
+	go serveAgentChannels(chans, sock, proof)
 	if err := session.RequestAgentForwarding(); err != nil {
 		return fmt.Errorf("forward agent: %w", err)
 	}
@@ -302,7 +321,7 @@ func forwardAgent(client sshwire.Conn, session *sshwire.Session, s settings, v s
 const agentChannel = "auth-agent@openssh.com"
 
 // serveAgentChannels connects each agent channel to the agent at sock.
-func serveAgentChannels(chans <-chan sshwire.NewChannel, sock string) {
+func serveAgentChannels(chans <-chan sshwire.NewChannel, sock string, proof sshwire.HostProof) {
 	for nc := range chans {
 		if sock == "" {
 			nc.Reject(sshwire.ConnectionFailed, "no authentication agent")
@@ -310,6 +329,11 @@ func serveAgentChannels(chans <-chan sshwire.NewChannel, sock string) {
 		}
 		agentConn, err := net.Dial("unix", sock)
 		if err != nil {
+			nc.Reject(sshwire.ConnectionFailed, err.Error())
+			continue
+		}
+		if err := bindForwarded(agentConn, proof); err != nil {
+			agentConn.Close()
 			nc.Reject(sshwire.ConnectionFailed, err.Error())
 			continue
 		}

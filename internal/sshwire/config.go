@@ -5,6 +5,7 @@ package sshwire
 
 import (
 	"net"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 )
@@ -29,6 +30,20 @@ type ClientConfig struct {
 	// Algorithms restricts and orders what is offered; an empty list
 	// means the engine's defaults.
 	Algorithms AlgorithmList
+	// RekeyLimit and RekeyInterval start a key re-exchange after that
+	// many bytes either way, or that long after the last one (ssh_config
+	// RekeyLimit); zero is the engine's default: by the cipher's volume,
+	// never by time.
+	RekeyLimit    uint64
+	RekeyInterval time.Duration
+	// KexDone, when set, is called once the first key exchange has
+	// verified the server's host key, before authentication, with what
+	// it proved: an agent bound to it (session-bind@openssh.com) signs
+	// only for the destinations its keys are restricted to.
+	KexDone func(HostProof)
+	// Debugf receives the engine's protocol trace worded as ssh(1)'s
+	// debug lines; level is 1 to 3 (-v to -vvv). Nil discards it.
+	Debugf func(level int, format string, args ...any)
 	// Windows bounds how far receive windows grow; zero values are the
 	// engine's defaults.
 	Windows WindowLimits
@@ -43,6 +58,20 @@ type WindowLimits struct {
 	// Budget bounds the bytes a connection's windows may hold past their
 	// first 2 MiB each, summed over its channels; 0 means 256 MiB.
 	Budget int64
+}
+
+// HostProof is what the first key exchange proved about the server
+// (OpenSSH PROTOCOL.agent, session-bind@openssh.com): its host key, the
+// session identifier (the exchange hash) and the host key's signature
+// over it, each in its wire encoding.
+type HostProof struct {
+	HostKey, SessionID, Signature []byte
+}
+
+// HostProver is a client connection that can say what its first key
+// exchange proved (our engine; x/crypto's adapter cannot).
+type HostProver interface {
+	HostProof() HostProof
 }
 
 // AlgorithmList lists algorithms to offer, in order of preference.

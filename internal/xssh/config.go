@@ -16,6 +16,8 @@ func clientConfig(c *sshwire.ClientConfig) *ssh.ClientConfig {
 			KeyExchanges: c.Algorithms.KeyExchanges,
 			Ciphers:      c.Algorithms.Ciphers,
 			MACs:         c.Algorithms.MACs,
+			// x/crypto rekeys by volume only.
+			RekeyThreshold: c.RekeyLimit,
 		},
 	}
 	if c.BannerCallback != nil {
