@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 
@@ -54,18 +53,65 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	return usageErrorf("unknown benchmark %q", args[0]).hint("run 'jumpgate bench --help' for the list")
 }
 
+// benchCommon are the flags every benchmark takes.
+type benchCommon struct {
+	runs                int
+	server, client, kex string
+	name                string
+	keep, json          bool
+	target              float64
+	jgClient            string // hidden: the jumpgate side's command, for tests
+}
+
+// add defines them: the default runs and lab name, and the help of --runs,
+// --kex and --target, differ by benchmark.
+func (c *benchCommon) add(fs *pflag.FlagSet, runs int, runsHelp, name, kexHelp, targetHelp string) {
+	fs.IntVar(&c.runs, "runs", runs, runsHelp)
+	fs.StringVar(&c.server, "server", "openssh", "SSH server on the lab's hosts: `openssh` (Debian's sshd) or jumpgate (jumpgate serve)")
+	fs.StringVar(&c.client, "client", "/usr/bin/ssh", "OpenSSH's ssh client, the reference (`path`)")
+	fs.StringVar(&c.kex, "kex", bench.DefaultKex, kexHelp)
+	fs.StringVar(&c.name, "name", name, "the lab's `name`, prefix of its namespaces")
+	fs.BoolVar(&c.keep, "keep", false, "keep the lab on exit (remove it with 'jumpgate lab down --name NAME')")
+	fs.BoolVar(&c.json, "json", false, "print the results as JSON instead of a table")
+	fs.Float64Var(&c.target, "target", 1.0, targetHelp)
+	fs.StringVar(&c.jgClient, "jumpgate-client", "", "the jumpgate side's command (default: this binary's 'ssh')")
+	_ = fs.MarkHidden("jumpgate-client")
+}
+
+// parse parses args and checks what every benchmark needs.
+func (c *benchCommon) parse(e *env, fs *pflag.FlagSet, use string, args []string) error {
+	if err := parseFlags(e, fs, "Usage: jumpgate bench "+use, args); err != nil {
+		return err
+	}
+	switch {
+	case fs.NArg() > 0:
+		return usageErrorf("%s takes no arguments, got %q", fs.Name(), fs.Args())
+	case c.runs < 1:
+		return usageErrorf("%s: --runs must be at least 1, got %d", fs.Name(), c.runs)
+	case c.target <= 0:
+		return usageErrorf("%s: --target must be above 0, got %g", fs.Name(), c.target)
+	}
+	return nil
+}
+
+func (c *benchCommon) lab(what, dirPrefix string) benchLab {
+	return benchLab{what: what, server: c.server, client: c.client, name: c.name, keep: c.keep, dirPrefix: dirPrefix}
+}
+
+// sides are jumpgate's client (this binary's ssh, or --jumpgate-client)
+// and OpenSSH's.
+func (c *benchCommon) sides(bin string) (jg, ossh bench.Client) {
+	jg = bench.Client{Name: "jumpgate", Argv: []string{bin, "ssh"}}
+	if c.jgClient != "" {
+		jg.Argv = strings.Fields(c.jgClient)
+	}
+	return jg, bench.Client{Name: "OpenSSH", Argv: []string{c.client}}
+}
+
 // benchConnectFlags are the flags of `jumpgate bench connect`.
 type benchConnectFlags struct {
-	runs     int
-	server   string
-	client   string
-	kex      string
-	name     string
-	keep     bool
-	json     bool
-	trace    bool
-	max      float64
-	jgClient string // hidden: the jumpgate side's command, for tests
+	benchCommon
+	trace bool
 }
 
 const benchConnectUse = "connect [--runs N] [--server openssh|jumpgate] [--client PATH] [--keep] [--json] [--trace]"
@@ -73,35 +119,11 @@ const benchConnectUse = "connect [--runs N] [--server openssh|jumpgate] [--clien
 func parseBenchConnect(e *env, args []string) (*benchConnectFlags, error) {
 	var f benchConnectFlags
 	flags := pflag.NewFlagSet("bench connect", pflag.ContinueOnError)
-	flags.IntVar(&f.runs, "runs", 15, "timed runs per side and row (after one warm-up)")
-	flags.StringVar(&f.server, "server", "openssh", "SSH server on the lab's hosts: `openssh` (Debian's sshd) or jumpgate (jumpgate serve)")
-	flags.StringVar(&f.client, "client", "/usr/bin/ssh", "OpenSSH's ssh client, the reference (`path`)")
-	flags.StringVar(&f.kex, "kex", bench.DefaultKex, "key exchange forced on both sides (`name`)")
-	flags.StringVar(&f.name, "name", "bench", "the lab's `name`, prefix of its namespaces")
-	flags.BoolVar(&f.keep, "keep", false, "keep the lab on exit (remove it with 'jumpgate lab down --name NAME')")
-	flags.BoolVar(&f.json, "json", false, "print the results as JSON instead of a table")
+	f.add(flags, 15, "timed runs per side and row (after one warm-up)", "bench",
+		"key exchange forced on both sides (`name`)", "target jumpgate/OpenSSH `ratio` for the verdict")
 	flags.BoolVar(&f.trace, "trace", false, "print each client's -v output, timed, on stderr (where does the time go?)")
-	flags.Float64Var(&f.max, "target", 1.0, "target jumpgate/OpenSSH `ratio` for the verdict")
-	flags.StringVar(&f.jgClient, "jumpgate-client", "", "the jumpgate side's command (default: this binary's 'ssh')")
-	_ = flags.MarkHidden("jumpgate-client")
-	flags.SetOutput(io.Discard)
-	flags.Usage = func() {}
-	err := flags.Parse(args)
-	if errors.Is(err, pflag.ErrHelp) {
-		fmt.Fprintf(e.io.Out, "Usage: jumpgate bench %s\n\n%s", benchConnectUse, flags.FlagUsages())
-		return nil, errHelp
-	}
-	if err != nil {
-		return nil, usageErrorf("bench connect: %v", err).hint("run 'jumpgate bench connect --help'")
-	}
-	if flags.NArg() > 0 {
-		return nil, usageErrorf("bench connect takes no arguments, got %q", flags.Args())
-	}
-	if f.runs < 1 {
-		return nil, usageErrorf("bench connect: --runs must be at least 1, got %d", f.runs)
-	}
-	if f.max <= 0 {
-		return nil, usageErrorf("bench connect: --target must be above 0, got %g", f.max)
+	if err := f.parse(e, flags, benchConnectUse, args); err != nil {
+		return nil, err
 	}
 	return &f, nil
 }
@@ -111,16 +133,11 @@ func runBenchConnect(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return helpOr(err)
 	}
-	b := benchLab{what: "connect", server: f.server, client: f.client, name: f.name, keep: f.keep, dirPrefix: "jumpgate-bench-"}
-	err = b.run(ctx, e, func(l *lab.Lab, dir, bin string) error {
-		jg := bench.Client{Name: "jumpgate", Argv: []string{bin, "ssh"}}
-		if f.jgClient != "" {
-			jg.Argv = strings.Fields(f.jgClient)
-		}
-		return bench.RunConnect(ctx, bench.RunOptions{Lab: l, Dir: dir, A: jg, B: bench.Client{Name: "OpenSSH", Argv: []string{f.client}},
-			Server: f.server, Kex: f.kex, Runs: f.runs, Target: f.max, Trace: f.trace, JSON: f.json, Log: e.io.ErrOut, Out: e.io.Out})
+	return f.lab("connect", "jumpgate-bench-").run(ctx, e, func(l *lab.Lab, dir, bin string) error {
+		jg, ossh := f.sides(bin)
+		return bench.RunConnect(ctx, bench.RunOptions{Lab: l, Dir: dir, A: jg, B: ossh,
+			Server: f.server, Kex: f.kex, Runs: f.runs, Target: f.target, Trace: f.trace, JSON: f.json, Log: e.io.ErrOut, Out: e.io.Out})
 	})
-	return err
 }
 
 // benchLab is what every benchmark does around its run: check for
