@@ -23,10 +23,11 @@ import (
 type consoleOptions struct {
 	connFlags
 
-	print  bool
-	pulse  bool
-	viewer string
-	uri    string
+	print      bool
+	pulse      bool
+	viewer     string
+	uri        string
+	screenshot string
 }
 
 // AddFlags adds console's flags: ssh's connection flags, then its own.
@@ -37,9 +38,10 @@ func (o *consoleOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.pulse, "pulse", false, "also forward the hypervisor's port 44713 to the local PulseAudio (4713), for ssh -X users")
 	fs.StringVar(&o.viewer, "viewer", "remote-viewer", "viewer `COMMAND`, given the URI as its argument")
 	fs.StringVarP(&o.uri, "connect", "c", libvirt.DefaultURI, "libvirt `URI` on the hypervisor (as virsh -c)")
+	fs.StringVar(&o.screenshot, "screenshot", "", "write the screen to `FILE` (PNG; - for standard output) instead of showing it, no display needed")
 }
 
-const consoleUsage = `Usage: jumpgate console [-F FILE] [-J HOSTS] [-o OPTION]... [-i FILE] [-l USER] [-p PORT] [--print] [--pulse] HOST/DOMAIN
+const consoleUsage = `Usage: jumpgate console [-F FILE] [-J HOSTS] [-o OPTION]... [-i FILE] [-l USER] [-p PORT] [--print] [--pulse] [--screenshot FILE] HOST/DOMAIN
 
 Opens the Spice or VNC console of libvirt domain DOMAIN on hypervisor HOST:
 virsh on HOST (over SSH, nothing installed there) names the display, a
@@ -64,7 +66,7 @@ func runConsole(ctx context.Context, e *env, args []string) error {
 		return usageErrorf("console: %q is not HOST/DOMAIN", target).hint("name the hypervisor and the libvirt domain: jumpgate console hyper1/vm1")
 	}
 	viewer := ""
-	if !o.print {
+	if !o.print && o.screenshot == "" {
 		p, err := exec.LookPath(o.viewer)
 		if err != nil {
 			return withHint(fmt.Errorf("console: viewer %s: %w", o.viewer, err), exitUsage,
@@ -86,7 +88,7 @@ func runConsole(ctx context.Context, e *env, args []string) error {
 	}
 	defer conn.Close()
 	err = libvirt.Console(ctx, conn, libvirt.ConsoleOptions{Host: host, Domain: domain, URI: o.uri, Pulse: o.pulse,
-		Viewer: viewer, RuntimeDir: e.getenv("XDG_RUNTIME_DIR"), Log: r.Log(), In: e.io.In, Out: e.io.Out, Err: e.io.ErrOut})
+		Viewer: viewer, Screenshot: o.screenshot, RuntimeDir: e.getenv("XDG_RUNTIME_DIR"), Log: r.Log(), In: e.io.In, Out: e.io.Out, Err: e.io.ErrOut})
 	var (
 		de *libvirt.DisplayError
 		ee *exec.ExitError

@@ -37,6 +37,9 @@ type ConsoleOptions struct {
 	// Out and keeps the forward up until ctx ends.
 	Viewer     string
 	RuntimeDir string // $XDG_RUNTIME_DIR, "" for the system's temporary directory
+	// Screenshot, when set, names a PNG file ("-": Out) to write the
+	// domain's screen to, instead of forwarding the display.
+	Screenshot string
 	Log        *vlog.Logger
 	In         io.Reader
 	Out, Err   io.Writer
@@ -49,6 +52,9 @@ func Console(ctx context.Context, conn *dial.Conn, o ConsoleOptions) error {
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
 	lv := &Client{Run: SSHRunner(conn.Conn), Host: o.Host, URI: o.URI}
+	if o.Screenshot != "" {
+		return screenshot(ctx, lv, o)
+	}
 	disp, err := lv.Display(ctx, o.Domain)
 	if err != nil {
 		return &DisplayError{Err: err}
