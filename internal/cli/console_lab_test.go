@@ -103,45 +103,52 @@ func TestLibvirtGuestLab(t *testing.T) {
 		}
 	})
 
-	t.Run("console --print answers as Spice", func(t *testing.T) {
-		cctx, ccancel := context.WithCancel(ctx)
-		defer ccancel()
-		cmd := jg(cctx, "console", "-F", l.SSHConfig(), "-o", "ControlMaster=no", "-o", "BatchMode=yes", "--print", "hyper2/guest")
-		var errb bytes.Buffer
-		cmd.Stderr = &errb
-		stdout, _ := cmd.StdoutPipe()
-		cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		line, err := bufio.NewReader(stdout).ReadString('\n')
-		if err != nil {
-			cmd.Wait()
-			t.Fatalf("no URI: %v; stderr %s", err, errb.String())
-		}
-		uri := strings.TrimSpace(line)
-		sock, ok := strings.CutPrefix(uri, "spice+unix://")
-		if !ok {
-			t.Fatalf("URI %q", uri)
-		}
-		fi, err := os.Stat(sock)
-		if err != nil || fi.Mode().Perm() != 0o600 {
-			t.Errorf("socket %s: %v %v", sock, fi.Mode(), err)
-		}
-		if di, err := os.Stat(filepath.Dir(sock)); err != nil || di.Mode().Perm() != 0o700 {
-			t.Errorf("socket dir: %v %v", di.Mode(), err)
-		}
-		if magic := spiceLink(t, sock); magic != "REDQ" {
-			t.Errorf("Spice answered %q, want REDQ", magic)
-		}
-		cmd.Process.Signal(os.Interrupt)
-		if err := cmd.Wait(); err != nil {
-			t.Errorf("console after interrupt: %v; stderr %s", err, errb.String())
-		}
-		if _, err := os.Stat(filepath.Dir(sock)); !errors.Is(err, os.ErrNotExist) {
-			t.Errorf("socket dir left behind: %v", err)
-		}
-	})
+	// As it is, through zlib@openssh.com, and through the zstd peer.
+	for _, compress := range []string{"", "-C", "--compress=zstd"} {
+		t.Run("console --print "+compress+" answers as Spice", func(t *testing.T) {
+			cctx, ccancel := context.WithCancel(ctx)
+			defer ccancel()
+			args := []string{"console", "-F", l.SSHConfig(), "-o", "ControlMaster=no", "-o", "BatchMode=yes", "--print", "hyper2/guest"}
+			if compress != "" {
+				args = append(args, compress)
+			}
+			cmd := jg(cctx, args...)
+			var errb bytes.Buffer
+			cmd.Stderr = &errb
+			stdout, _ := cmd.StdoutPipe()
+			cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			line, err := bufio.NewReader(stdout).ReadString('\n')
+			if err != nil {
+				cmd.Wait()
+				t.Fatalf("no URI: %v; stderr %s", err, errb.String())
+			}
+			uri := strings.TrimSpace(line)
+			sock, ok := strings.CutPrefix(uri, "spice+unix://")
+			if !ok {
+				t.Fatalf("URI %q", uri)
+			}
+			fi, err := os.Stat(sock)
+			if err != nil || fi.Mode().Perm() != 0o600 {
+				t.Errorf("socket %s: %v %v", sock, fi.Mode(), err)
+			}
+			if di, err := os.Stat(filepath.Dir(sock)); err != nil || di.Mode().Perm() != 0o700 {
+				t.Errorf("socket dir: %v %v", di.Mode(), err)
+			}
+			if magic := spiceLink(t, sock); magic != "REDQ" {
+				t.Errorf("Spice answered %q, want REDQ", magic)
+			}
+			cmd.Process.Signal(os.Interrupt)
+			if err := cmd.Wait(); err != nil {
+				t.Errorf("console after interrupt: %v; stderr %s", err, errb.String())
+			}
+			if _, err := os.Stat(filepath.Dir(sock)); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("socket dir left behind: %v", err)
+			}
+		})
+	}
 
 	t.Run("console --screenshot", func(t *testing.T) {
 		p := filepath.Join(dir, "screen.png")
