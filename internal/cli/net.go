@@ -14,8 +14,11 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/jumpgate/jumpgate/internal/client"
+	"github.com/jumpgate/jumpgate/internal/dial"
 	"github.com/jumpgate/jumpgate/internal/linkemu"
 	"github.com/jumpgate/jumpgate/internal/netcfg"
+	"github.com/jumpgate/jumpgate/internal/shquote"
 )
 
 const netUsage = `Usage: jumpgate net COMMAND [FLAGS] FILE
@@ -32,6 +35,7 @@ Commands:
 Flags (plan, apply, destroy):
   --prefix P      put P in front of every namespace name (several copies side by side)
   --state-dir D   state files (default /run/jumpgate/net)
+  -F, -J, -o, -i, -l, -p, -v, -q   as for ssh, reaching the hosts a file names (host:)
 
 All but export need root.
 `
@@ -71,6 +75,8 @@ func runNetChange(ctx context.Context, e *env, sub string, args []string) error 
 	var o netcfg.Options
 	flags.StringVar(&o.NetnsPrefix, "prefix", "", "put `P` in front of every namespace name")
 	flags.StringVar(&o.StateDir, "state-dir", "", "state `dir` (default "+netcfg.DefaultStateDir+")")
+	var cf connFlags
+	cf.add(flags, "each host")
 	file, err := parseNetFlags(e, flags, sub+" [--prefix P] [--state-dir D] FILE", args)
 	if err != nil {
 		return helpOr(err)
@@ -88,6 +94,24 @@ func runNetChange(ctx context.Context, e *env, sub string, args []string) error 
 		return fmt.Errorf("find the jumpgate binary: %w", err)
 	}
 	o.Emulator = []string{bin, "net", "link-emu"}
+	conns := map[string]*dial.Conn{}
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	o.Remote = func(ctx context.Context, host string) (netcfg.Shell, error) {
+		c := conns[host]
+		if c == nil {
+			if c, err = topoDial(ctx, e, &cf, host); err != nil {
+				return nil, err
+			}
+			conns[host] = c
+		}
+		return func(ctx context.Context, script string) ([]byte, error) {
+			return client.Output(ctx, c, "sh -c "+shquote.Quote(script))
+		}, nil
+	}
 	w := e.io.Out
 	switch sub {
 	case "plan":

@@ -402,7 +402,7 @@ func TestNetCommandErrors(t *testing.T) {
 		wantErr []string
 	}{
 		{"unknown field", []string{"net", "apply", bad + "unknown-field.yaml"},
-			[]string{"jumpgate: error: " + bad + "unknown-field.yaml:4:5: bridges[0].stpp: unknown field (known: addresses, ageing, name, namespace, stp, vlan_filtering)\n", "jumpgate: hint: see docs/net-schema.md"}},
+			[]string{"jumpgate: error: " + bad + "unknown-field.yaml:4:5: bridges[0].stpp: unknown field (known: addresses, ageing, host, name, namespace, stp, vlan_filtering)\n", "jumpgate: hint: see docs/net-schema.md"}},
 		{"undeclared namespace", []string{"net", "plan", bad + "undeclared-ns.yaml"},
 			[]string{"jumpgate: error: " + bad + "undeclared-ns.yaml:3:8: veths[0].a.namespace: namespace \"nowhere\" is not declared"}},
 		{"bad rate", []string{"net", "destroy", bad + "bad-rate.yaml"},

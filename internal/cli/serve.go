@@ -33,7 +33,7 @@ type serveOptions struct {
 	acceptEnv      []string
 	logFile        string
 	pidFile        string
-	permitTunnel   bool
+	permitTunnel   string
 	x11Forwarding  bool
 	x11Offset      int
 	xauth          string
@@ -54,7 +54,8 @@ func (o *serveOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.x11Forwarding, "x11-forwarding", false, "accept X11 forwarding (ssh -X, -Y), like sshd's X11Forwarding: displays on localhost from --x11-display-offset")
 	fs.IntVar(&o.x11Offset, "x11-display-offset", server.DefaultX11DisplayOffset, "first display number for X11 forwarding (sshd's X11DisplayOffset; 0 means the default)")
 	fs.StringVar(&o.xauth, "xauth", server.DefaultXAuthLocation, "xauth program `PATH` that X11 forwarding gives cookies to (sshd's XAuthLocation)")
-	fs.BoolVar(&o.permitTunnel, "permit-tunnel", false, "accept layer-3 tun@openssh.com tunnels (ssh -w, jumpgate vpn), like sshd's PermitTunnel point-to-point")
+	fs.StringVar(&o.permitTunnel, "permit-tunnel", "no", "tun@openssh.com tunnels accepted (ssh -w, jumpgate vpn), as sshd's PermitTunnel: yes (the bare flag), point-to-point, ethernet or no; give a value as --permit-tunnel=VALUE")
+	fs.Lookup("permit-tunnel").NoOptDefVal = "yes"
 }
 
 // runServe is `jumpgate serve`.
@@ -98,10 +99,14 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		cfg.LoginGraceTime = -1
 	}
 	_, cfg.Handshake = handshakes(e.getenv)
-	if o.permitTunnel {
+	permit, err := vpn.ParsePermitTunnel(o.permitTunnel)
+	if err != nil {
+		return usageErrorf("serve: --permit-tunnel: %v", err)
+	}
+	if permit != vpn.PermitNo {
 		cfg.Channels = map[string]server.ChannelHandler{
 			vpn.TunChannelType: func(ctx context.Context, c *server.Conn, nch sshwire.NewChannel) {
-				vpn.ServeTunChannel(ctx, nch, c.Log)
+				vpn.ServeTunChannel(ctx, nch, permit, c.Log)
 			},
 		}
 	}

@@ -28,8 +28,8 @@ type vpnOptions struct {
 	persist bool
 
 	l3, l2       bool
-	localAddr    string
-	remoteAddr   string
+	localAddr    []string
+	remoteAddr   []string
 	routes       []string
 	remoteRoutes []string
 	nat          bool
@@ -48,8 +48,8 @@ func (o *vpnOptions) AddFlags(fs *pflag.FlagSet) {
 
 	fs.BoolVar(&o.l3, "l3", false, "layer-3 tunnel: tun devices, point-to-point addresses, routes")
 	fs.BoolVar(&o.l2, "l2", false, "layer-2 tunnel: tap devices joined to bridges")
-	fs.StringVar(&o.localAddr, "local-addr", "", "`CIDR` of this end (l3), or put on the local bridge or tap (l2); l3 default: a free /30 of "+vpn.AutoRange.String())
-	fs.StringVar(&o.remoteAddr, "remote-addr", "", "`CIDR` of the far end (l3; with --local-addr)")
+	fs.StringSliceVar(&o.localAddr, "local-addr", nil, "`CIDR`s of this end, IPv4 and/or IPv6 (l3), or put on the local bridge or tap (l2); l3 default: a free /30 of "+vpn.AutoRange.String())
+	fs.StringSliceVar(&o.remoteAddr, "remote-addr", nil, "`CIDR`s of the far end, IPv4 and/or IPv6 (l3; with --local-addr)")
 	fs.StringArrayVar(&o.routes, "route", nil, "`CIDR` reached through the tunnel from here (repeatable)")
 	fs.StringArrayVar(&o.remoteRoutes, "remote-route", nil, "`CIDR` reached through the tunnel from the far end (repeatable)")
 	fs.BoolVar(&o.nat, "nat", false, "forward and masquerade on the far end what comes through the tunnel (l3)")
@@ -66,7 +66,7 @@ const vpnUsage = `Usage: jumpgate vpn [-F FILE] [-J HOSTS] [-o OPTION]... [-i FI
 
 A layer-3 (tun) or layer-2 (tap) tunnel to TARGET over SSH, configured on both
 ends and removed on exit. The transport is OpenSSH's tun@openssh.com where the
-server permits it (layer 3), else peer mode: a copy of jumpgate on the far host.
+server permits it, else peer mode: a copy of jumpgate on the far host.
 tun@openssh.com carries TCP to the far host itself in large segments but what
 the far host routes on (--route, --nat, its VMs) packet by packet, as ssh -w
 does; for bulk traffic to those, --transport peer is several times faster.
@@ -161,7 +161,7 @@ func (o *vpnOptions) tunnelOptions() (vpn.Options, error) {
 		return vo, usageErrorf("vpn: give one of --l3 and --l2").hint("%s", hint)
 	case o.l3:
 		vo.Mode = vpn.L3
-		if (o.localAddr == "") != (o.remoteAddr == "") {
+		if (len(o.localAddr) == 0) != (len(o.remoteAddr) == 0) {
 			return vo, usageErrorf("vpn: --local-addr and --remote-addr go together for --l3").hint("leave both out to pick a free /30 of %s", vpn.AutoRange)
 		}
 		if o.remoteBridge != "" || o.localBridge != "" || len(o.localPorts) > 0 {
@@ -179,22 +179,26 @@ func (o *vpnOptions) tunnelOptions() (vpn.Options, error) {
 			return vo, usageErrorf("vpn: --local-port needs --local-bridge").hint("%s", hint)
 		}
 	}
-	var err error
 	parse := func(flag, s string) (netip.Prefix, error) {
-		if s == "" {
-			return netip.Prefix{}, nil
-		}
 		p, perr := netip.ParsePrefix(s)
-		if perr != nil || !p.Addr().Is4() {
-			return p, usageErrorf("vpn: %s %q: want an IPv4 address with its prefix length, like 198.19.252.1/30", flag, s)
+		if perr != nil || p.Addr().Is4In6() || p.Addr().Zone() != "" {
+			return p, usageErrorf("vpn: %s %q: want an address with its prefix length, like 198.19.252.1/30 or 2001:2::1/64", flag, s)
 		}
 		return p, nil
 	}
-	if vo.Local, err = parse("--local-addr", o.localAddr); err != nil {
-		return vo, err
+	for _, a := range o.localAddr {
+		p, err := parse("--local-addr", a)
+		if err != nil {
+			return vo, err
+		}
+		vo.Local = append(vo.Local, p)
 	}
-	if vo.Remote, err = parse("--remote-addr", o.remoteAddr); err != nil {
-		return vo, err
+	for _, a := range o.remoteAddr {
+		p, err := parse("--remote-addr", a)
+		if err != nil {
+			return vo, err
+		}
+		vo.Remote = append(vo.Remote, p)
 	}
 	for _, r := range o.routes {
 		p, err := parse("--route", r)

@@ -61,11 +61,17 @@ func BenchmarkVPNIperf(b *testing.B) {
 		// round brings one up after the other.
 		l2 := []*vpnBenchRow{
 			{name: "jumpgate l2 peer", addr: "198.18.3.11"},
+			{name: "jumpgate l2 tun@openssh.com", addr: "198.18.3.11"},
 			{name: "ssh -w ethernet", addr: "198.18.3.11"},
 		}
+		l2Args := []string{"--l2", "--remote-bridge", "wire", "--local-bridge", "virtual", "--local-addr", "198.18.3.99/24"}
 		v.measure(b, l2, []func() func(){
 			func() func() {
-				p, _ := v.startVPN(b, append(peer, "--l2", "--remote-bridge", "wire", "--local-bridge", "virtual", "--local-addr", "198.18.3.99/24")...)
+				p, _ := v.startVPN(b, append(peer, l2Args...)...)
+				return func() { p.stop(b, syscall.SIGINT) }
+			},
+			func() func() {
+				p, _ := v.startVPN(b, append([]string{"hyper1", "--transport", "tun@openssh.com"}, l2Args...)...)
 				return func() { p.stop(b, syscall.SIGINT) }
 			},
 			func() func() {
@@ -79,7 +85,7 @@ func BenchmarkVPNIperf(b *testing.B) {
 		// Ratios against OpenSSH on the same layer; throughput higher and
 		// rtt lower is better. (Benchmark logs show 10 lines at most.)
 		rows := append(l3, l2...)
-		vs := map[int]int{0: 2, 1: 2, 3: 4}
+		vs := map[int]int{0: 2, 1: 2, 3: 5, 4: 5}
 		var tab strings.Builder
 		fmt.Fprintf(&tab, "%-28s %8s %8s %8s  %s\n", "tunnel", "Mbit/s", "rtt ms", "p10 ms", "vs ssh -w: throughput, rtt, p10")
 		for i, r := range rows {

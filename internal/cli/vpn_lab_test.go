@@ -3,7 +3,7 @@ package cli
 // Lab tests of jumpgate vpn: the built binary on the laptop against hyper1
 // served by Debian's sshd (PermitTunnel yes on port 22; a second sshd with
 // PermitTunnel no on 2222 for peer mode) and by `jumpgate serve
-// --permit-tunnel` on 2223. Traffic crosses the tunnel as TCP (sshd's
+// --permit-tunnel` on 2223 and `--permit-tunnel=ethernet` on 2224. Traffic crosses the tunnel as TCP (sshd's
 // banner), ICMP (ping) and UDP (iperf3 -u); every subtest compares the
 // links of both ends before and after.
 
@@ -65,14 +65,19 @@ func newVPNLab(t testing.TB) *vpnLab {
 		t.Fatal(err)
 	}
 	v.start(t, "/usr/sbin/sshd", "-D", "-e", "-f", stockConf)
-	v.start(t, v.bin, "serve", "--permit-tunnel", "--listen", "0.0.0.0:2223",
-		"--host-key", filepath.Join(dir, "ssh_host_ed25519_key"),
-		"--authorized-keys", filepath.Join(v.l.Dir(), "authorized_keys"))
-	for _, port := range []string{"2222", "2223"} {
+	serve := []string{v.bin, "serve", "--host-key", filepath.Join(dir, "ssh_host_ed25519_key"),
+		"--authorized-keys", filepath.Join(v.l.Dir(), "authorized_keys")}
+	v.start(t, append(serve, "--permit-tunnel", "--listen", "0.0.0.0:2223")...)
+	v.start(t, append(serve, "--permit-tunnel=ethernet", "--listen", "0.0.0.0:2224")...)
+	for _, port := range []string{"2222", "2223", "2224"} {
 		v.waitPort(t, "laptop", "198.18.1.2:"+port)
 	}
 	return v
 }
+
+// xsshEngine is the environment that puts jumpgate on x/crypto/ssh's
+// adapter, whose channels keep no message boundaries.
+var xsshEngine = []string{"JUMPGATE_DEBUG_ENGINE=xssh"}
 
 // start runs a server on hyper1 until the test ends.
 func (v *vpnLab) start(t testing.TB, argv ...string) { v.startOn(t, "hyper1", argv...) }
@@ -176,7 +181,13 @@ func (p *vpnProc) errText() string {
 // line, which it returns.
 func (v *vpnLab) startVPN(t testing.TB, args ...string) (*vpnProc, string) {
 	t.Helper()
-	p := v.run(t, append([]string{v.bin, "vpn", "-F", v.cfg}, args...)...)
+	return v.startVPNEnv(t, nil, args...)
+}
+
+// startVPNEnv is startVPN with env added to jumpgate's environment.
+func (v *vpnLab) startVPNEnv(t testing.TB, env []string, args ...string) (*vpnProc, string) {
+	t.Helper()
+	p := v.runEnv(t, env, append([]string{v.bin, "vpn", "-F", v.cfg}, args...)...)
 	deadline := time.After(90 * time.Second)
 	for {
 		select {
@@ -196,9 +207,15 @@ func (v *vpnLab) startVPN(t testing.TB, args ...string) (*vpnProc, string) {
 
 func (v *vpnLab) run(t testing.TB, argv ...string) *vpnProc {
 	t.Helper()
+	return v.runEnv(t, nil, argv...)
+}
+
+// runEnv starts argv on the laptop with env added to its environment.
+func (v *vpnLab) runEnv(t testing.TB, env []string, argv ...string) *vpnProc {
+	t.Helper()
 	p := &vpnProc{lines: make(chan string, 100), done: make(chan struct{})}
 	p.cmd = v.l.Command(context.Background(), "laptop", argv...)
-	p.cmd.Env = labEnv("XDG_RUNTIME_DIR=" + v.runtimeDir)
+	p.cmd.Env = labEnv(append([]string{"XDG_RUNTIME_DIR=" + v.runtimeDir}, env...)...)
 	pr, pw := io.Pipe()
 	p.cmd.Stderr = pw
 	if err := p.cmd.Start(); err != nil {
@@ -387,6 +404,173 @@ func TestVPNLab(t *testing.T) {
 		check(t)
 	})
 
+	t.Run("l2 native joins wire", func(t *testing.T) {
+		p, line := v.startVPN(t, "hyper1", "--l2",
+			"--remote-bridge", "wire", "--local-bridge", "virtual", "--local-addr", "198.18.3.99/24")
+		m := upLine.FindStringSubmatch(line)
+		if m == nil || m[1] != "l2" || m[4] != "tun@openssh.com" || !strings.HasPrefix(m[3], "tap") || m[5] == "" {
+			t.Fatalf("up line %q: want l2, transport tun@openssh.com (tso) to a tapN", line)
+		}
+		if strings.Contains(p.errText(), "copying") {
+			t.Errorf("the native transport copied a helper:\n%s", p.errText())
+		}
+		// sshd's own tap, joined to wire by the keeper.
+		if out := v.hostOutput(t, "hyper1", "ip", "-o", "link", "show", "dev", m[3]); !strings.Contains(out, "master wire ") {
+			t.Errorf("%s on hyper1 is not on wire: %q", m[3], out)
+		}
+		if b := v.banner(t, "198.18.3.11:22"); !strings.HasPrefix(b, "SSH-2.0-OpenSSH") {
+			t.Errorf("banner of lan1 across the bridge: %q", b)
+		}
+		v.ping(t, "laptop", "198.18.3.11")
+		// 64 KiB segments from the laptop's tap, cut to the MTU here;
+		// whole frames the other way.
+		v.tcpBulk(t, "lan1", "198.18.3.11")
+		p.stop(t, syscall.SIGINT)
+		check(t)
+	})
+
+	t.Run("l2 native kill -9 of either side", func(t *testing.T) {
+		for _, side := range []string{"near", "far"} {
+			p, _ := v.startVPN(t, "hyper1", "--l2",
+				"--remote-bridge", "wire", "--local-bridge", "virtual", "--local-addr", "198.18.3.99/24")
+			v.ping(t, "laptop", "198.18.3.11")
+			if side == "near" {
+				// The tap goes with the process, the bridge with the
+				// watcher, and sshd's tap when sshd sees the connection
+				// drop.
+				p.stop(t, syscall.SIGKILL)
+			} else {
+				// sshd's tap goes with its process; jumpgate sees the
+				// connection drop and removes its end.
+				v.killSessions(t, "hyper1")
+				select {
+				case <-p.done:
+				case <-time.After(30 * time.Second):
+					t.Errorf("jumpgate vpn still running 30 s after the far sshd was killed:\n%s", p.errText())
+				}
+			}
+			check(t)
+		}
+	})
+
+	t.Run("l2 on x/crypto falls back to peer", func(t *testing.T) {
+		// sshd opens the tap, but frames cannot be told apart on a
+		// channel that joins messages: the helper carries them.
+		p, line := v.startVPNEnv(t, xsshEngine, "hyper1", "--l2",
+			"--remote-bridge", "wire", "--local-bridge", "virtual", "--local-addr", "198.18.3.99/24")
+		if m := upLine.FindStringSubmatch(line); m == nil || m[1] != "l2" || m[4] != "peer" {
+			t.Errorf("up line %q: want l2, transport peer", line)
+		}
+		v.ping(t, "laptop", "198.18.3.11")
+		p.stop(t, syscall.SIGINT)
+		check(t)
+	})
+
+	t.Run("openssh ssh -o Tunnel=ethernet -w against jumpgate serve", func(t *testing.T) {
+		unit := 70 + int(time.Now().UnixNano()%20)
+		dev, w := "tap"+strconv.Itoa(unit), fmt.Sprintf("%d:%d", unit, unit)
+		ssh := []string{"ssh", "-F", v.cfg, "-p", "2224", "-o", "HostKeyAlias=hyper1", "-o", "ExitOnForwardFailure=yes"}
+		p := v.run(t, append(ssh, "-o", "Tunnel=ethernet", "-w", w, "-N", "hyper1")...)
+		deadline := time.Now().Add(60 * time.Second)
+		for !slices.Contains(v.links(t, "laptop"), dev) || !slices.Contains(v.links(t, "hyper1"), dev) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s not on both ends:\n%s", dev, p.errText())
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		v.hostOutput(t, "hyper1", "ip", "link", "set", dev, "master", "wire", "up")
+		v.hostOutput(t, "laptop", "sh", "-c", "ip addr add 198.18.3.98/24 dev "+dev+" && ip link set "+dev+" up")
+		if b := v.banner(t, "198.18.3.11:22"); !strings.HasPrefix(b, "SSH-2.0-OpenSSH") {
+			t.Errorf("banner of lan1 across ssh -o Tunnel=ethernet: %q", b)
+		}
+		v.ping(t, "laptop", "198.18.3.11")
+		// Downloads fill ssh's window: no frame may be cut at its end.
+		v.tcpBulk(t, "lan1", "198.18.3.11")
+		p.stop(t, syscall.SIGTERM)
+		check(t)
+
+		// --permit-tunnel ethernet refuses a point-to-point tunnel.
+		q := v.run(t, append(ssh, "-w", w, "-N", "hyper1")...)
+		select {
+		case <-q.done:
+			if q.cmd.ProcessState.Success() {
+				t.Errorf("ssh -w (point-to-point) against --permit-tunnel ethernet succeeded:\n%s", q.errText())
+			}
+		case <-time.After(30 * time.Second):
+			t.Errorf("ssh -w (point-to-point) against --permit-tunnel ethernet still running:\n%s", q.errText())
+		}
+		check(t)
+	})
+
+	// IPv6 beside IPv4, in 2001:2::/48 (RFC 5180's benchmarking block),
+	// with no default route anywhere: what crosses is on-link or routed
+	// through the tunnel.
+	t.Run("ipv6 l3 native and peer", func(t *testing.T) {
+		for _, tc := range []struct{ transport, port string }{{"tun@openssh.com", "22"}, {"peer", "2222"}} {
+			p, line := v.startVPN(t, "-p", tc.port, "-o", "HostKeyAlias=hyper1", "hyper1", "--l3",
+				"--local-addr", "198.19.252.1/30,2001:2:252::1/64", "--remote-addr", "198.19.252.2/30,2001:2:252::2/64",
+				"--route", "2001:2:9::/64", "--remote-route", "2001:2:8::/64")
+			m := upLine.FindStringSubmatch(line)
+			if m == nil || m[4] != tc.transport || !strings.Contains(line, "2001:2:252::1/64") || !strings.Contains(line, "2001:2:252::2/64") {
+				t.Fatalf("up line %q: want transport %s and both families on both ends", line, tc.transport)
+			}
+			v.ping(t, "laptop", "198.19.252.2")
+			v.ping(t, "laptop", "2001:2:252::2")
+			if mbit := v.iperf(t, "2001:2:252::2"); mbit <= 0 {
+				t.Errorf("TCP over IPv6 through %s: %.0f Mbit/s", tc.transport, mbit)
+			}
+			if out := v.hostOutput(t, "laptop", "ip", "-6", "route", "show", "2001:2:9::/64"); !strings.Contains(out, "dev "+m[2]) {
+				t.Errorf("--route 2001:2:9::/64 on the laptop: %q", out)
+			}
+			if out := v.hostOutput(t, "hyper1", "ip", "-6", "route", "show", "2001:2:8::/64"); !strings.Contains(out, "dev "+m[3]) {
+				t.Errorf("--remote-route 2001:2:8::/64 on hyper1: %q", out)
+			}
+			recs := v.status(t)
+			if len(recs) != 1 || !slices.Equal(recs[0].Addresses, []string{"198.19.252.1/30", "2001:2:252::1/64"}) ||
+				!slices.Equal(recs[0].RemoteAddresses, []string{"198.19.252.2/30", "2001:2:252::2/64"}) {
+				t.Errorf("vpn status: %+v", recs)
+			}
+			p.stop(t, syscall.SIGINT)
+			check(t)
+		}
+	})
+
+	t.Run("ipv6 l2 native and peer", func(t *testing.T) {
+		v.hostOutput(t, "lan1", "ip", "addr", "add", "2001:2:3::11/64", "dev", "eth0", "nodad")
+		t.Cleanup(func() {
+			v.l.Command(context.Background(), "lan1", "ip", "addr", "del", "2001:2:3::11/64", "dev", "eth0").Run()
+		})
+		v.startOn(t, "lan1", "iperf3", "-s")
+		lan1LL := regexp.MustCompile(`inet6 (fe80::\S+)/64`).FindStringSubmatch(v.hostOutput(t, "lan1", "ip", "-6", "-o", "addr", "show", "dev", "eth0", "scope", "link"))
+		if lan1LL == nil {
+			t.Fatal("lan1 has no link-local address")
+		}
+		for _, tc := range []struct {
+			transport string
+			env, args []string
+		}{
+			{"tun@openssh.com", nil, []string{"hyper1"}},
+			{"peer", nil, []string{"-p", "2222", "-o", "HostKeyAlias=hyper1", "hyper1"}},
+		} {
+			p, line := v.startVPNEnv(t, tc.env, append(tc.args, "--l2", "--remote-bridge", "wire", "--local-bridge", "virtual",
+				"--local-addr", "198.18.3.99/24,2001:2:3::99/64")...)
+			if m := upLine.FindStringSubmatch(line); m == nil || m[4] != tc.transport {
+				t.Fatalf("up line %q: want transport %s", line, tc.transport)
+			}
+			// Neighbour discovery and link-local addresses cross the
+			// bridge as ARP does.
+			v.ping(t, "laptop", "2001:2:3::11")
+			v.waitLinkLocal(t, "laptop", "virtual")
+			v.ping(t, "laptop", lan1LL[1]+"%virtual")
+			v.ping(t, "laptop", "198.18.3.11")
+			if mbit := v.iperf(t, "2001:2:3::11"); mbit <= 0 {
+				t.Errorf("TCP over IPv6 through %s: %.0f Mbit/s", tc.transport, mbit)
+			}
+			p.stop(t, syscall.SIGINT)
+			check(t)
+		}
+	})
+
 	t.Run("l3 native against jumpgate serve", func(t *testing.T) {
 		p, line := v.startVPN(t, "-p", "2223", "-o", "HostKeyAlias=hyper1", "hyper1", "--l3", "--transport", "tun@openssh.com")
 		if m := upLine.FindStringSubmatch(line); m == nil || m[4] != "tun@openssh.com" {
@@ -420,4 +604,59 @@ func TestVPNLab(t *testing.T) {
 		p.stop(t, syscall.SIGTERM)
 		check(t)
 	})
+}
+
+// killSessions kills -9 the session processes host's sshd forked for its
+// connections ("sshd: user…", and what they run lives on only until its
+// pipes close), leaving the listener: the far side of a native tunnel.
+func (v *vpnLab) killSessions(t testing.TB, host string) {
+	t.Helper()
+	root := v.l.ServerPID(host)
+	parent := map[int]int{}
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// The command name may hold spaces: fields follow its ")".
+		if f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:])); len(f) > 1 {
+			parent[pid], _ = strconv.Atoi(f[1])
+		}
+	}
+	var killed []int
+	for pid := range parent {
+		under := false
+		for p := parent[pid]; p > 1; p = parent[p] {
+			if p == root {
+				under = true
+				break
+			}
+		}
+		cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		if under && strings.HasPrefix(string(cmdline), "sshd: ") {
+			syscall.Kill(pid, syscall.SIGKILL)
+			killed = append(killed, pid)
+		}
+	}
+	if root == 0 || len(killed) == 0 {
+		t.Fatalf("no session of %s's sshd (pid %d) to kill", host, root)
+	}
+}
+
+// waitLinkLocal waits until iface on host has a link-local IPv6 address
+// that is no longer tentative (duplicate detection done), to ping from.
+func (v *vpnLab) waitLinkLocal(t testing.TB, host, iface string) {
+	t.Helper()
+	for range 100 {
+		if strings.Contains(v.hostOutput(t, host, "ip", "-6", "-o", "addr", "show", "dev", iface, "scope", "link", "-tentative"), "inet6") {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Errorf("%s on %s has no usable link-local address", iface, host)
 }

@@ -20,15 +20,15 @@ const vpnPeerFlag = "--serve-peer"
 
 func runVPNPeer(ctx context.Context, e *env, args []string) error {
 	var (
-		mode, addr, bridge string
-		routes             []string
-		mtu                int
-		nat, offload       bool
+		mode, bridge  string
+		addrs, routes []string
+		mtu           int
+		nat, offload  bool
 	)
 	fs := pflag.NewFlagSet("vpn-peer", pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&mode, "mode", "", "")
-	fs.StringVar(&addr, "addr", "", "")
+	fs.StringArrayVar(&addrs, "addr", nil, "")
 	fs.StringVar(&bridge, "bridge", "", "")
 	fs.StringArrayVar(&routes, "route", nil, "")
 	fs.IntVar(&mtu, "mtu", 1500, "")
@@ -42,10 +42,12 @@ func runVPNPeer(ctx context.Context, e *env, args []string) error {
 	if cfg.Mode, err = vpn.ParseMode(mode); err != nil {
 		return usageErrorf("vpn peer: %v", err)
 	}
-	if addr != "" {
-		if cfg.Addr, err = netip.ParsePrefix(addr); err != nil {
+	for _, a := range addrs {
+		p, err := netip.ParsePrefix(a)
+		if err != nil {
 			return usageErrorf("vpn peer: --addr: %v", err)
 		}
+		cfg.Addrs = append(cfg.Addrs, p)
 	}
 	for _, r := range routes {
 		p, err := netip.ParsePrefix(r)

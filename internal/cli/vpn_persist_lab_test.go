@@ -135,3 +135,79 @@ func sortedWith(names []string, more ...string) []string {
 	slices.Sort(out)
 	return out
 }
+
+// TestVPNLabPersistL2 flaps the laptop's cable under a --persist layer-2
+// tunnel over sshd's own tap, with both address families on the near
+// bridge: the near tap and bridge stay as they are, a new far tap joins
+// wire once the cable is back, lan1 answers over IPv4 and IPv6 again, and
+// hyper1 is left with one tap once sshd has dropped the old one.
+func TestVPNLabPersistL2(t *testing.T) {
+	v := newVPNLab(t)
+	v.hostOutput(t, "lan1", "ip", "addr", "add", "2001:2:3::11/64", "dev", "eth0", "nodad")
+	t.Cleanup(func() {
+		v.l.Command(context.Background(), "lan1", "ip", "addr", "del", "2001:2:3::11/64", "dev", "eth0").Run()
+	})
+	laptop0, hyper0 := v.links(t, "laptop"), v.links(t, "hyper1")
+
+	p, line := v.startVPN(t, "-o", "ServerAliveInterval=1", "-o", "ServerAliveCountMax=2", "hyper1", "--l2",
+		"--remote-bridge", "wire", "--local-bridge", "virtual", "--local-addr", "198.18.3.99/24,2001:2:3::99/64", "--persist")
+	m := upLine.FindStringSubmatch(line)
+	if m == nil || m[1] != "l2" || m[4] != "tun@openssh.com" {
+		t.Fatalf("up line %q: want l2 over tun@openssh.com", line)
+	}
+	v.ping(t, "laptop", "198.18.3.11")
+	v.ping(t, "laptop", "2001:2:3::11")
+	recs := v.status(t)
+	if len(recs) != 1 || recs[0].Mode != "l2" || recs[0].State != "up" || recs[0].Transport != "tun@openssh.com" ||
+		recs[0].Device != m[2] || recs[0].Bridge != "virtual" || recs[0].RemoteDevice != m[3] || recs[0].RemoteBridge != "wire" ||
+		!slices.Equal(recs[0].Addresses, []string{"198.18.3.99/24", "2001:2:3::99/64"}) {
+		t.Errorf("vpn status: %+v", recs)
+	}
+
+	v.hostOutput(t, "laptop", "ip", "link", "set", "eth0", "down")
+	t.Cleanup(func() { v.l.Command(context.Background(), "laptop", "ip", "link", "set", "eth0", "up").Run() })
+	p.waitLine(t, "lost", 20*time.Second)
+	for i := 0; ; i++ { // the line comes just before the state
+		recs := v.status(t)
+		if len(recs) == 1 && recs[0].State == "reconnecting" {
+			break
+		}
+		if i == 50 {
+			t.Errorf("vpn status while the cable is out: %+v", recs)
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	v.hostOutput(t, "laptop", "ip", "link", "set", "eth0", "up")
+	p.waitLine(t, "restored", 60*time.Second)
+
+	v.ping(t, "laptop", "198.18.3.11")
+	v.ping(t, "laptop", "2001:2:3::11")
+	if b := v.banner(t, "198.18.3.11:22"); !strings.HasPrefix(b, "SSH-2.0-OpenSSH") {
+		t.Errorf("banner of lan1 across the restored tunnel: %q", b)
+	}
+	if got, want := v.links(t, "laptop"), sortedWith(laptop0, m[2], "virtual"); !slices.Equal(got, want) {
+		t.Errorf("laptop links with the restored tunnel: %v, want %v", got, want)
+	}
+	// The old tap goes once sshd sees the old connection's end.
+	var got []string
+	for range 100 {
+		if got = v.links(t, "hyper1"); len(got) == len(hyper0)+1 {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if len(got) != len(hyper0)+1 {
+		t.Errorf("hyper1 links with the restored tunnel: %v, before: %v (want one tap more)", got, hyper0)
+	}
+	if recs := v.status(t); len(recs) != 1 || recs[0].State != "up" || recs[0].Reconnects != 1 || len(recs[0].Addresses) != 2 {
+		t.Errorf("vpn status after the restore: %+v", recs)
+	}
+
+	p.stop(t, syscall.SIGTERM)
+	v.expectLinks(t, "laptop", laptop0)
+	v.expectLinks(t, "hyper1", hyper0)
+	if recs := v.status(t); len(recs) != 0 {
+		t.Errorf("vpn status after the tunnel ended: %+v", recs)
+	}
+}

@@ -734,3 +734,50 @@ func TestOpenCancelled(t *testing.T) {
 		t.Fatalf("after a late confirmation got message %v, want CLOSE of 9", p)
 	}
 }
+
+// TestWritePacketWholeMessages: packets written past the peer's window
+// wait for it instead of being cut at its end, as Write cuts them.
+func TestWritePacketWholeMessages(t *testing.T) {
+	t.Parallel()
+	_, cch, sch := rawChannels(t, "tun@openssh.com")
+	const size, count = 30000, 3 * initialWindow / 30000
+	pw := cch.(sshwire.PacketWriter)
+	if err := pw.WritePacket(make([]byte, ourMaxPacket+1)); err == nil {
+		t.Error("a packet over the peer's maximum was sent")
+	}
+	done := make(chan error, 1)
+	go func() {
+		for i := range count {
+			if err := pw.WritePacket(bytes.Repeat([]byte{byte(i)}, size)); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- cch.Close()
+	}()
+	// Let the writer spend the whole window before anything is read.
+	c := cch.(*channel)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c.mu.Lock()
+		left := c.swin
+		c.mu.Unlock()
+		if left < size || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	pr := sch.(sshwire.PacketReader)
+	for i := range count {
+		p, err := pr.ReadPacket()
+		if err != nil {
+			t.Fatalf("packet %d: %v", i, err)
+		}
+		if len(p) != size || p[0] != byte(i) || p[size-1] != byte(i) {
+			t.Fatalf("packet %d: %d bytes starting with %d, want %d of %d", i, len(p), p[0], size, byte(i))
+		}
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}

@@ -24,11 +24,7 @@ import (
 func Apply(ctx context.Context, t *Topology, o Options, w io.Writer) (int, error) {
 	k := newKernel(o)
 	defer k.close()
-	p, err := newPlanner(ctx, t, o, k)
-	if err != nil {
-		return 0, err
-	}
-	plan, err := p.plan(ctx)
+	plan, err := planHosts(ctx, t, o, k, false)
 	if err != nil {
 		return 0, err
 	}
@@ -36,6 +32,50 @@ func Apply(ctx context.Context, t *Topology, o Options, w io.Writer) (int, error
 		return 0, err
 	}
 	return run(ctx, plan, w)
+}
+
+// planHosts plans each host of t, this machine's part through netlink and
+// the others' through [Options.Remote], as one plan: a failure on any
+// host rolls back the steps on all of them.
+func planHosts(ctx context.Context, t *Topology, o Options, k *kernel, destroy bool) (*Plan, error) {
+	all := &Plan{}
+	for _, h := range t.Hosts() {
+		if h == "" {
+			continue
+		}
+		r, err := newRemote(ctx, t, h, o)
+		if err != nil {
+			return nil, err
+		}
+		if destroy {
+			r.planDestroy()
+		} else if err := r.plan(); err != nil {
+			return nil, fmt.Errorf("host %s: %w", h, err)
+		}
+		all.Steps = append(all.Steps, r.steps...)
+	}
+	hosts := t.Hosts()
+	if len(hosts) > 0 && hosts[0] != "" {
+		return all, nil
+	}
+	local := t.OnHost("")
+	if len(local.VXLANs) > 0 {
+		return nil, fmt.Errorf("vxlan %s: an end on this machine is not supported yet; name this machine with host: (it is reached over SSH like the others)", local.VXLANs[0].Name)
+	}
+	p, err := newPlanner(ctx, local, o, k)
+	if err != nil {
+		return nil, err
+	}
+	var lp *Plan
+	if destroy {
+		lp = p.planDestroy()
+	} else if lp, err = p.plan(ctx); err != nil {
+		return nil, err
+	}
+	// This machine first: a remote segment may ride a tunnel it sets up.
+	all.Steps = append(lp.Steps, all.Steps...)
+	all.Notes = lp.Notes
+	return all, nil
 }
 
 // run executes steps, rolling back on the first failure.
@@ -73,22 +113,17 @@ func run(ctx context.Context, plan *Plan, w io.Writer) (int, error) {
 func PlanDestroy(ctx context.Context, t *Topology, o Options) (*Plan, error) {
 	k := newKernel(o)
 	defer k.close()
-	p, err := newPlanner(ctx, t, o, k)
-	if err != nil {
-		return nil, err
-	}
-	return p.planDestroy(), nil
+	return planHosts(ctx, t, o, k, true)
 }
 
 // Destroy removes what t owns, printing each step to w.
 func Destroy(ctx context.Context, t *Topology, o Options, w io.Writer) (int, error) {
 	k := newKernel(o)
 	defer k.close()
-	p, err := newPlanner(ctx, t, o, k)
+	plan, err := planHosts(ctx, t, o, k, true)
 	if err != nil {
 		return 0, err
 	}
-	plan := p.planDestroy()
 	if err := plan.Write(w); err != nil {
 		return 0, err
 	}

@@ -31,6 +31,9 @@ type Options struct {
 	Emulator []string
 	// Netem forces whether the kernel's netem is used; nil probes.
 	Netem *bool
+	// Remote reaches a host the file names (host:), running iproute2
+	// there; nil leaves such files unplannable.
+	Remote func(ctx context.Context, host string) (Shell, error)
 }
 
 func (o Options) stateDir() string {
@@ -44,6 +47,10 @@ func (o Options) stateDir() string {
 func (o Options) owner(t *Topology) string { return o.NetnsPrefix + t.Name }
 
 func (o Options) alias(t *Topology) string { return AliasPrefix + o.owner(t) }
+
+// Shell runs a POSIX shell script on a host and returns its standard
+// output; a failure carries its standard error.
+type Shell func(ctx context.Context, script string) ([]byte, error)
 
 // Step is one change to the kernel.
 type Step struct {

@@ -286,20 +286,20 @@ func (p *parser) top(n *yamlnode.Node, t *Topology) error {
 		"namespaces": func(v *yamlnode.Node, f string) error {
 			return p.seq(v, f, func(_ int, v *yamlnode.Node, f string) error {
 				var ns Namespace
+				var nameNode *yamlnode.Node
 				err := p.fields(v, f, map[string]func(*yamlnode.Node, string) error{
-					"name": func(v *yamlnode.Node, f string) error {
-						if err := p.name(v, f, &ns.Name); err != nil {
-							return err
-						}
-						if ns.Name == "host" || refs.nss[ns.Name] {
-							return p.errAt(v, f, "namespace %q declared twice (or reserved)", ns.Name)
-						}
-						refs.nss[ns.Name] = true
-						return nil
-					},
+					"name": func(v *yamlnode.Node, f string) error { nameNode = v; return p.name(v, f, &ns.Name) },
+					"host": func(v *yamlnode.Node, f string) error { return p.host(v, f, &ns.Host) },
 				}, "name")
+				if err != nil {
+					return err
+				}
+				if ns.Name == "host" || refs.nss[ns.Host+"\x00"+ns.Name] {
+					return p.errAt(nameNode, f+".name", "namespace %q declared twice%s (or reserved)", ns.Name, onHost(ns.Host))
+				}
+				refs.nss[ns.Host+"\x00"+ns.Name] = true
 				t.Namespaces = append(t.Namespaces, ns)
-				return err
+				return nil
 			})
 		},
 		"bridges": func(v *yamlnode.Node, f string) error {
@@ -308,6 +308,7 @@ func (p *parser) top(n *yamlnode.Node, t *Topology) error {
 				var nsNode *yamlnode.Node
 				err := p.fields(v, f, map[string]func(*yamlnode.Node, string) error{
 					"name":           func(v *yamlnode.Node, f string) error { return p.name(v, f, &b.Name) },
+					"host":           func(v *yamlnode.Node, f string) error { return p.host(v, f, &b.Host) },
 					"namespace":      func(v *yamlnode.Node, f string) error { nsNode = v; return p.name(v, f, &b.Namespace) },
 					"stp":            func(v *yamlnode.Node, f string) error { return p.boolean(v, f, &b.STP) },
 					"ageing":         func(v *yamlnode.Node, f string) error { return p.duration(v, f, &b.Ageing) },
@@ -317,13 +318,13 @@ func (p *parser) top(n *yamlnode.Node, t *Topology) error {
 				if err != nil {
 					return err
 				}
-				if err := refs.namespace(nsNode, f+".namespace", b.Namespace); err != nil {
+				if err := refs.namespace(nsNode, f+".namespace", b.Host, b.Namespace); err != nil {
 					return err
 				}
-				if err := refs.link(v, f+".name", b.Namespace, b.Name); err != nil {
+				if err := refs.link(v, f+".name", b.Host, b.Namespace, b.Name); err != nil {
 					return err
 				}
-				refs.bridges[b.Namespace+"/"+b.Name] = true
+				refs.bridges[linkKey(b.Host, b.Namespace, b.Name)] = true
 				t.Bridges = append(t.Bridges, b)
 				return nil
 			})
@@ -333,6 +334,7 @@ func (p *parser) top(n *yamlnode.Node, t *Topology) error {
 				var vt Veth
 				var aNode, bNode *yamlnode.Node
 				err := p.fields(v, f, map[string]func(*yamlnode.Node, string) error{
+					"host":  func(v *yamlnode.Node, f string) error { return p.host(v, f, &vt.Host) },
 					"a":     func(v *yamlnode.Node, f string) error { aNode = v; return p.end(v, f, &vt.A) },
 					"b":     func(v *yamlnode.Node, f string) error { bNode = v; return p.end(v, f, &vt.B) },
 					"shape": func(v *yamlnode.Node, f string) error { return p.shape(v, f, &vt.Shape) },
@@ -345,7 +347,7 @@ func (p *parser) top(n *yamlnode.Node, t *Topology) error {
 					f   string
 					end End
 				}{{aNode, f + ".a", vt.A}, {bNode, f + ".b", vt.B}} {
-					if err := refs.endRefs(e.n, e.f, e.end.Namespace, e.end.Name, e.end.Bridge); err != nil {
+					if err := refs.endRefs(e.n, e.f, vt.Host, e.end.Namespace, e.end.Name, e.end.Bridge); err != nil {
 						return err
 					}
 				}
@@ -358,6 +360,7 @@ func (p *parser) top(n *yamlnode.Node, t *Topology) error {
 				var tp Tap
 				err := p.fields(v, f, map[string]func(*yamlnode.Node, string) error{
 					"name":      func(v *yamlnode.Node, f string) error { return p.name(v, f, &tp.Name) },
+					"host":      func(v *yamlnode.Node, f string) error { return p.host(v, f, &tp.Host) },
 					"namespace": func(v *yamlnode.Node, f string) error { return p.name(v, f, &tp.Namespace) },
 					"bridge":    func(v *yamlnode.Node, f string) error { return p.name(v, f, &tp.Bridge) },
 					"owner": func(v *yamlnode.Node, f string) error {
@@ -374,7 +377,7 @@ func (p *parser) top(n *yamlnode.Node, t *Topology) error {
 				if err != nil {
 					return err
 				}
-				if err := refs.endRefs(v, f, tp.Namespace, tp.Name, tp.Bridge); err != nil {
+				if err := refs.endRefs(v, f, tp.Host, tp.Namespace, tp.Name, tp.Bridge); err != nil {
 					return err
 				}
 				t.Taps = append(t.Taps, tp)
@@ -386,6 +389,7 @@ func (p *parser) top(n *yamlnode.Node, t *Topology) error {
 				var r Route
 				var devNode, nsNode *yamlnode.Node
 				err := p.fields(v, f, map[string]func(*yamlnode.Node, string) error{
+					"host":      func(v *yamlnode.Node, f string) error { return p.host(v, f, &r.Host) },
 					"namespace": func(v *yamlnode.Node, f string) error { nsNode = v; return p.name(v, f, &r.Namespace) },
 					"to": func(v *yamlnode.Node, f string) error {
 						var s string
@@ -425,15 +429,18 @@ func (p *parser) top(n *yamlnode.Node, t *Topology) error {
 				if r.Via.IsValid() && r.Via.Is4() != r.To.Addr().Is4() {
 					return p.errAt(v, f+".via", "address family differs from to")
 				}
-				if err := refs.namespace(nsNode, f+".namespace", r.Namespace); err != nil {
+				if err := refs.namespace(nsNode, f+".namespace", r.Host, r.Namespace); err != nil {
 					return err
 				}
-				if devNode != nil && refs.links[r.Namespace+"/"+r.Dev] == nil {
-					return p.errAt(devNode, f+".dev", "no link %q in namespace %s in this file", r.Dev, nsLabel(r.Namespace))
+				if devNode != nil && refs.links[linkKey(r.Host, r.Namespace, r.Dev)] == nil {
+					return p.errAt(devNode, f+".dev", "no link %q in namespace %s%s in this file", r.Dev, nsLabel(r.Namespace), onHost(r.Host))
 				}
 				t.Routes = append(t.Routes, r)
 				return nil
 			})
+		},
+		"vxlans": func(v *yamlnode.Node, f string) error {
+			return p.seq(v, f, func(_ int, v *yamlnode.Node, f string) error { return p.vxlan(v, f, t, refs) })
 		},
 	}, "version")
 	if err != nil {
@@ -472,36 +479,39 @@ func defaultName(file string) string {
 // ports.
 type refChecker struct {
 	p       *parser
-	nss     map[string]bool
-	links   map[string]*yamlnode.Node // ns/name → where declared
-	bridges map[string]bool
+	nss     map[string]bool           // host NUL ns
+	links   map[string]*yamlnode.Node // linkKey → where declared
+	bridges map[string]bool           // linkKey
 }
 
-func (r *refChecker) namespace(n *yamlnode.Node, field, ns string) error {
-	if ns == "" || r.nss[ns] {
+// linkKey names a link across hosts; NUL cannot appear in a host or name.
+func linkKey(host, ns, name string) string { return host + "\x00" + ns + "/" + name }
+
+func (r *refChecker) namespace(n *yamlnode.Node, field, host, ns string) error {
+	if ns == "" || r.nss[host+"\x00"+ns] {
 		return nil
 	}
-	return r.p.errAt(n, field, "namespace %q is not declared under namespaces (declare it above its links)", ns)
+	return r.p.errAt(n, field, "namespace %q is not declared%s under namespaces (declare it above its links%s)", ns, onHost(host), sameHost(host))
 }
 
-func (r *refChecker) link(n *yamlnode.Node, field, ns, name string) error {
-	key := ns + "/" + name
+func (r *refChecker) link(n *yamlnode.Node, field, host, ns, name string) error {
+	key := linkKey(host, ns, name)
 	if prev := r.links[key]; prev != nil {
-		return r.p.errAt(n, field, "link %q in namespace %s already declared at line %d", name, nsLabel(ns), prev.Line)
+		return r.p.errAt(n, field, "link %q in namespace %s%s already declared at line %d", name, nsLabel(ns), onHost(host), prev.Line)
 	}
 	r.links[key] = n
 	return nil
 }
 
-func (r *refChecker) endRefs(n *yamlnode.Node, field, ns, name, bridge string) error {
-	if err := r.namespace(n, field+".namespace", ns); err != nil {
+func (r *refChecker) endRefs(n *yamlnode.Node, field, host, ns, name, bridge string) error {
+	if err := r.namespace(n, field+".namespace", host, ns); err != nil {
 		return err
 	}
-	if err := r.link(n, field+".name", ns, name); err != nil {
+	if err := r.link(n, field+".name", host, ns, name); err != nil {
 		return err
 	}
-	if bridge != "" && !r.bridges[ns+"/"+bridge] {
-		return r.p.errAt(n, field+".bridge", "no bridge %q in namespace %s declared above", bridge, nsLabel(ns))
+	if bridge != "" && !r.bridges[linkKey(host, ns, bridge)] {
+		return r.p.errAt(n, field+".bridge", "no bridge %q in namespace %s%s declared above", bridge, nsLabel(ns), onHost(host))
 	}
 	return nil
 }

@@ -40,11 +40,7 @@ func (p *planner) add(op byte, desc string, do, undo func() error) {
 func PlanApply(ctx context.Context, t *Topology, o Options) (*Plan, error) {
 	k := newKernel(o)
 	defer k.close()
-	p, err := newPlanner(ctx, t, o, k)
-	if err != nil {
-		return nil, err
-	}
-	return p.plan(ctx)
+	return planHosts(ctx, t, o, k, false)
 }
 
 func newPlanner(_ context.Context, t *Topology, o Options, k *kernel) (*planner, error) {

@@ -25,16 +25,20 @@ type Topology struct {
 	Veths      []Veth
 	Taps       []Tap
 	Routes     []Route
+	// VXLANs join bridges on different hosts at layer 2.
+	VXLANs []VXLAN
 }
 
 // Namespace is a named network namespace (/run/netns/NAME).
 type Namespace struct {
 	Name string
+	Host string // "" is the machine jumpgate runs on
 }
 
 // Bridge is a Linux bridge.
 type Bridge struct {
 	Name      string
+	Host      string
 	Namespace string // "" is the host
 	STP       bool
 	// Ageing is the FDB ageing time; 0 keeps the kernel's default (300s).
@@ -53,6 +57,7 @@ type End struct {
 
 // Veth is a veth pair, optionally shaped.
 type Veth struct {
+	Host  string // both ends are on one host
 	A, B  End
 	Shape Shape
 }
@@ -70,6 +75,7 @@ func (s Shape) IsZero() bool { return s == Shape{} }
 // Tap is a persistent tap device.
 type Tap struct {
 	Name      string
+	Host      string
 	Namespace string
 	Bridge    string
 	Owner     *uint32 // uid allowed to open it
@@ -78,10 +84,124 @@ type Tap struct {
 
 // Route is a route in one namespace.
 type Route struct {
+	Host      string
 	Namespace string
 	To        netip.Prefix
 	Via       netip.Addr // zero: on-link through Dev
 	Dev       string
+}
+
+// VXLAN is one layer-2 segment across hosts: a kernel VXLAN link named
+// Name on each end's host, enslaved to the end's bridge, sending to the
+// other end's Local address (unicast, UDP port Port).
+type VXLAN struct {
+	Name string
+	ID   uint32 // the VNI
+	Port uint16 // UDP destination port; 4789 (IANA) when not given
+	Ends [2]VXLANEnd
+}
+
+// VXLANEnd is where a [VXLAN] meets a bridge.
+type VXLANEnd struct {
+	Host      string
+	Namespace string
+	Bridge    string
+	Local     netip.Addr // this host's underlay address
+	Dev       string     // the underlay link; its MTU sets the segment's
+}
+
+// DefaultVXLANPort is the IANA port for VXLAN (RFC 7348), which Linux
+// does not use unless told.
+const DefaultVXLANPort = 4789
+
+// Hosts lists the hosts the file names, in order of first mention; "" (the
+// machine jumpgate runs on) comes first when anything is on it.
+func (t *Topology) Hosts() []string {
+	var hs []string
+	seen := map[string]bool{}
+	add := func(h string) {
+		if !seen[h] {
+			seen[h] = true
+			hs = append(hs, h)
+		}
+	}
+	for _, n := range t.Namespaces {
+		add(n.Host)
+	}
+	for _, b := range t.Bridges {
+		add(b.Host)
+	}
+	for _, v := range t.Veths {
+		add(v.Host)
+	}
+	for _, tp := range t.Taps {
+		add(tp.Host)
+	}
+	for _, r := range t.Routes {
+		add(r.Host)
+	}
+	for _, x := range t.VXLANs {
+		add(x.Ends[0].Host)
+		add(x.Ends[1].Host)
+	}
+	if seen[""] && hs[0] != "" {
+		hs = append([]string{""}, slicesDelete(hs, "")...)
+	}
+	return hs
+}
+
+func slicesDelete(ss []string, s string) []string {
+	var out []string
+	for _, x := range ss {
+		if x != s {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// OnHost is the part of t on host h, with h's VXLAN ends as links.
+func (t *Topology) OnHost(h string) *Topology {
+	o := &Topology{Name: t.Name}
+	for _, n := range t.Namespaces {
+		if n.Host == h {
+			o.Namespaces = append(o.Namespaces, n)
+		}
+	}
+	for _, b := range t.Bridges {
+		if b.Host == h {
+			o.Bridges = append(o.Bridges, b)
+		}
+	}
+	for _, v := range t.Veths {
+		if v.Host == h {
+			o.Veths = append(o.Veths, v)
+		}
+	}
+	for _, tp := range t.Taps {
+		if tp.Host == h {
+			o.Taps = append(o.Taps, tp)
+		}
+	}
+	for _, r := range t.Routes {
+		if r.Host == h {
+			o.Routes = append(o.Routes, r)
+		}
+	}
+	for _, x := range t.VXLANs {
+		if x.Ends[0].Host == h || x.Ends[1].Host == h {
+			o.VXLANs = append(o.VXLANs, x)
+		}
+	}
+	return o
+}
+
+// hostLabel names a host in messages.
+func hostLabel(h string) string {
+	if h == "" {
+		return "local"
+	}
+	return h
 }
 
 // SchemaError is a problem in a network file, placed at its line.

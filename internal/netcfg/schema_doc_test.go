@@ -25,6 +25,8 @@ func TestSchemaDocumented(t *testing.T) {
 		"shape":     "version: 1\nveths: [{a: " + end + ", b: {name: y}, shape: {zz: 1}}]\n",
 		"tap":       "version: 1\ntaps: [{name: t, zz: 1}]\n",
 		"route":     "version: 1\nroutes: [{to: 198.18.0.0/24, dev: x, zz: 1}]\n",
+		"vxlan":     "version: 1\nvxlans: [{name: v, zz: 1}]\n",
+		"vxlan end": "version: 1\nvxlans: [{name: v, id: 1, ends: [{zz: 1}, {}]}]\n",
 	}
 	known := regexp.MustCompile(`unknown field \(known: ([^)]*)\)`)
 	for part, src := range files {

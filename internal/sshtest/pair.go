@@ -340,9 +340,17 @@ func newChannelPair(l *link) (a, b *channel) {
 func (c *channel) Read(p []byte) (int, error)  { return c.data.read(p) }
 func (c *channel) ReadPacket() ([]byte, error) { return c.data.readMessage() }
 func (c *channel) Write(p []byte) (int, error) { return c.send(c.peer.data, p) }
-func (c *channel) Stderr() io.ReadWriter       { return stderr{c} }
-func (s stderr) Read(p []byte) (int, error)    { return s.c.ext.read(p) }
-func (s stderr) Write(p []byte) (int, error)   { return s.c.send(s.c.peer.ext, p) }
+
+// WritePacket sends p as one message (sshwire.PacketWriter); every write
+// here is one, the window being unbounded.
+func (c *channel) WritePacket(p []byte) error {
+	_, err := c.send(c.peer.data, p)
+	return err
+}
+
+func (c *channel) Stderr() io.ReadWriter     { return stderr{c} }
+func (s stderr) Read(p []byte) (int, error)  { return s.c.ext.read(p) }
+func (s stderr) Write(p []byte) (int, error) { return s.c.send(s.c.peer.ext, p) }
 
 // writable reports whether data may still be sent; called with mu held.
 func (c *channel) writable() bool { return !c.eofSent && !c.closed }

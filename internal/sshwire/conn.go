@@ -109,6 +109,15 @@ type PacketReader interface {
 	ReadPacket() ([]byte, error)
 }
 
+// PacketWriter is implemented by channels that can send a write as
+// exactly one SSH_MSG_CHANNEL_DATA message, waiting for the peer's window
+// to take all of it; [Channel.Write] may cut it at the window's end,
+// which a datagram channel's peer takes for two packets.
+type PacketWriter interface {
+	// WritePacket sends p as one data message.
+	WritePacket(p []byte) error
+}
+
 // NewChannel is a channel the peer asks to open.
 type NewChannel interface {
 	ChannelType() string

@@ -35,10 +35,10 @@ const (
 // Options describe a tunnel from the near side.
 type Options struct {
 	Mode Mode
-	// Local and Remote are the addresses of the two ends (L3: both or
-	// neither; zero picks a /30 of [AutoRange]). For L2, Local goes on the
-	// local bridge or tap.
-	Local, Remote netip.Prefix
+	// Local and Remote are the addresses of the two ends, IPv4, IPv6 or
+	// both (L3: both or neither; neither picks a /30 of [AutoRange]). For
+	// L2, Local goes on the local bridge or tap.
+	Local, Remote []netip.Prefix
 	// Routes are reached through the tunnel from here; RemoteRoutes from
 	// the far side.
 	Routes, RemoteRoutes []netip.Prefix
@@ -66,8 +66,8 @@ type Tunnel struct {
 	Near      *Endpoint
 	FarDevice string
 	Transport string
-	Local     netip.Prefix // near end's address
-	Remote    netip.Prefix // far end's address
+	Local     []netip.Prefix // near end's addresses
+	Remote    []netip.Prefix // far end's addresses
 	MTU       int
 	Counters  Counters
 
@@ -78,8 +78,13 @@ type Tunnel struct {
 	far    io.Closer        // the channel carrying packets
 	keeper *sshwire.Session // native: the far configuration; peer: the helper
 	// offload: the near device has TSO/GSO (see [Open]); in peer mode the
-	// far one too, natively it is cut or sent whole (native_offload.go).
+	// far one too, natively it is cut or sent whole (native_offload.go,
+	// ethernet.go).
 	offload bool
+	// plainR and plainW are the native transport's reader and writer
+	// without offloads, for a kernel that refuses them.
+	plainR PacketReader
+	plainW PacketWriter
 }
 
 // ErrNotRoot is returned when an end lacks the privileges to make devices.
@@ -98,9 +103,6 @@ func Connect(ctx context.Context, c sshwire.Conn, o Options) (_ *Tunnel, err err
 	}
 	if o.Helper == "" {
 		o.Helper = "auto"
-	}
-	if o.Mode == L2 && o.Transport == TransportNative {
-		return nil, errors.New("layer 2 over tun@openssh.com is not supported: x/crypto/ssh joins channel messages and Ethernet frames carry no length to split them again; use --transport peer")
 	}
 	if o.Mode == L2 && o.RemoteBridge == "" {
 		return nil, errors.New("layer 2 tunnel needs a remote bridge")
@@ -122,14 +124,16 @@ func Connect(ctx context.Context, c sshwire.Conn, o Options) (_ *Tunnel, err err
 		return nil, fmt.Errorf("far host has no bridge %q", o.RemoteBridge)
 	}
 	t := &Tunnel{client: c, Local: o.Local, Remote: o.Remote, MTU: o.MTU, opts: o}
-	if o.Mode == L3 && !t.Local.IsValid() {
+	if o.Mode == L3 && len(t.Local) == 0 {
 		used, err := UsedPrefixes()
 		if err != nil {
 			return nil, err
 		}
-		if t.Local, t.Remote, err = PickPair(append(used, fi.used...)); err != nil {
+		near, far, err := PickPair(append(used, fi.used...))
+		if err != nil {
 			return nil, err
 		}
+		t.Local, t.Remote = []netip.Prefix{near}, []netip.Prefix{far}
 	}
 	if t.MTU == 0 {
 		t.MTU = chooseMTU(o, fi)
@@ -143,18 +147,18 @@ func Connect(ctx context.Context, c sshwire.Conn, o Options) (_ *Tunnel, err err
 	if err := t.startFar(ctx, fi, sha, o.Transport); err != nil {
 		return nil, err
 	}
-	near := Config{Mode: o.Mode, MTU: t.MTU, Addr: t.Local, Routes: o.Routes, Offload: t.offload}
+	near := Config{Mode: o.Mode, MTU: t.MTU, Addrs: t.Local, Routes: o.Routes, Offload: t.offload}
 	if o.Mode == L2 {
 		near.Bridge, near.CreateBridge, near.Ports = o.LocalBridge, true, o.LocalPorts
 	}
-	if t.Transport == TransportNative && t.offload {
+	if t.Transport == TransportNative && t.offload && o.Mode == L3 {
 		near.GSOMaxSize = NativeGSOMaxSize
 	}
 	t.Near, err = Setup(ctx, near)
 	if errors.Is(err, ErrNoOffload) && t.Transport == TransportNative {
 		// This kernel refuses offloads: plain packets, as ssh -w.
 		t.offload, near.Offload, near.GSOMaxSize = false, false, 0
-		t.r, t.w = t.r.(*VnetReader).r, t.w.(*NativeOffloadWriter).w
+		t.r, t.w = t.plainR, t.plainW
 		t.Near, err = Setup(ctx, near)
 	}
 	if err != nil {
@@ -193,9 +197,11 @@ func (t *Tunnel) Reattach(ctx context.Context, c sshwire.Conn) (err error) {
 	if fi.uid != 0 {
 		return fmt.Errorf("far host (uid %d): %w", fi.uid, ErrNotRoot)
 	}
-	if o.Mode == L3 && t.Remote.IsValid() {
-		if slices.Contains(fi.addrs, t.Remote.Addr()) {
-			return fmt.Errorf("%w (%s)", ErrFarBusy, t.Remote.Addr())
+	if o.Mode == L3 {
+		for _, r := range t.Remote {
+			if slices.Contains(fi.addrs, r.Addr()) {
+				return fmt.Errorf("%w (%s)", ErrFarBusy, r.Addr())
+			}
 		}
 	}
 	defer func() {
@@ -213,36 +219,69 @@ func (t *Tunnel) Reattach(ctx context.Context, c sshwire.Conn) (err error) {
 }
 
 // startFar opens the transport: tun@openssh.com where the server allows it
-// (layer 3), else the peer helper.
+// (and, for layer 2, the connection keeps message boundaries), else the
+// peer helper.
 func (t *Tunnel) startFar(ctx context.Context, fi *farInfo, sha, transport string) error {
 	o, c := t.opts, t.client
 	t.Transport = ""
-	unit := fi.freeUnit("tun")
-	if o.Mode == L3 && transport != TransportPeer {
-		ch, reqs, oerr := c.OpenChannel(ctx, TunChannelType, TunOpen{Mode: uint32(L3), Unit: uint32(unit)}.Marshal())
-		switch {
-		case oerr == nil:
+	if transport != TransportPeer {
+		prefix := map[Mode]string{L3: "tun", L2: "tap"}[o.Mode]
+		unit := fi.freeUnit(prefix)
+		ch, reqs, err := c.OpenChannel(ctx, TunChannelType, TunOpen{Mode: uint32(o.Mode), Unit: uint32(unit)}.Marshal())
+		if err == nil {
 			go sshwire.DiscardRequests(reqs)
-			t.Transport, t.FarDevice = TransportNative, "tun"+strconv.Itoa(unit)
-			t.far, t.r = ch, NewL3Reader(ch, t.MTU)
-			t.w = NewPacedL3Writer(ch, func() error {
-				_, _, err := c.SendRequest(context.Background(), "keepalive@openssh.com", true, nil)
-				return err
-			})
+			t.FarDevice, t.far = prefix+strconv.Itoa(unit), ch
 			// A new tunnel tries offloads; a reattached one keeps what
 			// its device was made with.
 			t.offload = t.Near == nil || t.Near.Config().Offload
-			if t.offload {
-				local := append(slices.Clone(fi.addrs), t.Remote.Addr())
-				t.w = NewNativeOffloadWriter(t.w, t.MTU, func(a netip.Addr) bool { return slices.Contains(local, a) })
-				t.r = NewVnetReader(t.r, t.MTU)
+			if o.Mode == L3 {
+				t.startNativeL3(ch, fi)
+			} else if err = t.startNativeL2(ch); err != nil {
+				ch.Close()
+				t.far = nil
 			}
+		}
+		switch {
+		case err == nil:
+			t.Transport = TransportNative
+			return nil
 		case transport == TransportNative:
-			return fmt.Errorf("open %s: %w", TunChannelType, oerr)
+			return fmt.Errorf("open %s: %w", TunChannelType, err)
 		}
 	}
-	if t.Transport == "" {
-		return t.startPeer(ctx, o, fi, sha)
+	return t.startPeer(ctx, o, fi, sha)
+}
+
+// startNativeL3 reads and writes IP packets behind their address family.
+func (t *Tunnel) startNativeL3(ch sshwire.Channel, fi *farInfo) {
+	c := t.client
+	t.plainR = NewL3Reader(ch, t.MTU)
+	t.plainW = NewPacedL3Writer(ch, func() error {
+		_, _, err := c.SendRequest(context.Background(), "keepalive@openssh.com", true, nil)
+		return err
+	})
+	t.r, t.w = t.plainR, t.plainW
+	if t.offload {
+		local := slices.Clone(fi.addrs)
+		for _, r := range t.Remote {
+			local = append(local, r.Addr())
+		}
+		t.w = NewNativeOffloadWriter(t.plainW, t.MTU, func(a netip.Addr) bool { return slices.Contains(local, a) })
+		t.r = NewVnetReader(t.plainR, t.MTU)
+	}
+}
+
+// startNativeL2 reads and writes one Ethernet frame per message.
+func (t *Tunnel) startNativeL2(ch sshwire.Channel) error {
+	m, err := asMessageChannel(ch)
+	if err != nil {
+		return err
+	}
+	t.plainR, t.plainW = NewL2Reader(m, t.MTU), NewL2Writer(m)
+	t.r, t.w = t.plainR, t.plainW
+	if t.offload {
+		t.r = NewVnetReader(t.plainR, t.MTU+ethHeader+vlanTag)
+		t.w = NewL2OffloadWriter(t.plainW, t.MTU)
 	}
 	return nil
 }
@@ -291,8 +330,8 @@ func (t *Tunnel) startPeer(ctx context.Context, o Options, fi *farInfo, sha stri
 		}
 	}
 	args := []string{"vpn", "--serve-peer", "--mode", o.Mode.String(), "--mtu", strconv.Itoa(t.MTU), "--offload"}
-	if t.Remote.IsValid() {
-		args = append(args, "--addr", t.Remote.String())
+	for _, a := range t.Remote {
+		args = append(args, "--addr", a.String())
 	}
 	for _, r := range o.RemoteRoutes {
 		args = append(args, "--route", r.String())
@@ -349,11 +388,7 @@ func (t *Tunnel) startKeeper(ctx context.Context, o Options) error {
 	if o.NAT {
 		nat, rules = "1", NATRuleset(t.FarDevice)
 	}
-	addr := ""
-	if t.Remote.IsValid() {
-		addr = t.Remote.String()
-	}
-	args := []string{t.FarDevice, strconv.Itoa(t.MTU), addr, nat, rules}
+	args := []string{t.FarDevice, strconv.Itoa(t.MTU), joinPrefixes(t.Remote, " "), nat, rules, o.RemoteBridge}
 	for _, r := range o.RemoteRoutes {
 		args = append(args, r.String())
 	}
@@ -432,15 +467,15 @@ func (t *Tunnel) Summary(farHost string) string {
 	mode := t.Near.Config().Mode
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s tunnel up: %s", mode, t.Near.Name())
-	if a := t.Near.Config().Addr; a.IsValid() {
-		fmt.Fprintf(&b, " %s", a)
+	if a := t.Near.Config().Addrs; len(a) > 0 {
+		fmt.Fprintf(&b, " %s", joinPrefixes(a, ","))
 	}
 	if br := t.Near.Config().Bridge; br != "" {
 		fmt.Fprintf(&b, " (bridge %s)", br)
 	}
 	fmt.Fprintf(&b, " <-> %s %s", farHost, t.FarDevice)
-	if t.Remote.IsValid() && mode == L3 {
-		fmt.Fprintf(&b, " %s", t.Remote)
+	if len(t.Remote) > 0 && mode == L3 {
+		fmt.Fprintf(&b, " %s", joinPrefixes(t.Remote, ","))
 	}
 	fmt.Fprintf(&b, ", transport %s", t.Transport)
 	if t.offload {
@@ -448,6 +483,15 @@ func (t *Tunnel) Summary(farHost string) string {
 	}
 	fmt.Fprintf(&b, ", mtu %d", t.MTU)
 	return b.String()
+}
+
+// joinPrefixes writes ps separated by sep.
+func joinPrefixes(ps []netip.Prefix, sep string) string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = p.String()
+	}
+	return strings.Join(s, sep)
 }
 
 func fileSHA256(path string) (string, error) {

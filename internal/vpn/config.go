@@ -3,6 +3,7 @@ package vpn
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 )
 
@@ -17,9 +18,9 @@ type Config struct {
 	// Name is the device name or a pattern with %d ("jgtun%d").
 	Name string
 	MTU  int
-	// Addr is the device's address (L3), or the address put on the bridge
-	// (or on the tap without a bridge) for L2. Zero means none.
-	Addr netip.Prefix
+	// Addrs are the device's addresses (L3), or those put on the bridge
+	// (or on the tap without a bridge) for L2: IPv4, IPv6 or both.
+	Addrs []netip.Prefix
 	// Routes go through the tunnel (L3).
 	Routes []netip.Prefix
 	// NAT forwards and masquerades what arrives from the tunnel (L3).
@@ -43,7 +44,7 @@ type Config struct {
 func (c *Config) Validate() error {
 	switch c.Mode {
 	case L3:
-		if !c.Addr.IsValid() {
+		if len(c.Addrs) == 0 {
 			return fmt.Errorf("layer 3 tunnel needs an address")
 		}
 		if c.Bridge != "" || len(c.Ports) > 0 {
@@ -61,6 +62,14 @@ func (c *Config) Validate() error {
 	}
 	if c.MTU < 576 || c.MTU > 65535 {
 		return fmt.Errorf("MTU %d out of range 576…65535", c.MTU)
+	}
+	for _, a := range append(slices.Clone(c.Addrs), c.Routes...) {
+		if !a.IsValid() {
+			return fmt.Errorf("invalid prefix %v", a)
+		}
+		if a.Addr().Is6() && c.MTU < 1280 {
+			return fmt.Errorf("IPv6 (%s) needs an MTU of 1280 or more, not %d", a, c.MTU)
+		}
 	}
 	for _, n := range append(c.Ports, c.Bridge) {
 		if len(n) > 15 || strings.ContainsAny(n, "/ \t\n%") {

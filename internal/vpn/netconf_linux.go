@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 
 	"github.com/jumpgate/jumpgate/internal/ipnet"
 )
@@ -125,10 +126,15 @@ func (e *Endpoint) configure(ctx context.Context) error {
 		}
 		addrLink = br
 	}
-	if cfg.Addr.IsValid() {
-		a := &netlink.Addr{IPNet: ipnet.FromPrefix(cfg.Addr)}
+	for _, p := range cfg.Addrs {
+		a := &netlink.Addr{IPNet: ipnet.FromPrefix(p)}
+		if p.Addr().Is6() {
+			// Given, not made up: no second of duplicate detection
+			// before the tunnel carries IPv6.
+			a.Flags = unix.IFA_F_NODAD
+		}
 		if err := netlink.AddrAdd(addrLink, a); err != nil {
-			return fmt.Errorf("add address %s to %s: %w", cfg.Addr, addrLink.Attrs().Name, err)
+			return fmt.Errorf("add address %s to %s: %w", p, addrLink.Attrs().Name, err)
 		}
 		if addrLink != link {
 			name := addrLink.Attrs().Name

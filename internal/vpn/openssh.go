@@ -8,9 +8,8 @@ package vpn
 // Each channel data message carries one packet; for layer 3 it starts with
 // a 4-byte address family (2 for IPv4, 24 — OpenBSD's AF_INET6 — for IPv6).
 // x/crypto/ssh's channel Read joins consecutive messages, so the boundaries
-// are recovered from the IP headers' length fields ([L3Reader]); an
-// Ethernet frame carries no length of its own, so layer 2 over this channel
-// cannot be re-framed and uses peer mode instead.
+// are recovered from the IP headers' length fields ([L3Reader]). Layer 2
+// needs the messages themselves (ethernet.go).
 
 import (
 	"bufio"
@@ -19,6 +18,8 @@ import (
 	"io"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/jumpgate/jumpgate/internal/sshwire"
 )
 
 // TunChannelType is OpenSSH's tunnel channel.
@@ -126,8 +127,10 @@ func NewPacedL3Writer(w io.Writer, roundTrip func() error) *L3Writer {
 	return l
 }
 
-// WritePacket writes p with its address family in one Write, which
-// x/crypto/ssh sends as one message. Packets that are not IP are dropped.
+// WritePacket writes p with its address family as one message: whole
+// through a channel that can ([sshwire.PacketWriter]), else in one Write,
+// which x/crypto/ssh sends as one message while the window takes it (see
+// [NewPacedL3Writer]). Packets that are not IP are dropped.
 func (l *L3Writer) WritePacket(p []byte) error {
 	if len(p) == 0 || len(p) > MaxPacket {
 		return nil
@@ -144,6 +147,9 @@ func (l *L3Writer) WritePacket(p []byte) error {
 	b := l.buf[:4+len(p)]
 	binary.BigEndian.PutUint32(b, af)
 	copy(b[4:], p)
+	if pw, ok := l.w.(sshwire.PacketWriter); ok {
+		return pw.WritePacket(b)
+	}
 	if l.pace != nil {
 		if err := l.pace.wrote(len(b)); err != nil {
 			return err

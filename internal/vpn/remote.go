@@ -28,7 +28,7 @@ echo "uid=$(id -u)"
 echo "os=$(uname -s)"
 echo "arch=$(uname -m)"
 ip -o link show 2>/dev/null | while read -r _ n _; do n=${n%:}; echo "net=${n%@*}"; done
-ip -o -4 addr show 2>/dev/null | while read -r _ _ _ a _; do echo "addr=$a"; done
+ip -o addr show 2>/dev/null | while read -r _ _ _ a _; do echo "addr=$a"; done
 ip -4 route show 2>/dev/null | while read -r d _; do echo "route=$d"; done
 set -- $SSH_CONNECTION
 if [ -n "$3" ]; then
@@ -53,10 +53,13 @@ chmod 700 "$t"
 mv -f "$t" "$1/$2"
 `
 
-// keeperScript configures tun device $1 made by the server for a native
-// tunnel, says "ready", and on EOF, hangup or any exit removes its NAT.
-const keeperScript = `dev=$1 mtu=$2 addr=$3 nat=$4 rules=$5
-shift 5
+// keeperScript configures the tun or tap device $1 made by the server for
+// a native tunnel ($3: its addresses, space-separated; a tap joins bridge
+// $6), says "ready", and on EOF,
+// hangup or any exit removes its NAT. The device itself goes when the
+// server closes it.
+const keeperScript = `dev=$1 mtu=$2 addr=$3 nat=$4 rules=$5 br=$6
+shift 6
 oldfwd=
 cleanup() {
 	trap - EXIT
@@ -68,8 +71,10 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 0' HUP INT TERM PIPE
 set -e
-ip link set dev "$dev" mtu "$mtu" up
-[ -z "$addr" ] || ip addr add "$addr" dev "$dev"
+ip link set dev "$dev" mtu "$mtu"
+[ -z "$br" ] || ip link set dev "$dev" master "$br"
+ip link set dev "$dev" up
+for a in $addr; do ip addr add "$a" dev "$dev"; done
 for r; do ip route add "$r" dev "$dev"; done
 if [ "$nat" = 1 ]; then
 	old=$(cat /proc/sys/net/ipv4/ip_forward)

@@ -9,26 +9,28 @@ import (
 )
 
 // ServeTunChannel serves a tun@openssh.com channel as sshd does with
-// PermitTunnel: it creates tunN (the unit asked for, or the first free
-// one), joins it to the channel and removes it when the channel closes.
-// Layer 2 is refused: x/crypto/ssh's Read joins messages and Ethernet
-// frames carry no length to split them again.
-func ServeTunChannel(ctx context.Context, nch sshwire.NewChannel, log *slog.Logger) {
+// PermitTunnel: it creates tunN or tapN (the unit asked for, or the first
+// free one), joins it to the channel and removes it when the channel
+// closes. A mode permit does not allow is refused, as is layer 2 on a
+// connection that joins messages ([ErrNoMessages]).
+func ServeTunChannel(ctx context.Context, nch sshwire.NewChannel, permit PermitTunnel, log *slog.Logger) {
 	o, err := ParseTunOpen(nch.ExtraData())
 	if err != nil {
 		nch.Reject(sshwire.ConnectionFailed, err.Error())
 		return
 	}
-	if Mode(o.Mode) != L3 {
-		log.Info("tunnel refused", "mode", o.Mode)
-		nch.Reject(sshwire.Prohibited, "only layer-3 (point-to-point) tunnels are served")
+	mode := Mode(o.Mode)
+	if !permit.Allows(mode) {
+		log.Info("tunnel refused", "mode", mode)
+		nch.Reject(sshwire.Prohibited, fmt.Sprintf("%s tunnels are not permitted", mode))
 		return
 	}
-	name := "tun%d"
+	prefix := map[Mode]string{L3: "tun", L2: "tap"}[mode]
+	name := prefix + "%d"
 	if o.Unit != AnyUnit {
-		name = fmt.Sprintf("tun%d", o.Unit)
+		name = fmt.Sprintf("%s%d", prefix, o.Unit)
 	}
-	dev, err := Open(L3, name, false)
+	dev, err := Open(mode, name, false)
 	if err != nil {
 		log.Warn("tunnel open failed", "err", err)
 		nch.Reject(sshwire.ConnectionFailed, err.Error())
@@ -40,7 +42,23 @@ func ServeTunChannel(ctx context.Context, nch sshwire.NewChannel, log *slog.Logg
 		return
 	}
 	go sshwire.DiscardRequests(reqs)
+	var (
+		r PacketReader
+		w PacketWriter
+	)
+	switch mode {
+	case L3:
+		r, w = NewL3Reader(ch, MaxPacket), NewL3Writer(ch)
+	case L2:
+		m, err := asMessageChannel(ch)
+		if err != nil {
+			log.Warn("tunnel closed", "device", dev.Name(), "err", err)
+			ch.Close()
+			return
+		}
+		r, w = NewL2Reader(m, 65535), NewL2Writer(m)
+	}
 	log.Info("tunnel opened", "device", dev.Name())
-	err = Pump(ctx, dev, NewL3Reader(ch, MaxPacket), NewL3Writer(ch), ch, nil)
+	err = Pump(ctx, dev, r, w, ch, nil)
 	log.Info("tunnel closed", "device", dev.Name(), "err", err)
 }

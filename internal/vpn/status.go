@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -34,10 +35,10 @@ type Record struct {
 	State         string    `json:"state"` // "up" or "reconnecting"
 	Transport     string    `json:"transport"`
 	Device        string    `json:"device"`
-	Address       string    `json:"address,omitempty"`
+	Address       string    `json:"address,omitempty"` // the first of Addresses
 	Bridge        string    `json:"bridge,omitempty"`
 	RemoteDevice  string    `json:"remote_device"`
-	RemoteAddress string    `json:"remote_address,omitempty"`
+	RemoteAddress string    `json:"remote_address,omitempty"` // the first of RemoteAddresses
 	RemoteBridge  string    `json:"remote_bridge,omitempty"`
 	MTU           int       `json:"mtu"`
 	Since         time.Time `json:"since"`
@@ -49,6 +50,9 @@ type Record struct {
 	RxBytes       uint64    `json:"rx_bytes"`
 	TxBitsPerSec  float64   `json:"tx_bits_per_second"` // over the last second
 	RxBitsPerSec  float64   `json:"rx_bits_per_second"`
+	// Every address of each end, IPv4 and IPv6.
+	Addresses       []string `json:"addresses,omitempty"`
+	RemoteAddresses []string `json:"remote_addresses,omitempty"`
 }
 
 // State advertises one running tunnel until Close.
@@ -90,8 +94,9 @@ func Advertise(base string, t *Tunnel, target string) (*State, error) {
 	cfg := t.Near.Config()
 	s.rec = Record{PID: pid, StartTicks: start, Target: target, Mode: cfg.Mode.String(), State: "up",
 		Device: t.Near.Name(), Bridge: cfg.Bridge, MTU: t.MTU, Since: time.Now().UTC().Truncate(time.Second)}
-	if cfg.Addr.IsValid() {
-		s.rec.Address = cfg.Addr.String()
+	s.rec.Addresses = prefixStrings(cfg.Addrs)
+	if len(s.rec.Addresses) > 0 {
+		s.rec.Address = s.rec.Addresses[0]
 	}
 	s.fillFar()
 	s.fillCounters()
@@ -108,9 +113,18 @@ func (s *State) fillFar() {
 	r := &s.rec
 	r.Transport, r.RemoteDevice = s.t.Transport, s.t.FarDevice
 	r.RemoteBridge = s.t.RemoteBridge()
-	if s.t.Remote.IsValid() && r.Mode == L3.String() {
-		r.RemoteAddress = s.t.Remote.String()
+	if len(s.t.Remote) > 0 && r.Mode == L3.String() {
+		r.RemoteAddresses = prefixStrings(s.t.Remote)
+		r.RemoteAddress = r.RemoteAddresses[0]
 	}
+}
+
+func prefixStrings(ps []netip.Prefix) []string {
+	var s []string
+	for _, p := range ps {
+		s = append(s, p.String())
+	}
+	return s
 }
 
 // fillCounters copies the counters (atomics) into the record.

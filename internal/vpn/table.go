@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 )
@@ -14,7 +15,8 @@ func WriteTable(w io.Writer, recs []Record) error {
 	fmt.Fprintln(tw, "PID\tTARGET\tMODE\tSTATE\tTRANSPORT\tLOCAL\tREMOTE\tMTU\tTX\tRX\tUP")
 	for _, r := range recs {
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", r.PID, r.Target, r.Mode, r.State, r.Transport,
-			endText(r.Device, r.Address, r.Bridge), endText(r.RemoteDevice, r.RemoteAddress, r.RemoteBridge), r.MTU,
+			endText(r.Device, addrText(r.Address, r.Addresses), r.Bridge),
+			endText(r.RemoteDevice, addrText(r.RemoteAddress, r.RemoteAddresses), r.RemoteBridge), r.MTU,
 			rateText(r.TxBitsPerSec), rateText(r.RxBitsPerSec), time.Since(r.Since).Truncate(time.Second))
 	}
 	return tw.Flush()
@@ -30,6 +32,15 @@ func endText(dev, addr, bridge string) string {
 		s += " " + addr
 	}
 	return s
+}
+
+// addrText is an end's addresses, comma-separated; a record written
+// before there were several has only the one.
+func addrText(first string, all []string) string {
+	if len(all) > 0 {
+		return strings.Join(all, ",")
+	}
+	return first
 }
 
 func rateText(bps float64) string {
