@@ -76,10 +76,12 @@ func TestLibvirtGuestLab(t *testing.T) {
 		// (sshconf reads a literal "-J hyper2/guest" as OpenSSH's
 		// host/port form and refuses it).
 		cfg := filepath.Join(dir, "ssh_config")
+		known := filepath.Join(dir, "known_hosts")
 		os.WriteFile(cfg, []byte("Include "+l.SSHConfig()+"\n\nHost g\n  HostName hyper2/guest\n  User root\n"+
-			"  IdentityFile "+l.IdentityFile()+"\n  UserKnownHostsFile "+l.KnownHosts()+"\n  StrictHostKeyChecking yes\n"), 0o644)
+			"  IdentityFile "+l.IdentityFile()+"\n  UserKnownHostsFile "+known+"\n  StrictHostKeyChecking accept-new\n"), 0o644)
 		out.Reset()
 		opts := append([]string{"ssh", "-F", cfg}, sshOpts[3:]...)
+		opts = append(opts, "-i", l.IdentityFile(), "-o", "UserKnownHostsFile="+known, "-o", "StrictHostKeyChecking=accept-new")
 		cmd = jg(ctx, append(opts, "-J", "g", "127.0.0.1", "echo", "via-guest")...)
 		cmd.Stdout, cmd.Stderr = &out, &errb
 		if err := cmd.Run(); err != nil || strings.TrimSpace(out.String()) != "via-guest" {
