@@ -23,10 +23,13 @@ import (
 type consoleOptions struct {
 	connFlags
 
-	print  bool
-	pulse  bool
-	viewer string
-	uri    string
+	print      bool
+	pulse      bool
+	viewer     string
+	uri        string
+	screenshot string
+	compress   string
+	peer       string // the far peer's display address (hidden)
 }
 
 // AddFlags adds console's flags: ssh's connection flags, then its own.
@@ -37,9 +40,14 @@ func (o *consoleOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.pulse, "pulse", false, "also forward the hypervisor's port 44713 to the local PulseAudio (4713), for ssh -X users")
 	fs.StringVar(&o.viewer, "viewer", "remote-viewer", "viewer `COMMAND`, given the URI as its argument")
 	fs.StringVarP(&o.uri, "connect", "c", libvirt.DefaultURI, "libvirt `URI` on the hypervisor (as virsh -c)")
+	fs.StringVarP(&o.compress, "compress", "C", "", "compress the display: -C through the SSH connection (zlib@openssh.com, any sshd), --compress=zstd through a copy of jumpgate on the hypervisor (faster, fewer bytes)")
+	fs.Lookup("compress").NoOptDefVal = "zlib"
+	fs.StringVar(&o.peer, "serve-peer", "", "")
+	fs.MarkHidden("serve-peer")
+	fs.StringVar(&o.screenshot, "screenshot", "", "write the screen to `FILE` (PNG; - for standard output) instead of showing it, no display needed")
 }
 
-const consoleUsage = `Usage: jumpgate console [-F FILE] [-J HOSTS] [-o OPTION]... [-i FILE] [-l USER] [-p PORT] [--print] [--pulse] HOST/DOMAIN
+const consoleUsage = `Usage: jumpgate console [-F FILE] [-J HOSTS] [-o OPTION]... [-i FILE] [-l USER] [-p PORT] [-C|--compress=zstd] [--print] [--pulse] [--screenshot FILE] HOST/DOMAIN
 
 Opens the Spice or VNC console of libvirt domain DOMAIN on hypervisor HOST:
 virsh on HOST (over SSH, nothing installed there) names the display, a
@@ -55,6 +63,16 @@ func runConsole(ctx context.Context, e *env, args []string) error {
 	if err := parseFlags(e, fs, consoleUsage, args); err != nil {
 		return helpOr(err)
 	}
+	if o.peer != "" {
+		return libvirt.ServePeer(ctx, o.peer, e.io.In, e.io.Out)
+	}
+	switch o.compress {
+	case "zlib":
+		o.options, o.compress = append(o.options, "Compression=yes"), ""
+	case "", "zstd":
+	default:
+		return usageErrorf("console: unknown --compress %q", o.compress).hint("-C (zlib@openssh.com) or --compress=zstd")
+	}
 	if fs.NArg() != 1 {
 		return usageErrorf("console: want one HOST/DOMAIN, got %d arguments", fs.NArg()).hint("jumpgate console hyper1/vm1")
 	}
@@ -64,7 +82,7 @@ func runConsole(ctx context.Context, e *env, args []string) error {
 		return usageErrorf("console: %q is not HOST/DOMAIN", target).hint("name the hypervisor and the libvirt domain: jumpgate console hyper1/vm1")
 	}
 	viewer := ""
-	if !o.print {
+	if !o.print && o.screenshot == "" {
 		p, err := exec.LookPath(o.viewer)
 		if err != nil {
 			return withHint(fmt.Errorf("console: viewer %s: %w", o.viewer, err), exitUsage,
@@ -86,7 +104,7 @@ func runConsole(ctx context.Context, e *env, args []string) error {
 	}
 	defer conn.Close()
 	err = libvirt.Console(ctx, conn, libvirt.ConsoleOptions{Host: host, Domain: domain, URI: o.uri, Pulse: o.pulse,
-		Viewer: viewer, RuntimeDir: e.getenv("XDG_RUNTIME_DIR"), Log: r.Log(), In: e.io.In, Out: e.io.Out, Err: e.io.ErrOut})
+		Viewer: viewer, Screenshot: o.screenshot, Compress: o.compress, RuntimeDir: e.getenv("XDG_RUNTIME_DIR"), Log: r.Log(), In: e.io.In, Out: e.io.Out, Err: e.io.ErrOut})
 	var (
 		de *libvirt.DisplayError
 		ee *exec.ExitError

@@ -119,7 +119,8 @@ func runLabUp(ctx context.Context, e *env, args []string) error {
 	var f labFlags
 	f.add(flags, lab.DefaultName)
 	server := flags.String("server", "openssh", "SSH server on the hosts: `openssh` (Debian's sshd) or jumpgate (jumpgate serve)")
-	if err := parseLabFlags(e, flags, "up [--name N] [--server openssh|jumpgate] [--state-dir D]", args); err != nil {
+	virt := flags.Bool("libvirt", false, "also run libvirtd in hyper2 with a small qemu guest, hyper2/guest")
+	if err := parseLabFlags(e, flags, "up [--name N] [--server openssh|jumpgate] [--libvirt] [--state-dir D]", args); err != nil {
 		return helpOr(err)
 	}
 	if flags.NArg() > 0 {
@@ -137,7 +138,7 @@ func runLabUp(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("find the jumpgate binary: %w", err)
 	}
 	t := time.Now()
-	l, err := lab.Up(ctx, lab.Options{Name: f.name, Server: kind, Binary: bin, StateDir: f.stateDir, Log: e.io.ErrOut})
+	l, err := lab.Up(ctx, lab.Options{Name: f.name, Server: kind, Binary: bin, StateDir: f.stateDir, Log: e.io.ErrOut, Libvirt: *virt})
 	if err != nil {
 		return labHint(err, kind)
 	}
@@ -162,6 +163,13 @@ func nameFlag(name string) string {
 
 // labHint adds advice to errors from lab.Up.
 func labHint(err error, kind lab.ServerKind) error {
+	var me *lab.MissingError
+	if errors.As(err, &me) {
+		return withHint(err, 1, "apt-get install "+strings.Join(me.Packages, " ")+" (scripts/deps.sh installs them all)")
+	}
+	if errors.Is(err, lab.ErrNotStatic) {
+		return withHint(err, 1, "build it static: CGO_ENABLED=0 go build ./cmd/jumpgate (make build does)")
+	}
 	if kind == lab.OpenSSH && strings.Contains(err.Error(), "find sshd") {
 		return withHint(err, 1, "install OpenSSH's server: apt-get install openssh-server", "or use jumpgate's own: --server jumpgate")
 	}
@@ -282,7 +290,8 @@ func runLabDemo(ctx context.Context, e *env, args []string) error {
 	f.add(flags, "demo")
 	client := flags.String("client", "jumpgate", "the SSH client in laptop: `jumpgate` (jumpgate ssh) or openssh (ssh)")
 	server := flags.String("server", "jumpgate", "SSH server on the hosts: `jumpgate` (jumpgate serve) or openssh (sshd)")
-	if err := parseLabFlags(e, flags, "demo [--client jumpgate|openssh] [--server jumpgate|openssh] [--name N]", args); err != nil {
+	virt := flags.Bool("libvirt", false, "also boot a libvirt guest on hyper2 and reach it as hyper2/guest (jumpgate client)")
+	if err := parseLabFlags(e, flags, "demo [--client jumpgate|openssh] [--server jumpgate|openssh] [--libvirt] [--name N]", args); err != nil {
 		return helpOr(err)
 	}
 	if flags.NArg() > 0 {
@@ -303,7 +312,7 @@ func runLabDemo(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("find the jumpgate binary: %w", err)
 	}
 	_, err = lab.Demo(ctx, lab.DemoOptions{Name: f.name, StateDir: f.stateDir, Binary: bin, Client: *client,
-		Server: kind, Out: e.io.Out, Log: io.Discard})
+		Server: kind, Out: e.io.Out, Log: io.Discard, Libvirt: *virt})
 	if ctx.Err() != nil {
 		return withHint(errors.New("demo interrupted; its lab was removed"), 130)
 	}

@@ -35,6 +35,9 @@ type DemoOptions struct {
 	// Out receives the transcript; Log progress lines (nil discards).
 	Out io.Writer
 	Log io.Writer
+	// Libvirt also boots the libvirt guest ([Options.Libvirt]) and shows
+	// it by name (with jumpgate's client).
+	Libvirt bool
 }
 
 // DemoStep is one timed step of the demo.
@@ -57,8 +60,8 @@ type demoCommand struct {
 
 // demoScript is the demo's story: the main job, then (with jumpgate's
 // client) what multiplexing, hop reuse and discovery add to it.
-func demoScript(labName string) []demoCommand {
-	return []demoCommand{
+func demoScript(labName string, guest *Guest) []demoCommand {
+	cmds := []demoCommand{
 		{args: []string{"hyper1", "true"}},
 		{args: []string{"-J", "hyper1", "hyper2", "true"}},
 		{args: []string{"-J", "hyper1,hyper2", "vm1", "hostname; uname -sr"}},
@@ -71,7 +74,20 @@ func demoScript(labName string) []demoCommand {
 		{sub: "topo", args: []string{"hyper2", "--netns", labName + "-vm*"}, jumpgate: true,
 			note: "hyper2's network, discovered through the jump chain with its own iproute2"},
 	}
+	if guest == nil {
+		return cmds
+	}
+	return append(cmds,
+		demoCommand{args: []string{guest.Target(), "hostname; uname -sr"}, jumpgate: true,
+			note: "a libvirt domain by name: virsh on " + guest.Host + " gives its address"},
+		demoCommand{sub: "console", args: []string{"--screenshot", demoScreenshot, guest.Target()}, jumpgate: true,
+			note: "its screen without a display, from virsh screenshot: " + demoScreenshot},
+		demoCommand{sub: "topo", args: []string{guest.Host, "--netns", "none"}, jumpgate: true,
+			note: "the hypervisor's libvirt: the domain, its network and bridge"})
 }
+
+// demoScreenshot is where the demo leaves the guest's screen.
+const demoScreenshot = "/tmp/jumpgate-demo-guest.png"
 
 // demoCommands runs the script in laptop, printing each step as it ends,
 // until a step fails.
@@ -86,7 +102,7 @@ func demoCommands(ctx context.Context, w io.Writer, l *Lab, o DemoOptions, clien
 		env = append(os.Environ(), "XDG_RUNTIME_DIR="+run)
 	}
 	var steps []DemoStep
-	for _, c := range demoScript(l.m.Name) {
+	for _, c := range demoScript(l.m.Name, l.m.Guest) {
 		if c.jumpgate && o.Client != "jumpgate" {
 			continue
 		}
@@ -168,11 +184,15 @@ func Demo(ctx context.Context, o DemoOptions) ([]DemoStep, error) {
 	fmt.Fprintf(w, "jumpgate lab demo: from laptop, run a command on vm1 through hyper1 and hyper2\n\n")
 	var steps []DemoStep
 	t := time.Now()
-	l, err := Up(ctx, Options{Name: o.Name, Server: o.Server, Binary: o.Binary, StateDir: o.StateDir, Log: o.Log})
+	l, err := Up(ctx, Options{Name: o.Name, Server: o.Server, Binary: o.Binary, StateDir: o.StateDir, Log: o.Log, Libvirt: o.Libvirt})
 	if err != nil {
 		return nil, err
 	}
-	up := DemoStep{What: fmt.Sprintf("lab up: %d namespaces, veths, 2 bridges, %d × %s", len(l.Hosts()), len(l.m.Servers), serverName(o.Server)), Took: time.Since(t)}
+	what := fmt.Sprintf("lab up: %d namespaces, veths, 2 bridges, %d × %s", len(l.Hosts()), len(l.m.Servers), serverName(o.Server))
+	if g := l.m.Guest; g != nil {
+		what += fmt.Sprintf(", libvirtd and %s (%s)", g.Target(), g.Virt)
+	}
+	up := DemoStep{What: what, Took: time.Since(t)}
 	steps = append(steps, up)
 	printStep(w, up)
 	fmt.Fprintf(w, "    laptop %s ── hyper1 %s ── hyper2 %s ── virbr6 ── vm1 %s\n",

@@ -127,6 +127,11 @@ func (l *Lab) sshConfig() string {
 			fmt.Fprintf(&b, "  ProxyJump %s\n", j)
 		}
 	}
+	if g := l.m.Guest; g != nil {
+		// HOST/DOMAIN: libvirt on the hypervisor names the address.
+		fmt.Fprintf(&b, "\nHost %s\n  User root\n  IdentityFile %s\n  IdentitiesOnly yes\n", g.Target(), l.IdentityFile())
+		fmt.Fprintf(&b, "  UserKnownHostsFile %s\n  StrictHostKeyChecking yes\n", l.KnownHosts())
+	}
 	return b.String()
 }
 

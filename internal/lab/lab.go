@@ -81,6 +81,9 @@ type Options struct {
 	StateDir string
 	// Log receives progress lines; nil discards them.
 	Log io.Writer
+	// Libvirt also starts libvirtd in hyper2 with a small guest booted
+	// from Binary, which must then be static (see [Guest]).
+	Libvirt bool
 }
 
 // Lab is a running lab, made by [Up] or found again by [Open].
@@ -107,6 +110,8 @@ type manifest struct {
 	// Dirs are directories Up created outside the state directory (its
 	// parents), removed by Down when empty, deepest first.
 	Dirs []string `json:"dirs,omitempty"`
+	// Guest is the libvirt guest, with Options.Libvirt.
+	Guest *Guest `json:"guest,omitempty"`
 	// Ready is set once Up finished.
 	Ready bool `json:"ready"`
 }
@@ -163,6 +168,9 @@ func (o *Options) fill() error {
 	o.StateDir = abs
 	if o.Server == Jumpgate && o.Binary == "" {
 		return fmt.Errorf("a lab with jumpgate servers needs the jumpgate binary")
+	}
+	if o.Libvirt && o.Binary == "" {
+		return fmt.Errorf("a lab's libvirt guest needs the jumpgate binary")
 	}
 	if o.Log == nil {
 		o.Log = io.Discard
@@ -311,6 +319,12 @@ func (l *Lab) WriteTry(w io.Writer, cmd, flags, bin string) {
 	fmt.Fprintf(w, "\nstate: %s (ssh_config, known_hosts, id_ed25519, logs/)\n", l.Dir())
 	fmt.Fprintf(w, "try:   %s exec%s laptop -- ssh -F %s vm1 hostname\n", cmd, flags, l.SSHConfig())
 	fmt.Fprintf(w, "       %s exec%s laptop -- %s ssh -F %s vm1 hostname\n", cmd, flags, bin, l.SSHConfig())
+	if g := l.m.Guest; g != nil {
+		for _, c := range []string{"ssh -F %s " + g.Target() + " hostname", "console -F %s " + g.Target() +
+			"    (remote-viewer; without a display: --screenshot FILE.png)", "topo -F %s " + g.Host} {
+			fmt.Fprintf(w, "       %s exec%s laptop -- %s "+c+"\n", cmd, flags, bin, l.SSHConfig())
+		}
+	}
 	fmt.Fprintf(w, "       ip netns exec %s bash\n", l.Netns("laptop"))
 	fmt.Fprintf(w, "down:  %s down%s\n", cmd, flags)
 }

@@ -14,6 +14,7 @@ type Status struct {
 	SSHConf  string            `json:"ssh_config"`
 	Hosts    []HostStatus      `json:"hosts"`
 	Files    map[string]string `json:"files"`
+	Guest    *Guest            `json:"guest,omitempty"`
 }
 
 // HostStatus is one host of a [Status].
@@ -27,7 +28,7 @@ type HostStatus struct {
 
 // Status describes the lab and its hosts.
 func (l *Lab) Status() Status {
-	st := Status{Name: l.Name(), Server: l.Server().String(), StateDir: l.Dir(), SSHConf: l.SSHConfig(),
+	st := Status{Name: l.Name(), Server: l.Server().String(), StateDir: l.Dir(), SSHConf: l.SSHConfig(), Guest: l.m.Guest,
 		Files: map[string]string{"ssh_config": l.SSHConfig(), "known_hosts": l.KnownHosts(), "identity": l.IdentityFile()}}
 	for _, h := range l.Hosts() {
 		st.Hosts = append(st.Hosts, HostStatus{Name: h, Addr: l.Addr(h), Netns: l.Netns(h),
@@ -49,5 +50,9 @@ func (l *Lab) WriteHosts(w io.Writer) {
 			srv = fmt.Sprintf("%s pid %d %s", l.Server(), pid, state)
 		}
 		fmt.Fprintf(w, "  %-7s %-12s %-16s %s\n", h, l.Addr(h), l.Netns(h), srv)
+	}
+	if g := l.m.Guest; g != nil {
+		fmt.Fprintf(w, "  %-7s %-12s %-16s libvirt domain on %s (%s), jumpgate serve; reach it as %s\n",
+			g.Domain, g.Addr, "-", g.Host, g.Virt, g.Target())
 	}
 }

@@ -81,6 +81,11 @@ func (l *Lab) build(ctx context.Context, o Options) error {
 		return err
 	}
 	l.logf("lab %s: %d %s servers accepting in %v", o.Name, len(l.m.Servers), o.Server, time.Since(t).Round(time.Millisecond))
+	if o.Libvirt {
+		if err := l.startLibvirt(ctx, o.Binary); err != nil {
+			return err
+		}
+	}
 	l.m.Ready = true
 	return l.save()
 }

@@ -37,9 +37,16 @@ type ConsoleOptions struct {
 	// Out and keeps the forward up until ctx ends.
 	Viewer     string
 	RuntimeDir string // $XDG_RUNTIME_DIR, "" for the system's temporary directory
-	Log        *vlog.Logger
-	In         io.Reader
-	Out, Err   io.Writer
+	// Screenshot, when set, names a PNG file ("-": Out) to write the
+	// domain's screen to, instead of forwarding the display.
+	Screenshot string
+	// Compress "zstd" carries the display through a copy of Binary ("":
+	// this executable) on the hypervisor that compresses it with zstd
+	// (see [ServePeer]); "" forwards it as it is.
+	Compress, Binary string
+	Log              *vlog.Logger
+	In               io.Reader
+	Out, Err         io.Writer
 }
 
 // Console shows the domain's display over conn until the viewer exits
@@ -49,6 +56,9 @@ func Console(ctx context.Context, conn *dial.Conn, o ConsoleOptions) error {
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
 	lv := &Client{Run: SSHRunner(conn.Conn), Host: o.Host, URI: o.URI}
+	if o.Screenshot != "" {
+		return screenshot(ctx, lv, o)
+	}
 	disp, err := lv.Display(ctx, o.Domain)
 	if err != nil {
 		return &DisplayError{Err: err}
@@ -69,8 +79,24 @@ func Console(ctx context.Context, conn *dial.Conn, o ConsoleOptions) error {
 	} else {
 		spec.ConnectHost, spec.ConnectPort = splitHostPortNum(disp.Address)
 	}
-	if _, err := fwd.Start(ctx, spec); err != nil {
-		return fmt.Errorf("console: forward %s: %w", disp, err)
+	switch o.Compress {
+	case "":
+		if _, err := fwd.Start(ctx, spec); err != nil {
+			return fmt.Errorf("console: forward %s: %w", disp, err)
+		}
+	case "zstd":
+		helper, err := installPeer(ctx, conn.Conn, o.Binary, o.Err)
+		if err != nil {
+			return fmt.Errorf("console: %w", err)
+		}
+		ln, err := listenPrivate(sock)
+		if err != nil {
+			return fmt.Errorf("console: %w", err)
+		}
+		defer ln.Close()
+		go serveCompressed(ctx, conn.Conn, ln, helper, disp, o.Log, o.Err)
+	default:
+		return fmt.Errorf("console: unknown compression %q (want zstd)", o.Compress)
 	}
 	if o.Pulse {
 		pa := sshconf.Forward{Kind: sshconf.Remote, ListenHost: "localhost", HasListenHost: true, ListenPort: 44713, ConnectHost: "localhost", ConnectPort: 4713}
@@ -129,6 +155,20 @@ func consoleDir(runtimeDir string) (string, error) {
 		return "", err
 	}
 	return dir, os.Chmod(dir, 0o700)
+}
+
+// listenPrivate listens on a Unix socket only its owner may use (its
+// directory is private too).
+func listenPrivate(path string) (net.Listener, error) {
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	return ln, nil
 }
 
 func splitHostPortNum(addr string) (string, int) {

@@ -90,6 +90,18 @@ type Client struct {
 // virsh runs virsh with args, each quoted for a POSIX shell, in the C
 // locale so that its tables read the same everywhere.
 func (c *Client) virsh(ctx context.Context, args ...string) ([]byte, error) {
+	out, err := c.Run(ctx, c.virshLine(args...))
+	if err != nil {
+		var ce *CommandError
+		if errors.As(err, &ce) && ce.NotFound() {
+			return nil, fmt.Errorf("libvirt on %s: virsh not found (install libvirt-clients there): %w", c.Host, err)
+		}
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *Client) virshLine(args ...string) string {
 	uri := c.URI
 	if uri == "" {
 		uri = DefaultURI
@@ -99,15 +111,7 @@ func (c *Client) virsh(ctx context.Context, args ...string) ([]byte, error) {
 	for _, a := range args {
 		b.WriteString(" " + shquote.Quote(a))
 	}
-	out, err := c.Run(ctx, b.String())
-	if err != nil {
-		var ce *CommandError
-		if errors.As(err, &ce) && ce.NotFound() {
-			return nil, fmt.Errorf("libvirt on %s: virsh not found (install libvirt-clients there): %w", c.Host, err)
-		}
-		return nil, err
-	}
-	return out, nil
+	return b.String()
 }
 
 // Sources are domifaddr's address sources in the order they are asked.

@@ -240,3 +240,46 @@ func FuzzParseGraphicsXML(f *testing.F) {
 		}
 	})
 }
+
+func TestParsePPM(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, in string
+		ok       bool
+	}{
+		{"2x1", "P6\n2 1\n255\n\xff\x00\x00\x00\x00\xff", true},
+		{"comment", "P6 # qemu\n2 1 255\n\xff\x00\x00\x00\x00\xff", true},
+		{"truncated", "P6\n2 1\n255\n\xff\x00\x00", false},
+		{"ascii", "P3\n1 1\n255\n1 2 3\n", false},
+		{"16 bit", "P6\n1 1\n65535\n\x00\x00\x00\x00\x00\x00", false},
+		{"huge", "P6\n999999 999999\n255\n", false},
+		{"zero", "P6\n0 1\n255\n", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			img, err := ParsePPM([]byte(tc.in))
+			if (err == nil) != tc.ok {
+				t.Fatalf("err = %v, want ok %v", err, tc.ok)
+			}
+			if !tc.ok {
+				return
+			}
+			if r, g, b, _ := img.At(0, 0).RGBA(); r>>8 != 255 || g != 0 || b != 0 {
+				t.Errorf("pixel 0 = %v", img.At(0, 0))
+			}
+			if r, g, b, _ := img.At(1, 0).RGBA(); r != 0 || g != 0 || b>>8 != 255 {
+				t.Errorf("pixel 1 = %v", img.At(1, 0))
+			}
+		})
+	}
+}
+
+func FuzzParsePPM(f *testing.F) {
+	f.Add([]byte("P6\n2 1\n255\n\xff\x00\x00\x00\x00\xff"))
+	f.Add([]byte("P6 # c\n1 1 15\n\x01\x02\x03"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		img, err := ParsePPM(b)
+		if err == nil && (img.Bounds().Dx() <= 0 || img.Bounds().Dy() <= 0) {
+			t.Fatalf("empty image without an error")
+		}
+	})
+}

@@ -31,13 +31,17 @@ func New(t testing.TB, opts lab.Options) *lab.Lab {
 	if opts.Name == "" {
 		opts.Name = UniqueName()
 	}
-	if opts.Server == lab.Jumpgate && opts.Binary == "" {
+	if (opts.Server == lab.Jumpgate || opts.Libvirt) && opts.Binary == "" {
 		opts.Binary = Binary(t)
 	}
 	if opts.Log == nil {
 		opts.Log = logWriter{t}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	timeout := time.Minute
+	if opts.Libvirt {
+		timeout = 5 * time.Minute // a guest boots, under TCG where KVM does not run one
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	l, err := lab.Up(ctx, opts)
 	if err != nil {
