@@ -80,12 +80,10 @@ func (c *benchCommon) add(fs *pflag.FlagSet, runs int, runsHelp, name, kexHelp, 
 
 // parse parses args and checks what every benchmark needs.
 func (c *benchCommon) parse(e *env, fs *pflag.FlagSet, use string, args []string) error {
-	if err := parseFlags(e, fs, "Usage: jumpgate bench "+use, args); err != nil {
+	if err := parseNoArgs(e, fs, "Usage: jumpgate bench "+use, args); err != nil {
 		return err
 	}
 	switch {
-	case fs.NArg() > 0:
-		return usageErrorf("%s takes no arguments, got %q", fs.Name(), fs.Args())
 	case c.runs < 1:
 		return usageErrorf("%s: --runs must be at least 1, got %d", fs.Name(), c.runs)
 	case c.target <= 0:
@@ -158,13 +156,9 @@ func (b benchLab) run(ctx context.Context, e *env, fn func(l *lab.Lab, dir, bin 
 		return withHint(fmt.Errorf("bench %s: OpenSSH's client: %w", b.what, err), 1,
 			"install it (apt-get install openssh-client) or name it: --client PATH")
 	}
-	if os.Geteuid() != 0 {
-		return withHint(fmt.Errorf("'jumpgate bench %s' needs root: it builds a lab of network namespaces", b.what), 1,
-			"run it as root: sudo jumpgate bench "+b.what)
-	}
-	bin, err := os.Executable()
+	bin, err := rootBinary("bench "+b.what, "builds a lab of network namespaces")
 	if err != nil {
-		return fmt.Errorf("find the jumpgate binary: %w", err)
+		return err
 	}
 	err = bench.WithLab(ctx, bench.LabOptions{What: b.what, Server: kind, Name: b.name, Binary: bin, Keep: b.keep,
 		DirPrefix: b.dirPrefix, Log: e.io.ErrOut}, func(l *lab.Lab, dir string) error { return fn(l, dir, bin) })

@@ -39,23 +39,20 @@ func (o *connFlags) add(fs *pflag.FlagSet, host string) {
 // (what target is) name them in errors.
 func (o *connFlags) sshArgs(e *env, cmd, noun, target string) (*sshArgs, error) {
 	var argv []string
-	if o.configFile != "" {
-		argv = append(argv, "-F", o.configFile)
+	add := func(flag string, vs ...string) {
+		for _, v := range vs {
+			if v != "" {
+				argv = append(argv, flag, v)
+			}
+		}
 	}
-	if o.jump != "" {
-		argv = append(argv, "-J", o.jump)
-	}
-	for _, x := range o.options {
-		argv = append(argv, "-o", x)
-	}
-	for _, x := range o.identities {
-		argv = append(argv, "-i", x)
-	}
-	if o.login != "" {
-		argv = append(argv, "-l", o.login)
-	}
+	add("-F", o.configFile)
+	add("-J", o.jump)
+	add("-o", o.options...)
+	add("-i", o.identities...)
+	add("-l", o.login)
 	if o.port != 0 {
-		argv = append(argv, "-p", strconv.Itoa(o.port))
+		add("-p", strconv.Itoa(o.port))
 	}
 	for range o.verbose {
 		argv = append(argv, "-v")

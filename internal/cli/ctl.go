@@ -7,8 +7,8 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/spf13/pflag"
 
@@ -42,27 +42,19 @@ func runCtl(ctx context.Context, e *env, args []string) error {
 			return usageErrorf("ctl list takes no arguments")
 		}
 		if *asJSON {
-			enc := json.NewEncoder(e.io.Out)
-			enc.SetIndent("", "  ")
-			return enc.Encode(masters)
+			return writeJSON(e.io.Out, masters)
 		}
 		return client.WriteMasters(e.io.Out, masters)
 	case "stats", "check", "stop", "exit":
 		if len(rest) != 2 {
 			return usageErrorf("ctl %s: one HOST, got %d", cmd, len(rest)-1)
 		}
-		var found *client.Master
-		for i, m := range masters {
-			if m.Info != nil && m.Info.Host == rest[1] {
-				found = &masters[i]
-				break
-			}
-		}
-		if found == nil {
+		i := slices.IndexFunc(masters, func(m client.Master) bool { return m.Info != nil && m.Info.Host == rest[1] })
+		if i < 0 {
 			return withHint(fmt.Errorf("no live master for %s in %s", rest[1], dir), exitConnection,
 				"run 'jumpgate ctl list' to see the masters")
 		}
-		return ctlHost(ctx, e, cmd, found, *asJSON)
+		return ctlHost(ctx, e, cmd, &masters[i], *asJSON)
 	default:
 		return usageErrorf("ctl: unknown command %q", cmd).hint("run 'jumpgate ctl --help'")
 	}
@@ -90,9 +82,7 @@ func ctlHost(ctx context.Context, e *env, cmd string, m *client.Master, asJSON b
 	case "stats":
 		in := m.Info
 		if asJSON {
-			enc := json.NewEncoder(e.io.Out)
-			enc.SetIndent("", "  ")
-			return enc.Encode(in)
+			return writeJSON(e.io.Out, in)
 		}
 		return client.WriteStats(e.io.Out, in)
 	}

@@ -91,8 +91,22 @@ func parseFlags(e *env, fs *pflag.FlagSet, usage string, args []string) error {
 	return nil
 }
 
-func parseLabFlags(e *env, flags *pflag.FlagSet, use string, args []string) error {
-	return parseFlags(e, flags, "Usage: jumpgate lab "+use, args)
+// parseNoArgs is parseFlags for a command that takes flags only.
+func parseNoArgs(e *env, fs *pflag.FlagSet, usage string, args []string) error {
+	if err := parseFlags(e, fs, usage, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageErrorf("%s takes no arguments, got %q", fs.Name(), fs.Args()).hint("run 'jumpgate %s --help'", fs.Name())
+	}
+	return nil
+}
+
+// writeJSON writes v indented, as every --json does.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 // errHelp ends a command after it printed its help.
@@ -105,13 +119,27 @@ func helpOr(err error) error {
 	return err
 }
 
-// needRoot explains that a lab command needs root.
-func needRoot(sub string) error {
+// labWhy is why a lab command needs root.
+const labWhy = "creates network namespaces, links and mounts"
+
+// needRoot explains that `jumpgate cmd` needs root, and why.
+func needRoot(cmd, why string) error {
 	if os.Geteuid() == 0 {
 		return nil
 	}
-	return withHint(fmt.Errorf("'jumpgate lab %s' needs root: it creates network namespaces, links and mounts", sub), 1,
-		"run it as root: sudo jumpgate lab "+sub)
+	return withHint(fmt.Errorf("'jumpgate %s' needs root: it %s", cmd, why), 1, "run it as root: sudo jumpgate "+cmd)
+}
+
+// rootBinary is needRoot, then this binary's path (labs run copies of it).
+func rootBinary(cmd, why string) (string, error) {
+	if err := needRoot(cmd, why); err != nil {
+		return "", err
+	}
+	bin, err := os.Executable()
+	if err != nil {
+		return "", fmt.Errorf("find the jumpgate binary: %w", err)
+	}
+	return bin, nil
 }
 
 func runLabUp(ctx context.Context, e *env, args []string) error {
@@ -120,22 +148,16 @@ func runLabUp(ctx context.Context, e *env, args []string) error {
 	f.add(flags, lab.DefaultName)
 	server := flags.String("server", "openssh", "SSH server on the hosts: `openssh` (Debian's sshd) or jumpgate (jumpgate serve)")
 	virt := flags.Bool("libvirt", false, "also run libvirtd in hyper2 with a small qemu guest, hyper2/guest")
-	if err := parseLabFlags(e, flags, "up [--name N] [--server openssh|jumpgate] [--libvirt] [--state-dir D]", args); err != nil {
+	if err := parseNoArgs(e, flags, "Usage: jumpgate lab up [--name N] [--server openssh|jumpgate] [--libvirt] [--state-dir D]", args); err != nil {
 		return helpOr(err)
-	}
-	if flags.NArg() > 0 {
-		return usageErrorf("lab up takes no arguments, got %q", flags.Args())
 	}
 	kind, err := lab.ParseServerKind(*server)
 	if err != nil {
 		return usageErrorf("lab up: %v", err)
 	}
-	if err := needRoot("up"); err != nil {
-		return err
-	}
-	bin, err := os.Executable()
+	bin, err := rootBinary("lab up", labWhy)
 	if err != nil {
-		return fmt.Errorf("find the jumpgate binary: %w", err)
+		return err
 	}
 	t := time.Now()
 	l, err := lab.Up(ctx, lab.Options{Name: f.name, Server: kind, Binary: bin, StateDir: f.stateDir, Log: e.io.ErrOut, Libvirt: *virt})
@@ -191,13 +213,10 @@ func runLabDown(ctx context.Context, e *env, args []string) error {
 	flags := pflag.NewFlagSet("lab down", pflag.ContinueOnError)
 	var f labFlags
 	f.add(flags, lab.DefaultName)
-	if err := parseLabFlags(e, flags, "down [--name N] [--state-dir D]", args); err != nil {
+	if err := parseNoArgs(e, flags, "Usage: jumpgate lab down [--name N] [--state-dir D]", args); err != nil {
 		return helpOr(err)
 	}
-	if flags.NArg() > 0 {
-		return usageErrorf("lab down takes no arguments, got %q", flags.Args())
-	}
-	if err := needRoot("down"); err != nil {
+	if err := needRoot("lab down", labWhy); err != nil {
 		return err
 	}
 	l, err := lab.Open(f.name, f.stateDir)
@@ -222,11 +241,8 @@ func runLabStatus(e *env, args []string) error {
 	var f labFlags
 	f.add(flags, lab.DefaultName)
 	asJSON := flags.Bool("json", false, "print JSON")
-	if err := parseLabFlags(e, flags, "status [--name N] [--state-dir D] [--json]", args); err != nil {
+	if err := parseNoArgs(e, flags, "Usage: jumpgate lab status [--name N] [--state-dir D] [--json]", args); err != nil {
 		return helpOr(err)
-	}
-	if flags.NArg() > 0 {
-		return usageErrorf("lab status takes no arguments, got %q", flags.Args())
 	}
 	l, err := openLab(f)
 	if err != nil {
@@ -237,9 +253,7 @@ func runLabStatus(e *env, args []string) error {
 		l.WriteHosts(e.io.Out)
 		return nil
 	}
-	enc := json.NewEncoder(e.io.Out)
-	enc.SetIndent("", "  ")
-	return enc.Encode(l.Status())
+	return writeJSON(e.io.Out, l.Status())
 }
 
 func runLabExec(ctx context.Context, e *env, args []string) error {
@@ -247,7 +261,7 @@ func runLabExec(ctx context.Context, e *env, args []string) error {
 	flags.SetInterspersed(false)
 	var f labFlags
 	f.add(flags, lab.DefaultName)
-	if err := parseLabFlags(e, flags, "exec [--name N] HOST -- CMD [ARGS...]", args); err != nil {
+	if err := parseFlags(e, flags, "Usage: jumpgate lab exec [--name N] HOST -- CMD [ARGS...]", args); err != nil {
 		return helpOr(err)
 	}
 	rest := flags.Args()
@@ -257,7 +271,7 @@ func runLabExec(ctx context.Context, e *env, args []string) error {
 	if len(rest) < 2 {
 		return usageErrorf("lab exec needs a host and a command").hint("jumpgate lab exec laptop -- ssh -F %s/%s/ssh_config vm1 hostname", lab.BaseDir, f.name)
 	}
-	if err := needRoot("exec"); err != nil {
+	if err := needRoot("lab exec", labWhy); err != nil {
 		return err
 	}
 	l, err := openLab(f)
@@ -291,11 +305,8 @@ func runLabDemo(ctx context.Context, e *env, args []string) error {
 	client := flags.String("client", "jumpgate", "the SSH client in laptop: `jumpgate` (jumpgate ssh) or openssh (ssh)")
 	server := flags.String("server", "jumpgate", "SSH server on the hosts: `jumpgate` (jumpgate serve) or openssh (sshd)")
 	virt := flags.Bool("libvirt", false, "also boot a libvirt guest on hyper2 and reach it as hyper2/guest (jumpgate client)")
-	if err := parseLabFlags(e, flags, "demo [--client jumpgate|openssh] [--server jumpgate|openssh] [--libvirt] [--name N]", args); err != nil {
+	if err := parseNoArgs(e, flags, "Usage: jumpgate lab demo [--client jumpgate|openssh] [--server jumpgate|openssh] [--libvirt] [--name N]", args); err != nil {
 		return helpOr(err)
-	}
-	if flags.NArg() > 0 {
-		return usageErrorf("lab demo takes no arguments, got %q", flags.Args())
 	}
 	kind, err := lab.ParseServerKind(*server)
 	if err != nil {
@@ -304,12 +315,9 @@ func runLabDemo(ctx context.Context, e *env, args []string) error {
 	if *client != "jumpgate" && *client != "openssh" {
 		return usageErrorf("lab demo: unknown client %q (want jumpgate or openssh)", *client)
 	}
-	if err := needRoot("demo"); err != nil {
-		return err
-	}
-	bin, err := os.Executable()
+	bin, err := rootBinary("lab demo", labWhy)
 	if err != nil {
-		return fmt.Errorf("find the jumpgate binary: %w", err)
+		return err
 	}
 	_, err = lab.Demo(ctx, lab.DemoOptions{Name: f.name, StateDir: f.stateDir, Binary: bin, Client: *client,
 		Server: kind, Out: e.io.Out, Log: io.Discard, Libvirt: *virt})

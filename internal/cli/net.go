@@ -18,7 +18,6 @@ import (
 	"github.com/jumpgate/jumpgate/internal/dial"
 	"github.com/jumpgate/jumpgate/internal/linkemu"
 	"github.com/jumpgate/jumpgate/internal/netcfg"
-	"github.com/jumpgate/jumpgate/internal/shquote"
 )
 
 const netUsage = `Usage: jumpgate net COMMAND [FLAGS] FILE
@@ -85,13 +84,9 @@ func runNetChange(ctx context.Context, e *env, sub string, args []string) error 
 	if err != nil {
 		return err
 	}
-	if os.Geteuid() != 0 {
-		return withHint(fmt.Errorf("'jumpgate net %s' needs root: it reads and changes network namespaces and links", sub), 1,
-			"run it as root: sudo jumpgate net "+sub+" "+file)
-	}
-	bin, err := os.Executable()
+	bin, err := rootBinary("net "+sub, "reads and changes network namespaces and links")
 	if err != nil {
-		return fmt.Errorf("find the jumpgate binary: %w", err)
+		return err
 	}
 	o.Emulator = []string{bin, "net", "link-emu"}
 	conns := map[string]*dial.Conn{}
@@ -108,9 +103,7 @@ func runNetChange(ctx context.Context, e *env, sub string, args []string) error 
 			}
 			conns[host] = c
 		}
-		return func(ctx context.Context, script string) ([]byte, error) {
-			return client.Output(ctx, c, "sh -c "+shquote.Quote(script))
-		}, nil
+		return client.Shell(c), nil
 	}
 	w := e.io.Out
 	switch sub {

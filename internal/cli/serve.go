@@ -63,12 +63,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	var o serveOptions
 	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
 	o.AddFlags(fs)
-	if err := parseFlags(e, fs, "Usage: jumpgate serve --host-key FILE [--init] [--listen ADDR]... [flags]\n\n"+
+	if err := parseNoArgs(e, fs, "Usage: jumpgate serve --host-key FILE [--init] [--listen ADDR]... [flags]\n\n"+
 		"An SSH server for lab hosts: public-key auth from authorized_keys, sessions, forwarding.", args); err != nil {
 		return helpOr(err)
-	}
-	if fs.NArg() > 0 {
-		return usageErrorf("serve: unexpected argument %q", fs.Arg(0)).hint("run 'jumpgate serve --help' for the flags")
 	}
 	if len(o.hostKeys) == 0 {
 		return usageErrorf("serve: no host key given").

@@ -49,7 +49,7 @@ func TestServeFlags(t *testing.T) {
 		{"no host key", []string{"--listen", "127.0.0.1:0"}, exitUsage, "no host key given"},
 		{"missing host key without init", []string{"--host-key", "/nonexistent/key"}, exitConnection, "add --init"},
 		{"bad flag", []string{"--frob"}, exitUsage, "unknown flag"},
-		{"stray argument", []string{"extra"}, exitUsage, `unexpected argument "extra"`},
+		{"stray argument", []string{"extra"}, exitUsage, `serve takes no arguments, got ["extra"]`},
 		{"bad max auth tries", []string{"--host-key", "k", "--max-auth-tries", "0"}, exitUsage, "at least 1"},
 		{"unreadable CA keys", []string{"--init", "--host-key", hk, "--listen", "127.0.0.1:0", "--trusted-user-ca-keys", "/nonexistent/ca"},
 			exitConnection, "trusted user CA keys: open /nonexistent/ca"},

@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path"
+	"slices"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -18,7 +19,6 @@ import (
 	"github.com/jumpgate/jumpgate/internal/client"
 	"github.com/jumpgate/jumpgate/internal/dial"
 	"github.com/jumpgate/jumpgate/internal/fleet"
-	"github.com/jumpgate/jumpgate/internal/shquote"
 	"github.com/jumpgate/jumpgate/internal/topo"
 )
 
@@ -63,9 +63,7 @@ func runTopo(ctx context.Context, e *env, args []string) error {
 	if err := parseFlags(e, fs, topoUse, args); err != nil {
 		return helpOr(err)
 	}
-	switch f.format {
-	case "text", "json", "dot", "svg", "html":
-	default:
+	if !slices.Contains([]string{"text", "json", "dot", "svg", "html"}, f.format) {
 		return usageErrorf("topo: unknown format %q", f.format).hint("use --format text, json, dot, svg or html")
 	}
 	if _, err := path.Match(f.netns, ""); err != nil {
@@ -83,9 +81,7 @@ func runTopo(ctx context.Context, e *env, args []string) error {
 		}
 		defer conn.Close()
 		discover = func(ctx context.Context) (*topo.Topology, error) {
-			t, err := topo.DiscoverRemote(ctx, func(ctx context.Context, script string) ([]byte, error) {
-				return client.Output(ctx, conn, "sh -c "+shquote.Quote(script))
-			})
+			t, err := topo.DiscoverRemote(ctx, client.Shell(conn))
 			if err != nil {
 				return nil, fmt.Errorf("discover %s: %w", fs.Arg(0), err)
 			}

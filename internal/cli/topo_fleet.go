@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/jumpgate/jumpgate/internal/client"
 	"github.com/jumpgate/jumpgate/internal/fleet"
@@ -23,27 +22,19 @@ func runTopoFleet(ctx context.Context, e *env, f *topoFlags, targets []string) e
 		}
 		return newClient(ctx, e, a), nil
 	}
-	if f.hostsFile != "" {
-		b, err := os.ReadFile(f.hostsFile)
-		if err == nil {
-			var hs []string
-			hs, err = fleet.ParseHostsFile(b)
-			targets = append(targets, hs...)
-		}
-		if err != nil {
-			return usageErrorf("topo: --hosts-file %s: %v", f.hostsFile, err)
+	var configHosts func() ([]string, error)
+	if f.all {
+		configHosts = func() ([]string, error) {
+			c, err := mk("localhost")
+			if err != nil {
+				return nil, err
+			}
+			return c.ConfigHosts()
 		}
 	}
-	if f.all {
-		c, err := mk("localhost")
-		if err != nil {
-			return err
-		}
-		hs, err := c.ConfigHosts()
-		if err != nil {
-			return err
-		}
-		targets = append(targets, hs...)
+	targets, err := fleet.Targets(ctx, targets, f.hostsFile, configHosts)
+	if err != nil {
+		return fmt.Errorf("topo: %w", err)
 	}
 	if len(targets) == 0 {
 		return usageErrorf("topo: no hosts to discover").hint("name hosts, or add Host entries to ssh_config for --all")

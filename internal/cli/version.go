@@ -22,16 +22,13 @@ func runVersion(_ context.Context, e *env, args []string) error {
 	xcrypto := "unknown"
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		for _, d := range bi.Deps {
-			if d.Path == "golang.org/x/crypto" {
+			if d.Path == "golang.org/x/crypto" && d.Replace != nil {
+				xcrypto = d.Version + " => " + d.Replace.Version
+			} else if d.Path == "golang.org/x/crypto" {
 				xcrypto = d.Version
-				if d.Replace != nil {
-					xcrypto += " => " + d.Replace.Version
-				}
 			}
 		}
 	}
-	fmt.Fprintf(e.io.Out, "jumpgate %s\n", version)
-	fmt.Fprintf(e.io.Out, "go %s %s/%s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH)
-	fmt.Fprintf(e.io.Out, "golang.org/x/crypto %s\n", xcrypto)
-	return nil
+	_, err := fmt.Fprintf(e.io.Out, "jumpgate %s\ngo %s %s/%s\ngolang.org/x/crypto %s\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH, xcrypto)
+	return err
 }

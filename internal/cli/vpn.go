@@ -179,40 +179,17 @@ func (o *vpnOptions) tunnelOptions() (vpn.Options, error) {
 			return vo, usageErrorf("vpn: --local-port needs --local-bridge").hint("%s", hint)
 		}
 	}
-	parse := func(flag, s string) (netip.Prefix, error) {
-		p, perr := netip.ParsePrefix(s)
-		if perr != nil || p.Addr().Is4In6() || p.Addr().Zone() != "" {
-			return p, usageErrorf("vpn: %s %q: want an address with its prefix length, like 198.19.252.1/30 or 2001:2::1/64", flag, s)
-		}
-		return p, nil
-	}
-	for _, a := range o.localAddr {
-		p, err := parse("--local-addr", a)
-		if err != nil {
+	var err error
+	for _, f := range []struct {
+		flag   string
+		in     []string
+		out    *[]netip.Prefix
+		masked bool
+	}{{"--local-addr", o.localAddr, &vo.Local, false}, {"--remote-addr", o.remoteAddr, &vo.Remote, false},
+		{"--route", o.routes, &vo.Routes, true}, {"--remote-route", o.remoteRoutes, &vo.RemoteRoutes, true}} {
+		if *f.out, err = parsePrefixes(f.flag, f.in, f.masked); err != nil {
 			return vo, err
 		}
-		vo.Local = append(vo.Local, p)
-	}
-	for _, a := range o.remoteAddr {
-		p, err := parse("--remote-addr", a)
-		if err != nil {
-			return vo, err
-		}
-		vo.Remote = append(vo.Remote, p)
-	}
-	for _, r := range o.routes {
-		p, err := parse("--route", r)
-		if err != nil {
-			return vo, err
-		}
-		vo.Routes = append(vo.Routes, p.Masked())
-	}
-	for _, r := range o.remoteRoutes {
-		p, err := parse("--remote-route", r)
-		if err != nil {
-			return vo, err
-		}
-		vo.RemoteRoutes = append(vo.RemoteRoutes, p.Masked())
 	}
 	if o.mtu != 0 && (o.mtu < 576 || o.mtu > 65535) {
 		return vo, usageErrorf("vpn: --mtu %d out of range 576…65535", o.mtu)
@@ -230,6 +207,23 @@ func (o *vpnOptions) tunnelOptions() (vpn.Options, error) {
 	vo.NAT, vo.RemoteBridge, vo.LocalBridge, vo.LocalPorts = o.nat, o.remoteBridge, o.localBridge, o.localPorts
 	vo.MTU, vo.Transport, vo.Helper = o.mtu, o.transport, o.helper
 	return vo, nil
+}
+
+// parsePrefixes parses a flag's addresses with their prefix lengths;
+// masked keeps only the network (a route).
+func parsePrefixes(flag string, in []string, masked bool) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range in {
+		p, err := netip.ParsePrefix(s)
+		if err != nil || p.Addr().Is4In6() || p.Addr().Zone() != "" {
+			return nil, usageErrorf("vpn: %s %q: want an address with its prefix length, like 198.19.252.1/30 or 2001:2::1/64", flag, s)
+		}
+		if masked {
+			p = p.Masked()
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }
 
 // advertise lists t for `jumpgate vpn status`; errors only cost the entry.

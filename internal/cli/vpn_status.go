@@ -30,11 +30,8 @@ addresses, bridges, transport, far end and current rates.
 func runVPNStatus(_ context.Context, e *env, args []string) error {
 	fs := pflag.NewFlagSet("vpn status", pflag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "print JSON (an array of tunnels)")
-	if err := parseFlags(e, fs, vpnStatusUsage, args); err != nil {
+	if err := parseNoArgs(e, fs, vpnStatusUsage, args); err != nil {
 		return helpOr(err)
-	}
-	if fs.NArg() > 0 {
-		return usageErrorf("vpn status: unexpected argument %q", fs.Arg(0))
 	}
 	base, err := vpnBase(e, false)
 	if err != nil {

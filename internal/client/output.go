@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/jumpgate/jumpgate/internal/dial"
+	"github.com/jumpgate/jumpgate/internal/shquote"
 	"github.com/jumpgate/jumpgate/internal/sshwire"
 )
 
@@ -30,5 +31,13 @@ func Output(ctx context.Context, conn *dial.Conn, cmd string) ([]byte, error) {
 	case <-ctx.Done():
 		s.Close()
 		return nil, ctx.Err()
+	}
+}
+
+// Shell runs scripts with sh on the far end of conn, as topo's and net's
+// remote discovery want them run.
+func Shell(conn *dial.Conn) func(ctx context.Context, script string) ([]byte, error) {
+	return func(ctx context.Context, script string) ([]byte, error) {
+		return Output(ctx, conn, "sh -c "+shquote.Quote(script))
 	}
 }

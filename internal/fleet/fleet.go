@@ -17,7 +17,6 @@ import (
 
 	"github.com/jumpgate/jumpgate/internal/client"
 	"github.com/jumpgate/jumpgate/internal/dial"
-	"github.com/jumpgate/jumpgate/internal/shquote"
 	"github.com/jumpgate/jumpgate/internal/sshconf"
 	"github.com/jumpgate/jumpgate/internal/sshio"
 	"github.com/jumpgate/jumpgate/internal/sshwire"
@@ -136,9 +135,7 @@ func (f *Fleet) discover(ctx context.Context, target string) (*topo.Topology, er
 		if err != nil {
 			return nil, err
 		}
-		t, err := topo.DiscoverRemote(ctx, func(ctx context.Context, script string) ([]byte, error) {
-			return client.Output(ctx, conn, "sh -c "+shquote.Quote(script))
-		})
+		t, err := topo.DiscoverRemote(ctx, client.Shell(conn))
 		if err != nil && kept && attempt == 0 && ctx.Err() == nil {
 			f.drop(target, conn)
 			continue

@@ -1,8 +1,12 @@
 package fleet
 
 import (
+	"context"
 	"fmt"
+	"slices"
 	"strings"
+
+	"github.com/jumpgate/jumpgate/internal/cfgfile"
 )
 
 // ParseHostsFile parses a list of hosts, one per line ([user@]host, an
@@ -28,4 +32,30 @@ func ParseHostsFile(b []byte) ([]string, error) {
 		}
 	}
 	return hosts, nil
+}
+
+// Targets are the hosts to discover: those named, then those of a hosts
+// file (if any, read within cfgfile's limits), then with configHosts (nil
+// for none) the concrete Host names of ssh_config.
+func Targets(ctx context.Context, named []string, hostsFile string, configHosts func() ([]string, error)) ([]string, error) {
+	targets := slices.Clone(named)
+	if hostsFile != "" {
+		b, err := cfgfile.Read(ctx, hostsFile)
+		if err == nil {
+			var hs []string
+			hs, err = ParseHostsFile(b)
+			targets = append(targets, hs...)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("--hosts-file %s: %w", hostsFile, err)
+		}
+	}
+	if configHosts != nil {
+		hs, err := configHosts()
+		if err != nil {
+			return nil, err
+		}
+		targets = append(targets, hs...)
+	}
+	return targets, nil
 }

@@ -1,6 +1,8 @@
 package fleet
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -50,4 +52,20 @@ func FuzzParseHostsFile(f *testing.F) {
 			seen[h] = true
 		}
 	})
+}
+
+// TestTargets: named hosts first, then the file's, then ssh_config's; a
+// missing file is named in the error.
+func TestTargets(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "hosts")
+	if err := os.WriteFile(file, []byte("h2\n# a comment\nh3\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Targets(t.Context(), []string{"h1"}, file, func() ([]string, error) { return []string{"h4"}, nil })
+	if err != nil || !slices.Equal(got, []string{"h1", "h2", "h3", "h4"}) {
+		t.Errorf("Targets = %q, %v", got, err)
+	}
+	if _, err := Targets(t.Context(), nil, file+".missing", nil); err == nil || !strings.Contains(err.Error(), "--hosts-file "+file+".missing") {
+		t.Errorf("missing file: %v", err)
+	}
 }
