@@ -46,7 +46,7 @@ mv -f "$t" "$1/$2"
 // copying it there first unless it is cached; announce (if not nil) is
 // told about a copy.
 func Install(ctx context.Context, c sshwire.Conn, binary string, announce io.Writer) (string, error) {
-	sha, err := fileSHA256(binary)
+	sha, err := FileSHA256(binary)
 	if err != nil {
 		return "", fmt.Errorf("jumpgate binary: %w", err)
 	}
@@ -61,7 +61,7 @@ func Install(ctx context.Context, c sshwire.Conn, binary string, announce io.Wri
 			info[k] = v
 		}
 	}
-	if info["os"] != "Linux" || !slices.Contains(unameArch(runtime.GOARCH), info["arch"]) {
+	if info["os"] != "Linux" || !slices.Contains(UnameArch(runtime.GOARCH), info["arch"]) {
 		return "", fmt.Errorf("far host is %s/%s; this jumpgate is linux/%s and cannot run there", info["os"], info["arch"], runtime.GOARCH)
 	}
 	if info["cache"] == "" {
@@ -117,7 +117,8 @@ func Output(ctx context.Context, c sshwire.Conn, cmd string, stdin io.Reader) ([
 	return out.Bytes(), nil
 }
 
-func fileSHA256(path string) (string, error) {
+// FileSHA256 is the hex SHA-256 of the file at path: a copy's name.
+func FileSHA256(path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", err
@@ -130,8 +131,8 @@ func fileSHA256(path string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// unameArch maps GOARCH to what uname -m says on Linux.
-func unameArch(goarch string) []string {
+// UnameArch maps GOARCH to what uname -m says on Linux.
+func UnameArch(goarch string) []string {
 	switch goarch {
 	case "amd64":
 		return []string{"x86_64"}

@@ -8,8 +8,6 @@ package vpn
 import (
 	"bufio"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +19,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/jumpgate/jumpgate/internal/remotebin"
 	"github.com/jumpgate/jumpgate/internal/shquote"
 	"github.com/jumpgate/jumpgate/internal/sshwire"
 )
@@ -109,7 +108,7 @@ func Connect(ctx context.Context, c sshwire.Conn, o Options) (_ *Tunnel, err err
 	}
 	sha := ""
 	if o.Transport != TransportNative && o.Helper == "auto" {
-		if sha, err = fileSHA256(o.Binary); err != nil {
+		if sha, err = remotebin.FileSHA256(o.Binary); err != nil {
 			return nil, fmt.Errorf("hash jumpgate binary for peer mode: %w", err)
 		}
 	}
@@ -186,7 +185,7 @@ func (t *Tunnel) Reattach(ctx context.Context, c sshwire.Conn) (err error) {
 	t.client = c
 	sha := ""
 	if t.Transport == TransportPeer && o.Helper == "auto" {
-		if sha, err = fileSHA256(o.Binary); err != nil {
+		if sha, err = remotebin.FileSHA256(o.Binary); err != nil {
 			return fmt.Errorf("hash jumpgate binary for peer mode: %w", err)
 		}
 	}
@@ -310,7 +309,7 @@ func (t *Tunnel) startPeer(ctx context.Context, o Options, fi *farInfo, sha stri
 	case "never":
 		return fmt.Errorf("the far host does not allow tun@openssh.com and --remote-helper is never")
 	case "auto":
-		if fi.os != "Linux" || !slices.Contains(unameArch(runtime.GOARCH), fi.arch) {
+		if fi.os != "Linux" || !slices.Contains(remotebin.UnameArch(runtime.GOARCH), fi.arch) {
 			return fmt.Errorf("far host is %s/%s; this jumpgate is linux/%s and cannot run there as a helper (pass --remote-helper PATH)", fi.os, fi.arch, runtime.GOARCH)
 		}
 		path = fi.cache + "/" + sha
@@ -324,7 +323,7 @@ func (t *Tunnel) startPeer(ctx context.Context, o Options, fi *farInfo, sha stri
 			if o.Announce != nil {
 				fmt.Fprintf(o.Announce, "jumpgate: copying jumpgate (%.1f MB) to the far host as %s for peer mode\n", float64(st.Size())/1e6, path)
 			}
-			if _, err := output(ctx, t.client, shellCommand(uploadScript, "upload", fi.cache, sha), f); err != nil {
+			if _, err := remotebin.Output(ctx, t.client, remotebin.Command(uploadScript, "upload", fi.cache, sha), f); err != nil {
 				return fmt.Errorf("copy helper to far host: %w", err)
 			}
 		}
@@ -406,7 +405,7 @@ func (t *Tunnel) startKeeper(ctx context.Context, o Options) error {
 	}
 	errb := &limitWriter{n: 4096}
 	s.Stderr = errb
-	if err := s.Start(shellCommand(keeperScript, "jumpgate-vpn", args...)); err != nil {
+	if err := s.Start(remotebin.Command(keeperScript, "jumpgate-vpn", args...)); err != nil {
 		return fmt.Errorf("configure far device: %w", err)
 	}
 	line, err := bufio.NewReader(stdout).ReadString('\n')
@@ -492,19 +491,6 @@ func joinPrefixes(ps []netip.Prefix, sep string) string {
 		s[i] = p.String()
 	}
 	return strings.Join(s, sep)
-}
-
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // limitWriter keeps the first n bytes written to it; x/crypto writes a

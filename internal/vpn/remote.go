@@ -11,12 +11,11 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"net/netip"
 	"strconv"
 	"strings"
 
-	"github.com/jumpgate/jumpgate/internal/shquote"
+	"github.com/jumpgate/jumpgate/internal/remotebin"
 	"github.com/jumpgate/jumpgate/internal/sshwire"
 )
 
@@ -86,15 +85,6 @@ echo ready
 cat > /dev/null
 `
 
-// shellCommand quotes argv for the remote user's shell: sh -c SCRIPT NAME ARGS.
-func shellCommand(script, name string, args ...string) string {
-	q := []string{"sh", "-c", shquote.Quote(script), name}
-	for _, a := range args {
-		q = append(q, shquote.Quote(a))
-	}
-	return strings.Join(q, " ")
-}
-
 // farInfo is what the probe found on the far host.
 type farInfo struct {
 	uid       int
@@ -109,7 +99,7 @@ type farInfo struct {
 }
 
 func probe(ctx context.Context, c sshwire.Conn, bridge, sha string) (*farInfo, error) {
-	out, err := output(ctx, c, shellCommand(probeScript, "probe", bridge, sha), nil)
+	out, err := remotebin.Output(ctx, c, remotebin.Command(probeScript, "probe", bridge, sha), nil)
 	if err != nil {
 		return nil, fmt.Errorf("probe far host: %w", err)
 	}
@@ -162,40 +152,4 @@ func (fi *farInfo) freeUnit(prefix string) int {
 			return n
 		}
 	}
-}
-
-// output runs cmd on the far host and returns its stdout; a failure
-// carries its stderr.
-func output(ctx context.Context, c sshwire.Conn, cmd string, stdin io.Reader) ([]byte, error) {
-	s, err := sshwire.NewSession(ctx, c)
-	if err != nil {
-		return nil, err
-	}
-	defer s.Close()
-	stop := context.AfterFunc(ctx, func() { s.Close() })
-	defer stop()
-	var out, errb bytes.Buffer
-	s.Stdout, s.Stderr, s.Stdin = &out, &errb, stdin
-	if err := s.Run(cmd); err != nil {
-		if msg := strings.TrimSpace(errb.String()); msg != "" {
-			return nil, fmt.Errorf("%w: %s", err, msg)
-		}
-		return nil, err
-	}
-	return out.Bytes(), nil
-}
-
-// unameArch maps GOARCH to what uname -m says on Linux.
-func unameArch(goarch string) []string {
-	switch goarch {
-	case "amd64":
-		return []string{"x86_64"}
-	case "arm64":
-		return []string{"aarch64", "arm64"}
-	case "386":
-		return []string{"i386", "i486", "i586", "i686"}
-	case "arm":
-		return []string{"armv6l", "armv7l", "armv8l"}
-	}
-	return []string{goarch}
 }
