@@ -210,17 +210,29 @@ func (ch *channel) reserve(n int) (int, error) {
 	return int(k), nil
 }
 
+// sendData sends one data message. It never waits out a key exchange
+// holding wmu: the reader, which runs the exchange, takes wmu to answer
+// what it reads (window adjusts, replies, CLOSE), and would wait for us.
 func (ch *channel) sendData(ext bool, data []byte) error {
 	c := ch.conn
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	if ch.sentEOF || ch.sentClose {
-		return io.EOF
+	for {
+		c.wmu.Lock()
+		if ch.sentEOF || ch.sentClose {
+			c.wmu.Unlock()
+			return io.EOF
+		}
+		b := appendDataHeader(c.wbuf[:0], ch.remote, ext, len(data))
+		b = append(b, data...)
+		c.wbuf = b
+		err := c.pc.writeData(b)
+		c.wmu.Unlock()
+		if err != errKexPending {
+			return err
+		}
+		if err := c.pc.waitKexDone(); err != nil {
+			return err
+		}
 	}
-	b := appendDataHeader(c.wbuf[:0], ch.remote, ext, len(data))
-	b = append(b, data...)
-	c.wbuf = b
-	return c.pc.writePacket(b)
 }
 
 // sendMsg sends a message for the channel unless it is closed.

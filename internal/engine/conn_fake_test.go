@@ -65,8 +65,10 @@ func (m *memTransport) writePacket(p []byte) error {
 	}
 }
 
-func (m *memTransport) sessionID() []byte { return m.sid }
-func (m *memTransport) authenticated()    { m.authOnce.Do(func() { close(m.authed) }) }
+func (m *memTransport) writeData(p []byte) error { return m.writePacket(p) }
+func (m *memTransport) waitKexDone() error       { return nil }
+func (m *memTransport) sessionID() []byte        { return m.sid }
+func (m *memTransport) authenticated()           { m.authOnce.Do(func() { close(m.authed) }) }
 func (m *memTransport) algorithms() sshwire.Algorithms {
 	return sshwire.Algorithms{KeyExchange: "none"}
 }

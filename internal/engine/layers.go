@@ -25,6 +25,11 @@ type packetConn interface {
 	readPacket() ([]byte, error)
 	// writePacket sends one message; p may be reused once it returns.
 	writePacket(p []byte) error
+	// writeData sends a channel data message, or returns errKexPending
+	// while a key exchange is under way instead of waiting it out;
+	// waitKexDone waits until none is.
+	writeData(p []byte) error
+	waitKexDone() error
 	// sessionID is the exchange hash of the first key exchange.
 	sessionID() []byte
 	// authenticated tells the transport that user authentication

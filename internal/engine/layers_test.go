@@ -127,3 +127,56 @@ func TestWindowGivenBackEarly(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// TestRekeyWhileDataFlowsBothWays: a writer waiting out a key exchange
+// must not hold the lock the reader needs to answer data that was in
+// flight (a window adjust): the reader runs the exchange, and both would
+// wait for ever. Echo 16 MiB with a re-exchange every 256 KiB.
+func TestRekeyWhileDataFlowsBothWays(t *testing.T) {
+	t.Parallel()
+	hk, user := newEd25519(t), newEd25519(t)
+	cn, sn := net.Pipe()
+	go func() {
+		sc, err := Server(sn, &sshwire.ServerConfig{HostKeys: []ssh.Signer{hk},
+			PublicKeyCallback: func(sshwire.ConnMetadata, ssh.PublicKey) (*sshwire.Permissions, error) { return nil, nil }})
+		if err != nil {
+			return
+		}
+		go sshwire.DiscardRequests(sc.GlobalRequests())
+		for nc := range sc.HandleChannelOpen("") {
+			ch, reqs, _ := nc.Accept()
+			go sshwire.DiscardRequests(reqs)
+			go func() { io.Copy(ch, ch); ch.CloseWrite() }()
+		}
+	}()
+	c, err := Client(cn, "pipe", &sshwire.ClientConfig{User: "me", Auth: []sshwire.AuthMethod{sshwire.Signers(user)},
+		HostKeyCallback: func(string, net.Addr, ssh.PublicKey) error { return nil }, RekeyLimit: 256 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ch, reqs, err := c.OpenChannel(context.Background(), "echo", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go sshwire.DiscardRequests(reqs)
+	msg := bytes.Repeat([]byte("jumpgate"), 2<<20)
+	go func() { ch.Write(msg); ch.CloseWrite() }()
+	got := make(chan []byte, 1)
+	go func() { b, _ := io.ReadAll(ch); got <- b }()
+	select {
+	case b := <-got:
+		if !bytes.Equal(b, msg) {
+			t.Fatalf("echoed %d bytes of %d, or changed", len(b), len(msg))
+		}
+		pc := c.(*conn).pc.(*transport)
+		pc.mu.Lock()
+		n := pc.kexCount
+		pc.mu.Unlock()
+		if n < 32 {
+			t.Errorf("%d key exchanges for 32 MiB at 256 KiB each", n)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("echo stalled: a writer held the reader's lock through a key exchange")
+	}
+}

@@ -361,7 +361,21 @@ func (t *transport) rekeyDue(n, pkts uint64) bool {
 	return t.cfg.rekeyInterval > 0 && time.Since(last) >= t.cfg.rekeyInterval
 }
 
-func (t *transport) writePacket(p []byte) error {
+// errKexPending is writeData's answer while a key exchange is under way.
+var errKexPending = errors.New("ssh: key exchange under way")
+
+func (t *transport) writePacket(p []byte) error { return t.write(p, true) }
+
+// writeData is writePacket for channel data that does not wait out a key
+// exchange: it returns errKexPending, so that the caller can let go of its
+// own locks first (the reader finishes the exchange, and answers what it
+// reads meanwhile under those locks), then waitKexDone and try again.
+func (t *transport) writeData(p []byte) error { return t.write(p, false) }
+
+// waitKexDone waits until no key exchange is under way.
+func (t *transport) waitKexDone() error { return t.waitKex(true) }
+
+func (t *transport) write(p []byte, wait bool) error {
 	if len(p) == 0 {
 		return errors.New("ssh: empty message")
 	}
@@ -383,6 +397,9 @@ func (t *transport) writePacket(p []byte) error {
 				return nil
 			}
 			t.wmu.Unlock()
+			if !wait {
+				return errKexPending
+			}
 			if err := t.waitKex(true); err != nil {
 				return err
 			}
