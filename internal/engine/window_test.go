@@ -44,6 +44,9 @@ func delay(m *memTransport, d time.Duration) *delayedTransport {
 	return w
 }
 
+// writeData is delayed as every other message, keeping their order.
+func (w *delayedTransport) writeData(p []byte) error { return w.writePacket(p) }
+
 func (w *delayedTransport) writePacket(p []byte) error {
 	select {
 	case w.q <- delayedPacket{append([]byte(nil), p...), time.Now().Add(w.d)}:
