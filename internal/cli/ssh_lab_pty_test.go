@@ -32,6 +32,9 @@ type ptyRun struct {
 	out    lockedBuffer
 	exited chan struct{}
 	err    error
+	// before are the terminal's modes before jumpgate started: read
+	// after, a client that sets raw mode at once had already changed them.
+	before *unix.Termios
 }
 
 // startPTY starts `jumpgate ssh args…` on the laptop with a new pty as
@@ -50,6 +53,7 @@ func (s *sshLab) startPTY(t *testing.T, o labRun, args ...string) *ptyRun {
 	p.cmd = s.command(ctx, o, args...)
 	p.cmd.Stdin, p.cmd.Stdout, p.cmd.Stderr = tty, tty, tty
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	p.before = p.termios()
 	if err := p.cmd.Start(); err != nil {
 		cancel()
 		t.Fatalf("start %v: %v", p.cmd.Args, err)
@@ -142,7 +146,7 @@ func (s *sshLab) testPTY(t *testing.T) {
 	t.Run("-t with a command", func(t *testing.T) {
 		t.Parallel()
 		p := s.startPTY(t, labRun{}, "-F", cfg, "-t", "vm1", "tty")
-		before := p.termios()
+		before := p.before
 		code := p.wait()
 		out := p.out.String()
 		// "\r\r\n": ssh(1) writes "\r\n" once the terminal is back in
@@ -157,7 +161,7 @@ func (s *sshLab) testPTY(t *testing.T) {
 	t.Run("interactive shell", func(t *testing.T) {
 		t.Parallel()
 		p := s.startPTY(t, labRun{}, "-F", cfg, "hyper1")
-		before := p.termios()
+		before := p.before
 		p.expect("hyper1", 1) // the prompt
 		p.send("echo hi; exit 3\r")
 		code := p.wait()
@@ -172,7 +176,7 @@ func (s *sshLab) testPTY(t *testing.T) {
 	t.Run("~. disconnects", func(t *testing.T) {
 		t.Parallel()
 		p := s.startPTY(t, labRun{}, "-F", cfg, "-t", "hyper1", "echo READY; exec sleep 30")
-		before := p.termios()
+		before := p.before
 		p.expect("READY\r\n", 1)
 		// Raw while the session runs: the test can see a mode change.
 		if during := p.termios(); during.Lflag&(unix.ICANON|unix.ECHO) != 0 {
