@@ -67,6 +67,12 @@ func hostKeysServer(t *testing.T, conn sshwire.Conn, list []ssh.PublicKey, holds
 	if _, _, err := conn.SendRequest(context.Background(), reqHostKeys, false, payload); err != nil {
 		t.Fatal(err)
 	}
+	// Requests are served in order, the update inline: once a later
+	// request is answered, the update is done (it wants no reply itself,
+	// and the session could otherwise end before it arrived).
+	if _, _, err := conn.SendRequest(context.Background(), "keepalive@openssh.com", true, nil); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestUpdateHostKeys: the server's new key, once proven, is added for
