@@ -134,18 +134,21 @@ func (c *Conn) session(ctx context.Context, nch sshwire.NewChannel) {
 }
 
 // hangup ends a command whose channel went away: SIGHUP, then SIGKILL,
-// then close our ends of its pipes so nothing waits on it.
+// then close our ends of its pipes so nothing waits on it. The signals go
+// to its process group (it leads a session of its own): a child that
+// ignores SIGHUP, as everything started under nohup does, would otherwise
+// keep the terminal open after the shell is gone.
 func (s *session) hangup(done chan struct{}) {
 	s.mu.Lock()
 	p := s.cmd.Process
 	s.mu.Unlock()
-	p.Signal(syscall.SIGHUP)
+	syscall.Kill(-p.Pid, syscall.SIGHUP)
 	select {
 	case <-done:
 		return
 	case <-time.After(hangupGrace):
 	}
-	p.Kill()
+	syscall.Kill(-p.Pid, syscall.SIGKILL)
 	s.mu.Lock()
 	for _, c := range s.closers {
 		c.Close()

@@ -328,3 +328,45 @@ func TestRestrictions(t *testing.T) {
 		}
 	})
 }
+
+// TestHangupEndsWhatIgnoresSIGHUP: a client that goes away ends its
+// command's whole process group, even children that ignore SIGHUP (all of
+// them, when the server was started under nohup): with a pty, one left
+// running holds the terminal open and the session never ends.
+func TestHangupEndsWhatIgnoresSIGHUP(t *testing.T) {
+	t.Parallel()
+	key := newKey(t, t.TempDir())
+	ts := startServer(t, key.authLine(""), nil)
+	c := ts.mustDial(t, key.signer)
+	s, err := sshwire.NewSession(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RequestPty("vt100", 24, 80, nil); err != nil {
+		t.Fatal(err)
+	}
+	stdout, _ := s.StdoutPipe()
+	if err := s.Start(`trap '' HUP; sleep 60 & echo $!; wait`); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pid int
+	if _, err := fmt.Sscan(strings.TrimSpace(line), &pid); err != nil || pid <= 0 {
+		t.Fatalf("child pid %q: %v", line, err)
+	}
+	c.Close()
+	deadline := time.Now().Add(hangupGrace + 5*time.Second)
+	for {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil || strings.Contains(string(b), ") Z ") {
+			return // gone, or a zombie nobody waits for any more
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("child %d that ignores SIGHUP still runs %v after its client left", pid, hangupGrace+5*time.Second)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
