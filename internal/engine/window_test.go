@@ -190,7 +190,7 @@ func TestWindowSlowReader(t *testing.T) {
 func TestWindowBudget(t *testing.T) {
 	t.Parallel()
 	const budget = 6 << 20
-	c, _ := delayedConns(t, 100*time.Millisecond, sshwire.WindowLimits{Budget: budget})
+	c, _ := delayedConns(t, 100*time.Millisecond, sshwire.WindowLimits{Max: 64 << 20, Budget: budget})
 	chans := []*channel{download(t, c, 768), download(t, c, 768)}
 	var wg sync.WaitGroup
 	stop, sampled := make(chan struct{}), make(chan struct{})
