@@ -80,10 +80,17 @@ func Install(ctx context.Context, c sshwire.Conn, binary string, announce io.Wri
 		st, _ := f.Stat()
 		fmt.Fprintf(announce, "jumpgate: copying jumpgate (%.1f MB) to the far host as %s\n", float64(st.Size())/1e6, path)
 	}
-	if _, err := Output(ctx, c, Command(uploadScript, "upload", info["cache"], sha), f); err != nil {
+	if err := Upload(ctx, c, info["cache"], sha, f); err != nil {
 		return "", fmt.Errorf("copy jumpgate to far host: %w", err)
 	}
 	return path, nil
+}
+
+// Upload copies r to cache/sha on the far host, checked against sha and
+// renamed into place only whole.
+func Upload(ctx context.Context, c sshwire.Conn, cache, sha string, r io.Reader) error {
+	_, err := Output(ctx, c, Command(uploadScript, "upload", cache, sha), r)
+	return err
 }
 
 // Command quotes a script and its arguments for the far user's shell:

@@ -323,7 +323,7 @@ func (t *Tunnel) startPeer(ctx context.Context, o Options, fi *farInfo, sha stri
 			if o.Announce != nil {
 				fmt.Fprintf(o.Announce, "jumpgate: copying jumpgate (%.1f MB) to the far host as %s for peer mode\n", float64(st.Size())/1e6, path)
 			}
-			if _, err := remotebin.Output(ctx, t.client, remotebin.Command(uploadScript, "upload", fi.cache, sha), f); err != nil {
+			if err := remotebin.Upload(ctx, t.client, fi.cache, sha, f); err != nil {
 				return fmt.Errorf("copy helper to far host: %w", err)
 			}
 		}

@@ -40,18 +40,6 @@ echo "cache=$d"
 if [ -n "$sha" ] && [ -x "$d/$sha" ]; then echo "helper=$(sha256sum < "$d/$sha" | cut -d' ' -f1)"; fi
 `
 
-const uploadScript = `set -e
-umask 077
-mkdir -p "$1"
-t="$1/.$2.$$"
-trap 'rm -f "$t"' EXIT
-cat > "$t"
-h=$(sha256sum < "$t" | cut -d' ' -f1)
-if [ "$h" != "$2" ]; then echo "copied helper has sha256 $h, want $2" >&2; exit 1; fi
-chmod 700 "$t"
-mv -f "$t" "$1/$2"
-`
-
 // keeperScript configures the tun or tap device $1 made by the server for
 // a native tunnel ($3: its addresses, space-separated; a tap joins bridge
 // $6), says "ready", and on EOF,
