@@ -75,7 +75,7 @@ func dialWith(t *testing.T, path string, exts ...Extension) *Client {
 }
 
 // runSession runs command through c and returns how it ended and when.
-func runSession(t *testing.T, c *Client, command string, opened func()) (int, error, time.Duration) {
+func runSession(t *testing.T, c *Client, command string, opened func()) (int, time.Duration, error) {
 	t.Helper()
 	out, _ := outPipe(t)
 	errw, _ := outPipe(t)
@@ -86,7 +86,7 @@ func runSession(t *testing.T, c *Client, command string, opened func()) (int, er
 				opened()
 			}
 		}})
-	return st, err, time.Since(start)
+	return st, time.Since(start), err
 }
 
 // The client's ServerAliveInterval through our master: answered probes
@@ -98,15 +98,16 @@ func TestClientKeepAliveThroughMaster(t *testing.T) {
 		t.Parallel()
 		tm, f := startFreezableMaster(t, nil)
 		c := dialWith(t, tm.path, Extension{Name: ExtKeepAlive})
-		if !c.KeepAlive(20*time.Millisecond, 2) {
+		// Slow answers (a loaded machine) must not time out: 1 s.
+		if !c.KeepAlive(100*time.Millisecond, 10) {
 			t.Fatal("our master does not offer " + ExtKeepAlive)
 		}
-		st, err, _ := runSession(t, c, "sleep 0.5; exit 4", nil)
+		st, _, err := runSession(t, c, "sleep 0.6; exit 4", nil)
 		if st != 4 || err != nil {
 			t.Fatalf("session: %d, %v; want 4", st, err)
 		}
-		if n := f.sent.Load(); n < 3 {
-			t.Errorf("%d keepalives reached the server in 0.5 s at 20 ms", n)
+		if n := f.sent.Load(); n < 2 {
+			t.Errorf("%d keepalives reached the server in 0.6 s at 100 ms", n)
 		}
 	})
 	t.Run("unanswered", func(t *testing.T) {
@@ -114,7 +115,7 @@ func TestClientKeepAliveThroughMaster(t *testing.T) {
 		tm, f := startFreezableMaster(t, nil)
 		c := dialWith(t, tm.path, Extension{Name: ExtKeepAlive})
 		c.KeepAlive(50*time.Millisecond, 3)
-		st, err, took := runSession(t, c, "sleep 30", func() { f.frozen.Store(true) })
+		st, took, err := runSession(t, c, "sleep 30", func() { f.frozen.Store(true) })
 		if st != 255 || !errors.Is(err, ErrServerTimeout) || took > 10*time.Second {
 			t.Fatalf("session: %d, %v after %v; want 255, %v", st, err, took, ErrServerTimeout)
 		}
@@ -169,7 +170,7 @@ func TestClientKeepAliveWithoutExtension(t *testing.T) {
 	if c.KeepAlive(10*time.Millisecond, 1) {
 		t.Fatal("KeepAlive on a master that does not offer it")
 	}
-	st, err, _ := runSession(t, c, "true", nil)
+	st, _, err := runSession(t, c, "true", nil)
 	if st != 0 || err != nil {
 		t.Fatalf("session: %d, %v", st, err)
 	}
@@ -231,7 +232,8 @@ func TestMasterKeepAliveEndsSessions(t *testing.T) {
 	t.Parallel()
 	tm, f := startFreezableMaster(t, func(cfg *Config, f *freezable) {
 		cfg.KeepAlive = func(ctx context.Context) error {
-			return dial.AliveCheck(ctx, f, "198.18.0.2", 50*time.Millisecond, 2, nil)
+			// 1 s for answers before the freeze, on a loaded machine.
+			return dial.AliveCheck(ctx, f, "198.18.0.2", 100*time.Millisecond, 10, nil)
 		}
 	})
 	ours := dialWith(t, tm.path, Extension{Name: ExtKeepAlive})
@@ -243,10 +245,10 @@ func TestMasterKeepAliveEndsSessions(t *testing.T) {
 	}
 	results := make(chan result, 1)
 	go func() {
-		st, err, _ := runSession(t, theirs, "sleep 30", func() { close(theirsOpened) })
+		st, _, err := runSession(t, theirs, "sleep 30", func() { close(theirsOpened) })
 		results <- result{st, err}
 	}()
-	st, err, took := runSession(t, ours, "sleep 30", func() {
+	st, took, err := runSession(t, ours, "sleep 30", func() {
 		<-theirsOpened
 		f.frozen.Store(true)
 	})
@@ -255,7 +257,9 @@ func TestMasterKeepAliveEndsSessions(t *testing.T) {
 	if st != 255 || !errors.As(err, &le) || le.Reason != want || took > 10*time.Second {
 		t.Errorf("session of ours: %d, %v after %v; want 255 and %q", st, err, took, want)
 	}
-	if r := <-results; r.st != 255 || r.err != nil {
+	// As from OpenSSH's master, with or without an exit status first
+	// (the session's end and the master's races).
+	if r := <-results; r.st != 255 || (r.err != nil && !errors.Is(r.err, ErrNoExitStatus)) {
 		t.Errorf("session of a client without %s: %d, %v; want 255", ExtKeepAlive, r.st, r.err)
 	}
 	done, err := tm.exited(10 * time.Second)
