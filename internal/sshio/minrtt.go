@@ -11,9 +11,19 @@ import (
 // timed inside SSH alone, a round trip on a short path whose buffers hold
 // the whole window reads as the time to drain them, and the window grew
 // where nothing was gained.
+//
+// A wrapper that adds nothing to the path shows what it wraps with
+// NetConn, as crypto/tls's Conn does.
 func MinRTT(c net.Conn) time.Duration {
-	if r, ok := c.(interface{ MinRTT() time.Duration }); ok {
-		return r.MinRTT()
+	for range 8 {
+		switch w := c.(type) {
+		case interface{ MinRTT() time.Duration }:
+			return w.MinRTT()
+		case interface{ NetConn() net.Conn }:
+			c = w.NetConn()
+		default:
+			return tcpMinRTT(c)
+		}
 	}
-	return tcpMinRTT(c)
+	return 0
 }

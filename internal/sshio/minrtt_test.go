@@ -50,6 +50,9 @@ func TestMinRTT(t *testing.T) {
 	if rtt <= 0 || rtt > time.Second {
 		t.Errorf("loopback TCP: min RTT %v, want above 0 and far below a second", rtt)
 	}
+	if got := MinRTT(wrapped{c}); got <= 0 || got > time.Second {
+		t.Errorf("through a wrapper with NetConn: %v, want what TCP tells (%v)", got, rtt)
+	}
 	p := NewPipelined(c)
 	defer p.Close()
 	if got := MinRTT(p); got <= 0 || got > time.Second {
@@ -62,3 +65,8 @@ func TestMinRTT(t *testing.T) {
 		t.Errorf("net.Pipe: %v, want 0 (unknown)", got)
 	}
 }
+
+// wrapped adds nothing to the path, and says so.
+type wrapped struct{ net.Conn }
+
+func (w wrapped) NetConn() net.Conn { return w.Conn }
