@@ -111,7 +111,7 @@ func runFwFleet(ctx context.Context, e *env, sub string, f *fwFlags, named []str
 	if f.policy != "" {
 		return usageErrorf("fw %s: --policy names one namespace's ports, not a fleet's", sub).hint("drop --policy to derive each host's, or run jumpgate fw on the host")
 	}
-	fl, targets, err := f.fleet(ctx, e, "fw "+sub, f.netns, named)
+	fl, targets, err := f.fleet(ctx, e, "fw "+sub, fw.FleetNetns(f.netns), named)
 	if err != nil {
 		return err
 	}

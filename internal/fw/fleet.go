@@ -68,6 +68,23 @@ func PlanFleet(f *topo.Fleet, nsID string) []HostPlan {
 	return plans
 }
 
+// FleetNetns is the namespace pattern a fleet's discovery keeps
+// ([topo.KeepNamespaces]) to plan namespace nsID on every host: the
+// host's own and nsID, no other (a lab's hosts may see each other's).
+func FleetNetns(nsID string) string {
+	if nsID == "" {
+		return "/" // names no namespace: the root one only
+	}
+	var b strings.Builder
+	for _, r := range nsID {
+		if strings.ContainsRune(`*?[\`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
 // bridgeKey names a bridge of a fleet; portKey a device.
 type bridgeKey struct {
 	host       int

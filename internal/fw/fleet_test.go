@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/netip"
 	"os"
+	"path"
 	"slices"
 	"testing"
 
@@ -137,5 +138,18 @@ func TestPlanFleetLooseEnds(t *testing.T) {
 	}
 	if !slices.ContainsFunc(p.Warnings, func(w string) bool { return bytes.Contains([]byte(w), []byte("no discovered host's bridge")) }) {
 		t.Errorf("warnings %q do not say the far end is unknown", p.Warnings)
+	}
+}
+
+func TestFleetNetns(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{"", "vm1", "a*b?[c]\\d"} {
+		pat := FleetNetns(name)
+		for _, other := range []string{"vm1", "vm2", "a*b?[c]\\d", "axb?[c]\\d"} {
+			got, err := path.Match(pat, other)
+			if want := other == name; err != nil || got != want {
+				t.Errorf("FleetNetns(%q) = %q matches %q: %v, %v; want %v", name, pat, other, got, err, want)
+			}
+		}
 	}
 }
