@@ -77,6 +77,11 @@ func (ch *channel) MaxMessage() int {
 	return int(min(uint32(ch.conn.maxData), ch.maxPacket))
 }
 
+// MinRTT is the smallest round trip of the path under the channel's
+// connection (sshio.MinRTT): a connection carried over the channel grows
+// its windows by it.
+func (ch *channel) MinRTT() time.Duration { return ch.conn.pc.minRTT() }
+
 func (ch *channel) Write(p []byte) (int, error) { return ch.write(p, false) }
 
 // Stderr is the channel's extended data of type SSH_EXTENDED_DATA_STDERR.
