@@ -409,7 +409,7 @@ func TestSinkPackets(t *testing.T) {
 	const before, total = 3, 200 // 200 packets of 32 KiB: 3 windows
 	packet := func(i int) []byte { return bytes.Repeat([]byte{byte(i)}, 32<<10-i) }
 	for i := range before {
-		if _, err := sch.Write(packet(i)); err != nil {
+		if err := sch.(sshwire.PacketWriter).WritePacket(packet(i)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -430,7 +430,7 @@ func TestSinkPackets(t *testing.T) {
 	})
 	go func() {
 		for i := before; i < total; i++ {
-			if _, err := sch.Write(packet(i)); err != nil {
+			if err := sch.(sshwire.PacketWriter).WritePacket(packet(i)); err != nil {
 				t.Error(err)
 				return
 			}

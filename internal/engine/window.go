@@ -14,7 +14,8 @@ package engine
 // The probe is only a round trip when the sender waited for the adjust;
 // on a short path whose buffers hold the whole window it times their
 // draining instead. So the path's own smallest round trip, as TCP below
-// measured it (sshio.MinRTT), bounds it where known (growLocked).
+// measured it (sshio.MinRTT), bounds it, and without one (a ProxyCommand's
+// pipe) the window stays (growLocked).
 //
 // A reader that drains more than half the window per round trip is held
 // back by the window, not by itself: the window doubles, up to the
@@ -114,10 +115,13 @@ func (ch *channel) growLocked(now time.Time) uint32 {
 	// round trip holds is counted over the path's where TCP knows it
 	// shorter: the probe then timed buffers draining, not the path, and a
 	// rate over a shorter time catches bursts out of those buffers.
-	rtt := t.minRTT
-	if path := ch.conn.pc.minRTT(); path > 0 && path < rtt {
-		rtt = path
+	// Without a path below that TCP measured (a ProxyCommand's pipe),
+	// the probe alone is no round trip to trust: no growth.
+	path := ch.conn.pc.minRTT()
+	if path == 0 {
+		return 0
 	}
+	rtt := min(t.minRTT, path)
 	elapsed := now.Sub(t.since)
 	if t.minRTT == 0 || t.since.IsZero() || elapsed < t.minRTT {
 		if t.since.IsZero() {

@@ -60,7 +60,7 @@ func (w *delayedTransport) writePacket(p []byte) error {
 // path of round trip rtt and returns both connections.
 func delayedConns(t *testing.T, rtt time.Duration, limits sshwire.WindowLimits) (*conn, sshwire.ServerConn) {
 	t.Helper()
-	return pathConns(t, rtt, 0, limits)
+	return pathConns(t, rtt, rtt, limits)
 }
 
 // pathConns is delayedConns whose transports report tcpRTT as the path's
@@ -182,14 +182,26 @@ func TestWindowGrows(t *testing.T) {
 	}
 }
 
-// TestWindowShortPath: where the path's round trip is short, a fast
-// reader is not held back by the window, however long the buffers along
-// the way take to drain: it stays at 2 MiB.
+// TestWindowShortPath: where the path's round trip is short (10µs,
+// loopback's), a fast reader is not held back by the window, however long
+// the buffers along the way take to drain: it stays at 2 MiB. (The pipe
+// here moves gigabytes a second: at 100µs its bandwidth-delay product
+// would be a window's.)
 func TestWindowShortPath(t *testing.T) {
 	t.Parallel()
-	c, _ := pathConns(t, 0, 100*time.Microsecond, sshwire.WindowLimits{Max: 64 << 20})
+	c, _ := pathConns(t, 0, 10*time.Microsecond, sshwire.WindowLimits{Max: 64 << 20})
 	if largest := drain(t, download(t, c, 768), 768, 0); largest != initialWindow {
-		t.Errorf("window grew to %d MiB on a path of 100µs", largest>>20)
+		t.Errorf("window grew to %d MiB on a path of 10µs", largest>>20)
+	}
+}
+
+// TestWindowUnknownPath: where no TCP below tells the path's round trip
+// (a ProxyCommand's pipe), the window stays, however long the round trip.
+func TestWindowUnknownPath(t *testing.T) {
+	t.Parallel()
+	c, _ := pathConns(t, 100*time.Millisecond, 0, sshwire.WindowLimits{Max: 64 << 20})
+	if largest := drain(t, download(t, c, 192), 192, 0); largest != initialWindow {
+		t.Errorf("window grew to %d MiB with no round trip known", largest>>20)
 	}
 }
 
