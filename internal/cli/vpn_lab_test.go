@@ -12,6 +12,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -536,10 +537,18 @@ func TestVPNLab(t *testing.T) {
 	})
 
 	t.Run("ipv6 l2 native and peer", func(t *testing.T) {
-		v.hostOutput(t, "lan1", "ip", "addr", "add", "2001:2:3::11/64", "dev", "eth0", "nodad")
-		t.Cleanup(func() {
-			v.l.Command(context.Background(), "lan1", "ip", "addr", "del", "2001:2:3::11/64", "dev", "eth0").Run()
-		})
+		// 2001:2:4::/64 is the prefix lan1 advertises as a router.
+		for _, a := range []string{"2001:2:3::11/64", "2001:2:4::11/64"} {
+			v.hostOutput(t, "lan1", "ip", "addr", "add", a, "dev", "eth0", "nodad")
+			t.Cleanup(func() {
+				v.l.Command(context.Background(), "lan1", "ip", "addr", "del", a, "dev", "eth0").Run()
+			})
+		}
+		raPrefix := netip.MustParsePrefix("2001:2:4::/64")
+		lan1MAC := regexp.MustCompile(`link/ether (\S+)`).FindStringSubmatch(v.hostOutput(t, "lan1", "ip", "-o", "link", "show", "eth0"))
+		if lan1MAC == nil {
+			t.Fatal("lan1's eth0 has no MAC address")
+		}
 		v.startOn(t, "lan1", "iperf3", "-s")
 		lan1LL := regexp.MustCompile(`inet6 (fe80::\S+)/64`).FindStringSubmatch(v.hostOutput(t, "lan1", "ip", "-6", "-o", "addr", "show", "dev", "eth0", "scope", "link"))
 		if lan1LL == nil {
@@ -566,6 +575,23 @@ func TestVPNLab(t *testing.T) {
 			if mbit := v.iperf(t, "2001:2:3::11"); mbit <= 0 {
 				t.Errorf("TCP over IPv6 through %s: %.0f Mbit/s", tc.transport, mbit)
 			}
+			// Router advertisements from the far segment reach the
+			// laptop's bridge, which (accepting them as a host would)
+			// takes an address in the prefix and lan1 as a router
+			// neighbour; the bridge goes with the tunnel, and its
+			// settings and addresses with it.
+			v.hostOutput(t, "laptop", "sh", "-c",
+				"echo 2 >/proc/sys/net/ipv6/conf/virtual/accept_ra && echo 1 >/proc/sys/net/ipv6/conf/virtual/autoconf")
+			stopRA := v.advertise(t, "lan1", "eth0", raPrefix)
+			slaac := v.waitSLAAC(t, "laptop", "virtual", raPrefix)
+			if out := v.hostOutput(t, "laptop", "ip", "-6", "neigh", "show", "dev", "virtual", lan1LL[1]); !strings.Contains(out, "lladdr "+lan1MAC[1]+" router") {
+				t.Errorf("lan1 (%s, %s) is no router neighbour of the laptop's bridge: %q", lan1LL[1], lan1MAC[1], out)
+			}
+			v.ping(t, "laptop", "2001:2:4::11", "-I", slaac)
+			if out := v.hostOutput(t, "laptop", "ip", "-6", "route", "show", "default"); out != "" {
+				t.Errorf("a default route from an advertisement with router lifetime 0: %q", out)
+			}
+			stopRA()
 			p.stop(t, syscall.SIGINT)
 			check(t)
 		}
