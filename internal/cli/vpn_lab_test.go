@@ -40,6 +40,9 @@ type vpnLab struct {
 	// runtimeDir is the laptop's XDG_RUNTIME_DIR, where tunnels advertise
 	// themselves for vpn status.
 	runtimeDir string
+	// stockSSHD is the pid of hyper1's sshd with PermitTunnel no (peer
+	// mode's far end).
+	stockSSHD int
 }
 
 func newVPNLab(t testing.TB) *vpnLab {
@@ -65,7 +68,7 @@ func newVPNLab(t testing.TB) *vpnLab {
 	if err := os.WriteFile(stockConf, []byte(stock), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	v.start(t, "/usr/sbin/sshd", "-D", "-e", "-f", stockConf)
+	v.stockSSHD = v.startPID(t, "hyper1", "/usr/sbin/sshd", "-D", "-e", "-f", stockConf)
 	serve := []string{v.bin, "serve", "--host-key", filepath.Join(dir, "ssh_host_ed25519_key"),
 		"--authorized-keys", filepath.Join(v.l.Dir(), "authorized_keys")}
 	v.start(t, append(serve, "--permit-tunnel", "--listen", "0.0.0.0:2223")...)
@@ -84,7 +87,10 @@ var xsshEngine = []string{"JUMPGATE_DEBUG_ENGINE=xssh"}
 func (v *vpnLab) start(t testing.TB, argv ...string) { v.startOn(t, "hyper1", argv...) }
 
 // startOn runs a server on host until the test ends.
-func (v *vpnLab) startOn(t testing.TB, host string, argv ...string) {
+func (v *vpnLab) startOn(t testing.TB, host string, argv ...string) { v.startPID(t, host, argv...) }
+
+// startPID is startOn returning the server's pid (nsenter execs it).
+func (v *vpnLab) startPID(t testing.TB, host string, argv ...string) int {
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := v.l.Command(ctx, host, argv...)
 	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
@@ -94,6 +100,7 @@ func (v *vpnLab) startOn(t testing.TB, host string, argv ...string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cancel(); cmd.Wait() })
+	return cmd.Process.Pid
 }
 
 // waitPort waits until host reaches addr over TCP.
