@@ -11,12 +11,10 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/jumpgate/jumpgate/internal/cfgfile"
 	"github.com/jumpgate/jumpgate/internal/fw"
-	"github.com/jumpgate/jumpgate/internal/topo"
 )
 
-const fwUsage = `Usage: jumpgate fw COMMAND [FLAGS]
+const fwUsage = `Usage: jumpgate fw COMMAND [FLAGS] [HOST...]
 
 Anti-spoofing firewall rules for Linux bridges (nftables, table bridge jumpgate):
 guests may send only from the MAC and IP addresses bound to their port, and
@@ -28,13 +26,18 @@ Commands:
   flush  remove our table, and nothing else
 
 Without --policy, the policy is derived from the live topology: every guest
-port is bound to the stations seen behind it. See docs/fw-policy.md.
+port is bound to the stations seen behind it. With HOSTs (or --all,
+--hosts-file), each host's policy is derived from the fleet's joined
+topology and its rules planned, applied (nft -f - over SSH) or flushed
+there; exit status 1 if a host failed, 255 if none was reached. See
+docs/fw-policy.md.
 `
 
 // fwFlags are the flags of plan and apply.
 type fwFlags struct {
 	policy, netns string
 	printPolicy   bool
+	fleetFlags
 }
 
 func runFw(ctx context.Context, e *env, args []string) error {
@@ -60,11 +63,12 @@ func runFw(ctx context.Context, e *env, args []string) error {
 	if sub == "plan" {
 		flags.BoolVar(&f.printPolicy, "print-policy", false, "print the policy instead of the rules")
 	}
-	if err := parseFlags(e, flags, "Usage: jumpgate fw "+sub+" [FLAGS]", rest); err != nil {
+	f.fleetFlags.add(flags, "the hosts")
+	if err := parseFlags(e, flags, "Usage: jumpgate fw "+sub+" [FLAGS] [HOST...]", rest); err != nil {
 		return helpOr(err)
 	}
-	if flags.NArg() > 0 {
-		return usageErrorf("fw %s: unexpected argument %q", sub, flags.Arg(0)).hint("give the policy with --policy FILE")
+	if flags.NArg() > 0 || f.all || f.hostsFile != "" {
+		return runFwFleet(ctx, e, sub, &f, flags.Args())
 	}
 	target := fw.Target{}
 	if f.netns != "" {
@@ -75,11 +79,7 @@ func runFw(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return fwErr(err)
 		}
-		if had {
-			fmt.Fprintf(e.io.ErrOut, "removed table bridge %s\n", fw.TableName)
-		} else {
-			fmt.Fprintf(e.io.ErrOut, "no table bridge %s: nothing to remove\n", fw.TableName)
-		}
+		fmt.Fprintln(e.io.ErrOut, fw.FlushNote(had))
 		return nil
 	}
 	p, err := fwPolicy(ctx, e, f)
@@ -94,39 +94,51 @@ func runFw(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	s := rs.Summary
-	summary := fmt.Sprintf("%d bridges, %d guest ports (%d stations), %d border ports: %d rules in table bridge %s",
-		s.Bridges, s.GuestPorts, s.Stations, s.BorderPorts, s.Rules, fw.TableName)
 	if sub == "plan" {
 		fmt.Fprint(e.io.Out, rs.Text())
-		fmt.Fprintln(e.io.ErrOut, summary)
+		fmt.Fprintln(e.io.ErrOut, rs.Summary)
 		return nil
 	}
 	if err := fw.Apply(ctx, target, rs); err != nil {
 		return fwErr(err)
 	}
-	fmt.Fprintln(e.io.ErrOut, "applied: "+summary)
+	fmt.Fprintln(e.io.ErrOut, "applied:", rs.Summary)
 	return nil
+}
+
+// runFwFleet is `jumpgate fw` on the hosts of a fleet, over SSH.
+func runFwFleet(ctx context.Context, e *env, sub string, f *fwFlags, named []string) error {
+	if f.policy != "" {
+		return usageErrorf("fw %s: --policy names one namespace's ports, not a fleet's", sub).hint("drop --policy to derive each host's, or run jumpgate fw on the host")
+	}
+	fl, targets, err := f.fleet(ctx, e, "fw "+sub, fw.FleetNetns(f.netns), named)
+	if err != nil {
+		return err
+	}
+	defer fl.Close()
+	if sub == "flush" {
+		return fleetStatus("fw flush", "reached", fw.FlushFleet(ctx, targets, fl.Run, e.io.ErrOut), 0, len(targets))
+	}
+	plans := fw.PlanFleet(fl.Discover(ctx, targets), f.netns)
+	if sub == "apply" {
+		fw.ApplyFleet(ctx, plans, fl.Run, e.io.ErrOut)
+	} else if err := fw.WritePlans(e.io.Out, e.io.ErrOut, plans, f.printPolicy); err != nil {
+		return err
+	}
+	failed, unreached := fw.Failed(plans)
+	return fleetStatus("fw "+sub, "reached", failed, unreached, len(plans))
 }
 
 // fwPolicy reads --policy, or derives the policy from the live topology.
 func fwPolicy(ctx context.Context, e *env, f fwFlags) (*fw.Policy, error) {
 	if f.policy != "" {
-		data, err := cfgfile.Read(ctx, f.policy)
+		p, err := fw.LoadPolicy(ctx, f.policy)
 		if err != nil {
-			return nil, withHint(fmt.Errorf("read policy: %w", err), exitUsage, "see docs/fw-policy.md and examples/fw-two-bridges.yaml")
-		}
-		p, err := fw.ParsePolicy(f.policy, data)
-		if err != nil {
-			return nil, withHint(err, exitUsage, "see docs/fw-policy.md for the policy file's fields")
+			return nil, withHint(err, exitUsage, "see docs/fw-policy.md and examples/fw-two-bridges.yaml")
 		}
 		return p, nil
 	}
-	t, err := topo.Discover(ctx, topo.Options{Filter: func(name string) bool { return name == f.netns }})
-	if err != nil {
-		return nil, fmt.Errorf("discover the topology to derive a policy: %w", err)
-	}
-	p, warns, err := fw.FromTopology(t, f.netns)
+	p, warns, err := fw.DeriveLocal(ctx, f.netns)
 	for _, w := range warns {
 		fmt.Fprintf(e.io.ErrOut, "jumpgate: warning: %s\n", w)
 	}

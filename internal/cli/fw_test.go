@@ -4,10 +4,12 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/jumpgate/jumpgate/internal/iostreams"
+	"github.com/jumpgate/jumpgate/internal/sshtest"
 )
 
 func TestFwCommand(t *testing.T) {
@@ -18,6 +20,7 @@ func TestFwCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	const example = "../../examples/fw-two-bridges.yaml"
+	port := strconv.Itoa(sshtest.FreePort(t)) // nothing listens there
 	tests := []struct {
 		name     string
 		args     []string
@@ -37,7 +40,11 @@ func TestFwCommand(t *testing.T) {
 		{"unknown subcommand", []string{"fw", "show"}, exitUsage, nil, []string{`unknown fw command "show"`}},
 		{"no subcommand", []string{"fw"}, exitUsage, nil, []string{"Usage: jumpgate fw COMMAND"}},
 		{"flush takes no policy", []string{"fw", "flush", "--policy", example}, exitUsage, nil, []string{"unknown flag: --policy"}},
-		{"stray argument", []string{"fw", "plan", example}, exitUsage, nil, []string{"unexpected argument", "--policy FILE"}},
+		{"a policy is one host's", []string{"fw", "plan", "--policy", example, "hyper1"}, exitUsage, nil,
+			[]string{"--policy names one namespace's ports, not a fleet's", "hint: drop --policy"}},
+		{"unreachable host has its section", []string{"fw", "plan", "-F", os.DevNull, "-p", port, "127.0.0.1"}, exitConnection,
+			[]string{"# host 127.0.0.1: cannot be discovered: "}, []string{"fw plan: none of the 1 hosts could be reached"}},
+		{"no hosts in the file", []string{"fw", "apply", "--hosts-file", os.DevNull}, exitUsage, nil, []string{"fw apply: no hosts to reach"}},
 		{"help", []string{"fw", "--help"}, 0, []string{"plan", "apply", "flush"}, nil},
 	}
 	for _, tt := range tests {

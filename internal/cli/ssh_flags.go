@@ -9,6 +9,7 @@ import (
 
 	"github.com/jumpgate/jumpgate/internal/client"
 	"github.com/jumpgate/jumpgate/internal/dial"
+	"github.com/jumpgate/jumpgate/internal/getopt"
 	"github.com/jumpgate/jumpgate/internal/sshconf"
 )
 
@@ -74,11 +75,11 @@ func parseSSHArgs(args []string, home string, stat func(string) error, getenv fu
 	haveDest := false
 	rest := args
 	for {
-		g := getopt{args: rest, optstring: sshOptstring}
+		g := getopt.Parser{Args: rest, Optstring: sshOptstring}
 		for {
-			opt, arg, err := g.next()
+			opt, arg, err := g.Next()
 			if err != nil {
-				return nil, err
+				return nil, &sshArgError{msg: err.Error(), usage: true}
 			}
 			if opt == 0 {
 				break
@@ -87,10 +88,10 @@ func parseSSHArgs(args []string, home string, stat func(string) error, getenv fu
 				return nil, err
 			}
 		}
-		if g.terminated {
+		if g.Terminated {
 			terminated = true
 		}
-		rest = rest[g.index:]
+		rest = rest[g.Index:]
 		if haveDest {
 			break
 		}
@@ -405,62 +406,6 @@ func expandTilde(p, home string) string {
 		return strings.TrimSuffix(home, "/") + "/" + rest
 	}
 	return p
-}
-
-// getopt is BSD getopt(3) as OpenSSH uses it: no permutation, options end
-// at the first non-option or after "--".
-type getopt struct {
-	args       []string
-	optstring  string
-	index      int // next argument
-	pos        int // position inside a cluster like -NT
-	terminated bool
-}
-
-// next returns the next option and its argument; opt 0 means no more.
-func (g *getopt) next() (opt byte, arg string, err error) {
-	if g.pos == 0 {
-		if g.index >= len(g.args) {
-			return 0, "", nil
-		}
-		s := g.args[g.index]
-		if s == "--" {
-			g.index++
-			g.terminated = true
-			return 0, "", nil
-		}
-		if len(s) < 2 || s[0] != '-' {
-			return 0, "", nil
-		}
-		g.pos = 1
-	}
-	s := g.args[g.index]
-	c := s[g.pos]
-	g.pos++
-	i := strings.IndexByte(g.optstring, c)
-	if c == ':' || i < 0 {
-		if g.pos >= len(s) {
-			g.index, g.pos = g.index+1, 0
-		}
-		return 0, "", &sshArgError{msg: fmt.Sprintf("unknown option -- %c", c), usage: true}
-	}
-	if i+1 < len(g.optstring) && g.optstring[i+1] == ':' {
-		if g.pos < len(s) {
-			arg = s[g.pos:]
-		} else if g.index+1 < len(g.args) {
-			g.index++
-			arg = g.args[g.index]
-		} else {
-			g.index, g.pos = g.index+1, 0
-			return 0, "", &sshArgError{msg: fmt.Sprintf("option requires an argument -- %c", c), usage: true}
-		}
-		g.index, g.pos = g.index+1, 0
-		return c, arg, nil
-	}
-	if g.pos >= len(s) {
-		g.index, g.pos = g.index+1, 0
-	}
-	return c, "", nil
 }
 
 // OpenSSH 9.2's cipher and MAC names (ssh -Q cipher, ssh -Q mac), which -c

@@ -553,14 +553,43 @@ func (s *sshLab) testLog(t *testing.T) {
 
 // testKeepAlive stops hyper1 answering in the middle of a session: the
 // laptop's firewall drops what this connection sends (nothing else), so
-// keepalives go unanswered.
+// keepalives go unanswered. Through masters, the keepalives are the
+// client's (the master has none) or the master's (the client has none),
+// each on a master of its own, which the cut would break for others.
 func (s *sshLab) testKeepAlive(t *testing.T) {
 	t.Parallel()
-	s.directOnly(t, "ServerAliveInterval is not applied to a session through a master: it hangs on a dead server")
+	alive := []string{"-o", "ServerAliveInterval=1", "-o", "ServerAliveCountMax=2"}
+	if !s.muxed {
+		s.cutMidSession(t, labRun{}, alive)
+		return
+	}
+	for _, tt := range []struct {
+		name                string
+		masterArgs, cliArgs []string
+	}{{"client", nil, alive}, {"master", alive, nil}} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dir, err := os.MkdirTemp("", "jg-ka-")
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { os.RemoveAll(dir) })
+			o := labRun{env: []string{"XDG_RUNTIME_DIR=" + dir}}
+			s.sshWith(t, o, append(append([]string{"-F", s.l.SSHConfig()}, tt.masterArgs...), "hyper1", "true")...).want(t, 0, "")
+			t.Cleanup(func() { s.sshWith(t, o, "-F", s.l.SSHConfig(), "-q", "-O", "exit", "hyper1") })
+			s.cutMidSession(t, o, tt.cliArgs)
+		})
+	}
+}
+
+// cutMidSession runs a session on hyper1 with args, cuts its connection
+// and checks that it ends as ssh(1) does on a dead server.
+func (s *sshLab) cutMidSession(t *testing.T, o labRun, args []string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cmd := s.command(ctx, labRun{}, "-F", s.l.SSHConfig(), "-o", "ServerAliveInterval=1", "-o", "ServerAliveCountMax=2",
-		"hyper1", `echo $SSH_CLIENT; exec sleep 25`)
+	cmd := s.command(ctx, o, append(append([]string{"-F", s.l.SSHConfig()}, args...),
+		"hyper1", `echo $SSH_CLIENT; exec sleep 25`)...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

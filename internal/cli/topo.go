@@ -18,7 +18,6 @@ import (
 
 	"github.com/jumpgate/jumpgate/internal/client"
 	"github.com/jumpgate/jumpgate/internal/dial"
-	"github.com/jumpgate/jumpgate/internal/fleet"
 	"github.com/jumpgate/jumpgate/internal/topo"
 )
 
@@ -37,11 +36,9 @@ that cannot be reached is shown with its error, and the exit status is
 
 // topoFlags is the command line of `jumpgate topo`.
 type topoFlags struct {
-	format, serve, netns, output, hostsFile string
-	poll                                    time.Duration
-	all                                     bool
-	parallel                                int
-	connFlags
+	format, serve, netns, output string
+	poll                         time.Duration
+	fleetFlags
 }
 
 func (f *topoFlags) add(fs *pflag.FlagSet) {
@@ -50,10 +47,7 @@ func (f *topoFlags) add(fs *pflag.FlagSet) {
 	fs.StringVar(&f.netns, "netns", "", "only namespaces whose name matches the glob `PATTERN` (the root namespace is always shown)")
 	fs.StringVarP(&f.output, "output", "O", "", "write to `FILE` instead of standard output")
 	fs.DurationVar(&f.poll, "poll", 2*time.Second, "with --serve on a TARGET, how often to rediscover")
-	fs.BoolVar(&f.all, "all", false, "discover every concrete Host entry of ssh_config")
-	fs.StringVar(&f.hostsFile, "hosts-file", "", "discover the hosts listed in `FILE`, one per line")
-	fs.IntVar(&f.parallel, "parallel", fleet.DefaultParallel, "discover at most `N` hosts at once")
-	f.connFlags.add(fs, "the target")
+	f.fleetFlags.add(fs, "the target")
 }
 
 func runTopo(ctx context.Context, e *env, args []string) error {

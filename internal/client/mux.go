@@ -160,7 +160,7 @@ func (r *Client) dialMaster(ctx context.Context, path string, removeStale bool) 
 func (r *Client) dialMasterFor(ctx context.Context, path string, removeStale, ownForwards bool) (c *mux.Client, dead bool, err error) {
 	dctx, cancel := context.WithTimeout(ctx, MuxAnswerBound)
 	defer cancel()
-	exts := []mux.Extension{{Name: mux.ExtSessionEvents}}
+	exts := []mux.Extension{{Name: mux.ExtSessionEvents}, {Name: mux.ExtKeepAlive}}
 	if ownForwards {
 		// Our forwards are our command line's: they end with this connection.
 		exts = append(exts, mux.Extension{Name: mux.ExtClientForwards})

@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/jumpgate/jumpgate/internal/dial"
 	"github.com/jumpgate/jumpgate/internal/mux"
 	"github.com/jumpgate/jumpgate/internal/sshconf"
 	"github.com/jumpgate/jumpgate/internal/sshio"
@@ -33,6 +34,9 @@ func (r *Client) runViaMaster(ctx context.Context, h *sshconf.Host, s muxSetting
 	}
 	a := r.args
 	fc := c
+	if interval, count := serverAlive(h); c.KeepAlive(interval, count) {
+		r.log.Debugf("ServerAliveInterval %v through the master", interval)
+	}
 	if sess.owner {
 		// The forwards of the command that started the master are the
 		// master's, as ssh(1)'s: asked on a control connection of their
@@ -72,12 +76,18 @@ func (r *Client) runViaMaster(ctx context.Context, h *sshconf.Host, s muxSetting
 			return r.fail("Stdio forwarding request failed: %v", err)
 		}
 		r.NotifyForked()
-		return c.Wait(ctx)
+		err := c.Wait(ctx)
+		if ferr := r.muxLost(h, err); ferr != nil {
+			return ferr
+		}
+		return err
 	}
 	if sess.none {
 		r.NotifyForked()
 		r.releaseForkedStdio()
-		c.Wait(ctx)
+		if ferr := r.muxLost(h, c.Wait(ctx)); ferr != nil {
+			return ferr
+		}
 		return &StatusError{exitConnection}
 	}
 	req := mux.NewSession{TTY: sess.tty, Subsystem: sess.subsystem, Command: sess.command,
@@ -152,6 +162,9 @@ func (r *Client) runViaMaster(ctx context.Context, h *sshconf.Host, s muxSetting
 		restore()
 	}
 	rmu.Unlock()
+	if ferr := r.muxLost(h, err); ferr != nil {
+		return ferr
+	}
 	if sess.tty && r.log.Enabled(vlog.Info) {
 		if disconnected && s.ours {
 			// "~." through our own master ends as it does without one.
@@ -180,6 +193,21 @@ func (r *Client) runViaMaster(ctx context.Context, h *sshconf.Host, s muxSetting
 	default:
 		return r.fail("session request failed: %v", err)
 	}
+}
+
+// muxLost words a shared connection that died under us as ssh(1) words
+// its own: our keepalives through the master went unanswered, or the
+// master said why (its own keepalives); nil for anything else.
+func (r *Client) muxLost(h *sshconf.Host, err error) error {
+	var le *mux.LostError
+	switch {
+	case errors.Is(err, mux.ErrServerTimeout):
+		r.log.Debugf("Timeout, server %s not responding.", h.Hostname())
+		return r.fail("%v", &dial.TimeoutError{Host: h.Hostname()})
+	case errors.As(err, &le):
+		return r.fail("%s", le.Reason)
+	}
+	return nil
 }
 
 // muxFiles returns descriptors to pass for stdin, stdout and stderr: ours

@@ -138,6 +138,13 @@ func (r *Client) runBackgroundMaster(ctx context.Context, h *sshconf.Host, s mux
 	}
 	cfg := r.masterConfig(h, conn, s)
 	cfg.Creator = os.Getppid()
+	// Its own ServerAliveInterval, as ssh(1)'s master. (A master in a
+	// client's process leaves that to the client's own keepalives.)
+	if interval, count := serverAlive(h); interval > 0 {
+		cfg.KeepAlive = func(ctx context.Context) error {
+			return dial.AliveCheck(ctx, conn.Conn, h.Hostname(), interval, count, r.log)
+		}
+	}
 	cfg.Private = private
 	m := mux.NewMaster(cfg)
 	if private {

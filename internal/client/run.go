@@ -166,10 +166,9 @@ func (r *Client) Run(ctx context.Context) (retErr error) {
 	// only "Timeout, server … not responding." and exits 255, so the
 	// timeout wins over whatever the session or -W returned.
 	var ka keepaliveWatch
-	if interval, _ := strconv.Atoi(h.Get("serveraliveinterval")); interval > 0 {
-		count, _ := strconv.Atoi(h.Get("serveralivecountmax"))
+	if interval, count := serverAlive(h); interval > 0 {
 		ka.start(ctx, func(kctx context.Context) error {
-			return dial.KeepAlive(kctx, conn.Conn, h.Hostname(), time.Duration(interval)*time.Second, count, r.log)
+			return dial.KeepAlive(kctx, conn.Conn, h.Hostname(), interval, count, r.log)
 		})
 	}
 	defer func() {
@@ -539,6 +538,13 @@ func StrerrorText(err error) string {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// serverAlive is h's ServerAliveInterval (0: none) and ServerAliveCountMax.
+func serverAlive(h *sshconf.Host) (time.Duration, int) {
+	interval, _ := strconv.Atoi(h.Get("serveraliveinterval"))
+	count, _ := strconv.Atoi(h.Get("serveralivecountmax"))
+	return time.Duration(max(interval, 0)) * time.Second, count
 }
 
 // keepaliveWatch runs ServerAliveInterval's keepalives beside the session.

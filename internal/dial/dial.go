@@ -96,6 +96,9 @@ type countingConn struct {
 	sent, received atomic.Int64
 }
 
+// NetConn is the conn c counts (sshio.MinRTT looks through it).
+func (c *countingConn) NetConn() net.Conn { return c.Conn }
+
 func (c *countingConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
 	c.received.Add(int64(n))
@@ -388,6 +391,9 @@ type bannerDeadline struct {
 	seen bool
 }
 
+// NetConn is the conn c watches.
+func (c *bannerDeadline) NetConn() net.Conn { return c.Conn }
+
 func (c *bannerDeadline) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
 	if n > 0 && !c.seen {
@@ -424,3 +430,6 @@ func newReadBuffered(c net.Conn) *readBuffered {
 }
 
 func (c *readBuffered) Read(p []byte) (int, error) { return c.r.Read(p) }
+
+// NetConn is the conn c reads.
+func (c *readBuffered) NetConn() net.Conn { return c.Conn }

@@ -22,6 +22,16 @@ func (e *TimeoutError) Error() string {
 // unanswered it closes c and returns a *TimeoutError. It returns nil when
 // ctx ends or the connection closes for another reason.
 func KeepAlive(ctx context.Context, c sshwire.Conn, host string, interval time.Duration, countMax int, log *vlog.Logger) error {
+	err := AliveCheck(ctx, c, host, interval, countMax, log)
+	if err != nil {
+		c.Close()
+	}
+	return err
+}
+
+// AliveCheck is [KeepAlive] leaving c open on a timeout, for a caller
+// that notes why before it closes c (a master tells its clients).
+func AliveCheck(ctx context.Context, c sshwire.Conn, host string, interval time.Duration, countMax int, log *vlog.Logger) error {
 	if interval <= 0 {
 		return nil
 	}
@@ -43,7 +53,6 @@ func KeepAlive(ctx context.Context, c sshwire.Conn, host string, interval time.D
 		}
 		if int(outstanding.Load()) >= countMax {
 			log.Debugf("Timeout, server %s not responding.", host)
-			c.Close()
 			return &TimeoutError{Host: host}
 		}
 		outstanding.Add(1)

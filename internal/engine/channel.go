@@ -49,6 +49,9 @@ type channel struct {
 	tune          windowTuner
 	swin          uint32 // the peer's window for us
 	waiters       []chan reqReply
+	// sink takes data messages in the reader instead of stdout
+	// (sshwire.PacketSink).
+	sink func(p []byte)
 }
 
 func makeChannel(c *conn, id uint32, kind string) *channel {
@@ -76,6 +79,11 @@ func (ch *channel) MaxMessage() int {
 	defer ch.mu.Unlock()
 	return int(min(uint32(ch.conn.maxData), ch.maxPacket))
 }
+
+// MinRTT is the smallest round trip of the path under the channel's
+// connection (sshio.MinRTT): a connection carried over the channel grows
+// its windows by it.
+func (ch *channel) MinRTT() time.Duration { return ch.conn.pc.minRTT() }
 
 func (ch *channel) Write(p []byte) (int, error) { return ch.write(p, false) }
 
@@ -134,6 +142,24 @@ func (ch *channel) ReadPacket() ([]byte, error) {
 	}
 	ch.mu.Unlock()
 	return p, ch.adjust(adj)
+}
+
+// SinkPackets hands every data message to f in the connection's reader
+// (sshwire.PacketSink), the ones queued first.
+func (ch *channel) SinkPackets(f func(p []byte)) {
+	ch.mu.Lock()
+	var adj uint32
+	for ch.stdout.len() > 0 {
+		p := ch.stdout.readMsg()
+		f(p)
+		adj += ch.consumeLocked(len(p))
+	}
+	ch.sink = f
+	if ch.gotClose {
+		ch.releaseWindowLocked()
+	}
+	ch.mu.Unlock()
+	ch.adjust(adj)
 }
 
 // consumeLocked counts n bytes read and returns the window to give back,
@@ -364,6 +390,12 @@ func (c *conn) onData(p []byte) error {
 		adj = ch.consumeLocked(int(n)) // unknown extended data is dropped
 	case m.ext:
 		ch.stderr.write(m.data, int(ch.rwinMax))
+	case ch.sink != nil:
+		f := ch.sink
+		adj = ch.consumeLocked(int(n))
+		ch.mu.Unlock()
+		f(m.data)
+		return ch.adjust(adj)
 	default:
 		ch.stdout.write(m.data, int(ch.rwinMax))
 	}

@@ -3,6 +3,7 @@ package engine
 import (
 	"io"
 	"sync"
+	"time"
 
 	"github.com/jumpgate/jumpgate/internal/sshwire"
 )
@@ -20,7 +21,8 @@ type memTransport struct {
 	sigAlgs  []string
 	authOnce sync.Once
 	authed   chan struct{}
-	last     *[]byte // the packet readPacket returned last
+	last     *[]byte       // the packet readPacket returned last
+	rtt      time.Duration // minRTT's answer: the path's as TCP would tell
 }
 
 func memPair() (client, server *memTransport) {
@@ -74,6 +76,7 @@ func (m *memTransport) algorithms() sshwire.Algorithms {
 }
 func (m *memTransport) serverSigAlgs() []string     { return m.sigAlgs }
 func (m *memTransport) maxPayload() int             { return 0 }
+func (m *memTransport) minRTT() time.Duration       { return m.rtt }
 func (m *memTransport) clientVersion() []byte       { return []byte("SSH-2.0-client") }
 func (m *memTransport) hostProof() ([]byte, []byte) { return nil, nil }
 func (m *memTransport) hostBound() bool             { return false }

@@ -399,6 +399,54 @@ func TestReadPacketBoundaries(t *testing.T) {
 	}
 }
 
+// TestSinkPackets: a sink takes the messages already queued, then every
+// later one in the reader, in order and whole; the window is given back as
+// it takes them (more than a window's worth crosses with nobody calling
+// ReadPacket), and ReadPacket reports the end.
+func TestSinkPackets(t *testing.T) {
+	t.Parallel()
+	_, cch, sch := rawChannels(t, "tun@openssh.com")
+	const before, total = 3, 200 // 200 packets of 32 KiB: 3 windows
+	packet := func(i int) []byte { return bytes.Repeat([]byte{byte(i)}, 32<<10-i) }
+	for i := range before {
+		if _, err := sch.Write(packet(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for cch.(*channel).buffered() == 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	var mu sync.Mutex
+	var got []int
+	cch.(sshwire.PacketSink).SinkPackets(func(p []byte) {
+		mu.Lock()
+		defer mu.Unlock()
+		i := len(got)
+		if want := packet(i); !bytes.Equal(p, want) {
+			t.Errorf("packet %d: %d bytes starting %d, want %d of %d", i, len(p), p[0], len(want), byte(i))
+		}
+		got = append(got, i)
+	})
+	go func() {
+		for i := before; i < total; i++ {
+			if _, err := sch.Write(packet(i)); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+		sch.Close()
+	}()
+	if _, err := cch.(sshwire.PacketReader).ReadPacket(); err != io.EOF {
+		t.Fatalf("ReadPacket with a sink: %v, want io.EOF at the end", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != total {
+		t.Errorf("the sink took %d packets, want %d", len(got), total)
+	}
+}
+
 func (ch *channel) buffered() int {
 	ch.mu.Lock()
 	defer ch.mu.Unlock()

@@ -50,6 +50,9 @@ type packetConn interface {
 	// as one message of the connection carrying it (a channel of an outer
 	// connection, sshwire.MessageSizer); 0 when nothing carries it.
 	maxPayload() int
+	// minRTT is the smallest round trip of the path below, as TCP measured
+	// it; 0 if unknown (sshio.MinRTT).
+	minRTT() time.Duration
 	// versions are the identification strings without CR LF.
 	clientVersion() []byte
 	serverVersion() []byte

@@ -24,6 +24,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jumpgate/jumpgate/internal/sshio"
 	"github.com/jumpgate/jumpgate/internal/sshwire"
 )
 
@@ -64,6 +65,8 @@ type transport struct {
 	versions [2][]byte // client, server; without CR LF
 	// carried is maxPayload's answer, fixed by the carrier at handshake.
 	carried int
+	// rtt is minRTT's last answer, asked at rttAt (unix nanoseconds).
+	rtt, rttAt atomic.Int64
 
 	// The read side belongs to the goroutine in readPacket, and to
 	// handshake before it; rmu only lets close wait for it.
@@ -737,6 +740,21 @@ func (t *transport) serverSigAlgs() []string {
 const packetOverhead = 4 + 1 + 16 + minPadding + 64 + 32
 
 func (t *transport) maxPayload() int { return t.carried }
+
+// minRTTEvery is how often minRTT asks the kernel again: its minimum
+// moves little, and growing windows ask on every adjust.
+const minRTTEvery = 250 * time.Millisecond
+
+func (t *transport) minRTT() time.Duration {
+	now := time.Now().UnixNano()
+	if at := t.rttAt.Load(); at != 0 && now-at < int64(minRTTEvery) {
+		return time.Duration(t.rtt.Load())
+	}
+	rtt := sshio.MinRTT(t.nc)
+	t.rtt.Store(int64(rtt))
+	t.rttAt.Store(now)
+	return rtt
+}
 
 func (t *transport) clientVersion() []byte { return t.versions[0] }
 func (t *transport) serverVersion() []byte { return t.versions[1] }

@@ -14,9 +14,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/jumpgate/jumpgate/internal/sshio"
 	"github.com/jumpgate/jumpgate/internal/sshwire"
 )
 
@@ -278,5 +280,44 @@ func TestDisconnectError(t *testing.T) {
 	var de *DisconnectError
 	if !errors.As(err, &de) || de.Reason != disconnectByApplication || de.Message != "bye" {
 		t.Fatalf("readPacket = %v, want the peer's disconnect", err)
+	}
+}
+
+// TestTransportMinRTT: a transport over TCP tells the path's round trip
+// (windows grow by it), and a channel of its connection tells the same to
+// a connection carried over it.
+func TestTransportMinRTT(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, _ := ln.Accept()
+		accepted <- c
+	}()
+	cc, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := <-accepted
+	if sc == nil {
+		t.Fatal("accept failed")
+	}
+	ccfg, scfg := pairConfigs([]ssh.Signer{newTestHostKeys(t).ed25519}, sshwire.AlgorithmList{})
+	client, server, cerr, serr := handshakePair(t, cc, sc, ccfg, scfg)
+	if cerr != nil || serr != nil {
+		t.Fatalf("handshake: client %v, server %v", cerr, serr)
+	}
+	defer client.close()
+	defer server.close()
+	if rtt := client.minRTT(); rtt <= 0 || rtt > time.Second {
+		t.Errorf("over loopback TCP: %v, want above 0 and far below a second", rtt)
+	}
+	ch := &channel{conn: &conn{pc: client}}
+	if got := sshio.MinRTT(&sshwire.ChannelConn{Channel: ch}); got != client.minRTT() {
+		t.Errorf("through a channel: %v, want the connection's %v", got, client.minRTT())
 	}
 }

@@ -11,6 +11,11 @@ package engine
 //     smallest is kept;
 //   - how much the reader drains per round trip.
 //
+// The probe is only a round trip when the sender waited for the adjust;
+// on a short path whose buffers hold the whole window it times their
+// draining instead. So the path's own smallest round trip, as TCP below
+// measured it (sshio.MinRTT), bounds it where known (growLocked).
+//
 // A reader that drains more than half the window per round trip is held
 // back by the window, not by itself: the window doubles, up to the
 // channel's cap and within the connection's budget, which a channel gives
@@ -105,6 +110,14 @@ func (t *windowTuner) received(n uint32) {
 // window back: it returns how much to widen the window by as well.
 func (ch *channel) growLocked(now time.Time) uint32 {
 	t := &ch.tune
+	// The drain rate is measured over the probe's round trip, and what a
+	// round trip holds is counted over the path's where TCP knows it
+	// shorter: the probe then timed buffers draining, not the path, and a
+	// rate over a shorter time catches bursts out of those buffers.
+	rtt := t.minRTT
+	if path := ch.conn.pc.minRTT(); path > 0 && path < rtt {
+		rtt = path
+	}
 	elapsed := now.Sub(t.since)
 	if t.minRTT == 0 || t.since.IsZero() || elapsed < t.minRTT {
 		if t.since.IsZero() {
@@ -112,7 +125,7 @@ func (ch *channel) growLocked(now time.Time) uint32 {
 		}
 		return 0
 	}
-	perRTT := float64(t.drained-t.sinceDrained) * float64(t.minRTT) / float64(elapsed)
+	perRTT := float64(t.drained-t.sinceDrained) * float64(rtt) / float64(elapsed)
 	t.since, t.sinceDrained = now, t.drained
 	pool := &ch.conn.windows
 	limit := pool.max()

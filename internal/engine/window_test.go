@@ -60,7 +60,15 @@ func (w *delayedTransport) writePacket(p []byte) error {
 // path of round trip rtt and returns both connections.
 func delayedConns(t *testing.T, rtt time.Duration, limits sshwire.WindowLimits) (*conn, sshwire.ServerConn) {
 	t.Helper()
+	return pathConns(t, rtt, 0, limits)
+}
+
+// pathConns is delayedConns whose transports report tcpRTT as the path's
+// smallest round trip (sshio.MinRTT), as a TCP socket below would.
+func pathConns(t *testing.T, rtt, tcpRTT time.Duration, limits sshwire.WindowLimits) (*conn, sshwire.ServerConn) {
+	t.Helper()
 	ct, st := memPair()
+	ct.rtt, st.rtt = tcpRTT, tcpRTT
 	type result struct {
 		s   sshwire.ServerConn
 		err error
@@ -171,6 +179,17 @@ func TestWindowGrows(t *testing.T) {
 	}
 	if used := c.windows.used.Load(); used != 0 {
 		t.Errorf("%d bytes of growth still held after close", used)
+	}
+}
+
+// TestWindowShortPath: where the path's round trip is short, a fast
+// reader is not held back by the window, however long the buffers along
+// the way take to drain: it stays at 2 MiB.
+func TestWindowShortPath(t *testing.T) {
+	t.Parallel()
+	c, _ := pathConns(t, 0, 100*time.Microsecond, sshwire.WindowLimits{Max: 64 << 20})
+	if largest := drain(t, download(t, c, 768), 768, 0); largest != initialWindow {
+		t.Errorf("window grew to %d MiB on a path of 100µs", largest>>20)
 	}
 }
 

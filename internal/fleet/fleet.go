@@ -17,6 +17,7 @@ import (
 
 	"github.com/jumpgate/jumpgate/internal/client"
 	"github.com/jumpgate/jumpgate/internal/dial"
+	"github.com/jumpgate/jumpgate/internal/remotebin"
 	"github.com/jumpgate/jumpgate/internal/sshconf"
 	"github.com/jumpgate/jumpgate/internal/sshio"
 	"github.com/jumpgate/jumpgate/internal/sshwire"
@@ -145,6 +146,17 @@ func (f *Fleet) discover(ctx context.Context, target string) (*topo.Topology, er
 		}
 		return t, nil
 	}
+}
+
+// Run runs cmd with the far user's shell on target, on its kept
+// connection (dialled if there is none), with stdin, and returns its
+// standard output; a failure carries its standard error.
+func (f *Fleet) Run(ctx context.Context, target, cmd string, stdin io.Reader) ([]byte, error) {
+	conn, _, err := f.conn(ctx, target)
+	if err != nil {
+		return nil, err
+	}
+	return remotebin.Output(ctx, conn.Conn, cmd, stdin)
 }
 
 // conn returns target's kept connection, or dials it.

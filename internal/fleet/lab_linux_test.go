@@ -17,8 +17,12 @@ package fleet
 import (
 	"bytes"
 	"context"
+	"crypto"
+	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"encoding/pem"
 	"fmt"
 	"net"
@@ -298,10 +302,32 @@ func writeKey(path string) (ssh.PublicKey, error) {
 
 // writeConfig writes one host key (every host's), the client's key, and
 // the ssh_config, sshd_config and known_hosts that name them.
+//
+// The servers run as Debian's sshd_config has them where it matters to
+// the CPU of a connection: PAM on, and the RSA and ECDSA host keys Debian
+// generates loaded too (on this machine PAM costs a connection ~8 ms of
+// CPU, the two keys ~5 ms, docs/scale.md); the client checks the ED25519 one.
 func (l *fleetLab) writeConfig() error {
 	hostPub, err := writeKey(filepath.Join(l.dir, "host_key"))
 	if err != nil {
 		return err
+	}
+	ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	rk, err := rsa.GenerateKey(rand.Reader, 3072)
+	if err != nil {
+		return err
+	}
+	for name, k := range map[string]crypto.PrivateKey{"host_key_ecdsa": ec, "host_key_rsa": rk} {
+		block, err := ssh.MarshalPrivateKey(k, "")
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(l.dir, name), pem.EncodeToMemory(block), 0o600); err != nil {
+			return err
+		}
 	}
 	clientPub, err := writeKey(filepath.Join(l.dir, "id_ed25519"))
 	if err != nil {
@@ -326,9 +352,10 @@ func (l *fleetLab) writeConfig() error {
 		return err
 	}
 	sshd := strings.Join([]string{
-		"Port 22", "ListenAddress 0.0.0.0", "HostKey " + filepath.Join(l.dir, "host_key"),
+		"Port 22", "ListenAddress 0.0.0.0", "HostKey " + filepath.Join(l.dir, "host_key_rsa"),
+		"HostKey " + filepath.Join(l.dir, "host_key_ecdsa"), "HostKey " + filepath.Join(l.dir, "host_key"),
 		"AuthorizedKeysFile " + filepath.Join(l.dir, "authorized_keys"), "PermitRootLogin prohibit-password",
-		"PasswordAuthentication no", "KbdInteractiveAuthentication no", "UsePAM no", "StrictModes no",
+		"PasswordAuthentication no", "KbdInteractiveAuthentication no", "UsePAM yes", "StrictModes no",
 		"AllowTcpForwarding yes", "PrintMotd no", "PrintLastLog no", "UseDNS no", "MaxStartups 200:30:400",
 		"MaxSessions 200", "PidFile none", "LogLevel INFO",
 	}, "\n") + "\n"
@@ -339,14 +366,27 @@ func (l *fleetLab) writeConfig() error {
 }
 
 // serverScript gives the server its own /run/netns and hostname; a lab
-// host is no hypervisor, so the machine's virsh is hidden from it.
+// host is no hypervisor, so the machine's virsh is hidden from it, and
+// root's ~/.bashrc is Debian's (comments only, $3), not this machine's:
+// Debian's bash reads ~/.bashrc for every command sshd runs, and a
+// developer's (pyenv init here) cost 165 ms of CPU per host, four times
+// sshd and the script together (docs/scale.md).
 const serverScript = `mount --rbind "$1" /run/netns && hostname "$2" &&
-{ ! [ -e /usr/bin/virsh ] || mount --bind /dev/null /usr/bin/virsh; } && shift 2 && exec "$@"`
+{ ! [ -e /usr/bin/virsh ] || mount --bind /dev/null /usr/bin/virsh; } &&
+{ ! [ -e /root/.bashrc ] || mount --bind "$3" /root/.bashrc; } && shift 3 && exec "$@"`
+
+// stockBashrc stands for Debian's /root/.bashrc (base-files' dot.bashrc),
+// whose lines are all commented out.
+const stockBashrc = "# ~/.bashrc: executed by bash(1) for non-login shells.\n"
 
 func nsPath(ns netns.NsHandle) string { return fmt.Sprintf("/proc/%d/fd/%d", os.Getpid(), int(ns)) }
 
 func (l *fleetLab) startServers() error {
 	if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
+		return err
+	}
+	bashrc := filepath.Join(l.dir, "bashrc")
+	if err := os.WriteFile(bashrc, []byte(stockBashrc), 0o644); err != nil {
 		return err
 	}
 	sshd, err := exec.LookPath("sshd")
@@ -359,7 +399,7 @@ func (l *fleetLab) startServers() error {
 			return err
 		}
 		cmd := exec.Command("nsenter", "--net="+nsPath(h.ns), "--", "unshare", "--mount", "--uts", "--propagation", "slave", "--",
-			"/bin/sh", "-c", serverScript, "sh", h.netnsDir, h.name, sshd, "-D", "-e", "-f", filepath.Join(l.dir, "sshd_config"))
+			"/bin/sh", "-c", serverScript, "sh", h.netnsDir, h.name, bashrc, sshd, "-D", "-e", "-f", filepath.Join(l.dir, "sshd_config"))
 		cmd.Stdout, cmd.Stderr = logf, logf
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 		err = cmd.Start()

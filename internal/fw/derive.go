@@ -6,10 +6,13 @@ package fw
 // bridge or to the namespace's own stack are border ports.
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 
+	"github.com/jumpgate/jumpgate/internal/cfgfile"
 	"github.com/jumpgate/jumpgate/internal/topo"
 )
 
@@ -23,6 +26,39 @@ import (
 // veth whose other end is not on a bridge is a border to the host; any
 // other link (a NIC, a VLAN, a tunnel) is a border to an external network.
 func FromTopology(t *topo.Topology, nsID string) (*Policy, []string, error) {
+	return derive(t, nsID, nil)
+}
+
+// joins is what a fleet adds to one host's view ([PlanFleet]).
+type joins interface {
+	// ips returns the IPs seen for mac anywhere on bridge's segment,
+	// on any host.
+	ips(bridge, mac string) []netip.Addr
+	// remote returns the stations beyond port when it leads to a bridge
+	// on another host, and whether that is all there is beyond it.
+	remote(port string) (sts []Station, closed, ok bool, warns []string)
+}
+
+// LoadPolicy reads and parses a policy file (within cfgfile's limits).
+func LoadPolicy(ctx context.Context, file string) (*Policy, error) {
+	data, err := cfgfile.Read(ctx, file)
+	if err != nil {
+		return nil, fmt.Errorf("read policy: %w", err)
+	}
+	return ParsePolicy(file, data)
+}
+
+// DeriveLocal discovers this machine's namespace netns ("" for its own)
+// and derives the policy of its bridges, as [FromTopology].
+func DeriveLocal(ctx context.Context, netns string) (*Policy, []string, error) {
+	t, err := topo.Discover(ctx, topo.Options{Filter: func(name string) bool { return name == netns }})
+	if err != nil {
+		return nil, nil, fmt.Errorf("discover the topology to derive a policy: %w", err)
+	}
+	return FromTopology(t, netns)
+}
+
+func derive(t *topo.Topology, nsID string, j joins) (*Policy, []string, error) {
 	ns := t.Namespace(nsID)
 	if ns == nil {
 		return nil, nil, fmt.Errorf("namespace %q not in the topology", nsID)
@@ -34,6 +70,17 @@ func FromTopology(t *topo.Topology, nsID string) (*Policy, []string, error) {
 		pb := Bridge{Name: b.Name}
 		for _, port := range b.Ports {
 			pt := Port{Name: port.Name}
+			if j != nil {
+				sts, closed, ok, why := j.remote(port.Name)
+				for _, w := range why {
+					warns = append(warns, fmt.Sprintf("bridge %s: port %s: %s", b.Name, port.Name, w))
+				}
+				if ok {
+					pt.Role, pt.Peer, pt.Remote, pt.Closed = RoleBorder, PeerRemote, sts, closed
+					pb.Ports = append(pb.Ports, pt)
+					continue
+				}
+			}
 			role, peer, why := classify(t, ns, port)
 			pt.Role, pt.Peer = role, peer
 			if why != "" {
@@ -52,6 +99,9 @@ func FromTopology(t *topo.Topology, nsID string) (*Policy, []string, error) {
 						continue
 					}
 					bound[st.MAC.String()] = port.Name
+					if j != nil {
+						st.IPs = addIPs(st.IPs, j.ips(b.Name, st.MAC.String()))
+					}
 					if len(st.IPs) == 0 {
 						warns = append(warns, fmt.Sprintf("bridge %s: port %s: no IP seen for %s, so its IP traffic will be dropped (ping it from this host first, or write a policy)", b.Name, port.Name, st.MAC))
 					}
@@ -65,6 +115,7 @@ func FromTopology(t *topo.Topology, nsID string) (*Policy, []string, error) {
 		}
 		p.Bridges = append(p.Bridges, pb)
 	}
+	warns = append(warns, dropRemoteTwice(p, bound)...)
 	if err := p.Validate(); err != nil {
 		return nil, warns, fmt.Errorf("derived policy: %w", err)
 	}
@@ -117,4 +168,44 @@ func station(s topo.Station) (Station, error) {
 		st.IPs = append(st.IPs, a.Unmap())
 	}
 	return st, nil
+}
+
+// addIPs appends to ips those of more it does not hold.
+func addIPs(ips, more []netip.Addr) []netip.Addr {
+	for _, a := range more {
+		if !slices.Contains(ips, a) {
+			ips = append(ips, a)
+		}
+	}
+	return ips
+}
+
+// dropRemoteTwice leaves out of a remote border's stations those bound to
+// a guest port here (the local binding wins; the border then keeps the
+// MAC out) and those already beyond another remote border; that border
+// is no longer closed, since one of its stations is not listed.
+func dropRemoteTwice(p *Policy, bound map[string]string) []string {
+	var warns []string
+	remote := map[string]string{}
+	for bi := range p.Bridges {
+		b := &p.Bridges[bi]
+		for pi := range b.Ports {
+			pt := &b.Ports[pi]
+			pt.Remote = slices.DeleteFunc(pt.Remote, func(s Station) bool {
+				m := s.MAC.String()
+				if other, ok := bound[m]; ok {
+					warns = append(warns, fmt.Sprintf("bridge %s: port %s: mac %s is a guest on another host and on port %s here; left out of the remote stations", b.Name, pt.Name, m, other))
+					return true
+				}
+				if other, ok := remote[m]; ok {
+					warns = append(warns, fmt.Sprintf("bridge %s: port %s: mac %s is also beyond port %s; left out, and the port left open", b.Name, pt.Name, m, other))
+					pt.Closed = false
+					return true
+				}
+				remote[m] = pt.Name
+				return false
+			})
+		}
+	}
+	return warns
 }

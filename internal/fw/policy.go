@@ -41,6 +41,10 @@ const (
 	PeerHost = "host"
 	// PeerExternal is a network the policy does not describe (an uplink).
 	PeerExternal = "external"
+	// PeerRemote is a bridge on another host, joined to this one by a
+	// tunnel (VXLAN) or a cable; [Port.Remote] lists the stations known
+	// to live there.
+	PeerRemote = "remote"
 )
 
 // Policy says, per bridge, which ports are guest ports and which
@@ -65,8 +69,15 @@ type Port struct {
 	// the port: nothing it sends gets through.
 	Bind []Station
 	// Peer is what a border port leads to: a bridge of the policy,
-	// [PeerHost] or [PeerExternal].
+	// [PeerHost], [PeerExternal] or [PeerRemote].
 	Peer string
+	// Remote lists, on a border port to [PeerRemote], the stations known
+	// to live beyond it on other hosts' bridges: no other port may send as
+	// one of them.
+	Remote []Station
+	// Closed says that Remote is all there is beyond the port: frames
+	// through it must come from one of Remote's MACs.
+	Closed bool
 }
 
 // Station is one MAC address and the IP addresses it may use.
@@ -129,33 +140,29 @@ func (p *Policy) Validate() error {
 				if pt.Peer != "" {
 					return fieldErrorf(pp+".peer", "guest port %s has no peer (only border ports do)", pt.Name)
 				}
-				for k, s := range pt.Bind {
-					sp := fmt.Sprintf("%s.bind[%d]", pp, k)
-					if err := checkStationMAC(s.MAC); err != nil {
-						return fieldErrorf(sp+".mac", "port %s: %w", pt.Name, err)
-					}
-					m := s.MAC.String()
-					if other, ok := macs[m]; ok {
-						return fieldErrorf(sp+".mac", "port %s: mac %s is already bound to port %s", pt.Name, m, other)
-					}
-					macs[m] = pt.Name
-					for l, ip := range s.IPs {
-						if !ip.IsValid() || ip.Zone() != "" || ip.Is4In6() || ip.IsUnspecified() || ip.IsMulticast() {
-							return fieldErrorf(fmt.Sprintf("%s.ips[%d]", sp, l), "port %s: ip %s: want a unicast IPv4 or IPv6 address", pt.Name, ip)
-						}
-					}
+				if len(pt.Remote) > 0 || pt.Closed {
+					return fieldErrorf(remotePath(pp, pt), "guest port %s has no remote stations (only borders to %q do)", pt.Name, PeerRemote)
+				}
+				if err := checkStations(pp+".bind", pt.Name, pt.Bind, macs); err != nil {
+					return err
 				}
 			case RoleBorder:
 				if len(pt.Bind) > 0 {
 					return fieldErrorf(pp+".bind", "border port %s binds no stations (only guest ports do)", pt.Name)
 				}
+				if pt.Peer != PeerRemote && (len(pt.Remote) > 0 || pt.Closed) {
+					return fieldErrorf(remotePath(pp, pt), "port %s: only a border to %q has remote stations", pt.Name, PeerRemote)
+				}
+				if err := checkStations(pp+".remote", pt.Name, pt.Remote, macs); err != nil {
+					return err
+				}
 				switch {
-				case pt.Peer == PeerHost || pt.Peer == PeerExternal:
+				case pt.Peer == PeerHost || pt.Peer == PeerExternal || pt.Peer == PeerRemote:
 				case pt.Peer == b.Name:
 					return fieldErrorf(pp+".peer", "port %s: peer %s is the port's own bridge", pt.Name, pt.Peer)
 				case p.Bridge(pt.Peer) == nil:
-					return fieldErrorf(pp+".peer", "port %s: peer %q is neither a bridge of the policy, %q nor %q",
-						pt.Name, pt.Peer, PeerHost, PeerExternal)
+					return fieldErrorf(pp+".peer", "port %s: peer %q is neither a bridge of the policy, %q, %q nor %q",
+						pt.Name, pt.Peer, PeerHost, PeerExternal, PeerRemote)
 				}
 			default:
 				return fieldErrorf(pp+".role", "port %s: role %q: want %q or %q", pt.Name, pt.Role, RoleGuest, RoleBorder)
@@ -165,6 +172,37 @@ func (p *Policy) Validate() error {
 	for i, b := range p.Bridges {
 		if other, ok := ports[b.Name]; ok {
 			return fieldErrorf(fmt.Sprintf("bridges[%d].name", i), "bridge %s is also a port of bridge %s", b.Name, other)
+		}
+	}
+	return nil
+}
+
+// remotePath is the field that gives a port remote stations.
+func remotePath(pp string, pt Port) string {
+	if len(pt.Remote) == 0 {
+		return pp + ".closed"
+	}
+	return pp + ".remote"
+}
+
+// checkStations checks the stations of port name listed at path: each
+// MAC on one port only (macs maps those seen so far to their port), each
+// IP a unicast address.
+func checkStations(path, name string, sts []Station, macs map[string]string) error {
+	for k, s := range sts {
+		sp := fmt.Sprintf("%s[%d]", path, k)
+		if err := checkStationMAC(s.MAC); err != nil {
+			return fieldErrorf(sp+".mac", "port %s: %w", name, err)
+		}
+		m := s.MAC.String()
+		if other, ok := macs[m]; ok {
+			return fieldErrorf(sp+".mac", "port %s: mac %s is already bound to port %s", name, m, other)
+		}
+		macs[m] = name
+		for l, ip := range s.IPs {
+			if !ip.IsValid() || ip.Zone() != "" || ip.Is4In6() || ip.IsUnspecified() || ip.IsMulticast() {
+				return fieldErrorf(fmt.Sprintf("%s.ips[%d]", sp, l), "port %s: ip %s: want a unicast IPv4 or IPv6 address", name, ip)
+			}
 		}
 	}
 	return nil

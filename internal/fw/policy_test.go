@@ -66,6 +66,11 @@ func TestParsePolicyErrors(t *testing.T) {
 		{"long name", head + "      - name: a-name-far-too-long\n        role: guest\n        bind: []\n", "5: bridges[0].ports[0].name: port \"a-name-far-too-long\": interface name longer"},
 		{"name with slash", head + "      - name: a/b\n        role: guest\n        bind: []\n", "5: bridges[0].ports[0].name: port \"a/b\": interface name has a character"},
 		{"null name", head + "      - name:\n        role: guest\n", "5: bridges[0].ports[0].name: want a string, got nothing"},
+		{"remote on a guest", head + "      - name: tap0\n        role: guest\n        bind: []\n        remote: []\n        closed: true\n", "9: bridges[0].ports[0].closed: guest port tap0 has no remote stations"},
+		{"remote behind external", head + "      - name: eth0\n        role: border\n        peer: external\n        closed: true\n", "8: bridges[0].ports[0].closed: port eth0: only a border to \"remote\""},
+		{"closed not a bool", head + "      - name: vx0\n        role: border\n        peer: remote\n        closed: yes please\n", "8: bridges[0].ports[0].closed: want true or false"},
+		{"remote mac bound here", head + "      - name: tap0\n        role: guest\n        bind:\n          - mac: 52:54:00:00:00:01\n      - name: vx0\n        role: border\n        peer: remote\n        remote:\n          - mac: 52:54:00:00:00:01\n",
+			"13: bridges[0].ports[1].remote[0].mac: port vx0: mac 52:54:00:00:00:01 is already bound to port tap0"},
 		{"two documents", "version: 1\nbridges: []\n---\nversion: 1\n", "4: more than one YAML document"},
 	}
 	for _, tt := range tests {

@@ -165,8 +165,19 @@ func (r *policyReader) port(n *yamlnode.Node, path string) (Port, error) {
 				pt.Bind = append(pt.Bind, s)
 				return err
 			})
+		case "remote":
+			pt.Remote = nil
+			return r.seq(v, fp, func(i int, sn *yamlnode.Node, sp string) error {
+				s, err := r.station(sn, sp)
+				pt.Remote = append(pt.Remote, s)
+				return err
+			})
+		case "closed":
+			b, err := r.bool(v, fp)
+			pt.Closed = b
+			return err
 		}
-		return r.errAt(v, fp, "unknown field (want name, role, bind or peer)")
+		return r.errAt(v, fp, "unknown field (want name, role, bind, peer, remote or closed)")
 	})
 	switch {
 	case err != nil:
@@ -179,7 +190,7 @@ func (r *policyReader) port(n *yamlnode.Node, path string) (Port, error) {
 	case pt.Role == RoleGuest && !hasBind:
 		err = r.errAt(n, path+".bind", "missing: a guest port lists its stations (write bind: [] to let nothing through)")
 	case pt.Role == RoleBorder && pt.Peer == "":
-		err = r.errAt(n, path+".peer", "missing: a border port names its peer (a bridge, %s or %s)", PeerHost, PeerExternal)
+		err = r.errAt(n, path+".peer", "missing: a border port names its peer (a bridge, %s, %s or %s)", PeerHost, PeerExternal, PeerRemote)
 	}
 	return pt, err
 }
@@ -272,6 +283,19 @@ func (r *policyReader) str(n *yamlnode.Node, path string) (string, error) {
 	return n.Value, nil
 }
 
+func (r *policyReader) bool(n *yamlnode.Node, path string) (bool, error) {
+	if n.Kind != yamlnode.Scalar || n.Tag != "!!bool" {
+		return false, r.errAt(n, path, "want true or false, got %s", yamlnode.KindName(n))
+	}
+	switch strings.ToLower(n.Value) {
+	case "true":
+		return true, nil
+	case "false":
+		return false, nil
+	}
+	return false, r.errAt(n, path, "%q: want true or false", n.Value)
+}
+
 func (r *policyReader) int(n *yamlnode.Node, path string) (int, error) {
 	if n.Kind != yamlnode.Scalar || n.Tag != "!!int" {
 		return 0, r.errAt(n, path, "want a number, got %s", yamlnode.KindName(n))
@@ -307,27 +331,36 @@ func (p *Policy) Encode() []byte {
 			if pt.Peer != "" {
 				fmt.Fprintf(&b, "        peer: %s\n", quote(pt.Peer))
 			}
-			if pt.Role != RoleGuest && len(pt.Bind) == 0 {
-				continue
+			if pt.Closed {
+				b.WriteString("        closed: true\n")
 			}
-			if len(pt.Bind) == 0 {
-				b.WriteString("        bind: []\n")
-				continue
+			if len(pt.Remote) > 0 {
+				encodeStations(&b, "remote", pt.Remote)
 			}
-			b.WriteString("        bind:\n")
-			for _, s := range pt.Bind {
-				fmt.Fprintf(&b, "          - mac: %s\n", quote(s.MAC.String()))
-				if len(s.IPs) > 0 {
-					ips := make([]string, len(s.IPs))
-					for i, a := range s.IPs {
-						ips[i] = strconv.Quote(a.String()) // flow context: always quoted
-					}
-					fmt.Fprintf(&b, "            ips: [%s]\n", strings.Join(ips, ", "))
-				}
+			if pt.Role == RoleGuest || len(pt.Bind) > 0 {
+				encodeStations(&b, "bind", pt.Bind)
 			}
 		}
 	}
 	return b.Bytes()
+}
+
+func encodeStations(b *bytes.Buffer, key string, sts []Station) {
+	if len(sts) == 0 {
+		fmt.Fprintf(b, "        %s: []\n", key)
+		return
+	}
+	fmt.Fprintf(b, "        %s:\n", key)
+	for _, s := range sts {
+		fmt.Fprintf(b, "          - mac: %s\n", quote(s.MAC.String()))
+		if len(s.IPs) > 0 {
+			ips := make([]string, len(s.IPs))
+			for i, a := range s.IPs {
+				ips[i] = strconv.Quote(a.String()) // flow context: always quoted
+			}
+			fmt.Fprintf(b, "            ips: [%s]\n", strings.Join(ips, ", "))
+		}
+	}
 }
 
 // quote returns s as a YAML scalar that reads back as the string s: plain

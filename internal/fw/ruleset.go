@@ -47,6 +47,18 @@ type Ruleset struct {
 // Summary is what a ruleset covers.
 type Summary struct {
 	Bridges, GuestPorts, BorderPorts, Stations, Rules int
+	// RemoteStations are those listed beyond borders to other hosts.
+	RemoteStations int
+}
+
+// String is the summary `fw plan` and `fw apply` print.
+func (s Summary) String() string {
+	remote := ""
+	if s.RemoteStations > 0 {
+		remote = fmt.Sprintf(" (%d remote stations)", s.RemoteStations)
+	}
+	return fmt.Sprintf("%d bridges, %d guest ports (%d stations), %d border ports%s: %d rules in table bridge %s",
+		s.Bridges, s.GuestPorts, s.Stations, s.BorderPorts, remote, s.Rules, TableName)
 }
 
 // Generate turns a validated policy into our table's rules.
@@ -73,6 +85,7 @@ func Generate(p *Policy) (*Ruleset, error) {
 				regular = append(regular, in, o)
 			case RoleBorder:
 				g.rs.Summary.BorderPorts++
+				g.rs.Summary.RemoteStations += len(pt.Remote)
 				c := g.border(b.Name, pt)
 				pre.Rules = append(pre.Rules, rule("jump "+c.Name, false, ifName(false, pt.Name)))
 				regular = append(regular, c)
@@ -186,7 +199,9 @@ func (g *generator) guest(pt Port) (in, out Chain) {
 }
 
 // border returns the IN chain of a border port: frames from the other
-// side may not claim a station that lives on this side of the port.
+// side may not claim a station that lives on this side of the port (nor
+// one known to live beyond another border to a remote bridge), and, when
+// the port is closed, must come from a station known beyond it.
 func (g *generator) border(bridge string, pt Port) Chain {
 	beyond := g.reach(bridge, pt.Peer)
 	var foreign []Station
@@ -196,18 +211,31 @@ func (g *generator) border(bridge string, pt Port) Chain {
 		}
 		for _, p := range b.Ports {
 			foreign = append(foreign, p.Bind...)
+			if p.Name != pt.Name {
+				foreign = append(foreign, p.Remote...)
+			}
 		}
 	}
+	c := Chain{Name: g.name("border_", pt.Name)}
+	if pt.Closed {
+		var macs []string
+		for _, s := range pt.Remote {
+			macs = append(macs, s.MAC.String())
+		}
+		only := g.set("remote_mac_", pt.Name, SetEtherAddr, macs)
+		c.Rules = append(c.Rules,
+			rule("drop", true, etherAddrSet(false, true, only)),
+			rule("drop", true, arpSet(false, true, only)))
+	}
 	mac, ip4, ip6 := g.stationSets("not_", pt.Name, foreign)
-	c := Chain{Name: g.name("border_", pt.Name), Rules: []Rule{
+	c.Rules = append(c.Rules,
 		rule("drop", true, etherAddrSet(false, false, mac)),
 		rule("drop", true, arpSet(false, false, mac)),
-		rule("drop", true, arpSet(true, false, ip4)),
-	}}
+		rule("drop", true, arpSet(true, false, ip4)))
 	// IP sources are checked only between bridges: behind the host or an
 	// outside network there may be a router, which forwards packets from
 	// anywhere, including our own stations' addresses.
-	if g.p.Bridge(pt.Peer) != nil {
+	if g.p.Bridge(pt.Peer) != nil || pt.Peer == PeerRemote {
 		c.Rules = append(c.Rules,
 			rule("drop", true, ipSaddrSet(false, false, ip4)),
 			rule("drop", true, ipSaddrSet(true, false, ip6)))

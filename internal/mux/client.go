@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"sync/atomic"
 	"time"
 )
 
@@ -23,13 +24,28 @@ func (e *RefusedError) Error() string { return e.Reason }
 // the connection without an exit message.
 var ErrNoExitStatus = errors.New("control master terminated unexpectedly")
 
+// ErrServerTimeout is returned by [Client.Session] and [Client.Wait] when
+// the master left ServerAliveCountMax keepalives in a row unanswered (see
+// [Client.KeepAlive]); the caller words it as ssh(1): "Timeout, server
+// HOST not responding.".
+var ErrServerTimeout = errors.New("server not responding")
+
+// LostError is a master's [ConnectionLost]: the shared connection ended,
+// and Reason says why in ssh(1)'s words.
+type LostError struct{ Reason string }
+
+func (e *LostError) Error() string { return e.Reason }
+
 // Client is a connection to a master's control socket (jumpgate's or
 // OpenSSH's).
 type Client struct {
 	fc     *fdConn
-	nextID uint32
+	nextID atomic.Uint32
 	// Extensions are those of the master's hello.
 	Extensions []Extension
+
+	aliveEvery time.Duration // see KeepAlive; 0 none
+	aliveMax   int
 }
 
 // Dial connects to the control socket at path and exchanges hellos,
@@ -153,11 +169,7 @@ func replyID(m Message) (uint32, bool) {
 	return 0, false
 }
 
-func (c *Client) id() uint32 {
-	id := c.nextID
-	c.nextID++
-	return id
-}
+func (c *Client) id() uint32 { return c.nextID.Add(1) - 1 }
 
 func unexpected(m Message) error {
 	return protoErr("unexpected reply type 0x%08x", uint32(m.Type()))
@@ -256,7 +268,10 @@ type SessionEvents struct {
 // Session is MUX_C_NEW_SESSION: the master runs req with our stdin,
 // stdout and stderr; Session returns the remote exit status once the
 // master closes the connection. ctx bounds only the request; ending ctx
-// later closes the connection (the master then ends the session).
+// later closes the connection (the master then ends the session). With
+// [Client.KeepAlive], unanswered keepalives end it with
+// [ErrServerTimeout]; a master that lost the connection and said why
+// (it got [ExtKeepAlive] in our hello) ends it with a *[LostError].
 func (c *Client) Session(ctx context.Context, req NewSession, stdin, stdout, stderr *os.File, ev SessionEvents) (int, error) {
 	req.ID = c.id()
 	sid, err := c.open(ctx, &req, req.ID, stdin, stdout, stderr)
@@ -268,6 +283,8 @@ func (c *Client) Session(ctx context.Context, req NewSession, stdin, stdout, std
 	}
 	stop := context.AfterFunc(ctx, func() { c.fc.uc.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
+	p := c.startProbes()
+	defer p.stop()
 	status, seen := 255, false
 	for {
 		msg, err := c.read()
@@ -275,10 +292,16 @@ func (c *Client) Session(ctx context.Context, req NewSession, stdin, stdout, std
 			if ctx.Err() != nil {
 				return 255, ctx.Err()
 			}
+			if err := p.ended(); err != nil {
+				return 255, err
+			}
 			if !seen {
 				return 255, ErrNoExitStatus
 			}
 			return status, nil
+		}
+		if p.handle(msg) {
+			continue
 		}
 		switch m := msg.(type) {
 		case *TTYAllocFail:
@@ -340,17 +363,23 @@ func (c *Client) StdioForward(ctx context.Context, host string, port uint32, in,
 }
 
 // Wait blocks until the master closes the connection (the end of a
-// stdio forward) or ctx ends.
+// stdio forward) or ctx ends. It returns [ErrServerTimeout] or a
+// *[LostError] as [Client.Session] does.
 func (c *Client) Wait(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, func() { c.fc.uc.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
+	p := c.startProbes()
+	defer p.stop()
 	for {
 		msg, err := c.read()
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			return nil
+			return p.ended()
+		}
+		if p.handle(msg) {
+			continue
 		}
 		if r, ok := msg.(*Refusal); ok {
 			return &RefusedError{Denied: r.Denied, Reason: r.Reason}

@@ -48,6 +48,11 @@ const (
 	// MsgInfo asks a jumpgate master for its statistics; OpenSSH answers
 	// it with MUX_S_FAILURE "unsupported request".
 	MsgInfo MsgType = 0x10004a01
+	// MsgKeepAlive asks a master that offers [ExtKeepAlive] to probe the
+	// server (keepalive@openssh.com): it answers MUX_S_OK once the server
+	// has answered, MUX_S_FAILURE if the connection is gone, and nothing
+	// while the server stays silent.
+	MsgKeepAlive MsgType = 0x10004a02
 
 	MsgOK               MsgType = 0x80000001
 	MsgPermissionDenied MsgType = 0x80000002
@@ -65,6 +70,10 @@ const (
 	// user typed the escape sequence "~.".
 	MsgExitSignal   MsgType = 0x80004a02
 	MsgDisconnected MsgType = 0x80004a03
+	// MsgConnectionLost tells a client that sent [ExtKeepAlive] why the
+	// shared connection ended, in ssh(1)'s words, before the master
+	// closes the control connection.
+	MsgConnectionLost MsgType = 0x80004a04
 )
 
 // Forwarding types of MUX_C_OPEN_FWD and MUX_C_CLOSE_FWD.
@@ -89,6 +98,15 @@ const ExtClientForwards = "client-forwards@jumpgate"
 // connection would. OpenSSH's clients get neither, as from OpenSSH's
 // master.
 const ExtSessionEvents = "session-events@jumpgate"
+
+// ExtKeepAlive is a MUX_MSG_HELLO extension of ours. A jumpgate master
+// offers it and then answers [MsgKeepAlive], so that a client applies its
+// own ServerAliveInterval through the master as ssh(1) does on a
+// connection of its own; a client sends it to get [ConnectionLost] when
+// the master's own keepalives (or anything else) end the connection.
+// Against a master without it (OpenSSH's), the master's settings alone
+// apply, as with ssh(1).
+const ExtKeepAlive = "keepalive@jumpgate"
 
 // PortStreamLocal in a port field means the host field is a Unix socket
 // path (PROTOCOL.mux section 6).
@@ -137,7 +155,7 @@ type NewSession struct {
 
 // Request is one of the messages made of a request id only
 // (MUX_C_ALIVE_CHECK, MUX_C_TERMINATE, MUX_C_STOP_LISTENING, MUX_C_PROXY,
-// our MsgInfo) or the replies made of one (MUX_S_OK, MUX_S_PROXY).
+// our MsgInfo and MsgKeepAlive) or the replies made of one (MUX_S_OK, MUX_S_PROXY).
 type Request struct {
 	Kind MsgType
 	ID   uint32
@@ -184,6 +202,9 @@ type ExitSignal struct {
 // Disconnected is our MsgDisconnected.
 type Disconnected struct{ Session uint32 }
 
+// ConnectionLost is our MsgConnectionLost.
+type ConnectionLost struct{ Reason string }
+
 // Alive is MUX_S_ALIVE.
 type Alive struct{ ID, PID uint32 }
 
@@ -202,18 +223,19 @@ type InfoReply struct {
 	JSON string
 }
 
-func (*Hello) Type() MsgType         { return MsgHello }
-func (*NewSession) Type() MsgType    { return MsgNewSession }
-func (r *Request) Type() MsgType     { return r.Kind }
-func (*StdioForward) Type() MsgType  { return MsgNewStdioForward }
-func (*ExitMessage) Type() MsgType   { return MsgExitMessage }
-func (*Alive) Type() MsgType         { return MsgAlive }
-func (*SessionOpened) Type() MsgType { return MsgSessionOpened }
-func (*RemotePort) Type() MsgType    { return MsgRemotePort }
-func (*TTYAllocFail) Type() MsgType  { return MsgTTYAllocFail }
-func (*InfoReply) Type() MsgType     { return MsgInfoReply }
-func (*ExitSignal) Type() MsgType    { return MsgExitSignal }
-func (*Disconnected) Type() MsgType  { return MsgDisconnected }
+func (*Hello) Type() MsgType          { return MsgHello }
+func (*NewSession) Type() MsgType     { return MsgNewSession }
+func (r *Request) Type() MsgType      { return r.Kind }
+func (*StdioForward) Type() MsgType   { return MsgNewStdioForward }
+func (*ExitMessage) Type() MsgType    { return MsgExitMessage }
+func (*Alive) Type() MsgType          { return MsgAlive }
+func (*SessionOpened) Type() MsgType  { return MsgSessionOpened }
+func (*RemotePort) Type() MsgType     { return MsgRemotePort }
+func (*TTYAllocFail) Type() MsgType   { return MsgTTYAllocFail }
+func (*InfoReply) Type() MsgType      { return MsgInfoReply }
+func (*ExitSignal) Type() MsgType     { return MsgExitSignal }
+func (*Disconnected) Type() MsgType   { return MsgDisconnected }
+func (*ConnectionLost) Type() MsgType { return MsgConnectionLost }
 
 func (f *Forward) Type() MsgType {
 	if f.Close {
@@ -272,14 +294,15 @@ func (m *StdioForward) encode(b []byte) []byte {
 	return putU32(putString(putString(putU32(b, m.ID), m.Reserved), m.Host), m.Port)
 }
 
-func (m *Refusal) encode(b []byte) []byte       { return putString(putU32(b, m.ID), m.Reason) }
-func (m *ExitMessage) encode(b []byte) []byte   { return putU32(putU32(b, m.Session), m.Status) }
-func (m *Alive) encode(b []byte) []byte         { return putU32(putU32(b, m.ID), m.PID) }
-func (m *SessionOpened) encode(b []byte) []byte { return putU32(putU32(b, m.ID), m.Session) }
-func (m *RemotePort) encode(b []byte) []byte    { return putU32(putU32(b, m.ID), m.Port) }
-func (m *TTYAllocFail) encode(b []byte) []byte  { return putU32(b, m.Session) }
-func (m *InfoReply) encode(b []byte) []byte     { return putString(putU32(b, m.ID), m.JSON) }
-func (m *Disconnected) encode(b []byte) []byte  { return putU32(b, m.Session) }
+func (m *Refusal) encode(b []byte) []byte        { return putString(putU32(b, m.ID), m.Reason) }
+func (m *ExitMessage) encode(b []byte) []byte    { return putU32(putU32(b, m.Session), m.Status) }
+func (m *Alive) encode(b []byte) []byte          { return putU32(putU32(b, m.ID), m.PID) }
+func (m *SessionOpened) encode(b []byte) []byte  { return putU32(putU32(b, m.ID), m.Session) }
+func (m *RemotePort) encode(b []byte) []byte     { return putU32(putU32(b, m.ID), m.Port) }
+func (m *TTYAllocFail) encode(b []byte) []byte   { return putU32(b, m.Session) }
+func (m *InfoReply) encode(b []byte) []byte      { return putString(putU32(b, m.ID), m.JSON) }
+func (m *Disconnected) encode(b []byte) []byte   { return putU32(b, m.Session) }
+func (m *ConnectionLost) encode(b []byte) []byte { return putString(b, m.Reason) }
 
 func (m *ExitSignal) encode(b []byte) []byte {
 	return putString(putBool(putString(putU32(b, m.Session), m.Signal), m.CoreDumped), m.Message)
@@ -351,7 +374,7 @@ func Decode(body []byte) (Message, error) {
 			s.Env = append(s.Env, r.str("environment string"))
 		}
 		m = s
-	case MsgAliveCheck, MsgTerminate, MsgStopListening, MsgProxy, MsgInfo, MsgOK, MsgProxyReply:
+	case MsgAliveCheck, MsgTerminate, MsgStopListening, MsgProxy, MsgInfo, MsgKeepAlive, MsgOK, MsgProxyReply:
 		m = &Request{Kind: t, ID: r.u32("request id")}
 	case MsgOpenForward, MsgCloseForward:
 		m = &Forward{Close: t == MsgCloseForward, ID: r.u32("request id"), Kind: r.u32("forwarding type"),
@@ -377,6 +400,8 @@ func Decode(body []byte) (Message, error) {
 		m = &ExitSignal{Session: r.u32("session id"), Signal: r.str("signal"), CoreDumped: r.flag("core dumped"), Message: r.str("message")}
 	case MsgDisconnected:
 		m = &Disconnected{Session: r.u32("session id")}
+	case MsgConnectionLost:
+		m = &ConnectionLost{Reason: r.str("reason")}
 	default:
 		return nil, &unknownTypeError{t: t, id: peekID(body)}
 	}

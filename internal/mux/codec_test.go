@@ -55,6 +55,8 @@ func TestCodecGolden(t *testing.T) {
 		{"exit signal (ours)", &ExitSignal{Session: 2, Signal: "TERM", CoreDumped: true, Message: ""},
 			"00000018 80004a02 00000002 00000004 5445524d 00000001 00000000"},
 		{"disconnected (ours)", &Disconnected{Session: 2}, "00000008 80004a03 00000002"},
+		{"keepalive (ours)", &Request{Kind: MsgKeepAlive, ID: 5}, "00000008 10004a02 00000005"},
+		{"connection lost (ours)", &ConnectionLost{Reason: "gone"}, "0000000c 80004a04 00000004 676f6e65"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -93,6 +95,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"unknown type", "12345678 00000009", true},
 		{"truncated id", "10000004 0000", false},
 		{"string past end", "80000003 00000001 000000ff 41", false},
+		{"connection lost without reason", "80004a04", false},
 		{"session without command", "10000002 00000001 00000000 00000000 00000000 00000000 00000000 ffffffff 00000000", false},
 	}
 	for _, tt := range tests {

@@ -53,6 +53,11 @@ type Config struct {
 	Agent func(*sshwire.Session) error
 	// Forward shapes forwards clients ask for.
 	Forward forward.Options
+	// KeepAlive, if set, runs while Serve does: the master's own
+	// ServerAliveInterval. An error it returns (the server stopped
+	// answering) ends the connection; its text, ssh(1)'s message, goes to
+	// the clients that sent [ExtKeepAlive] before their sessions end.
+	KeepAlive func(ctx context.Context) error
 }
 
 // Master shares one SSH connection with the clients of a control socket.
@@ -78,6 +83,7 @@ type Master struct {
 	remote    *forward.Forwarder
 	nextID    uint32
 	wake      chan struct{}
+	lost      error // why the connection ended, if we ended it
 }
 
 // NewMaster returns a master for cfg; [Master.Serve] runs it.
@@ -141,6 +147,18 @@ func (m *Master) Serve(ctx context.Context, ln *Listener) error {
 	}()
 	go m.accept(ln)
 	defer m.shutdown()
+	if m.cfg.KeepAlive != nil {
+		go func() {
+			if err := m.cfg.KeepAlive(m.ctx); err != nil {
+				// Noted before the close, so that every session the
+				// close ends finds it (see tellLost).
+				m.mu.Lock()
+				m.lost = err
+				m.mu.Unlock()
+				m.cfg.Client.Close()
+			}
+		}()
+	}
 
 	var idle <-chan time.Time
 	var idleTimer *time.Timer
@@ -168,6 +186,9 @@ func (m *Master) Serve(ctx context.Context, ln *Listener) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-lost:
+			if err := m.lostError(); err != nil {
+				return fmt.Errorf("%w: %v", ErrConnectionLost, err)
+			}
 			return ErrConnectionLost
 		case <-idle:
 			m.log.Debugf("control master idle for %s; exiting", m.cfg.IdleTimeout)
@@ -206,6 +227,7 @@ func (m *Master) shutdown() {
 		c.close()
 	}
 	for c := range conns {
+		c.tellLost()
 		c.fc.Close()
 	}
 	for _, f := range fwds {
@@ -241,7 +263,7 @@ func (m *Master) serveConn(uc *net.UnixConn) {
 		uc.Close()
 		return
 	}
-	c := &ctlConn{m: m, fc: newFDConn(uc), pid: pid}
+	c := &ctlConn{m: m, fc: newFDConn(uc), pid: pid, closed: make(chan struct{})}
 	m.mu.Lock()
 	if m.ctx.Err() != nil {
 		m.mu.Unlock()
@@ -252,7 +274,8 @@ func (m *Master) serveConn(uc *net.UnixConn) {
 	m.mu.Unlock()
 	m.poke()
 	defer c.finish()
-	if err := c.fc.writePacket(&Hello{Version: Version, Extensions: []Extension{{Name: ExtClientForwards}, {Name: ExtSessionEvents}}}); err != nil {
+	hello := &Hello{Version: Version, Extensions: []Extension{{Name: ExtClientForwards}, {Name: ExtSessionEvents}, {Name: ExtKeepAlive}}}
+	if err := c.fc.writePacket(hello); err != nil {
 		return
 	}
 	uc.SetReadDeadline(time.Now().Add(helloTimeout))
@@ -279,6 +302,8 @@ func (m *Master) serveConn(uc *net.UnixConn) {
 			c.mu.Unlock()
 		case ExtSessionEvents:
 			c.events = true
+		case ExtKeepAlive:
+			c.keepalive = true
 		}
 	}
 	for {
@@ -310,8 +335,11 @@ type ctlConn struct {
 	m   *Master
 	fc  *fdConn
 	pid int
-	// events: it sent ExtSessionEvents (set before any request).
-	events bool
+	// events, keepalive: it sent ExtSessionEvents, ExtKeepAlive (set
+	// before any request).
+	events, keepalive bool
+	probes            atomic.Int32  // MsgKeepAlive requests awaiting the server
+	closed            chan struct{} // closed by finish
 
 	mu      sync.Mutex
 	ch      *channel    // the session or stdio forward, at most one
@@ -351,6 +379,9 @@ func (c *ctlConn) dispatch(msg Message) bool {
 		case MsgInfo:
 			b, _ := json.Marshal(m.Info())
 			return c.reply(&InfoReply{ID: q.ID, JSON: string(b)})
+		case MsgKeepAlive:
+			c.probe(q.ID)
+			return true
 		case MsgProxy:
 			return c.reply(&Refusal{ID: q.ID, Reason: "proxy mode (-O proxy) is not supported by this jumpgate master"})
 		}
@@ -414,6 +445,7 @@ func (c *ctlConn) ask(format string, args ...any) bool {
 // are its own (they were its command line's, even with -N); forwards asked
 // for otherwise (-O forward) stay with the master.
 func (c *ctlConn) finish() {
+	close(c.closed)
 	c.fc.Close()
 	m := c.m
 	if m.cfg.Private && c.pid == m.cfg.Creator {
@@ -469,6 +501,7 @@ func (c *ctlConn) startChannel(id uint32, fds []int, run func(*channel) error) b
 			m.log.Debugf("control client pid %d: %v", c.pid, err)
 		}
 		ch.close()
+		c.tellLost()
 		c.fc.Close() // the client's cue that it is over
 		m.mu.Lock()
 		delete(m.chans, ch)

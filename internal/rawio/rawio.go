@@ -96,6 +96,9 @@ type Conn struct {
 	rc syscall.RawConn
 }
 
+// NetConn is the conn c wraps.
+func (c *Conn) NetConn() net.Conn { return c.Conn }
+
 // NewConn wraps c when it has a descriptor (TCP, Unix); other conns are
 // returned as they are.
 func NewConn(c net.Conn) net.Conn {

@@ -60,6 +60,9 @@ func (p *Pipelined) MaxMessage() int {
 	return 0
 }
 
+// MinRTT is the underlying conn's (see [MinRTT]).
+func (p *Pipelined) MinRTT() time.Duration { return MinRTT(p.Conn) }
+
 var errClosed = errors.New("use of closed pipelined connection")
 
 // Write queues a copy of b, waiting while the queue is full.

@@ -109,6 +109,18 @@ type PacketReader interface {
 	ReadPacket() ([]byte, error)
 }
 
+// PacketSink is implemented by channels that can hand each data message
+// to a function in the connection's reader, without waking another
+// goroutine: a tunnel writes each packet to its device there, one
+// wake-up fewer in every packet's path, as ssh(1)'s single loop has.
+type PacketSink interface {
+	// SinkPackets makes f take every data message from now on, in order,
+	// the ones already queued first; p is f's during the call only. f runs
+	// in the connection's reader and must not wait on the connection.
+	// ReadPacket then only returns io.EOF or an error, at the end.
+	SinkPackets(f func(p []byte))
+}
+
 // PacketWriter is implemented by channels that can send a write as
 // exactly one SSH_MSG_CHANNEL_DATA message, waiting for the peer's window
 // to take all of it; [Channel.Write] may cut it at the window's end,

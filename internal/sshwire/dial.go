@@ -79,6 +79,15 @@ func (c *ChannelConn) MaxMessage() int {
 	return 0
 }
 
+// MinRTT is the channel's, if it tells: the smallest round trip of the
+// path under the connection that carries it.
+func (c *ChannelConn) MinRTT() time.Duration {
+	if r, ok := c.Channel.(interface{ MinRTT() time.Duration }); ok {
+		return r.MinRTT()
+	}
+	return 0
+}
+
 // LocalAddr is Local.
 func (c *ChannelConn) LocalAddr() net.Addr { return c.Local }
 

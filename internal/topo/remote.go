@@ -21,6 +21,14 @@ const marker = "@@jumpgate-topo "
 // RemoteScript is the shell script remote discovery runs (sh -c). Named
 // namespaces need root on the remote host (`ip -n` enters them); without
 // it their sections hold iproute2's error, which becomes a warning.
+//
+// Every process it starts is CPU a fleet's discovery pays once per host
+// (docs/scale.md), so what a shell builtin can read is read by one: the
+// hostname and boot id with read, the named namespaces with a glob of
+// iproute2's directory (what `ip netns list` lists), the tap holders'
+// fdinfo and comm with read. The scan of every process's fdinfo for tap
+// holders (a file per descriptor on the machine) runs only when some
+// namespace has a tun or tap device: no device, no holder to find.
 const RemoteScript = `export LC_ALL=C; PATH="$PATH:/usr/sbin:/sbin"
 m() { printf '\n@@jumpgate-topo %s\n' "$*"; }
 # x SECTION ARG CMD...: CMD's output as SECTION, or, when it fails (virsh
@@ -29,24 +37,29 @@ x() { s=$1 a=$2; shift 2
   o=$("$@" 2>/dev/null); st=$?
   if [ "$st" -eq 0 ]; then m "$s" "$a"; printf '%s\n' "$o"; return 0; fi
   m error "$*: exit status $st"; "$@" 2>&1 >/dev/null | head -n 3; return 1; }
-m host; hostname
-m boot; cat /proc/sys/kernel/random/boot_id 2>/dev/null
+m host; { read -r v </proc/sys/kernel/hostname && printf '%s\n' "$v"; } 2>/dev/null || hostname
+m boot; { read -r v </proc/sys/kernel/random/boot_id && printf '%s\n' "$v"; } 2>/dev/null
 m ino; stat -L -c %i /proc/self/ns/net 2>&1
-for ns in '' $(ip netns list 2>/dev/null | cut -d' ' -f1); do
-  n=; [ -n "$ns" ] && n="-n $ns"
+d=/var/run/netns tun=
+for f in '' "$d"/* "$d"/.[!.]* "$d"/..?*; do
+  ns=${f##*/}
+  [ -z "$f" ] || [ -e "$f" ] || continue
   m ns "$ns"
-  [ -n "$ns" ] && { m ino; stat -L -c %i "/run/netns/$ns" 2>&1; }
-  m link; ip $n -j -d -s link show 2>&1
-  m addr; ip $n -j addr show 2>&1
-  m fdb; bridge $n -j fdb show 2>&1
-  m neigh; ip $n -j neigh show 2>&1
-  m nsid; ip $n -j netns list-id 2>&1
+  [ -n "$f" ] && { m ino; stat -L -c %i "$f" 2>&1; }
+  m link; o=$(ip ${f:+-n "$ns"} -j -d -s link show 2>&1); printf '%s\n' "$o"
+  case $o in *'"info_kind":"tun"'*) tun=1 ;; esac
+  m addr; ip ${f:+-n "$ns"} -j addr show 2>&1
+  m fdb; bridge ${f:+-n "$ns"} -j fdb show 2>&1
+  m neigh; ip ${f:+-n "$ns"} -j neigh show 2>&1
+  m nsid; ip ${f:+-n "$ns"} -j netns list-id 2>&1
 done
 m taps
-for f in $(grep -ls '^iff:' /proc/[0-9]*/fdinfo/* 2>/dev/null); do
-  p=${f#/proc/}; p=${p%%/*}
-  printf '%s\t%s\t%s\t%s\n' "$p" "$(sed -n 's/^iff:[[:space:]]*//p' "$f")" "$(stat -L -c %i /proc/$p/ns/net 2>/dev/null)" "$(cat /proc/$p/comm 2>/dev/null)"
-done
+[ -z "$tun" ] || for f in $(grep -ls '^iff:' /proc/[0-9]*/fdinfo/* 2>/dev/null); do
+  p=${f#/proc/}; p=${p%%/*} i= c=
+  while read -r k v; do [ "$k" = iff: ] && i=$v; done <"$f"
+  read -r c <"/proc/$p/comm"
+  printf '%s\t%s\t%s\t%s\n' "$p" "$i" "$(stat -L -c %i /proc/$p/ns/net 2>/dev/null)" "$c"
+done 2>/dev/null
 if command -v ovs-vsctl >/dev/null 2>&1; then x ovs '' ovs-vsctl show; fi
 if command -v virsh >/dev/null 2>&1 && x virsh-list '' virsh -q list --all; then
   for d in $(virsh -q list --all --name 2>/dev/null); do x virsh-domiflist "$d" virsh -q domiflist "$d"; done

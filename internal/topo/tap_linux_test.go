@@ -93,6 +93,21 @@ taps: [{name: vnet7, namespace: hv, bridge: br0, owner: 1234}]
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+	// The remote script finds the same holder through /proc (it scans
+	// fdinfo only when a namespace has a tun or tap device).
+	bundle, err := exec.CommandContext(ctx, "sh", "-c", RemoteScript).Output()
+	if err != nil {
+		t.Fatalf("remote script: %v", err)
+	}
+	remote, err := ParseBundle(bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := remote.Namespace(ns); n == nil || n.Link("vnet7") == nil || n.Link("vnet7").Tap == nil {
+		t.Errorf("remote script: no tap vnet7 in %s", ns)
+	} else if h := n.Link("vnet7").Tap.Holders; !reflect.DeepEqual(h, want) {
+		t.Errorf("remote script: holders of vnet7 = %+v, want %+v", h, want)
+	}
 	got, err := Discover(ctx, Options{Filter: func(name string) bool { return name == ns }})
 	if err != nil {
 		t.Fatal(err)

@@ -27,6 +27,8 @@ import (
 	"fmt"
 	"math/bits"
 	"net/netip"
+
+	"github.com/jumpgate/jumpgate/internal/sshwire"
 )
 
 const (
@@ -110,6 +112,25 @@ func (v *VnetReader) ReadPacket() ([]byte, error) {
 	clear(b[:vnetHdrLen])
 	copy(b[vnetHdrLen:], p)
 	return b, nil
+}
+
+// SinkPackets hands each packet of r to f behind a zero header, in r's
+// reader, if r can (sshwire.PacketSink); it reports whether it did.
+func (v *VnetReader) SinkPackets(f func(p []byte)) bool {
+	s, ok := v.r.(sshwire.PacketSink)
+	if !ok {
+		return false
+	}
+	s.SinkPackets(func(p []byte) {
+		if vnetHdrLen+len(p) > len(v.buf) {
+			return // too long for the device, lost as on a wire
+		}
+		b := v.buf[:vnetHdrLen+len(p)]
+		clear(b[:vnetHdrLen])
+		copy(b[vnetHdrLen:], p)
+		f(b)
+	})
+	return true
 }
 
 // ipDst is the destination of an IPv4 or IPv6 packet.

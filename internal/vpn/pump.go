@@ -11,6 +11,8 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+
+	"github.com/jumpgate/jumpgate/internal/sshwire"
 )
 
 // PacketReader yields packets from the far side.
@@ -115,22 +117,40 @@ func toFar(dev Device, w PacketWriter, c *Counters) error {
 }
 
 func fromFar(dev Device, r PacketReader, c *Counters) error {
-	for {
+	var closed atomic.Bool
+	write := func(p []byte) {
+		c.RxPackets.Add(1)
+		c.RxBytes.Add(uint64(len(p)))
+		if _, err := dev.Write(p); err != nil && (errors.Is(err, os.ErrClosed) || errors.Is(err, os.ErrDeadlineExceeded)) {
+			closed.Store(true)
+		}
+		// Otherwise the kernel refused a malformed packet (EINVAL) or
+		// its queue was full: the packet is lost as on a wire, the
+		// tunnel goes on.
+	}
+	// Written where the connection reads it, the packet reaches the
+	// device without waking this goroutine; it then only waits for the
+	// end, which the device's end brings too (toFar fails, Pump closes
+	// the channel).
+	switch s := r.(type) {
+	case interface{ SinkPackets(func([]byte)) bool }:
+		if s.SinkPackets(write) {
+			_, err := r.ReadPacket()
+			return err
+		}
+	case sshwire.PacketSink:
+		s.SinkPackets(write)
+		_, err := r.ReadPacket()
+		return err
+	}
+	for !closed.Load() {
 		p, err := r.ReadPacket()
 		if err != nil {
 			return err
 		}
-		c.RxPackets.Add(1)
-		c.RxBytes.Add(uint64(len(p)))
-		if _, err := dev.Write(p); err != nil {
-			if errors.Is(err, os.ErrClosed) || errors.Is(err, os.ErrDeadlineExceeded) {
-				return io.EOF
-			}
-			// The kernel refuses a malformed packet (EINVAL) or a full
-			// queue; the packet is lost as on a wire, the tunnel goes on.
-			continue
-		}
+		write(p)
 	}
+	return io.EOF
 }
 
 // devErr turns the end of a device read into the end of the pump.
