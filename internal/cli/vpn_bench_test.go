@@ -2,21 +2,26 @@ package cli
 
 // BenchmarkVPNIperf: jumpgate's tunnels against OpenSSH's `ssh -w` on the
 // same lab path (laptop → hyper1, and on to lan1 through the wire bridge
-// for layer 2), in one run: iperf3 TCP throughput through each, then
-// rounds of pings through each in turn, and their ratios.
+// for layer 2), in one run: iperf3 TCP throughput through each, with the
+// CPU of the tunnel's processes on both ends meanwhile (what bounds it),
+// then rounds of pings through each in turn, and their ratios.
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/jumpgate/jumpgate/internal/procstat"
 )
 
 // vpnBenchRow is one tunnel measured.
@@ -26,6 +31,112 @@ type vpnBenchRow struct {
 	mbit     float64
 	rtts     []float64 // ms, every counted ping
 	rtt, p10 float64   // ms: median and 10th percentile of rtts
+	// near is the tunnel's process on the laptop, far the sshd on
+	// hyper1 whose session carries it; cpu is theirs during iperf3.
+	near, far int
+	cpu       cpuUse
+}
+
+// cpuUse is CPU used during a measurement, in cores (1 is one core busy
+// all along): the near process, the far sshd's sessions (all, and the
+// busiest process), and the whole machine.
+type cpuUse struct {
+	near, far, farMax, machine float64
+	farMaxName                 string
+	// farSyscalls is the far sessions' read and write calls per second:
+	// with the bytes, how finely sshd is fed.
+	farSyscalls float64
+}
+
+// cpuSnapshot is a moment's CPU counters of a tunnel's processes and of
+// the machine.
+type cpuSnapshot struct {
+	at         time.Time
+	near, far  []procstat.Stat
+	busy, idle uint64 // the machine's ticks (/proc/stat)
+	syscalls   map[int]uint64
+}
+
+// ioSyscalls is pid's read and write calls so far (syscr + syscw in
+// /proc/PID/io).
+func ioSyscalls(pid int) uint64 {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/io", pid))
+	var n uint64
+	for _, line := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(line, ": "); ok && (k == "syscr" || k == "syscw") {
+			c, _ := strconv.ParseUint(v, 10, 64)
+			n += c
+		}
+	}
+	return n
+}
+
+func takeCPUSnapshot(r *vpnBenchRow) (cpuSnapshot, error) {
+	s := cpuSnapshot{at: time.Now()}
+	var err error
+	if s.near, err = procstat.Tree(r.near); err != nil {
+		return s, fmt.Errorf("near process %d: %w", r.near, err)
+	}
+	if s.far, err = procstat.Tree(r.far); err != nil {
+		return s, fmt.Errorf("far sshd %d: %w", r.far, err)
+	}
+	s.syscalls = map[int]uint64{}
+	for _, st := range s.far {
+		s.syscalls[st.PID] = ioSyscalls(st.PID)
+	}
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return s, err
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	for i, f := range strings.Fields(line)[1:] {
+		n, _ := strconv.ParseUint(f, 10, 64)
+		if i == 3 || i == 4 { // idle, iowait
+			s.idle += n
+		} else if i < 8 { // user nice system - - irq softirq steal; guest is in user
+			s.busy += n
+		}
+	}
+	return s, nil
+}
+
+// cpuSince is what was used from s0 to s1.
+func cpuSince(s0, s1 cpuSnapshot) cpuUse {
+	wall := s1.at.Sub(s0.at).Seconds()
+	cores := func(d time.Duration) float64 { return d.Seconds() / wall }
+	// A process is its pid and start time; one that started since
+	// counts from zero.
+	was := func(before []procstat.Stat, st procstat.Stat) (procstat.Stat, bool) {
+		for _, b := range before {
+			if b.PID == st.PID && b.StartTime == st.StartTime {
+				return b, true
+			}
+		}
+		return procstat.Stat{}, false
+	}
+	delta := func(before []procstat.Stat, st procstat.Stat) time.Duration {
+		b, _ := was(before, st)
+		return st.CPU() - b.CPU()
+	}
+	var u cpuUse
+	for _, st := range s1.near {
+		u.near += cores(delta(s0.near, st))
+	}
+	for _, st := range s1.far {
+		n := s1.syscalls[st.PID]
+		if _, ok := was(s0.far, st); ok {
+			n -= min(n, s0.syscalls[st.PID])
+		}
+		u.farSyscalls += float64(n) / wall
+		c := cores(delta(s0.far, st))
+		u.far += c
+		if c > u.farMax {
+			u.farMax, u.farMaxName = c, st.Comm
+		}
+	}
+	busy, idle := float64(s1.busy-s0.busy), float64(s1.idle-s0.idle)
+	u.machine = float64(runtime.NumCPU()) * busy / max(busy+idle, 1)
+	return u
 }
 
 // vpnBenchRounds is how many times the pings go round the tunnels.
@@ -49,6 +160,10 @@ func BenchmarkVPNIperf(b *testing.B) {
 			"--local-addr", "198.19.252.1/30", "--remote-addr", "198.19.252.2/30")
 		pm, _ := v.startVPN(b, append(peer, "--l3", "--local-addr", "198.19.253.1/30", "--remote-addr", "198.19.253.2/30")...)
 		o, dev := v.sshW(b, "point-to-point")
+		for i, p := range []*vpnProc{native, pm, o} {
+			l3[i].near, l3[i].far = p.cmd.Process.Pid, v.l.ServerPID("hyper1")
+		}
+		l3[1].far = v.stockSSHD
 		v.hostOutput(b, "laptop", "sh", "-c", "ip addr add 198.19.255.1/30 dev "+dev+" && ip link set "+dev+" up")
 		v.hostOutput(b, "hyper1", "sh", "-c", "ip addr add 198.19.255.2/30 dev "+dev+" && ip link set "+dev+" up")
 		v.measure(b, l3, nil)
@@ -68,14 +183,17 @@ func BenchmarkVPNIperf(b *testing.B) {
 		v.measure(b, l2, []func() func(){
 			func() func() {
 				p, _ := v.startVPN(b, append(peer, l2Args...)...)
+				l2[0].near, l2[0].far = p.cmd.Process.Pid, v.stockSSHD
 				return func() { p.stop(b, syscall.SIGINT) }
 			},
 			func() func() {
 				p, _ := v.startVPN(b, append([]string{"hyper1", "--transport", "tun@openssh.com"}, l2Args...)...)
+				l2[1].near, l2[1].far = p.cmd.Process.Pid, v.l.ServerPID("hyper1")
 				return func() { p.stop(b, syscall.SIGINT) }
 			},
 			func() func() {
 				o, dev := v.sshW(b, "ethernet")
+				l2[2].near, l2[2].far = o.cmd.Process.Pid, v.l.ServerPID("hyper1")
 				v.hostOutput(b, "hyper1", "ip", "link", "set", dev, "master", "wire", "up")
 				v.hostOutput(b, "laptop", "sh", "-c", "ip addr add 198.18.3.98/24 dev "+dev+" && ip link set "+dev+" up")
 				return func() { o.stop(b, syscall.SIGTERM) }
@@ -83,17 +201,22 @@ func BenchmarkVPNIperf(b *testing.B) {
 		})
 
 		// Ratios against OpenSSH on the same layer; throughput higher and
-		// rtt lower is better. (Benchmark logs show 10 lines at most.)
+		// rtt lower is better. Printed, not logged: benchmark logs show 10
+		// lines at most.
 		rows := append(l3, l2...)
 		vs := map[int]int{0: 2, 1: 2, 3: 5, 4: 5}
 		var tab strings.Builder
-		fmt.Fprintf(&tab, "%-28s %8s %8s %8s  %s\n", "tunnel", "Mbit/s", "rtt ms", "p10 ms", "vs ssh -w: throughput, rtt, p10")
+		fmt.Fprintf(&tab, "%-28s %8s %8s %8s  %-34s %9s  %s\n", "tunnel", "Mbit/s", "rtt ms", "p10 ms",
+			"cores in iperf3: near, far (max), all", "far io/MB", "vs ssh -w: throughput, rtt, p10")
 		for i, r := range rows {
-			fmt.Fprintf(&tab, "%-28s %8.0f %8.3f %8.3f", r.name, r.mbit, r.rtt, r.p10)
+			c := r.cpu
+			fmt.Fprintf(&tab, "%-28s %8.0f %8.3f %8.3f  %-34s %9.0f", r.name, r.mbit, r.rtt, r.p10,
+				fmt.Sprintf("%.2f, %.2f (%.2f %s), %.2f", c.near, c.far, c.farMax, c.farMaxName, c.machine), c.farSyscalls/(r.mbit/8))
 			key := strings.NewReplacer("jumpgate ", "jg-", "ssh -w ", "ssh-w-", "tun@openssh.com", "native", " ", "-").Replace(r.name)
 			b.ReportMetric(r.mbit, key+"-Mbit/s")
 			b.ReportMetric(r.rtt, key+"-rtt-ms")
 			b.ReportMetric(r.p10, key+"-rtt-p10-ms")
+			b.ReportMetric(c.far, key+"-far-cores")
 			if j, ok := vs[i]; ok {
 				o := rows[j]
 				fmt.Fprintf(&tab, "  %.2fx, %.2fx, %.2fx (%s)", r.mbit/o.mbit, r.rtt/o.rtt, r.p10/o.p10, o.name)
@@ -101,7 +224,8 @@ func BenchmarkVPNIperf(b *testing.B) {
 			}
 			tab.WriteString("\n")
 		}
-		b.Logf("\n%s", tab.String())
+		load, _ := os.ReadFile("/proc/loadavg")
+		fmt.Printf("BenchmarkVPNIperf on %d CPUs, load %s%s", runtime.NumCPU(), load, tab.String())
 	}
 }
 
@@ -131,12 +255,22 @@ func (v *vpnLab) measure(b *testing.B, rows []*vpnBenchRow, up []func() func()) 
 	}
 }
 
-// turn is one tunnel's turn in a round: iperf3 in the first round, then
-// 30 pings.
+// turn is one tunnel's turn in a round: iperf3 in the first round (with
+// the CPU its processes used meanwhile), then 30 pings.
 func (v *vpnLab) turn(b *testing.B, r *vpnBenchRow, round int) {
 	b.Helper()
 	if round == 0 {
+		v.waitPing(b, r.addr)
+		s0, err := takeCPUSnapshot(r)
+		if err != nil {
+			b.Fatal(err)
+		}
 		r.mbit = v.iperf(b, r.addr)
+		s1, err := takeCPUSnapshot(r)
+		if err != nil {
+			b.Fatal(err)
+		}
+		r.cpu = cpuSince(s0, s1)
 	} else {
 		v.waitPing(b, r.addr)
 	}

@@ -12,6 +12,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -39,6 +40,9 @@ type vpnLab struct {
 	// runtimeDir is the laptop's XDG_RUNTIME_DIR, where tunnels advertise
 	// themselves for vpn status.
 	runtimeDir string
+	// stockSSHD is the pid of hyper1's sshd with PermitTunnel no (peer
+	// mode's far end).
+	stockSSHD int
 }
 
 func newVPNLab(t testing.TB) *vpnLab {
@@ -64,7 +68,7 @@ func newVPNLab(t testing.TB) *vpnLab {
 	if err := os.WriteFile(stockConf, []byte(stock), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	v.start(t, "/usr/sbin/sshd", "-D", "-e", "-f", stockConf)
+	v.stockSSHD = v.startPID(t, "hyper1", "/usr/sbin/sshd", "-D", "-e", "-f", stockConf)
 	serve := []string{v.bin, "serve", "--host-key", filepath.Join(dir, "ssh_host_ed25519_key"),
 		"--authorized-keys", filepath.Join(v.l.Dir(), "authorized_keys")}
 	v.start(t, append(serve, "--permit-tunnel", "--listen", "0.0.0.0:2223")...)
@@ -83,7 +87,10 @@ var xsshEngine = []string{"JUMPGATE_DEBUG_ENGINE=xssh"}
 func (v *vpnLab) start(t testing.TB, argv ...string) { v.startOn(t, "hyper1", argv...) }
 
 // startOn runs a server on host until the test ends.
-func (v *vpnLab) startOn(t testing.TB, host string, argv ...string) {
+func (v *vpnLab) startOn(t testing.TB, host string, argv ...string) { v.startPID(t, host, argv...) }
+
+// startPID is startOn returning the server's pid (nsenter execs it).
+func (v *vpnLab) startPID(t testing.TB, host string, argv ...string) int {
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := v.l.Command(ctx, host, argv...)
 	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
@@ -93,6 +100,7 @@ func (v *vpnLab) startOn(t testing.TB, host string, argv ...string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cancel(); cmd.Wait() })
+	return cmd.Process.Pid
 }
 
 // waitPort waits until host reaches addr over TCP.
@@ -536,10 +544,18 @@ func TestVPNLab(t *testing.T) {
 	})
 
 	t.Run("ipv6 l2 native and peer", func(t *testing.T) {
-		v.hostOutput(t, "lan1", "ip", "addr", "add", "2001:2:3::11/64", "dev", "eth0", "nodad")
-		t.Cleanup(func() {
-			v.l.Command(context.Background(), "lan1", "ip", "addr", "del", "2001:2:3::11/64", "dev", "eth0").Run()
-		})
+		// 2001:2:4::/64 is the prefix lan1 advertises as a router.
+		for _, a := range []string{"2001:2:3::11/64", "2001:2:4::11/64"} {
+			v.hostOutput(t, "lan1", "ip", "addr", "add", a, "dev", "eth0", "nodad")
+			t.Cleanup(func() {
+				v.l.Command(context.Background(), "lan1", "ip", "addr", "del", a, "dev", "eth0").Run()
+			})
+		}
+		raPrefix := netip.MustParsePrefix("2001:2:4::/64")
+		lan1MAC := regexp.MustCompile(`link/ether (\S+)`).FindStringSubmatch(v.hostOutput(t, "lan1", "ip", "-o", "link", "show", "eth0"))
+		if lan1MAC == nil {
+			t.Fatal("lan1's eth0 has no MAC address")
+		}
 		v.startOn(t, "lan1", "iperf3", "-s")
 		lan1LL := regexp.MustCompile(`inet6 (fe80::\S+)/64`).FindStringSubmatch(v.hostOutput(t, "lan1", "ip", "-6", "-o", "addr", "show", "dev", "eth0", "scope", "link"))
 		if lan1LL == nil {
@@ -566,6 +582,23 @@ func TestVPNLab(t *testing.T) {
 			if mbit := v.iperf(t, "2001:2:3::11"); mbit <= 0 {
 				t.Errorf("TCP over IPv6 through %s: %.0f Mbit/s", tc.transport, mbit)
 			}
+			// Router advertisements from the far segment reach the
+			// laptop's bridge, which (accepting them as a host would)
+			// takes an address in the prefix and lan1 as a router
+			// neighbour; the bridge goes with the tunnel, and its
+			// settings and addresses with it.
+			v.hostOutput(t, "laptop", "sh", "-c",
+				"echo 2 >/proc/sys/net/ipv6/conf/virtual/accept_ra && echo 1 >/proc/sys/net/ipv6/conf/virtual/autoconf")
+			stopRA := v.advertise(t, "lan1", "eth0", raPrefix)
+			slaac := v.waitSLAAC(t, "laptop", "virtual", raPrefix)
+			if out := v.hostOutput(t, "laptop", "ip", "-6", "neigh", "show", "dev", "virtual", lan1LL[1]); !strings.Contains(out, "lladdr "+lan1MAC[1]+" router") {
+				t.Errorf("lan1 (%s, %s) is no router neighbour of the laptop's bridge: %q", lan1LL[1], lan1MAC[1], out)
+			}
+			v.ping(t, "laptop", "2001:2:4::11", "-I", slaac)
+			if out := v.hostOutput(t, "laptop", "ip", "-6", "route", "show", "default"); out != "" {
+				t.Errorf("a default route from an advertisement with router lifetime 0: %q", out)
+			}
+			stopRA()
 			p.stop(t, syscall.SIGINT)
 			check(t)
 		}

@@ -1,6 +1,6 @@
 // Package procstat reads a process's /proc/PID/stat (proc(5)): its state,
 // parent and start time, which together with the pid name one process
-// across pid reuse.
+// across pid reuse, and the CPU time it and its reaped children used.
 package procstat
 
 import (
@@ -10,6 +10,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Stat is the part of /proc/PID/stat that we use.
@@ -22,6 +23,19 @@ type Stat struct {
 	// (field 22): with the pid, it tells a process from a later one that
 	// got the same pid.
 	StartTime uint64
+	// UTime and STime are the CPU time the process spent in user and
+	// kernel mode, CUTime and CSTime its waited-for children's (and
+	// theirs), in clock ticks (fields 14-17).
+	UTime, STime, CUTime, CSTime uint64
+}
+
+// ticksPerSecond is USER_HZ, the unit of /proc's times: 100 on every
+// architecture Linux reports them for.
+const ticksPerSecond = 100
+
+// CPU is the CPU time of the process and of the children it reaped.
+func (s Stat) CPU() time.Duration {
+	return time.Duration(s.UTime+s.STime+s.CUTime+s.CSTime) * (time.Second / ticksPerSecond)
 }
 
 // Read reads and parses /proc/pid/stat.
@@ -66,7 +80,54 @@ func Parse(b []byte) (Stat, error) {
 	if err != nil {
 		return Stat{}, fmt.Errorf("start time: %w", err)
 	}
-	return Stat{PID: pid, Comm: string(b[open+1 : end]), State: f[0][0], PPID: ppid, StartTime: start}, nil
+	var cpu [4]uint64
+	for i := range cpu {
+		if cpu[i], err = strconv.ParseUint(f[11+i], 10, 64); err != nil {
+			return Stat{}, fmt.Errorf("cpu time: %w", err)
+		}
+	}
+	return Stat{PID: pid, Comm: string(b[open+1 : end]), State: f[0][0], PPID: ppid, StartTime: start,
+		UTime: cpu[0], STime: cpu[1], CUTime: cpu[2], CSTime: cpu[3]}, nil
+}
+
+// Tree reads root and every live process descended from it, root first.
+// A process that ends while Tree reads /proc is left out.
+func Tree(root int) ([]Stat, error) {
+	r, err := Read(root)
+	if err != nil {
+		return nil, err
+	}
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil, err
+	}
+	children := map[int][]Stat{}
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == root {
+			continue
+		}
+		if st, err := Read(pid); err == nil {
+			children[st.PPID] = append(children[st.PPID], st)
+		}
+	}
+	tree := []Stat{r}
+	for i := 0; i < len(tree); i++ {
+		tree = append(tree, children[tree[i].PID]...)
+	}
+	return tree, nil
+}
+
+// TreeCPU is the CPU time of root, its live descendants and every
+// descendant they reaped: between two reads, what the tree used, as long
+// as no process in it ended unreaped by another in it.
+func TreeCPU(root int) (time.Duration, error) {
+	tree, err := Tree(root)
+	var d time.Duration
+	for _, st := range tree {
+		d += st.CPU()
+	}
+	return d, err
 }
 
 // StartTime is when pid started, in clock ticks since boot: with the pid,

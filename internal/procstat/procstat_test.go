@@ -3,9 +3,11 @@ package procstat
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParse(t *testing.T) {
@@ -30,6 +32,9 @@ func TestParse(t *testing.T) {
 		{name: "long state", in: "1 (x) SS 1" + rest, wantErr: "state"},
 		{name: "bad parent", in: "1 (x) S z" + rest, wantErr: "parent pid"},
 		{name: "bad start time", in: "1 (x) S" + strings.Repeat(" 1", 18) + " z", wantErr: "start time"},
+		{name: "cpu times", in: "9 (x) S 1" + strings.Repeat(" 0", 9) + " 250 30 1000 7" + strings.Repeat(" 0", 4) + " 5",
+			want: Stat{PID: 9, Comm: "x", State: 'S', PPID: 1, StartTime: 5, UTime: 250, STime: 30, CUTime: 1000, CSTime: 7}},
+		{name: "bad cpu time", in: "1 (x) S 1" + strings.Repeat(" 0", 9) + " -1" + strings.Repeat(" 0", 8), wantErr: "cpu time"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -88,7 +93,8 @@ func TestReadSelf(t *testing.T) {
 
 // format writes st as the kernel would, with zeros for the fields we skip.
 func format(st Stat) string {
-	return fmt.Sprintf("%d (%s) %s %d%s %d 0\n", st.PID, st.Comm, []byte{st.State}, st.PPID, strings.Repeat(" 0", 17), st.StartTime)
+	return fmt.Sprintf("%d (%s) %s %d%s %d %d %d %d%s %d 0\n", st.PID, st.Comm, []byte{st.State}, st.PPID, strings.Repeat(" 0", 9),
+		st.UTime, st.STime, st.CUTime, st.CSTime, strings.Repeat(" 0", 4), st.StartTime)
 }
 
 func FuzzParse(f *testing.F) {
@@ -109,4 +115,48 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("Parse(%q) = %+v; written back as %q it parses as %+v, %v", b, st, format(st), again, err)
 		}
 	})
+}
+
+func TestTree(t *testing.T) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("no /proc")
+	}
+	// sh waits on a child of its own: the grandchild is in the tree too.
+	cmd := exec.Command("sh", "-c", "sleep 30; :")
+	if err := cmd.Start(); err != nil {
+		t.Skip(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	// The grandchild is a forked sh until it execs sleep.
+	var tree []Stat
+	var sleep bool
+	for range 200 {
+		var err error
+		if tree, err = Tree(os.Getpid()); err != nil {
+			t.Fatal(err)
+		}
+		for _, st := range tree {
+			sleep = sleep || st.PPID == cmd.Process.Pid && st.Comm == "sleep"
+		}
+		if sleep {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if tree[0].PID != os.Getpid() || len(tree) < 3 || tree[1].PID != cmd.Process.Pid || !sleep {
+		t.Fatalf("Tree(self) = %+v: want self first, then sh (%d), then sleep under it", tree, cmd.Process.Pid)
+	}
+	// Spinning here shows up within a few ticks.
+	deadline := time.Now().Add(5 * time.Second)
+	for x := 0; ; x++ {
+		if x%1e6 == 0 {
+			d, err := TreeCPU(os.Getpid())
+			if err == nil && d >= 50*time.Millisecond {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("TreeCPU(self) = %v, %v after 5 s of spinning", d, err)
+			}
+		}
+	}
 }

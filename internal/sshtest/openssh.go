@@ -71,6 +71,7 @@ type SSHD struct {
 	Port    int           // the port of Addr
 	HostKey ssh.PublicKey // its ed25519 host key
 	Log     *Buffer       // its log (sshd -e), printed when the test fails
+	PID     int           // the listening sshd: every session's processes descend from it
 }
 
 // StartSSHD starts sshd with config lines and then a base configuration
@@ -135,6 +136,7 @@ func StartSSHD(t testing.TB, config ...string) *SSHD {
 			}
 		})
 		if waitPort(s.Addr, exited) {
+			s.PID = cmd.Process.Pid
 			return s
 		}
 		if attempt == 2 {
