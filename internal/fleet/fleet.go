@@ -19,7 +19,6 @@ import (
 	"github.com/jumpgate/jumpgate/internal/dial"
 	"github.com/jumpgate/jumpgate/internal/remotebin"
 	"github.com/jumpgate/jumpgate/internal/sshconf"
-	"github.com/jumpgate/jumpgate/internal/sshio"
 	"github.com/jumpgate/jumpgate/internal/sshwire"
 	"github.com/jumpgate/jumpgate/internal/topo"
 	"github.com/jumpgate/jumpgate/internal/vlog"
@@ -240,9 +239,7 @@ func (f *Fleet) via(ctx context.Context, d *dial.Dialer, h *sshconf.Host, addr s
 		}
 		c, err := sshwire.Dial(ctx, e.conn.Conn, "tcp", addr)
 		if err == nil {
-			// The jump host's transport encrypts in its own goroutine, and
-			// this channel's writes for the connection inside in another.
-			return sshio.NewPipelined(c), nil
+			return c, nil
 		}
 		select {
 		case <-e.dead:
