@@ -32,11 +32,10 @@ import (
 
 const (
 	// defaultMaxWindow is a channel's cap unless the configuration sets
-	// one: OpenSSH's fixed 2 MiB, growth off. On the quiet machine, two-hop
-	// -L downloads through growing windows ran at 0.56x and 0.98x OpenSSH
-	// (one sample at 111 Mbit/s), and at 1.19x with them fixed, alternating
-	// (docs/perf.md). 64 MiB fills 2.6 Gbit/s at 200 ms, once that is fixed.
-	defaultMaxWindow = initialWindow
+	// one: 64 MiB fills 2.6 Gbit/s at 200 ms. Growth needs a round trip
+	// TCP measured below; before it had one, growing windows made two-hop
+	// downloads on a short path erratic (docs/perf.md).
+	defaultMaxWindow = 64 << 20
 	// defaultWindowBudget bounds the growth of a connection's windows.
 	defaultWindowBudget = 256 << 20
 )
