@@ -5,6 +5,7 @@ package cli
 // lan1's side of the far bridge, busybox udhcpc on the laptop).
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -43,7 +44,20 @@ func (v *vpnLab) udp(t testing.TB, addr string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	v.waitPort(t, "laptop", addr+":5201")
-	out, err := v.l.Command(ctx, "laptop", "iperf3", "-u", "-c", addr, "-t", "1", "-b", "8M", "-l", "1200", "-J").Output()
+	var (
+		out []byte
+		err error
+	)
+	// waitPort's probe ends a control connection before iperf3's server
+	// read its cookie; while the server starts over, a client is reset
+	// ("unable to connect to server"), and iperf3 still exits 0.
+	for try := 0; ; try++ {
+		out, err = v.l.Command(ctx, "laptop", "iperf3", "-u", "-c", addr, "-t", "1", "-b", "8M", "-l", "1200", "-J").Output()
+		if err != nil || try == 4 || !bytes.Contains(out, []byte("unable to connect to server")) {
+			break
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
 	if err != nil {
 		t.Errorf("iperf3 -u to %s: %v\n%s", addr, err, out)
 		return

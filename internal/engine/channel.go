@@ -50,8 +50,9 @@ type channel struct {
 	swin          uint32 // the peer's window for us
 	waiters       []chan reqReply
 	// sink takes data messages in the reader instead of stdout
-	// (sshwire.PacketSink).
-	sink func(p []byte)
+	// (sshwire.PacketSink); sinkErr is the first error it returned.
+	sink    func(p []byte) error
+	sinkErr error
 }
 
 func makeChannel(c *conn, id uint32, kind string) *channel {
@@ -129,6 +130,10 @@ func (ch *channel) read(p []byte, ext bool) (int, error) {
 func (ch *channel) ReadPacket() ([]byte, error) {
 	ch.mu.Lock()
 	for ch.stdout.len() == 0 {
+		if err := ch.sinkErr; err != nil {
+			ch.mu.Unlock()
+			return nil, err
+		}
 		if ch.endOfInput() {
 			ch.mu.Unlock()
 			return nil, io.EOF
@@ -146,15 +151,18 @@ func (ch *channel) ReadPacket() ([]byte, error) {
 
 // SinkPackets hands every data message to f in the connection's reader
 // (sshwire.PacketSink), the ones queued first.
-func (ch *channel) SinkPackets(f func(p []byte)) {
+func (ch *channel) SinkPackets(f func(p []byte) error) {
 	ch.mu.Lock()
 	var adj uint32
 	for ch.stdout.len() > 0 {
 		p := ch.stdout.readMsg()
-		f(p)
+		if ch.sinkErr == nil {
+			ch.sinkErr = f(p)
+		}
 		adj += ch.consumeLocked(len(p))
 	}
 	ch.sink = f
+	ch.rcond.Broadcast()
 	if ch.gotClose {
 		ch.releaseWindowLocked()
 	}
@@ -391,10 +399,18 @@ func (c *conn) onData(p []byte) error {
 	case m.ext:
 		ch.stderr.write(m.data, int(ch.rwinMax))
 	case ch.sink != nil:
-		f := ch.sink
 		adj = ch.consumeLocked(int(n))
+		if ch.sinkErr != nil {
+			break // dropped: the sink has failed
+		}
+		f := ch.sink
 		ch.mu.Unlock()
-		f(m.data)
+		if err := f(m.data); err != nil {
+			ch.mu.Lock()
+			ch.sinkErr = err
+			ch.rcond.Broadcast()
+			ch.mu.Unlock()
+		}
 		return ch.adjust(adj)
 	default:
 		ch.stdout.write(m.data, int(ch.rwinMax))

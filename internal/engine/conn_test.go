@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -419,7 +420,7 @@ func TestSinkPackets(t *testing.T) {
 	}
 	var mu sync.Mutex
 	var got []int
-	cch.(sshwire.PacketSink).SinkPackets(func(p []byte) {
+	cch.(sshwire.PacketSink).SinkPackets(func(p []byte) error {
 		mu.Lock()
 		defer mu.Unlock()
 		i := len(got)
@@ -427,6 +428,7 @@ func TestSinkPackets(t *testing.T) {
 			t.Errorf("packet %d: %d bytes starting %d, want %d of %d", i, len(p), p[0], len(want), byte(i))
 		}
 		got = append(got, i)
+		return nil
 	})
 	go func() {
 		for i := before; i < total; i++ {
@@ -444,6 +446,35 @@ func TestSinkPackets(t *testing.T) {
 	defer mu.Unlock()
 	if len(got) != total {
 		t.Errorf("the sink took %d packets, want %d", len(got), total)
+	}
+}
+
+// TestSinkPacketsError: the sink's first error is what ReadPacket
+// returns, and the sink sees nothing after it.
+func TestSinkPacketsError(t *testing.T) {
+	t.Parallel()
+	_, cch, sch := rawChannels(t, "tun@openssh.com")
+	bad := errors.New("bad packet")
+	var calls atomic.Int32
+	cch.(sshwire.PacketSink).SinkPackets(func(p []byte) error {
+		if calls.Add(1) == 3 {
+			return bad
+		}
+		return nil
+	})
+	go func() {
+		for range 10 {
+			if err := sch.(sshwire.PacketWriter).WritePacket([]byte("packet")); err != nil {
+				return
+			}
+		}
+	}()
+	if _, err := cch.(sshwire.PacketReader).ReadPacket(); err != bad {
+		t.Fatalf("ReadPacket after the sink failed: %v, want its error", err)
+	}
+	time.Sleep(50 * time.Millisecond) // let the rest arrive
+	if n := calls.Load(); n != 3 {
+		t.Errorf("the sink was called %d times, want 3 (none after its error)", n)
 	}
 }
 

@@ -117,8 +117,9 @@ type PacketSink interface {
 	// SinkPackets makes f take every data message from now on, in order,
 	// the ones already queued first; p is f's during the call only. f runs
 	// in the connection's reader and must not wait on the connection.
-	// ReadPacket then only returns io.EOF or an error, at the end.
-	SinkPackets(f func(p []byte))
+	// ReadPacket then only returns at the end: io.EOF, or the first error
+	// f returned (later messages are dropped).
+	SinkPackets(f func(p []byte) error)
 }
 
 // PacketWriter is implemented by channels that can send a write as

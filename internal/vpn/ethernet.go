@@ -64,15 +64,34 @@ func NewL2Reader(r sshwire.PacketReader, mtu int) *L2Reader {
 // with [ErrPacketTooLong]: neither is a frame a tap gives.
 func (l *L2Reader) ReadPacket() ([]byte, error) {
 	p, err := l.r.ReadPacket()
-	switch {
-	case err != nil:
+	if err != nil {
 		return nil, err
-	case len(p) < ethHeader:
-		return nil, fmt.Errorf("tun@openssh.com: %w: Ethernet frame of %d bytes", ErrBadFrame, len(p))
-	case len(p) > l.max:
-		return nil, fmt.Errorf("tun@openssh.com frame of %d bytes, at most %d: %w", len(p), l.max, ErrPacketTooLong)
+	}
+	if err := l.check(p); err != nil {
+		return nil, err
 	}
 	return p, nil
+}
+
+func (l *L2Reader) check(p []byte) error {
+	switch {
+	case len(p) < ethHeader:
+		return fmt.Errorf("tun@openssh.com: %w: Ethernet frame of %d bytes", ErrBadFrame, len(p))
+	case len(p) > l.max:
+		return fmt.Errorf("tun@openssh.com frame of %d bytes, at most %d: %w", len(p), l.max, ErrPacketTooLong)
+	}
+	return nil
+}
+
+// SinkPackets hands each frame to f in the connection's reader, checked
+// as ReadPacket checks it, if the channel can (sshwire.PacketSink).
+func (l *L2Reader) SinkPackets(f func(p []byte) error) bool {
+	return sinkVia(l.r, func(p []byte) error {
+		if err := l.check(p); err != nil {
+			return err
+		}
+		return f(p)
+	})
 }
 
 // L2Writer writes each Ethernet frame as one tun@openssh.com message.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"slices"
 	"testing"
 )
 
@@ -243,5 +244,81 @@ func TestPickPair(t *testing.T) {
 	}
 	if _, _, err := PickPair([]netip.Prefix{netip.MustParsePrefix("198.18.0.0/15")}); err == nil {
 		t.Errorf("no error with the whole range used")
+	}
+}
+
+// msgSink is a channel that hands its messages to a sink at once, as the
+// engine's does (sshwire.PacketSink), keeping what the sink returned.
+type msgSink struct {
+	msgs   [][]byte
+	errs   []error
+	stream []byte // what Read gives
+}
+
+func (m *msgSink) ReadPacket() ([]byte, error) { return nil, io.EOF }
+
+func (m *msgSink) Read(p []byte) (int, error) {
+	if len(m.stream) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, m.stream)
+	m.stream = m.stream[n:]
+	return n, nil
+}
+
+func (m *msgSink) SinkPackets(f func(p []byte) error) {
+	for _, p := range m.msgs {
+		m.errs = append(m.errs, f(p))
+	}
+}
+
+// TestSinkChecks: packets handed over in the connection's reader are
+// checked as ReadPacket checks them, framing stripped or added the same
+// way, and a bad one is the sink's error.
+func TestSinkChecks(t *testing.T) {
+	t.Parallel()
+	v4 := append(binary.BigEndian.AppendUint32(nil, afInet), ipPacket(4, 60)...)
+	wrongFamily := append(binary.BigEndian.AppendUint32(nil, afInet6), ipPacket(4, 60)...)
+	tooLong := append(binary.BigEndian.AppendUint32(nil, afInet), ipPacket(4, 1600)...)
+	joined := append(slices.Clone(v4), v4[4:]...)
+	frame := ethFrame(ipPacket(4, 46))
+	tests := []struct {
+		name   string
+		reader func(*msgSink) packetSink
+		msg    []byte
+		want   []byte // what reaches the device, or nil
+		err    error
+	}{
+		{"l3", func(m *msgSink) packetSink { return NewL3Reader(m, 1500) }, v4, v4[4:], nil},
+		{"l3 two packets in a message", func(m *msgSink) packetSink { return NewL3Reader(m, 1500) }, joined, nil, ErrBadFrame},
+		{"l3 wrong family", func(m *msgSink) packetSink { return NewL3Reader(m, 1500) }, wrongFamily, nil, ErrBadFrame},
+		{"l3 too long", func(m *msgSink) packetSink { return NewL3Reader(m, 1500) }, tooLong, nil, ErrPacketTooLong},
+		{"l3 short", func(m *msgSink) packetSink { return NewL3Reader(m, 1500) }, v4[:9], nil, ErrBadFrame},
+		{"l3 behind a vnet header", func(m *msgSink) packetSink { return NewVnetReader(NewL3Reader(m, 1500), 1500) },
+			v4, append(make([]byte, vnetHdrLen), v4[4:]...), nil},
+		{"l2", func(m *msgSink) packetSink { return NewL2Reader(m, 1500) }, frame, frame, nil},
+		{"l2 short", func(m *msgSink) packetSink { return NewL2Reader(m, 1500) }, frame[:13], nil, ErrBadFrame},
+		{"l2 too long", func(m *msgSink) packetSink { return NewL2Reader(m, 1500) }, make([]byte, 1500+ethHeader+vlanTag+1), nil, ErrPacketTooLong},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			m := &msgSink{msgs: [][]byte{tt.msg}}
+			var got []byte
+			if !tt.reader(m).SinkPackets(func(p []byte) error { got = slices.Clone(p); return nil }) {
+				t.Fatal("SinkPackets declined a channel that takes a sink")
+			}
+			if !errors.Is(m.errs[0], tt.err) || !bytes.Equal(got, tt.want) {
+				t.Errorf("device got %d bytes, sink returned %v; want %d bytes, %v", len(got), m.errs[0], len(tt.want), tt.err)
+			}
+		})
+	}
+	// Part of a packet already read from the stream: the stream stays.
+	r := NewL3Reader(&msgSink{stream: append(slices.Clone(v4), v4[:7]...)}, 1500)
+	if _, err := r.ReadPacket(); err != nil {
+		t.Fatal(err)
+	}
+	if r.SinkPackets(func([]byte) error { return nil }) {
+		t.Error("SinkPackets took over a reader that had read from the stream")
 	}
 }

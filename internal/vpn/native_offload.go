@@ -27,8 +27,6 @@ import (
 	"fmt"
 	"math/bits"
 	"net/netip"
-
-	"github.com/jumpgate/jumpgate/internal/sshwire"
 )
 
 const (
@@ -114,23 +112,18 @@ func (v *VnetReader) ReadPacket() ([]byte, error) {
 	return b, nil
 }
 
-// SinkPackets hands each packet of r to f behind a zero header, in r's
-// reader, if r can (sshwire.PacketSink); it reports whether it did.
-func (v *VnetReader) SinkPackets(f func(p []byte)) bool {
-	s, ok := v.r.(sshwire.PacketSink)
-	if !ok {
-		return false
-	}
-	s.SinkPackets(func(p []byte) {
+// SinkPackets hands each packet of r to f behind a zero header, in the
+// connection's reader, if r can ([packetSink]); it reports whether it did.
+func (v *VnetReader) SinkPackets(f func(p []byte) error) bool {
+	return sinkVia(v.r, func(p []byte) error {
 		if vnetHdrLen+len(p) > len(v.buf) {
-			return // too long for the device, lost as on a wire
+			return fmt.Errorf("packet of %d bytes: %w", len(p), ErrPacketTooLong)
 		}
 		b := v.buf[:vnetHdrLen+len(p)]
 		clear(b[:vnetHdrLen])
 		copy(b[vnetHdrLen:], p)
-		f(b)
+		return f(b)
 	})
-	return true
 }
 
 // ipDst is the destination of an IPv4 or IPv6 packet.

@@ -57,6 +57,7 @@ func ParseTunOpen(b []byte) (TunOpen, error) {
 
 // L3Reader re-frames layer-3 tun@openssh.com data read from a channel.
 type L3Reader struct {
+	src io.Reader
 	r   *bufio.Reader
 	max int
 	buf []byte
@@ -64,7 +65,53 @@ type L3Reader struct {
 
 // NewL3Reader reads packets of at most max bytes (the MTU) from r.
 func NewL3Reader(r io.Reader, max int) *L3Reader {
-	return &L3Reader{r: bufio.NewReaderSize(r, 256<<10), max: max, buf: make([]byte, 4+max)}
+	return &L3Reader{src: r, r: bufio.NewReaderSize(r, 256<<10), max: max, buf: make([]byte, 4+max)}
+}
+
+// SinkPackets hands each packet to f without its address family, in the
+// connection's reader, if the channel can (sshwire.PacketSink) and nothing
+// was read from it yet. Each message is then one packet, checked as
+// ReadPacket checks it, and of exactly its IP length.
+func (l *L3Reader) SinkPackets(f func(p []byte) error) bool {
+	if l.r.Buffered() > 0 {
+		return false
+	}
+	return sinkVia(l.src, func(p []byte) error {
+		if len(p) < 4+6 {
+			return fmt.Errorf("tun@openssh.com: %w: message of %d bytes", ErrBadFrame, len(p))
+		}
+		n, err := l.length(p)
+		if err != nil {
+			return err
+		}
+		if 4+n != len(p) {
+			return fmt.Errorf("tun@openssh.com: %w: message of %d bytes holds an IP packet of %d", ErrBadFrame, len(p), n)
+		}
+		return f(p[4:])
+	})
+}
+
+// length is the IP packet's length from the first 4+6 bytes of a
+// message: its address family and the start of the packet.
+func (l *L3Reader) length(h []byte) (int, error) {
+	af := binary.BigEndian.Uint32(h)
+	ver := h[4] >> 4
+	var n int
+	switch {
+	case af == afInet && ver == 4:
+		n = int(binary.BigEndian.Uint16(h[6:]))
+		if n < 20 {
+			return 0, fmt.Errorf("tun@openssh.com: %w: IPv4 total length %d", ErrBadFrame, n)
+		}
+	case af == afInet6 && ver == 6:
+		n = 40 + int(binary.BigEndian.Uint16(h[8:]))
+	default:
+		return 0, fmt.Errorf("tun@openssh.com: %w: address family %d with IP version %d", ErrBadFrame, af, ver)
+	}
+	if n > l.max {
+		return 0, fmt.Errorf("tun@openssh.com packet of %d bytes, MTU %d: %w", n, l.max, ErrPacketTooLong)
+	}
+	return n, nil
 }
 
 // ReadPacket returns the next IP packet without its address family,
@@ -80,22 +127,9 @@ func (l *L3Reader) ReadPacket() ([]byte, error) {
 		}
 		return nil, fmt.Errorf("tun@openssh.com packet header: %w", err)
 	}
-	af := binary.BigEndian.Uint32(h)
-	ver := h[4] >> 4
-	var n int
-	switch {
-	case af == afInet && ver == 4:
-		n = int(binary.BigEndian.Uint16(h[6:]))
-		if n < 20 {
-			return nil, fmt.Errorf("tun@openssh.com: %w: IPv4 total length %d", ErrBadFrame, n)
-		}
-	case af == afInet6 && ver == 6:
-		n = 40 + int(binary.BigEndian.Uint16(h[8:]))
-	default:
-		return nil, fmt.Errorf("tun@openssh.com: %w: address family %d with IP version %d", ErrBadFrame, af, ver)
-	}
-	if n > l.max {
-		return nil, fmt.Errorf("tun@openssh.com packet of %d bytes, MTU %d: %w", n, l.max, ErrPacketTooLong)
+	n, err := l.length(h)
+	if err != nil {
+		return nil, err
 	}
 	b := l.buf[:4+n]
 	if _, err := io.ReadFull(l.r, b); err != nil {

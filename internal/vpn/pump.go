@@ -116,41 +116,55 @@ func toFar(dev Device, w PacketWriter, c *Counters) error {
 	}
 }
 
+// packetSink is a PacketReader that can hand each packet to a function
+// in the connection's reader instead (sshwire.PacketSink, through the
+// readers that frame or check packets); SinkPackets reports whether it
+// did.
+type packetSink interface {
+	SinkPackets(f func(p []byte) error) bool
+}
+
+// sinkVia makes r's packets go to f, if r can take a sink: a channel
+// that is an sshwire.PacketSink, or a reader of ours over one.
+func sinkVia(r any, f func(p []byte) error) bool {
+	switch s := r.(type) {
+	case packetSink:
+		return s.SinkPackets(f)
+	case sshwire.PacketSink:
+		s.SinkPackets(f)
+		return true
+	}
+	return false
+}
+
 func fromFar(dev Device, r PacketReader, c *Counters) error {
-	var closed atomic.Bool
-	write := func(p []byte) {
+	write := func(p []byte) error {
 		c.RxPackets.Add(1)
 		c.RxBytes.Add(uint64(len(p)))
 		if _, err := dev.Write(p); err != nil && (errors.Is(err, os.ErrClosed) || errors.Is(err, os.ErrDeadlineExceeded)) {
-			closed.Store(true)
+			return io.EOF
 		}
-		// Otherwise the kernel refused a malformed packet (EINVAL) or
-		// its queue was full: the packet is lost as on a wire, the
-		// tunnel goes on.
+		// Otherwise the kernel refused a malformed packet (EINVAL) or its
+		// queue was full: the packet is lost as on a wire, the tunnel
+		// goes on.
+		return nil
 	}
-	// Written where the connection reads it, the packet reaches the
-	// device without waking this goroutine; it then only waits for the
-	// end, which the device's end brings too (toFar fails, Pump closes
-	// the channel).
-	switch s := r.(type) {
-	case interface{ SinkPackets(func([]byte)) bool }:
-		if s.SinkPackets(write) {
-			_, err := r.ReadPacket()
-			return err
-		}
-	case sshwire.PacketSink:
-		s.SinkPackets(write)
+	// Written where the connection reads it, a packet reaches the device
+	// without waking this goroutine, which then only waits for the end
+	// (or the first bad packet).
+	if sinkVia(r, write) {
 		_, err := r.ReadPacket()
 		return err
 	}
-	for !closed.Load() {
+	for {
 		p, err := r.ReadPacket()
 		if err != nil {
 			return err
 		}
-		write(p)
+		if err := write(p); err != nil {
+			return err
+		}
 	}
-	return io.EOF
 }
 
 // devErr turns the end of a device read into the end of the pump.
