@@ -462,17 +462,19 @@ func TestSinkPacketsError(t *testing.T) {
 		}
 		return nil
 	})
-	go func() {
-		for range 10 {
-			if err := sch.(sshwire.PacketWriter).WritePacket([]byte("packet")); err != nil {
-				return
-			}
+	for range 10 {
+		if err := sch.(sshwire.PacketWriter).WritePacket([]byte("packet")); err != nil {
+			t.Fatal(err)
 		}
-	}()
+	}
+	// Answered once the reader has taken all ten: messages are handled in
+	// order.
+	if _, err := sch.SendRequest("ping", true, nil); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := cch.(sshwire.PacketReader).ReadPacket(); err != bad {
 		t.Fatalf("ReadPacket after the sink failed: %v, want its error", err)
 	}
-	time.Sleep(50 * time.Millisecond) // let the rest arrive
 	if n := calls.Load(); n != 3 {
 		t.Errorf("the sink was called %d times, want 3 (none after its error)", n)
 	}

@@ -116,11 +116,6 @@ func (ch *channel) growLocked(now time.Time) uint32 {
 	// rate over a shorter time catches bursts out of those buffers.
 	// Without a path below that TCP measured (a ProxyCommand's pipe),
 	// the probe alone is no round trip to trust: no growth.
-	path := ch.conn.pc.minRTT()
-	if path == 0 {
-		return 0
-	}
-	rtt := min(t.minRTT, path)
 	elapsed := now.Sub(t.since)
 	if t.minRTT == 0 || t.since.IsZero() || elapsed < t.minRTT {
 		if t.since.IsZero() {
@@ -128,6 +123,11 @@ func (ch *channel) growLocked(now time.Time) uint32 {
 		}
 		return 0
 	}
+	path := ch.conn.pc.minRTT() // asked once an interval, not per adjust
+	if path == 0 {
+		return 0
+	}
+	rtt := min(t.minRTT, path)
 	perRTT := float64(t.drained-t.sinceDrained) * float64(rtt) / float64(elapsed)
 	t.since, t.sinceDrained = now, t.drained
 	pool := &ch.conn.windows
