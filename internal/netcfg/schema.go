@@ -170,38 +170,26 @@ func slicesDelete(ss []string, s string) []string {
 
 // OnHost is the part of t on host h, with h's VXLAN ends as links.
 func (t *Topology) OnHost(h string) *Topology {
-	o := &Topology{Name: t.Name}
-	for _, n := range t.Namespaces {
-		if n.Host == h {
-			o.Namespaces = append(o.Namespaces, n)
+	return &Topology{
+		Name:       t.Name,
+		Namespaces: keep(t.Namespaces, func(n Namespace) bool { return n.Host == h }),
+		Bridges:    keep(t.Bridges, func(b Bridge) bool { return b.Host == h }),
+		Veths:      keep(t.Veths, func(v Veth) bool { return v.Host == h }),
+		Taps:       keep(t.Taps, func(tp Tap) bool { return tp.Host == h }),
+		Routes:     keep(t.Routes, func(r Route) bool { return r.Host == h }),
+		VXLANs:     keep(t.VXLANs, func(x VXLAN) bool { return x.Ends[0].Host == h || x.Ends[1].Host == h }),
+	}
+}
+
+// keep is the elements of xs for which ok holds, nil if none.
+func keep[T any](xs []T, ok func(T) bool) []T {
+	var out []T
+	for _, x := range xs {
+		if ok(x) {
+			out = append(out, x)
 		}
 	}
-	for _, b := range t.Bridges {
-		if b.Host == h {
-			o.Bridges = append(o.Bridges, b)
-		}
-	}
-	for _, v := range t.Veths {
-		if v.Host == h {
-			o.Veths = append(o.Veths, v)
-		}
-	}
-	for _, tp := range t.Taps {
-		if tp.Host == h {
-			o.Taps = append(o.Taps, tp)
-		}
-	}
-	for _, r := range t.Routes {
-		if r.Host == h {
-			o.Routes = append(o.Routes, r)
-		}
-	}
-	for _, x := range t.VXLANs {
-		if x.Ends[0].Host == h || x.Ends[1].Host == h {
-			o.VXLANs = append(o.VXLANs, x)
-		}
-	}
-	return o
+	return out
 }
 
 // hostLabel names a host in messages.
