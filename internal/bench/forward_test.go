@@ -40,9 +40,10 @@ func TestMedianFloat(t *testing.T) {
 	}
 }
 
-// TestForward runs the forward benchmark once per side and direction in
-// a lab of Debian's sshd, jumpgate ssh against OpenSSH's ssh.
-func TestForward(t *testing.T) {
+// iperfLab is a lab of Debian's sshd for the forward benchmark, and a
+// directory for its state; it skips without OpenSSH or iperf3.
+func iperfLab(t *testing.T) (*lab.Lab, string) {
+	t.Helper()
 	sshtest.RequireOpenSSH(t)
 	if _, err := exec.LookPath("iperf3"); err != nil {
 		t.Skip("iperf3 is not installed")
@@ -53,6 +54,13 @@ func TestForward(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
+	return l, dir
+}
+
+// TestForward runs the forward benchmark once per side and direction in
+// a lab of Debian's sshd, jumpgate ssh against OpenSSH's ssh.
+func TestForward(t *testing.T) {
+	l, dir := iperfLab(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	var progress bytes.Buffer
@@ -91,16 +99,7 @@ func TestForward(t *testing.T) {
 // it takes the round trip, takes it down, then runs the long-path mode
 // once per side and checks it measured plain TCP too and left no cable.
 func TestForwardLongPath(t *testing.T) {
-	sshtest.RequireOpenSSH(t)
-	if _, err := exec.LookPath("iperf3"); err != nil {
-		t.Skip("iperf3 is not installed")
-	}
-	l := labtest.New(t, lab.Options{Server: lab.OpenSSH})
-	dir, err := os.MkdirTemp("/run", "jumpgate-test-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
+	l, dir := iperfLab(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	bin := labtest.Binary(t)
