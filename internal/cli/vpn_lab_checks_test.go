@@ -43,17 +43,18 @@ func (v *vpnLab) udp(t testing.TB, addr string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	v.waitPort(t, "laptop", addr+":5201")
+	// The path is awaited with pings, not a TCP probe (see iperf): iperf3's
+	// server takes a probe for a test and resets the client that comes
+	// next while it starts over. Any error iperf3 reports (its server not
+	// listening yet, or still busy with the previous test) is retried.
+	v.waitPing(t, addr)
 	var (
 		out []byte
 		err error
 	)
-	// waitPort's probe ends a control connection before iperf3's server
-	// read its cookie; while the server starts over, a client is reset
-	// ("unable to connect to server"), and iperf3 still exits 0.
 	for try := 0; ; try++ {
 		out, err = v.l.Command(ctx, "laptop", "iperf3", "-u", "-c", addr, "-t", "1", "-b", "8M", "-l", "1200", "-J").Output()
-		if err != nil || try == 4 || !bytes.Contains(out, []byte("unable to connect to server")) {
+		if err != nil || try == 4 || !bytes.Contains(out, []byte(`"error":`)) {
 			break
 		}
 		time.Sleep(300 * time.Millisecond)
