@@ -109,29 +109,44 @@ var aLongTimeAgo = time.Unix(1, 0)
 // resume undoes interrupt.
 func (d *tunDevice) resume() { d.f.SetReadDeadline(time.Time{}) }
 
-// ReadBatch calls fn for every packet the device has ready (at least one,
-// waiting for it), each read into buf, so the caller can write them to the
-// far side in one go.
-func (d *tunDevice) ReadBatch(buf []byte, fn func(p []byte) error) error {
+// ReadLoop calls fn for every packet the device reads, and flush once it
+// has nothing more ready, until fn or flush fails or the device is closed
+// or interrupted. It stays inside one poller wait loop: a fresh RawConn.Read
+// per batch forgets the readiness it has seen, so it would read once more
+// only to learn the device is empty, after every packet sent.
+func (d *tunDevice) ReadLoop(buf []byte, fn func(p []byte) error, flush func() error) error {
 	var ferr error
 	got := 0
 	err := d.rc.Read(func(fd uintptr) bool {
-		for got < 64 {
+		for {
 			n, err := rawio.ReadFD(fd, buf)
 			if err != nil || n <= 0 {
-				// EAGAIN: nothing more now; wait only if nothing came.
 				if err != nil && err != unix.EAGAIN {
 					ferr = err
 					return true
 				}
-				return got > 0
+				break
 			}
-			got++
 			if ferr = fn(buf[:n]); ferr != nil {
 				return true
 			}
+			// A batch is at most 64 packets; the device may still
+			// have more, so read on (waiting now could miss them).
+			if got++; got == 64 {
+				got = 0
+				if ferr = flush(); ferr != nil {
+					return true
+				}
+			}
 		}
-		return true
+		if got > 0 {
+			got = 0
+			if ferr = flush(); ferr != nil {
+				return true
+			}
+			rawio.Yield()
+		}
+		return false // empty: wait for the next packet
 	})
 	if err != nil {
 		return d.err(err)

@@ -26,10 +26,11 @@ type PacketWriter interface {
 	Flush() error
 }
 
-// batchReader is a device that can hand over every packet it has ready
-// in one call (tunDevice, through a non-blocking read loop).
-type batchReader interface {
-	ReadBatch(buf []byte, fn func(p []byte) error) error
+// loopReader is a device that reads in a loop of its own, handing over
+// each packet and flushing once it has nothing more ready (tunDevice,
+// through a non-blocking read loop).
+type loopReader interface {
+	ReadLoop(buf []byte, fn func(p []byte) error, flush func() error) error
 }
 
 // Counters count what crossed a tunnel; read them with atomic loads.
@@ -46,7 +47,7 @@ func Pump(ctx context.Context, dev Device, r PacketReader, w PacketWriter, far i
 		c = new(Counters)
 	}
 	if e, ok := dev.(*Endpoint); ok {
-		dev = e.Device // for ReadBatch and interrupt
+		dev = e.Device // for ReadLoop and interrupt
 	}
 	// A device pumped before (a tunnel reattached) was interrupted.
 	if d, ok := dev.(interface{ resume() }); ok {
@@ -93,24 +94,32 @@ func toFar(dev Device, w PacketWriter, c *Counters) error {
 		sendErr = w.WritePacket(p)
 		return sendErr
 	}
-	for {
-		if br, ok := dev.(batchReader); ok {
-			if err := br.ReadBatch(buf, send); err != nil {
-				if sendErr != nil {
-					return fmt.Errorf("send to far side: %w", sendErr)
-				}
-				return devErr(err)
-			}
-		} else {
-			n, err := dev.Read(buf)
-			if err != nil {
-				return devErr(err)
-			}
-			if err := send(buf[:n]); err != nil {
-				return fmt.Errorf("send to far side: %w", err)
-			}
+	var flushErr error
+	flush := func() error {
+		flushErr = w.Flush()
+		return flushErr
+	}
+	if lr, ok := dev.(loopReader); ok {
+		err := lr.ReadLoop(buf, send, flush)
+		switch {
+		case sendErr != nil:
+			return fmt.Errorf("send to far side: %w", sendErr)
+		case flushErr != nil:
+			return fmt.Errorf("send to far side: %w", flushErr)
+		case err == nil:
+			return io.EOF
 		}
-		if err := w.Flush(); err != nil {
+		return devErr(err)
+	}
+	for {
+		n, err := dev.Read(buf)
+		if err != nil {
+			return devErr(err)
+		}
+		if err := send(buf[:n]); err != nil {
+			return fmt.Errorf("send to far side: %w", err)
+		}
+		if err := flush(); err != nil {
 			return fmt.Errorf("send to far side: %w", err)
 		}
 	}
