@@ -18,6 +18,7 @@ import (
 
 	"github.com/jumpgate/jumpgate/internal/dial"
 	"github.com/jumpgate/jumpgate/internal/libvirt"
+	"github.com/jumpgate/jumpgate/internal/rawio"
 )
 
 type consoleOptions struct {
@@ -64,7 +65,12 @@ func runConsole(ctx context.Context, e *env, args []string) error {
 		return helpOr(err)
 	}
 	if o.peer != "" {
-		return libvirt.ServePeer(ctx, o.peer, e.io.In, e.io.Out)
+		in, out := e.io.In, e.io.Out
+		// Run by sshd, on its pipes: raw reads and writes (see rawio).
+		if in == os.Stdin && out == os.Stdout {
+			in, out = rawio.NewFile(rawio.Pollable(os.Stdin, 0)), rawio.NewFile(rawio.Pollable(os.Stdout, 1))
+		}
+		return libvirt.ServePeer(ctx, o.peer, in, out)
 	}
 	switch o.compress {
 	case "zlib":

@@ -22,6 +22,7 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/jumpgate/jumpgate/internal/rawio"
 	"github.com/jumpgate/jumpgate/internal/sshconf"
 	"github.com/jumpgate/jumpgate/internal/sshwire"
 	"github.com/jumpgate/jumpgate/internal/vlog"
@@ -92,7 +93,13 @@ type Forwarder struct {
 func New(c Client, o Options) *Forwarder {
 	if o.Dial == nil {
 		var d net.Dialer
-		o.Dial = d.DialContext
+		o.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			nc, err := d.DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return rawio.NewConn(nc), nil
+		}
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	return &Forwarder{c: c, o: o, ctx: ctx, stop: stop, live: map[io.Closer]struct{}{}}

@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/jumpgate/jumpgate/internal/rawio"
 	"github.com/jumpgate/jumpgate/internal/sshconf"
 	"github.com/jumpgate/jumpgate/internal/sshwire"
 )
@@ -155,6 +156,7 @@ func (f *Forwarder) acceptLoop(ln net.Listener, fw sshconf.Forward) {
 			}
 			return
 		}
+		c = rawio.NewConn(c) // see rawio: no scheduler bookkeeping per read
 		if !f.track(c) {
 			return
 		}

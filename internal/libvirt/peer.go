@@ -18,6 +18,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/jumpgate/jumpgate/internal/rawio"
 	"github.com/jumpgate/jumpgate/internal/remotebin"
 	"github.com/jumpgate/jumpgate/internal/shquote"
 	"github.com/jumpgate/jumpgate/internal/sshwire"
@@ -51,7 +52,7 @@ func ServePeer(ctx context.Context, addr string, in io.Reader, out io.Writer) er
 	if err != nil {
 		return fmt.Errorf("console peer: %w", err)
 	}
-	return splice(c, in, out)
+	return splice(rawio.NewConn(c), in, out)
 }
 
 // splice carries c compressed over (in, out) until either direction ends,
@@ -128,7 +129,7 @@ func peerConn(ctx context.Context, c sshwire.Conn, vc net.Conn, cmd string, errw
 	if err := s.Start(cmd); err != nil {
 		return fmt.Errorf("start console peer: %w", err)
 	}
-	err = splice(vc, out, in)
+	err = splice(rawio.NewConn(vc), out, in)
 	s.Close()
 	return err
 }

@@ -11,6 +11,7 @@
 package rawio
 
 import (
+	"errors"
 	"io"
 	"net"
 	"os"
@@ -121,6 +122,14 @@ func NewConn(c net.Conn) net.Conn {
 	return &Conn{Conn: c, rc: rc}
 }
 
+// CloseWrite shuts the write side, when the wrapped conn can (TCP, Unix).
+func (c *Conn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return &net.OpError{Op: "close", Net: c.LocalAddr().Network(), Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: errors.ErrUnsupported}
+}
+
 func (c *Conn) Read(p []byte) (int, error) {
 	n, err := Read(c.rc, p)
 	return n, netErr("read", c.Conn, err)
@@ -150,6 +159,17 @@ type File struct {
 	*os.File
 	rc     syscall.RawConn
 	closed atomic.Bool
+}
+
+// Pollable makes f, the standard descriptor fd (a pipe from sshd),
+// non-blocking and watched by the poller, so that [NewFile] can wrap it
+// and closing it ends a read blocked on it; f as it is if that fails.
+// (f.Fd would put f back in blocking mode.)
+func Pollable(f *os.File, fd int) *os.File {
+	if err := syscall.SetNonblock(fd, true); err != nil {
+		return f
+	}
+	return os.NewFile(uintptr(fd), f.Name())
 }
 
 // NewFile wraps f if it is non-blocking (watched by the poller); a

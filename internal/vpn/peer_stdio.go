@@ -21,21 +21,12 @@ func ServePeerStdio(ctx context.Context, cfg Config) error {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGHUP)
 	defer stop()
 	// Raw reads and writes of the pipes from sshd: see rawio.
-	in, out := rawio.NewFile(pollable(os.Stdin, 0)), rawio.NewFile(pollable(os.Stdout, 1))
+	in, out := rawio.NewFile(rawio.Pollable(os.Stdin, 0)), rawio.NewFile(rawio.Pollable(os.Stdout, 1))
 	err := ServePeer(ctx, cfg, in, out, closers{in, out})
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}
 	return nil
-}
-
-// pollable makes a standard descriptor non-blocking, so that closing it
-// ends a read blocked on it (Go's poller handles it then).
-func pollable(f *os.File, fd int) *os.File {
-	if err := syscall.SetNonblock(fd, true); err != nil {
-		return f
-	}
-	return os.NewFile(uintptr(fd), f.Name())
 }
 
 type closers []io.Closer
