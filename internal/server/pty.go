@@ -51,7 +51,7 @@ func (s *session) startPTY(cmd *exec.Cmd) (func() error, error) {
 	outDone := make(chan struct{})
 	go func() {
 		defer close(outDone)
-		io.Copy(s.ch, ptmx) // ends with EIO once no one holds the terminal
+		s.copyOut(s.ch, ptmx) // ends with EIO once no one holds the terminal
 	}()
 	return func() error {
 		err := cmd.Wait()

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -59,6 +61,11 @@ type session struct {
 	closers []io.Closer // read ends to close when tearing down
 	agent   *agentListener
 	x11     *x11Display
+
+	// sent counts the command's output sent on the channel and outErr
+	// keeps why a copy of it stopped early, for the "session ended" line.
+	sent   atomic.Int64
+	outErr atomic.Pointer[error]
 
 	// replied closes once the shell/exec/subsystem request is answered:
 	// the command's exit-status and CLOSE must not overtake that answer, or
@@ -405,13 +412,31 @@ func (s *session) startPipes(cmd *exec.Cmd) (func() error, error) {
 		inW.Close()
 	})
 	var out sync.WaitGroup
-	out.Go(func() { io.Copy(s.ch, outR); outR.Close() })
-	out.Go(func() { io.Copy(s.ch.Stderr(), errR); errR.Close() })
+	out.Go(func() { s.copyOut(s.ch, outR); outR.Close() })
+	out.Go(func() { s.copyOut(s.ch.Stderr(), errR); errR.Close() })
 	return func() error {
 		err := cmd.Wait()
 		out.Wait() // all output is sent before exit-status
 		return err
 	}, nil
+}
+
+// copyOut copies the command's output r to w, counting it.
+func (s *session) copyOut(w io.Writer, r io.Reader) {
+	n, err := io.Copy(w, r)
+	s.sent.Add(n)
+	if err != nil && !errors.Is(err, syscall.EIO) && !errors.Is(err, os.ErrClosed) {
+		s.outErr.CompareAndSwap(nil, &err)
+	}
+}
+
+// outAttrs are the output figures of the "session ended" line.
+func (s *session) outAttrs() []any {
+	a := []any{"sent", s.sent.Load()}
+	if p := s.outErr.Load(); p != nil {
+		a = append(a, "output_err", *p)
+	}
+	return a
 }
 
 func closeAll(cs ...io.Closer) {
@@ -430,7 +455,7 @@ func (s *session) exit(log *slog.Logger, cmd *exec.Cmd, werr error) {
 	defer s.ch.CloseWrite()
 	st := cmd.ProcessState
 	if st == nil {
-		log.Info("session ended", "err", werr)
+		log.Info("session ended", append([]any{"err", werr}, s.outAttrs()...)...)
 		s.ch.SendRequest("exit-status", false, ssh.Marshal(exitStatusMsg{255}))
 		return
 	}
@@ -440,10 +465,10 @@ func (s *session) exit(log *slog.Logger, cmd *exec.Cmd, werr error) {
 		if name == "" {
 			name = strconv.Itoa(int(ws.Signal()))
 		}
-		log.Info("session ended", "signal", name)
+		log.Info("session ended", append([]any{"signal", name}, s.outAttrs()...)...)
 		s.ch.SendRequest("exit-signal", false, ssh.Marshal(exitSignalMsg{Signal: name, CoreDumped: ws.CoreDump()}))
 	} else {
-		log.Info("session ended", "status", st.ExitCode())
+		log.Info("session ended", append([]any{"status", st.ExitCode()}, s.outAttrs()...)...)
 		s.ch.SendRequest("exit-status", false, ssh.Marshal(exitStatusMsg{uint32(st.ExitCode())}))
 	}
 }

@@ -370,3 +370,33 @@ func TestHangupEndsWhatIgnoresSIGHUP(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestSessionEndedCountsOutput: the "session ended" line says how many
+// bytes of output were sent, with a pty and without, so that a client
+// that missed some can be told from a server that lost it.
+func TestSessionEndedCountsOutput(t *testing.T) {
+	t.Parallel()
+	key := newKey(t, t.TempDir())
+	ts := startServer(t, key.authLine(""), nil)
+	c := ts.mustDial(t, key.signer)
+	for _, pty := range []bool{false, true} {
+		s, err := sshwire.NewSession(context.Background(), c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pty {
+			if err := s.RequestPty("vt100", 24, 80, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		out, err := s.Output("printf 1234567; printf 89 >&2")
+		s.Close()
+		if err != nil || len(out) < 7 {
+			t.Fatalf("pty %v: output %q, %v", pty, out, err)
+		}
+	}
+	// Stdout and stderr count together; with a pty both are the terminal.
+	if n := strings.Count(ts.log.String(), "status=0 sent=9"); n != 2 {
+		t.Errorf("%d session ended lines with sent=9, want 2:\n%s", n, ts.log)
+	}
+}
