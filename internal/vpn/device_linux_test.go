@@ -44,18 +44,7 @@ func TestReadLoopTakesABurstWhole(t *testing.T) {
 		if err := netlink.LinkSetUp(link); err != nil {
 			return err
 		}
-		// Sockets belong to the namespace of the thread that makes them.
-		c, err := net.DialUDP("udp4", nil, &net.UDPAddr{IP: net.IPv4(198, 18, 99, 2), Port: 9})
-		if err != nil {
-			return err
-		}
-		defer c.Close()
-		for range burst {
-			if _, err := c.Write([]byte("burst")); err != nil {
-				return err
-			}
-		}
-		return nil
+		return sendUDP(burst)
 	})
 	if dev != nil {
 		defer dev.Close()
@@ -99,16 +88,7 @@ func TestReadLoopTakesABurstWhole(t *testing.T) {
 	td.resume()
 	stop := errors.New("far side gone")
 	go func() { done <- td.ReadLoop(make([]byte, MaxFrame), fn, func() error { return stop }) }()
-	err = nsexec.DoHandle(ns, func() error {
-		c, err := net.DialUDP("udp4", nil, &net.UDPAddr{IP: net.IPv4(198, 18, 99, 2), Port: 9})
-		if err != nil {
-			return err
-		}
-		defer c.Close()
-		_, err = c.Write([]byte("one"))
-		return err
-	})
-	if err != nil {
+	if err := nsexec.DoHandle(ns, func() error { return sendUDP(1) }); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -120,4 +100,21 @@ func TestReadLoopTakesABurstWhole(t *testing.T) {
 		td.interrupt()
 		t.Fatal("ReadLoop went on after its flush failed")
 	}
+}
+
+// sendUDP sends n datagrams to the far end of the test device, from the
+// calling thread's namespace (sockets belong to the namespace of the
+// thread that makes them).
+func sendUDP(n int) error {
+	c, err := net.DialUDP("udp4", nil, &net.UDPAddr{IP: net.IPv4(198, 18, 99, 2), Port: 9})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	for range n {
+		if _, err := c.Write([]byte("burst")); err != nil {
+			return err
+		}
+	}
+	return nil
 }
