@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"regexp"
@@ -277,27 +278,12 @@ func (v *vpnLab) turn(b *testing.B, r *vpnBenchRow, round int) {
 	r.rtts = append(r.rtts, v.pings(b, r.addr, 30)...)
 }
 
-// iperf measures 3 s of TCP from the laptop to addr, in Mbit/s. The path
-// is awaited with pings, not a TCP probe: iperf3's server takes a probe
-// that connects and leaves for a test, and while it starts over a client
-// that comes right after is reset ("unable to receive control message");
-// the faster the tunnel, the more often. A reset is still retried.
+// iperf measures 3 s of TCP from the laptop to addr, in Mbit/s.
 func (v *vpnLab) iperf(b testing.TB, addr string) float64 {
 	b.Helper()
-	v.waitPing(b, addr)
-	var out []byte
-	for try := 0; ; try++ {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		var err error
-		out, err = v.l.Command(ctx, "laptop", "iperf3", "-c", addr, "-t", "3", "-J").Output()
-		cancel()
-		if err == nil && !bytes.Contains(out, []byte(`"error":`)) {
-			break
-		}
-		if try == 2 {
-			b.Fatalf("iperf3 to %s: %v\n%s", addr, err, out)
-		}
-		time.Sleep(time.Second)
+	out, err := v.iperfClient(b, addr, "-t", "3")
+	if err != nil {
+		b.Fatalf("iperf3 to %s: %v\n%s", addr, err, out)
 	}
 	var r struct {
 		End struct {
@@ -310,6 +296,31 @@ func (v *vpnLab) iperf(b testing.TB, addr string) float64 {
 		b.Fatalf("iperf3 output: %v\n%s", err, out)
 	}
 	return r.End.SumReceived.BitsPerSecond / 1e6
+}
+
+// iperfClient runs iperf3 -c addr with args (and -J) on the laptop. The
+// path is awaited with pings, not a TCP probe: iperf3's server takes a
+// probe that connects and leaves for a test, and while it starts over a
+// client that comes right after is reset ("unable to receive control
+// message"; the faster the tunnel, the more often). A failed run, or one
+// whose JSON reports an error (the server not listening yet, or still busy
+// with the previous test), is tried again, five times in all.
+func (v *vpnLab) iperfClient(t testing.TB, addr string, args ...string) ([]byte, error) {
+	t.Helper()
+	v.waitPing(t, addr)
+	argv := append([]string{"iperf3", "-c", addr, "-J"}, args...)
+	for try := 1; ; try++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		out, err := v.l.Command(ctx, "laptop", argv...).Output()
+		cancel()
+		if err == nil && bytes.Contains(out, []byte(`"error":`)) {
+			err = errors.New("iperf3 reported an error")
+		}
+		if err == nil || try == 5 {
+			return out, err
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
 }
 
 // waitPing waits until addr answers a ping from the laptop.

@@ -5,7 +5,6 @@ package cli
 // lan1's side of the far bridge, busybox udhcpc on the laptop).
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -41,24 +40,7 @@ func (v *vpnLab) ping(t testing.TB, host, addr string, flags ...string) {
 // listens) and fails the test unless the far end received nearly all of it.
 func (v *vpnLab) udp(t testing.TB, addr string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	// The path is awaited with pings, not a TCP probe (see iperf): iperf3's
-	// server takes a probe for a test and resets the client that comes
-	// next while it starts over. Any error iperf3 reports (its server not
-	// listening yet, or still busy with the previous test) is retried.
-	v.waitPing(t, addr)
-	var (
-		out []byte
-		err error
-	)
-	for try := 0; ; try++ {
-		out, err = v.l.Command(ctx, "laptop", "iperf3", "-u", "-c", addr, "-t", "1", "-b", "8M", "-l", "1200", "-J").Output()
-		if err != nil || try == 4 || !bytes.Contains(out, []byte(`"error":`)) {
-			break
-		}
-		time.Sleep(300 * time.Millisecond)
-	}
+	out, err := v.iperfClient(t, addr, "-u", "-t", "1", "-b", "8M", "-l", "1200")
 	if err != nil {
 		t.Errorf("iperf3 -u to %s: %v\n%s", addr, err, out)
 		return
