@@ -104,7 +104,10 @@ func (s *server) handle(ctx context.Context, nc net.Conn) {
 			c.globalRequest(ctx, r)
 		}
 	})
-	c.wg.Go(func() { c.notifyHostKeys(ctx) })
+	// Before any channel is served, as sshd does: ssh(1) quits when its
+	// session closes, without waiting for the proof it asked for, so a
+	// list sent beside a short command can arrive too late to be learnt.
+	c.notifyHostKeys(ctx)
 	for nch := range chans {
 		c.newChannel(ctx, nch)
 	}
