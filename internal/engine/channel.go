@@ -86,6 +86,10 @@ func (ch *channel) MaxMessage() int {
 // its windows by it.
 func (ch *channel) MinRTT() time.Duration { return ch.conn.pc.minRTT() }
 
+// Cork corks the socket under the channel's connection (sshio.Cork): a
+// connection carried over the channel corks what carries it.
+func (ch *channel) Cork() func() { return ch.conn.pc.cork() }
+
 func (ch *channel) Write(p []byte) (int, error) { return ch.write(p, false) }
 
 // Stderr is the channel's extended data of type SSH_EXTENDED_DATA_STDERR.
@@ -210,13 +214,20 @@ func (ch *channel) adjust(n uint32) error {
 func (ch *channel) write(p []byte, ext bool) (int, error) {
 	ch.wmu.Lock()
 	defer ch.wmu.Unlock()
+	// More than a packet: the packets leave the socket below in full
+	// segments, and whatever the loop waits for, it waits uncorked.
+	var ck cork
+	defer ck.release()
 	n := 0
 	for len(p) > 0 {
-		k, err := ch.reserve(len(p))
+		if len(p) > ch.MaxMessage() {
+			ck.hold(ch.conn.pc)
+		}
+		k, err := ch.reserve(len(p), ck.release)
 		if err != nil {
 			return n, err
 		}
-		if err := ch.sendData(ext, p[:k]); err != nil {
+		if err := ch.sendData(ext, p[:k], ck.release); err != nil {
 			return n, err
 		}
 		n += k
@@ -225,12 +236,29 @@ func (ch *channel) write(p []byte, ext bool) (int, error) {
 	return n, nil
 }
 
+// cork is a write's hold on the socket under its connection (sshio.Cork).
+type cork struct{ undo func() }
+
+func (c *cork) hold(pc packetConn) {
+	if c.undo == nil {
+		c.undo = pc.cork()
+	}
+}
+
+func (c *cork) release() {
+	if c.undo != nil {
+		c.undo()
+		c.undo = nil
+	}
+}
+
 // reserve waits for window and takes up to n bytes of it, one packet's
-// worth at most.
-func (ch *channel) reserve(n int) (int, error) {
+// worth at most; before it waits, it calls release.
+func (ch *channel) reserve(n int, release func()) (int, error) {
 	ch.mu.Lock()
 	defer ch.mu.Unlock()
 	for ch.swin == 0 && !ch.gotClose && !ch.localClosed && ch.lost == nil {
+		release()
 		ch.wcond.Wait()
 	}
 	switch {
@@ -246,8 +274,9 @@ func (ch *channel) reserve(n int) (int, error) {
 
 // sendData sends one data message. It never waits out a key exchange
 // holding wmu: the reader, which runs the exchange, takes wmu to answer
-// what it reads (window adjusts, replies, CLOSE), and would wait for us.
-func (ch *channel) sendData(ext bool, data []byte) error {
+// what it reads (window adjusts, replies, CLOSE), and would wait for us;
+// nor corked (release), as the exchange's messages share the socket.
+func (ch *channel) sendData(ext bool, data []byte, release func()) error {
 	c := ch.conn
 	for {
 		c.wmu.Lock()
@@ -263,6 +292,7 @@ func (ch *channel) sendData(ext bool, data []byte) error {
 		if err != errKexPending {
 			return err
 		}
+		release()
 		if err := c.pc.waitKexDone(); err != nil {
 			return err
 		}

@@ -3,6 +3,7 @@ package engine
 import (
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jumpgate/jumpgate/internal/sshwire"
@@ -23,6 +24,8 @@ type memTransport struct {
 	authed   chan struct{}
 	last     *[]byte       // the packet readPacket returned last
 	rtt      time.Duration // minRTT's answer: the path's as TCP would tell
+	// corks counts cork calls, corked the corks not yet released.
+	corks, corked atomic.Int32
 }
 
 func memPair() (client, server *memTransport) {
@@ -74,9 +77,14 @@ func (m *memTransport) authenticated()           { m.authOnce.Do(func() { close(
 func (m *memTransport) algorithms() sshwire.Algorithms {
 	return sshwire.Algorithms{KeyExchange: "none"}
 }
-func (m *memTransport) serverSigAlgs() []string     { return m.sigAlgs }
-func (m *memTransport) maxPayload() int             { return 0 }
-func (m *memTransport) minRTT() time.Duration       { return m.rtt }
+func (m *memTransport) serverSigAlgs() []string { return m.sigAlgs }
+func (m *memTransport) maxPayload() int         { return 0 }
+func (m *memTransport) minRTT() time.Duration   { return m.rtt }
+func (m *memTransport) cork() func() {
+	m.corks.Add(1)
+	m.corked.Add(1)
+	return func() { m.corked.Add(-1) }
+}
 func (m *memTransport) clientVersion() []byte       { return []byte("SSH-2.0-client") }
 func (m *memTransport) hostProof() ([]byte, []byte) { return nil, nil }
 func (m *memTransport) hostBound() bool             { return false }

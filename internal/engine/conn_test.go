@@ -335,6 +335,60 @@ func TestWindowBlocksWriter(t *testing.T) {
 	}
 }
 
+// TestWriteCorksItsBurst: a write of more than a packet corks the socket
+// below while it sends (sshio.Cork), and waits for window uncorked: the
+// kernel holds a corked segment up to 200 ms. One packet is not corked.
+func TestWriteCorksItsBurst(t *testing.T) {
+	t.Parallel()
+	_, cch, sch := rawChannels(t, "test")
+	c := cch.(*channel)
+	mt := c.conn.pc.(*memTransport)
+	if _, err := cch.Write(make([]byte, 100)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(sch, make([]byte, 100)); err != nil {
+		t.Fatal(err)
+	}
+	if n := mt.corks.Load(); n != 0 {
+		t.Errorf("a write of one packet corked the socket %d times", n)
+	}
+	msg := make([]byte, initialWindow+initialWindow/2)
+	wrote := make(chan error, 1)
+	go func() {
+		_, err := cch.Write(msg)
+		wrote <- err
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c.mu.Lock()
+		spent := c.swin == 0
+		c.mu.Unlock()
+		if spent {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("writer never spent the window")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond) // the writer is waiting for window by now
+	if n := mt.corked.Load(); n != 0 {
+		t.Errorf("the writer waits for window with the socket corked (%d)", n)
+	}
+	if mt.corks.Load() == 0 {
+		t.Errorf("a write of %d packets never corked the socket", len(msg)/int(c.maxPacket))
+	}
+	if _, err := io.ReadFull(sch, make([]byte, len(msg))); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-wrote; err != nil {
+		t.Fatal(err)
+	}
+	if n := mt.corked.Load(); n != 0 {
+		t.Errorf("the write returned with the socket corked (%d)", n)
+	}
+}
+
 func TestBulk100MB(t *testing.T) {
 	t.Parallel()
 	if testing.Short() {

@@ -53,6 +53,9 @@ type packetConn interface {
 	// minRTT is the smallest round trip of the path below, as TCP measured
 	// it; 0 if unknown (sshio.MinRTT).
 	minRTT() time.Duration
+	// cork holds back partial segments on the socket below until the
+	// returned function is called (sshio.Cork).
+	cork() func()
 	// versions are the identification strings without CR LF.
 	clientVersion() []byte
 	serverVersion() []byte

@@ -756,6 +756,8 @@ func (t *transport) minRTT() time.Duration {
 	return rtt
 }
 
+func (t *transport) cork() func() { return sshio.Cork(t.nc) }
+
 func (t *transport) clientVersion() []byte { return t.versions[0] }
 func (t *transport) serverVersion() []byte { return t.versions[1] }
 

@@ -14,10 +14,16 @@ import "io"
 // the framing of several hops.
 const ChannelChunk = 32<<10 - 512
 
-// ChannelWriter writes to w, an SSH channel, in chunks of ChannelChunk.
+// ChannelWriter writes to w, an SSH channel, in chunks of ChannelChunk,
+// unless the channel sizes its packets itself (it tells its message size,
+// as our engine's do): then a write goes whole, and the channel can send
+// its packets as one burst (Cork).
 type ChannelWriter struct{ W io.Writer }
 
 func (c ChannelWriter) Write(p []byte) (int, error) {
+	if s, ok := c.W.(interface{ MaxMessage() int }); ok && s.MaxMessage() > 0 {
+		return c.W.Write(p)
+	}
 	total := 0
 	for len(p) > 0 {
 		n, err := c.W.Write(p[:min(len(p), ChannelChunk)])

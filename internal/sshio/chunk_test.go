@@ -50,3 +50,21 @@ func TestChannelWriterChunks(t *testing.T) {
 		})
 	}
 }
+
+// sizedRecorder is a channel that sizes its own packets.
+type sizedRecorder struct{ chunkRecorder }
+
+func (*sizedRecorder) MaxMessage() int { return 32 << 10 }
+
+// TestChannelWriterWhole: a channel that sizes its own packets gets each
+// write whole, so that it can send them as one burst.
+func TestChannelWriterWhole(t *testing.T) {
+	data := bytes.Repeat([]byte("jumpgate"), 32<<10)
+	var r sizedRecorder
+	if n, err := (ChannelWriter{&r}).Write(data); err != nil || n != len(data) {
+		t.Fatalf("Write = %d, %v; want %d, nil", n, err, len(data))
+	}
+	if len(r.sizes) != 1 || !bytes.Equal(r.Bytes(), data) {
+		t.Errorf("writes %v, want one of %d bytes", r.sizes, len(data))
+	}
+}

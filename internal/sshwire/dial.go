@@ -88,6 +88,15 @@ func (c *ChannelConn) MinRTT() time.Duration {
 	return 0
 }
 
+// Cork is the channel's, if it has one (sshio.Cork): it corks the socket
+// under the connection that carries it.
+func (c *ChannelConn) Cork() func() {
+	if k, ok := c.Channel.(interface{ Cork() func() }); ok {
+		return k.Cork()
+	}
+	return func() {}
+}
+
 // LocalAddr is Local.
 func (c *ChannelConn) LocalAddr() net.Addr { return c.Local }
 
