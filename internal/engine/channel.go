@@ -223,11 +223,11 @@ func (ch *channel) write(p []byte, ext bool) (int, error) {
 		if len(p) > ch.MaxMessage() {
 			ck.hold(ch.conn.pc)
 		}
-		k, err := ch.reserve(len(p), ck.release)
+		k, err := ch.reserve(len(p), &ck)
 		if err != nil {
 			return n, err
 		}
-		if err := ch.sendData(ext, p[:k], ck.release); err != nil {
+		if err := ch.sendData(ext, p[:k], &ck); err != nil {
 			return n, err
 		}
 		n += k
@@ -252,13 +252,30 @@ func (c *cork) release() {
 	}
 }
 
+// beforeWait lets the socket go before the write waits: its own hold, or
+// else the one a write further up the stack may have (a connection carried
+// over this one): a wait for a carrier's window or key exchange, corked,
+// would keep what the peer needs to answer for 200 ms.
+func (c *cork) beforeWait(pc packetConn) {
+	if c.undo != nil {
+		c.release()
+		return
+	}
+	pc.cork()()
+}
+
 // reserve waits for window and takes up to n bytes of it, one packet's
-// worth at most; before it waits, it calls release.
-func (ch *channel) reserve(n int, release func()) (int, error) {
+// worth at most; it waits uncorked (ck).
+func (ch *channel) reserve(n int, ck *cork) (int, error) {
 	ch.mu.Lock()
 	defer ch.mu.Unlock()
 	for ch.swin == 0 && !ch.gotClose && !ch.localClosed && ch.lost == nil {
-		release()
+		ch.mu.Unlock()
+		ck.beforeWait(ch.conn.pc)
+		ch.mu.Lock()
+		if ch.swin != 0 || ch.gotClose || ch.localClosed || ch.lost != nil {
+			break
+		}
 		ch.wcond.Wait()
 	}
 	switch {
@@ -275,8 +292,8 @@ func (ch *channel) reserve(n int, release func()) (int, error) {
 // sendData sends one data message. It never waits out a key exchange
 // holding wmu: the reader, which runs the exchange, takes wmu to answer
 // what it reads (window adjusts, replies, CLOSE), and would wait for us;
-// nor corked (release), as the exchange's messages share the socket.
-func (ch *channel) sendData(ext bool, data []byte, release func()) error {
+// nor corked (ck), as the exchange's messages share the socket.
+func (ch *channel) sendData(ext bool, data []byte, ck *cork) error {
 	c := ch.conn
 	for {
 		c.wmu.Lock()
@@ -292,7 +309,7 @@ func (ch *channel) sendData(ext bool, data []byte, release func()) error {
 		if err != errKexPending {
 			return err
 		}
-		release()
+		ck.beforeWait(c.pc)
 		if err := c.pc.waitKexDone(); err != nil {
 			return err
 		}

@@ -33,5 +33,5 @@ func (ch *channel) WritePacket(p []byte) error {
 	}
 	ch.swin -= n
 	ch.mu.Unlock()
-	return ch.sendData(false, p, func() {})
+	return ch.sendData(false, p, new(cork))
 }

@@ -24,8 +24,10 @@ type memTransport struct {
 	authed   chan struct{}
 	last     *[]byte       // the packet readPacket returned last
 	rtt      time.Duration // minRTT's answer: the path's as TCP would tell
-	// corks counts cork calls, corked the corks not yet released.
-	corks, corked atomic.Int32
+	// corks counts cork calls; corked is the socket's TCP_CORK: set by
+	// any cork, cleared by any uncork.
+	corks  atomic.Int32
+	corked atomic.Bool
 }
 
 func memPair() (client, server *memTransport) {
@@ -82,8 +84,8 @@ func (m *memTransport) maxPayload() int         { return 0 }
 func (m *memTransport) minRTT() time.Duration   { return m.rtt }
 func (m *memTransport) cork() func() {
 	m.corks.Add(1)
-	m.corked.Add(1)
-	return func() { m.corked.Add(-1) }
+	m.corked.Store(true)
+	return func() { m.corked.Store(false) }
 }
 func (m *memTransport) clientVersion() []byte       { return []byte("SSH-2.0-client") }
 func (m *memTransport) hostProof() ([]byte, []byte) { return nil, nil }

@@ -372,8 +372,8 @@ func TestWriteCorksItsBurst(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 	time.Sleep(50 * time.Millisecond) // the writer is waiting for window by now
-	if n := mt.corked.Load(); n != 0 {
-		t.Errorf("the writer waits for window with the socket corked (%d)", n)
+	if mt.corked.Load() {
+		t.Errorf("the writer waits for window with the socket corked")
 	}
 	if mt.corks.Load() == 0 {
 		t.Errorf("a write of %d packets never corked the socket", len(msg)/int(c.maxPacket))
@@ -384,8 +384,8 @@ func TestWriteCorksItsBurst(t *testing.T) {
 	if err := <-wrote; err != nil {
 		t.Fatal(err)
 	}
-	if n := mt.corked.Load(); n != 0 {
-		t.Errorf("the write returned with the socket corked (%d)", n)
+	if mt.corked.Load() {
+		t.Errorf("the write returned with the socket corked")
 	}
 }
 
