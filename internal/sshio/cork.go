@@ -7,10 +7,10 @@ import "net"
 // packets leaves in full segments (TCP_CORK; c as for [MinRTT], a
 // channel corking the socket of the connection under it). With
 // TCP_NODELAY, each packet's last segment would go out alone and wake
-// the host across once more; through jump hosts that was 9% of a
-// two-hop upload (docs/perf.md). The caller must uncork before it waits
-// on anything but the socket: the kernel holds a corked segment for up
-// to 200 ms. Where c has no socket to cork, both are no-ops.
+// the host across once more; two-hop uploads were 15-18% slower for it
+// (docs/perf.md). The caller must uncork before it waits on anything but
+// the socket: the kernel holds a corked segment for up to 200 ms. Where
+// c has no socket to cork, both are no-ops.
 func Cork(c net.Conn) (uncork func()) {
 	for range 8 {
 		switch w := c.(type) {
