@@ -258,6 +258,25 @@ func TestDirectTCPIP(t *testing.T) {
 	}
 }
 
+// waitWindowSpent waits until a writer has spent the whole window ch's
+// peer granted.
+func waitWindowSpent(t testing.TB, ch *channel) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ch.mu.Lock()
+		spent := ch.swin == 0
+		ch.mu.Unlock()
+		if spent {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("writer never spent the window")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 // rawChannels opens a channel from our client to the server side's
 // handler and returns both ends.
 func rawChannels(t testing.TB, kind string) (sshwire.Conn, sshwire.Channel, sshwire.Channel) {
@@ -296,21 +315,7 @@ func TestWindowBlocksWriter(t *testing.T) {
 		_, err := cch.Write(msg)
 		wrote <- err
 	}()
-	// Wait until the writer has spent the server's whole window.
-	c := cch.(*channel)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c.mu.Lock()
-		spent := c.swin == 0
-		c.mu.Unlock()
-		if spent {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("writer never spent the window")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitWindowSpent(t, cch.(*channel))
 	select {
 	case err := <-wrote:
 		t.Fatalf("write past the peer's window returned (%v) before a window adjust", err)
@@ -358,19 +363,7 @@ func TestWriteCorksItsBurst(t *testing.T) {
 		_, err := cch.Write(msg)
 		wrote <- err
 	}()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c.mu.Lock()
-		spent := c.swin == 0
-		c.mu.Unlock()
-		if spent {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("writer never spent the window")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitWindowSpent(t, c)
 	time.Sleep(50 * time.Millisecond) // the writer is waiting for window by now
 	if mt.corked.Load() {
 		t.Errorf("the writer waits for window with the socket corked")

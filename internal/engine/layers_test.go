@@ -46,37 +46,8 @@ func (c *sizedConn) Read(p []byte) (int, error) {
 func TestCarriedPacketsFitTheCarrier(t *testing.T) {
 	t.Parallel()
 	_, cch, sch := rawChannels(t, "direct-tcpip")
-	hk, user := newEd25519(t), newEd25519(t)
 	outerServer := &sizedConn{ChannelConn: &sshwire.ChannelConn{Channel: sch}}
-	served := make(chan []byte, 1)
-	go func() {
-		sc, err := Server(outerServer, &sshwire.ServerConfig{HostKeys: []ssh.Signer{hk},
-			PublicKeyCallback: func(sshwire.ConnMetadata, ssh.PublicKey) (*sshwire.Permissions, error) { return nil, nil }})
-		if err != nil {
-			served <- nil
-			return
-		}
-		go sshwire.DiscardRequests(sc.GlobalRequests())
-		for nc := range sc.HandleChannelOpen("") {
-			ch, reqs, _ := nc.Accept()
-			go sshwire.DiscardRequests(reqs)
-			b, _ := io.ReadAll(ch)
-			served <- b
-			ch.Close()
-		}
-	}()
-	c, err := Client(&sshwire.ChannelConn{Channel: cch}, "carried", &sshwire.ClientConfig{User: "me",
-		Auth:            []sshwire.AuthMethod{sshwire.Signers(user)},
-		HostKeyCallback: func(string, net.Addr, ssh.PublicKey) error { return nil }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	ch, reqs, err := c.OpenChannel(context.Background(), "bulk", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go sshwire.DiscardRequests(reqs)
+	ch, served := carriedChannel(t, outerServer, cch)
 	outerServer.mu.Lock()
 	before := len(outerServer.sizes)
 	outerServer.mu.Unlock()
@@ -183,30 +154,12 @@ func TestRekeyWhileDataFlowsBothWays(t *testing.T) {
 	}
 }
 
-// pausedConn stops reading while paused, as a peer that falls behind.
-type pausedConn struct {
-	*sshwire.ChannelConn
-	paused atomic.Bool
-	resume chan struct{}
-}
-
-func (c *pausedConn) Read(p []byte) (int, error) {
-	if c.paused.Load() {
-		<-c.resume
-	}
-	return c.ChannelConn.Read(p)
-}
-
-// TestCarriedWriteWaitsUncorked: a write on a carried connection corks
-// the socket under the carrier; when the carrier's window runs out, it
-// waits with the socket uncorked, or what the far side needs to answer
-// would sit in the kernel for 200 ms.
-func TestCarriedWriteWaitsUncorked(t *testing.T) {
-	t.Parallel()
-	_, cch, sch := rawChannels(t, "direct-tcpip")
-	mt := cch.(*channel).conn.pc.(*memTransport)
+// carriedChannel runs a connection over cch, a channel whose far end is
+// outerServer (a server of ours reading it), and opens a channel on it
+// whose data the server sends on served once the channel ends.
+func carriedChannel(t *testing.T, outerServer net.Conn, cch sshwire.Channel) (sshwire.Channel, <-chan []byte) {
+	t.Helper()
 	hk, user := newEd25519(t), newEd25519(t)
-	outerServer := &pausedConn{ChannelConn: &sshwire.ChannelConn{Channel: sch}, resume: make(chan struct{})}
 	served := make(chan []byte, 1)
 	go func() {
 		sc, err := Server(outerServer, &sshwire.ServerConfig{HostKeys: []ssh.Signer{hk},
@@ -230,17 +183,46 @@ func TestCarriedWriteWaitsUncorked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	t.Cleanup(func() { c.Close() })
 	ch, reqs, err := c.OpenChannel(context.Background(), "bulk", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	go sshwire.DiscardRequests(reqs)
+	return ch, served
+}
+
+// pausedConn stops reading while paused, as a peer that falls behind.
+type pausedConn struct {
+	*sshwire.ChannelConn
+	paused atomic.Bool
+	resume chan struct{}
+}
+
+func (c *pausedConn) Read(p []byte) (int, error) {
+	if c.paused.Load() {
+		<-c.resume
+	}
+	return c.ChannelConn.Read(p)
+}
+
+// TestCarriedWriteWaitsUncorked: a write on a carried connection corks
+// the socket under the carrier; when the carrier's window runs out, it
+// waits with the socket uncorked, or what the far side needs to answer
+// would sit in the kernel for 200 ms.
+func TestCarriedWriteWaitsUncorked(t *testing.T) {
+	t.Parallel()
+	_, cch, sch := rawChannels(t, "direct-tcpip")
+	mt := cch.(*channel).conn.pc.(*memTransport)
+	outerServer := &pausedConn{ChannelConn: &sshwire.ChannelConn{Channel: sch}, resume: make(chan struct{})}
+	ch, served := carriedChannel(t, outerServer, cch)
 	// The inner server's reader is inside a Read already: a small message
 	// ends it, and its next Read waits. The carrier's window must run out
 	// before the inner channel's, which is as large less the framing.
 	outerServer.paused.Store(true)
-	if _, _, err := c.SendRequest(context.Background(), "nudge@jumpgate", false, nil); err != nil {
+	resume := sync.OnceFunc(func() { close(outerServer.resume) })
+	defer resume()
+	if _, err := ch.SendRequest("nudge@jumpgate", false, nil); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(50 * time.Millisecond)
@@ -251,21 +233,7 @@ func TestCarriedWriteWaitsUncorked(t *testing.T) {
 		ch.CloseWrite()
 		wrote <- err
 	}()
-	carrier := cch.(*channel)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		carrier.mu.Lock()
-		spent := carrier.swin == 0
-		carrier.mu.Unlock()
-		if spent {
-			break
-		}
-		if time.Now().After(deadline) {
-			close(outerServer.resume)
-			t.Fatal("the carried write never spent the carrier's window")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitWindowSpent(t, cch.(*channel))
 	time.Sleep(50 * time.Millisecond) // the writer waits for the carrier's window by now
 	if mt.corks.Load() == 0 {
 		t.Error("the carried write never corked the socket under its carrier")
@@ -273,7 +241,7 @@ func TestCarriedWriteWaitsUncorked(t *testing.T) {
 	if mt.corked.Load() {
 		t.Error("the carried write waits for its carrier's window with the socket corked")
 	}
-	close(outerServer.resume)
+	resume()
 	if err := <-wrote; err != nil {
 		t.Fatal(err)
 	}
