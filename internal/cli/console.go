@@ -68,7 +68,7 @@ func runConsole(ctx context.Context, e *env, args []string) error {
 		in, out := e.io.In, e.io.Out
 		// Run by sshd, on its pipes: raw reads and writes (see rawio).
 		if in == os.Stdin && out == os.Stdout {
-			in, out = rawio.NewFile(rawio.Pollable(os.Stdin, 0)), rawio.NewFile(rawio.Pollable(os.Stdout, 1))
+			in, out = rawio.Stdio()
 		}
 		return libvirt.ServePeer(ctx, o.peer, in, out)
 	}

@@ -161,11 +161,18 @@ type File struct {
 	closed atomic.Bool
 }
 
-// Pollable makes f, the standard descriptor fd (a pipe from sshd),
-// non-blocking and watched by the poller, so that [NewFile] can wrap it
-// and closing it ends a read blocked on it; f as it is if that fails.
-// (f.Fd would put f back in blocking mode.)
-func Pollable(f *os.File, fd int) *os.File {
+// Stdio is this process's stdin and stdout (pipes from sshd, for a
+// program run over an exec channel) made non-blocking and wrapped for raw
+// reads and writes, so that closing one also ends a read blocked on it.
+// Either is the plain file if that fails.
+func Stdio() (in, out io.ReadWriteCloser) {
+	return NewFile(pollable(os.Stdin, 0)), NewFile(pollable(os.Stdout, 1))
+}
+
+// pollable makes f, the standard descriptor fd, non-blocking and watched
+// by the poller; f as it is if that fails. (f.Fd would put f back in
+// blocking mode.)
+func pollable(f *os.File, fd int) *os.File {
 	if err := syscall.SetNonblock(fd, true); err != nil {
 		return f
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"os"
 	"os/signal"
 	"syscall"
 
@@ -21,7 +20,7 @@ func ServePeerStdio(ctx context.Context, cfg Config) error {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGHUP)
 	defer stop()
 	// Raw reads and writes of the pipes from sshd: see rawio.
-	in, out := rawio.NewFile(rawio.Pollable(os.Stdin, 0)), rawio.NewFile(rawio.Pollable(os.Stdout, 1))
+	in, out := rawio.Stdio()
 	err := ServePeer(ctx, cfg, in, out, closers{in, out})
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return err
