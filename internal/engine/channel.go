@@ -214,18 +214,18 @@ func (ch *channel) adjust(n uint32) error {
 func (ch *channel) write(p []byte, ext bool) (int, error) {
 	ch.wmu.Lock()
 	defer ch.wmu.Unlock()
-	// More than a packet: the packets leave the socket below in full
-	// segments, and whatever the loop waits for, it waits uncorked.
+	// More than this packet to send: the packets leave the socket below
+	// in full segments, and whatever the loop waits for, it waits uncorked.
 	var ck cork
 	defer ck.release()
 	n := 0
 	for len(p) > 0 {
-		if len(p) > ch.MaxMessage() {
-			ck.hold(ch.conn.pc)
-		}
 		k, err := ch.reserve(len(p), &ck)
 		if err != nil {
 			return n, err
+		}
+		if k < len(p) {
+			ck.hold(ch.conn.pc)
 		}
 		if err := ch.sendData(ext, p[:k], &ck); err != nil {
 			return n, err
