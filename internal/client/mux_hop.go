@@ -67,13 +67,15 @@ func (r *Client) hopViaMaster(ctx context.Context, hop *sshconf.Host, addr strin
 		return nil, err
 	}
 	r.log.Debugf("Reusing the master connection of jump host %s", hop.Original())
-	return &hopConn{Conn: nc, c: c}, nil
+	// The master's connection to hop is carried by the hops before it.
+	return &hopConn{Conn: nc, c: c, max: hopMessage(len(r.route(hop)) - 1)}, nil
 }
 
 // hopConn keeps the control connection of its stdio forward open.
 type hopConn struct {
 	net.Conn
-	c *mux.Client
+	c   *mux.Client
+	max int
 }
 
 // SyscallConn exposes the socket, so the transport over it reads and
@@ -85,6 +87,17 @@ func (h *hopConn) SyscallConn() (syscall.RawConn, error) {
 	}
 	return sc.SyscallConn()
 }
+
+// RelayMessage bounds the packets of the transport over the hop
+// (sshio.RelayMessage) to what the master's channel sends as one message:
+// the master copies each read of the socket into its channel whole.
+func (h *hopConn) RelayMessage() int { return h.max }
+
+// hopMessage is the most a hop master's channel carries in one message:
+// 32 KiB, the largest packet sshd and our server take on a forward, less
+// what each connection under the master's own frames its packets with
+// (134 bytes in our engine; 256 leaves room).
+func hopMessage(chain int) int { return 32<<10 - 256*chain }
 
 func (h *hopConn) Close() error {
 	err := h.Conn.Close()

@@ -74,7 +74,7 @@ func makeChannel(c *conn, id uint32, kind string) *channel {
 func (ch *channel) Read(p []byte) (int, error) { return ch.read(p, false) }
 
 // MaxMessage is the most data one message carries (sshwire.MessageSizer):
-// a connection carried over the channel sizes its packets to fit.
+// sshio.ChannelWriter hands the channel whole writes for it to cut.
 func (ch *channel) MaxMessage() int {
 	ch.mu.Lock()
 	defer ch.mu.Unlock()

@@ -46,9 +46,9 @@ type packetConn interface {
 	// extension (OpenSSH PROTOCOL 3.3).
 	hostProof() (hostKey, signature []byte)
 	hostBound() bool
-	// maxPayload is the largest message that still leaves the transport
-	// as one message of the connection carrying it (a channel of an outer
-	// connection, sshwire.MessageSizer); 0 when nothing carries it.
+	// maxPayload is the largest message that still crosses the relay
+	// under the transport as one message (sshio.RelayMessage: a hop
+	// through a jump host's master); 0 when nothing relays it.
 	maxPayload() int
 	// minRTT is the smallest round trip of the path below, as TCP measured
 	// it; 0 if unknown (sshio.MinRTT).

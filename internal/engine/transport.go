@@ -144,8 +144,8 @@ func handshake(nc net.Conn, cfg *transportConfig) (packetConn, error) {
 	t := &transport{nc: nc, cfg: cfg, isClient: !cfg.isServer,
 		sendq: make(chan func(), 16), closed: make(chan struct{})}
 	t.kcond = sync.NewCond(&t.kmu)
-	if s, ok := nc.(sshwire.MessageSizer); ok && s.MaxMessage() > packetOverhead {
-		t.carried = s.MaxMessage() - packetOverhead
+	if m := sshio.RelayMessage(nc); m > packetOverhead {
+		t.carried = m - packetOverhead
 	}
 	t.rd.br = bufio.NewReaderSize(nc, 64*1024)
 	t.rd.cipher, t.wr.cipher = plainCipher{}, plainCipher{}

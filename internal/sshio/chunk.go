@@ -17,21 +17,27 @@ const ChannelChunk = 32<<10 - 512
 // ChannelWriter writes to w, an SSH channel, in chunks of ChannelChunk,
 // unless the channel sizes its packets itself (it tells its message size,
 // as our engine's do): then a write goes whole, and the channel can send
-// its packets as one burst (Cork).
+// its packets as one burst (Cork). A channel seen as a net.Conn
+// (sshwire.ChannelConn) does not tell: see there.
 type ChannelWriter struct{ W io.Writer }
 
 func (c ChannelWriter) Write(p []byte) (int, error) {
 	if s, ok := c.W.(interface{ MaxMessage() int }); ok && s.MaxMessage() > 0 {
 		return c.W.Write(p)
 	}
+	return writeChunks(c.W, p, ChannelChunk)
+}
+
+// writeChunks writes p to w in writes of at most n bytes.
+func writeChunks(w io.Writer, p []byte, n int) (int, error) {
 	total := 0
 	for len(p) > 0 {
-		n, err := c.W.Write(p[:min(len(p), ChannelChunk)])
-		total += n
+		k, err := w.Write(p[:min(len(p), n)])
+		total += k
 		if err != nil {
 			return total, err
 		}
-		p = p[n:]
+		p = p[k:]
 	}
 	return total, nil
 }
