@@ -25,19 +25,14 @@ func (c ChannelWriter) Write(p []byte) (int, error) {
 	if s, ok := c.W.(interface{ MaxMessage() int }); ok && s.MaxMessage() > 0 {
 		return c.W.Write(p)
 	}
-	return writeChunks(c.W, p, ChannelChunk)
-}
-
-// writeChunks writes p to w in writes of at most n bytes.
-func writeChunks(w io.Writer, p []byte, n int) (int, error) {
 	total := 0
 	for len(p) > 0 {
-		k, err := w.Write(p[:min(len(p), n)])
-		total += k
+		n, err := c.W.Write(p[:min(len(p), ChannelChunk)])
+		total += n
 		if err != nil {
 			return total, err
 		}
-		p = p[k:]
+		p = p[n:]
 	}
 	return total, nil
 }

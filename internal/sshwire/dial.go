@@ -68,7 +68,7 @@ type ChannelConn struct {
 //
 // ChannelConn does not pass it on, so what is copied into a forward or a
 // master's relay goes in chunks of a packet each, not in whole reads cut
-// and corked as one burst: through jump hosts' masters, uploads were 20%
+// and corked as one burst: through jump hosts' masters, uploads were 5-22%
 // faster so, and two-hop uploads without masters no slower (docs/perf.md).
 type MessageSizer interface {
 	// MaxMessage is the most bytes one write sends as one message; 0 if
