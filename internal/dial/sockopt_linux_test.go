@@ -1,24 +1,14 @@
 package dial
 
 import (
-	"net"
 	"testing"
 
+	"github.com/jumpgate/jumpgate/internal/sshtest"
 	"golang.org/x/sys/unix"
 )
 
 func TestLimitUnsent(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	tc := c.(*net.TCPConn)
+	tc, _ := sshtest.TCPPair(t)
 	limitUnsent(tc)
 	rc, err := tc.SyscallConn()
 	if err != nil {

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/jumpgate/jumpgate/internal/sshio"
+	"github.com/jumpgate/jumpgate/internal/sshtest"
 	"github.com/jumpgate/jumpgate/internal/sshwire"
 )
 
@@ -288,24 +289,7 @@ func TestDisconnectError(t *testing.T) {
 // a connection carried over it.
 func TestTransportMinRTT(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	accepted := make(chan net.Conn, 1)
-	go func() {
-		c, _ := ln.Accept()
-		accepted <- c
-	}()
-	cc, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc := <-accepted
-	if sc == nil {
-		t.Fatal("accept failed")
-	}
+	cc, sc := sshtest.TCPPair(t)
 	ccfg, scfg := pairConfigs([]ssh.Signer{newTestHostKeys(t).ed25519}, sshwire.AlgorithmList{})
 	client, server, cerr, serr := handshakePair(t, cc, sc, ccfg, scfg)
 	if cerr != nil || serr != nil {

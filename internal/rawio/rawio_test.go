@@ -8,34 +8,12 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"github.com/jumpgate/jumpgate/internal/sshtest"
 )
 
-func tcpPair(t *testing.T) (net.Conn, net.Conn) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	acc := make(chan net.Conn, 1)
-	go func() {
-		c, _ := ln.Accept()
-		acc <- c
-	}()
-	a, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := <-acc
-	if b == nil {
-		t.Fatal("accept failed")
-	}
-	t.Cleanup(func() { a.Close(); b.Close() })
-	return a, b
-}
-
 func TestConnCarriesDataAndEOF(t *testing.T) {
-	a, b := tcpPair(t)
+	a, b := sshtest.TCPPair(t)
 	ra, rb := NewConn(a), NewConn(b)
 	if _, ok := ra.(*Conn); !ok {
 		t.Fatalf("NewConn(TCP) = %T, want *Conn", ra)
@@ -57,7 +35,7 @@ func TestConnCarriesDataAndEOF(t *testing.T) {
 }
 
 func TestConnDeadlineAndClose(t *testing.T) {
-	a, _ := tcpPair(t)
+	a, _ := sshtest.TCPPair(t)
 	ra := NewConn(a)
 	ra.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
 	_, err := ra.Read(make([]byte, 10))

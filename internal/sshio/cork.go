@@ -12,15 +12,9 @@ import "net"
 // the socket: the kernel holds a corked segment for up to 200 ms. Where
 // c has no socket to cork, both are no-ops.
 func Cork(c net.Conn) (uncork func()) {
-	for range 8 {
-		switch w := c.(type) {
-		case interface{ Cork() func() }:
-			return w.Cork()
-		case interface{ NetConn() net.Conn }:
-			c = w.NetConn()
-		default:
-			return corkTCP(c)
-		}
+	k, inner, ok := unwrap[interface{ Cork() func() }](c)
+	if ok {
+		return k.Cork()
 	}
-	return func() {}
+	return corkTCP(inner)
 }

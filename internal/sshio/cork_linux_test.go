@@ -4,24 +4,16 @@ import (
 	"net"
 	"testing"
 
+	"github.com/jumpgate/jumpgate/internal/sshtest"
 	"golang.org/x/sys/unix"
 )
 
 // TestCorkTCP: Cork sets TCP_CORK on the socket under a wrapper, and
 // what it returns clears it; a conn that corks itself is asked to.
 func TestCorkTCP(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c, _ := sshtest.TCPPair(t)
 	corked := func() int {
-		raw, err := c.(*net.TCPConn).SyscallConn()
+		raw, err := c.SyscallConn()
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -13,15 +13,8 @@ import "net"
 // packets of a connection over it are split under a cork below, and
 // two-hop uploads were 13% slower with them shrunk to fit (docs/perf.md).
 func RelayMessage(c net.Conn) int {
-	for range 8 {
-		switch w := c.(type) {
-		case interface{ RelayMessage() int }:
-			return w.RelayMessage()
-		case interface{ NetConn() net.Conn }:
-			c = w.NetConn()
-		default:
-			return 0
-		}
+	if r, _, ok := unwrap[interface{ RelayMessage() int }](c); ok {
+		return r.RelayMessage()
 	}
 	return 0
 }

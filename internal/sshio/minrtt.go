@@ -15,15 +15,9 @@ import (
 // A wrapper that adds nothing to the path shows what it wraps with
 // NetConn, as crypto/tls's Conn does.
 func MinRTT(c net.Conn) time.Duration {
-	for range 8 {
-		switch w := c.(type) {
-		case interface{ MinRTT() time.Duration }:
-			return w.MinRTT()
-		case interface{ NetConn() net.Conn }:
-			c = w.NetConn()
-		default:
-			return tcpMinRTT(c)
-		}
+	r, inner, ok := unwrap[interface{ MinRTT() time.Duration }](c)
+	if ok {
+		return r.MinRTT()
 	}
-	return 0
+	return tcpMinRTT(inner)
 }

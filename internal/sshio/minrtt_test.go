@@ -1,10 +1,13 @@
 package sshio
 
 import (
+	"io"
 	"net"
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/jumpgate/jumpgate/internal/sshtest"
 )
 
 // TestMinRTT: a TCP socket tells its path's round trip once data has
@@ -14,37 +17,16 @@ func TestMinRTT(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("TCP_INFO's tcpi_min_rtt is Linux's")
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	accepted := make(chan net.Conn, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			accepted <- nil
-			return
-		}
-		b := make([]byte, 4)
-		c.Read(b)
-		c.Write(b)
-		accepted <- c
-	}()
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c, s := sshtest.TCPPair(t)
+	// A ping and its echo: acknowledged data, the path's first sample.
 	b := []byte("ping")
-	if _, err := c.Write(b); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	if s := <-accepted; s != nil {
-		defer s.Close()
+	for _, d := range []struct{ from, to net.Conn }{{c, s}, {s, c}} {
+		if _, err := d.from.Write(b); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(d.to, b); err != nil {
+			t.Fatal(err)
+		}
 	}
 	rtt := MinRTT(c)
 	if rtt <= 0 || rtt > time.Second {

@@ -2,6 +2,7 @@ package sshtest
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"sync"
 	"testing"
@@ -51,5 +52,19 @@ func TestStartSSHD(t *testing.T) {
 	banner := make([]byte, 8)
 	if _, err := c.Read(banner); err != nil || string(banner) != "SSH-2.0-" {
 		t.Errorf("sshd greets with %q, %v", banner, err)
+	}
+}
+
+// TestTCPPair: the two ends are connected both ways.
+func TestTCPPair(t *testing.T) {
+	c, s := TCPPair(t)
+	for _, d := range []struct{ from, to net.Conn }{{c, s}, {s, c}} {
+		if _, err := d.from.Write([]byte("ping")); err != nil {
+			t.Fatal(err)
+		}
+		b := make([]byte, 4)
+		if _, err := io.ReadFull(d.to, b); err != nil || string(b) != "ping" {
+			t.Fatalf("read %q, %v; want ping", b, err)
+		}
 	}
 }
