@@ -38,6 +38,11 @@ type Conn struct {
 	noMoreSessions bool
 	forwards       map[string]io.Closer // by "host:port" or "unix:path"
 	closed         bool
+
+	// flush asks the global request loop to answer what is queued;
+	// reqsGone closes when that loop ends.
+	flush    chan chan struct{}
+	reqsGone chan struct{}
 }
 
 // authInfo travels from the auth callback to the connection in
@@ -89,6 +94,8 @@ func (s *server) handle(ctx context.Context, nc net.Conn) {
 		Log:        log.With("user", sconn.User()),
 		srv:        s,
 		forwards:   map[string]io.Closer{},
+		flush:      make(chan chan struct{}),
+		reqsGone:   make(chan struct{}),
 	}
 	attrs := []any{"key", sconn.Permissions().Extensions["pubkey-fp"], "file", ai.path, "line", ai.line,
 		"client", string(sconn.ClientVersion())}
@@ -99,11 +106,7 @@ func (s *server) handle(ctx context.Context, nc net.Conn) {
 
 	ctx, cancel := context.WithCancel(ctx)
 	reqs, chans := sconn.GlobalRequests(), sconn.HandleChannelOpen("")
-	c.wg.Go(func() {
-		for r := range reqs {
-			c.globalRequest(ctx, r)
-		}
-	})
+	c.wg.Go(func() { c.serveRequests(ctx, reqs) })
 	// Before any channel is served, as sshd does: ssh(1) quits when its
 	// session closes, without waiting for the proof it asked for, so a
 	// list sent beside a short command can arrive too late to be learnt.
@@ -291,6 +294,52 @@ func (c *Conn) newChannel(ctx context.Context, nch sshwire.NewChannel) {
 		}
 		c.Log.Info("channel refused", "type", t)
 		nch.Reject(sshwire.UnknownChannelType, "unsupported channel type "+t)
+	}
+}
+
+// serveRequests answers global requests one at a time, in order.
+func (c *Conn) serveRequests(ctx context.Context, reqs <-chan *sshwire.Request) {
+	defer close(c.reqsGone)
+	for {
+		select {
+		case r, ok := <-reqs:
+			if !ok {
+				return
+			}
+			c.globalRequest(ctx, r)
+		case done := <-c.flush:
+			for queued := true; queued; {
+				select {
+				case r, ok := <-reqs:
+					if !ok {
+						close(done)
+						return
+					}
+					c.globalRequest(ctx, r)
+				default:
+					queued = false
+				}
+			}
+			close(done)
+		}
+	}
+}
+
+// answerQueued returns once every global request that arrived before it
+// was called is answered. sshd reads one stream in order, so a proof of
+// host keys asked for before a command's exec is answered before that
+// command's exit; ssh(1) quits at its session's close without waiting for
+// the proof, and a quick command would otherwise leave it unlearnt.
+func (c *Conn) answerQueued() {
+	done := make(chan struct{})
+	select {
+	case c.flush <- done:
+	case <-c.reqsGone:
+		return
+	}
+	select {
+	case <-done:
+	case <-c.reqsGone:
 	}
 }
 

@@ -4,19 +4,31 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 
 	"github.com/jumpgate/jumpgate/internal/sshtest"
 )
 
+// slowSigner takes its time over a signature, as a loaded machine may.
+type slowSigner struct{ ssh.Signer }
+
+func (s slowSigner) Sign(r io.Reader, data []byte) (*ssh.Signature, error) {
+	time.Sleep(200 * time.Millisecond)
+	return s.Signer.Sign(r, data)
+}
+
 // TestOpenSSHUpdateHostKeys: ssh(1) with UpdateHostKeys learns the
 // server's second host key from hostkeys-00@openssh.com, once the server
-// has proven it holds it.
+// has proven it holds it. The proof is slow to sign and the command quick:
+// ssh(1) quits when its session closes, so the proof must go first, as
+// sshd's does (CI once lost that race with a fast signer).
 func TestOpenSSHUpdateHostKeys(t *testing.T) {
 	sshtest.RequireOpenSSH(t, "ssh")
 	t.Parallel()
@@ -29,7 +41,7 @@ func TestOpenSSHUpdateHostKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	key := newKey(t, t.TempDir())
-	ts := startServer(t, key.authLine(""), func(c *Config) { c.HostKeys = append(c.HostKeys, second) })
+	ts := startServer(t, key.authLine(""), func(c *Config) { c.HostKeys = append(c.HostKeys, slowSigner{second}) })
 	c := newSSHClient(t, key, ts)
 	r := c.run(t, ts, "", []string{"-o", "UpdateHostKeys=yes", "-o", "LogLevel=DEBUG3",
 		"-o", "HostKeyAlgorithms=ssh-ed25519,ecdsa-sha2-nistp256"}, "true")

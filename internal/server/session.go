@@ -453,6 +453,7 @@ func closeAll(cs ...io.Closer) {
 func (s *session) exit(log *slog.Logger, cmd *exec.Cmd, werr error) {
 	defer s.ch.Close()
 	defer s.ch.CloseWrite()
+	s.c.answerQueued()
 	st := cmd.ProcessState
 	if st == nil {
 		log.Info("session ended", append([]any{"err", werr}, s.outAttrs()...)...)
