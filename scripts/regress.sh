@@ -13,8 +13,6 @@
 # failed-*.log and the test's output) are kept under --logs. Every process a
 # test started (found by a variable in its environment) is ended by PID, and
 # the scratch directories are removed. Exit status: 0 when nothing failed.
-# JUMPGATE_DEBUG_ENGINE, when set, reaches every ssh a test runs (the
-# engine's knob).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -96,20 +94,12 @@ case $mode in
 jumpgate)
 	echo "regress: building jumpgate"
 	CGO_ENABLED=0 go build -o "$work/bin/jumpgate" ./cmd/jumpgate || exit 2
-	if [ -n "${JUMPGATE_DEBUG_ENGINE:-}" ]; then
-		# A wrapper, not a link, so that the knob also reaches the hops a
-		# test runs ssh on, whose environment sshd has cleaned.
-		printf '#!/bin/bash\nJUMPGATE_DEBUG_ENGINE=%q exec -a "$0" %q "$@"\n' \
-			"$JUMPGATE_DEBUG_ENGINE" "$work/bin/jumpgate" >"$work/bin/ssh"
-		chmod 755 "$work/bin/ssh"
-	else
-		ln -s jumpgate "$work/bin/ssh"
-	fi ;;
+	ln -s jumpgate "$work/bin/ssh" ;;
 openssh) ln -s "$(command -v ssh)" "$work/bin/ssh" ;;
 given) ln -s "$(realpath "$ssh_bin")" "$work/bin/ssh" ;;
 esac
 ssh=$work/bin/ssh
-echo "regress: ssh is $(readlink "$ssh" || echo "jumpgate, JUMPGATE_DEBUG_ENGINE=$JUMPGATE_DEBUG_ENGINE") ($mode); logs of failures in $logs"
+echo "regress: ssh is $(readlink "$ssh") ($mode); logs of failures in $logs"
 mkdir -p "$logs"
 
 # The suite makes a user key of every type the client lists and keeps one

@@ -95,7 +95,6 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if o.loginGraceTime == 0 {
 		cfg.LoginGraceTime = -1
 	}
-	_, cfg.Handshake = handshakes(e.getenv)
 	permit, err := vpn.ParsePermitTunnel(o.permitTunnel)
 	if err != nil {
 		return usageErrorf("serve: --permit-tunnel: %v", err)

@@ -80,9 +80,8 @@ func runSSH(ctx context.Context, e *env, args []string) error {
 
 // newClient is the ssh client for a parsed command line.
 func newClient(ctx context.Context, e *env, a *sshArgs) *client.Client {
-	hs, _ := handshakes(e.getenv)
 	return client.New(ctx, client.Env{IO: e.io, Getenv: e.getenv, Environ: os.Environ, Argv: os.Args, Version: version,
-		Forked: e.forked, Master: e.master, Handshake: hs}, &a.Options)
+		Forked: e.forked, Master: e.master}, &a.Options)
 }
 
 // localUser is who runs us (see client.LocalUser).

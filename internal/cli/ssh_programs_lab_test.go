@@ -40,21 +40,20 @@ type progLab struct {
 	home string // HOME of every program but Ansible
 	data string // a few MiB of random bytes
 	sum  string // data's sha256, in hex
-	// engine is jumpgate's SSH engine (JUMPGATE_DEBUG_ENGINE): "xssh",
-	// the command line's default, or "jumpgate".
-	engine string
-	// dir is the laptop's scratch directory for engine; the same
-	// programs on the other engine use other files, here and remote.
+	// name names the scratch directories of one set of runs, here
+	// (dir) and remote.
+	name string
+	// dir is the laptop's scratch directory for name.
 	dir string
 }
 
-// withEngine returns p for engine, with a scratch directory of its own on
+// scratch returns p with a scratch directory named name of its own on
 // the laptop, and one on vm1 and hyper2 (remote).
-func (p *progLab) withEngine(t *testing.T, engine string) *progLab {
+func (p *progLab) scratch(t *testing.T, name string) *progLab {
 	t.Helper()
 	q := *p
-	q.engine = engine
-	q.dir = filepath.Join(p.dir, engine)
+	q.name = name
+	q.dir = filepath.Join(p.dir, name)
 	if err := os.Mkdir(q.dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -69,8 +68,8 @@ func (p *progLab) withEngine(t *testing.T, engine string) *progLab {
 	return &q
 }
 
-// remote is where file goes on a remote host for p's engine.
-func (p *progLab) remote(file string) string { return "/root/" + p.engine + "/" + file }
+// remote is where file goes on a remote host for p's runs.
+func (p *progLab) remote(file string) string { return "/root/" + p.name + "/" + file }
 
 // progRun says how to run a program on the laptop.
 type progRun struct {
@@ -91,8 +90,7 @@ func (p *progLab) command(ctx context.Context, o progRun, argv ...string) *exec.
 	}
 	cmd := p.l.Command(ctx, "laptop", argv...)
 	cmd.Env = labEnv(append([]string{"HOME=" + p.home,
-		"PATH=" + filepath.Dir(p.link) + ":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-		"JUMPGATE_DEBUG_ENGINE=" + p.engine}, o.env...)...)
+		"PATH=" + filepath.Dir(p.link) + ":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}, o.env...)...)
 	cmd.Stdin = o.stdin
 	cmd.WaitDelay = 5 * time.Second
 	return cmd
@@ -221,17 +219,15 @@ func TestProgramsLab(t *testing.T) {
 	if t.Failed() {
 		return
 	}
-	for _, engine := range []string{"xssh", "jumpgate"} {
-		t.Run("engine "+engine, func(t *testing.T) {
-			t.Parallel()
-			q := p.withEngine(t, engine)
-			t.Run("ssh", q.testSSH)
-			t.Run("scp", q.testSCP)
-			t.Run("sftp", q.testSFTP)
-			t.Run("rsync", q.testRsync)
-			t.Run("git", q.testGit)
-		})
-	}
+	t.Run("programs", func(t *testing.T) {
+		t.Parallel()
+		q := p.scratch(t, "programs")
+		t.Run("ssh", q.testSSH)
+		t.Run("scp", q.testSCP)
+		t.Run("sftp", q.testSFTP)
+		t.Run("rsync", q.testRsync)
+		t.Run("git", q.testGit)
+	})
 	t.Run("ansible", p.testAnsible)
 }
 
@@ -404,7 +400,7 @@ func (p *progLab) testGit(t *testing.T) {
 // (ControlMaster=auto, ControlPersist=60s): once with jumpgate as every
 // ssh, on our engine, and once with OpenSSH's left at /usr/bin/ssh, which
 // is what sftp runs for Ansible's file transfers, so that they go through
-// jumpgate's masters, on x/crypto's adapter. Both runs together open
+// jumpgate's masters. Both runs together open
 // exactly one connection to vm2: one master each.
 func (p *progLab) testAnsible(t *testing.T) {
 	t.Parallel()
@@ -412,7 +408,7 @@ func (p *progLab) testAnsible(t *testing.T) {
 	t.Run("runs", func(t *testing.T) {
 		t.Run("jumpgate as every ssh, our engine", func(t *testing.T) {
 			t.Parallel()
-			a := p.ansible(t, "jumpgate", false)
+			a := p.ansible(t, false)
 			a.ping()
 			// Unreachable outranks failed in Ansible's exit code: 4, not 2.
 			r := a.run("ansible", "-i", a.inventory, "lab:gone", "-m", "command", "-a", "sh -c 'hostname; exit 3'")
@@ -424,9 +420,9 @@ func (p *progLab) testAnsible(t *testing.T) {
 			}
 			a.playbook("/root/ansible-jumpgate")
 		})
-		t.Run("openssh's sftp through jumpgate's masters, x/crypto", func(t *testing.T) {
+		t.Run("openssh's sftp through jumpgate's masters", func(t *testing.T) {
 			t.Parallel()
-			a := p.ansible(t, "xssh", true)
+			a := p.ansible(t, true)
 			a.playbook("/root/ansible-openssh")
 		})
 	})
@@ -454,7 +450,7 @@ type ansibleRun struct {
 	inventory string
 }
 
-func (p *progLab) ansible(t *testing.T, engine string, openssh bool) *ansibleRun {
+func (p *progLab) ansible(t *testing.T, openssh bool) *ansibleRun {
 	// Not t.TempDir: a control socket's path must fit in 108 bytes, and
 	// Ansible's (with the master's temporary suffix) takes 45 of them.
 	home, err := os.MkdirTemp("", "jgans")
@@ -463,7 +459,6 @@ func (p *progLab) ansible(t *testing.T, engine string, openssh bool) *ansibleRun
 	}
 	t.Cleanup(func() { os.RemoveAll(home) })
 	q := *p
-	q.engine = engine
 	a := &ansibleRun{t: t, p: &q, home: home, inventory: filepath.Join(home, "inventory.ini")}
 	a.o = progRun{openssh: openssh, env: []string{"HOME=" + home, "ANSIBLE_NOCOLOR=1"}}
 	inv := fmt.Sprintf(`[lab]

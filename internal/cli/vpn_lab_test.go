@@ -79,10 +79,6 @@ func newVPNLab(t testing.TB) *vpnLab {
 	return v
 }
 
-// xsshEngine is the environment that puts jumpgate on x/crypto/ssh's
-// adapter, whose channels keep no message boundaries.
-var xsshEngine = []string{"JUMPGATE_DEBUG_ENGINE=xssh"}
-
 // start runs a server on hyper1 until the test ends.
 func (v *vpnLab) start(t testing.TB, argv ...string) { v.startOn(t, "hyper1", argv...) }
 
@@ -459,19 +455,6 @@ func TestVPNLab(t *testing.T) {
 			}
 			check(t)
 		}
-	})
-
-	t.Run("l2 on x/crypto falls back to peer", func(t *testing.T) {
-		// sshd opens the tap, but frames cannot be told apart on a
-		// channel that joins messages: the helper carries them.
-		p, line := v.startVPNEnv(t, xsshEngine, "hyper1", "--l2",
-			"--remote-bridge", "wire", "--local-bridge", "virtual", "--local-addr", "198.18.3.99/24")
-		if m := upLine.FindStringSubmatch(line); m == nil || m[1] != "l2" || m[4] != "peer" {
-			t.Errorf("up line %q: want l2, transport peer", line)
-		}
-		v.ping(t, "laptop", "198.18.3.11")
-		p.stop(t, syscall.SIGINT)
-		check(t)
 	})
 
 	t.Run("openssh ssh -o Tunnel=ethernet -w against jumpgate serve", func(t *testing.T) {

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/jumpgate/jumpgate/internal/sshtest"
-	"github.com/jumpgate/jumpgate/internal/xssh"
 )
 
 // authCase is one login, tried with Debian's ssh against Debian's sshd
@@ -149,14 +148,13 @@ func TestOpenSSHAuthOptions(t *testing.T) {
 	}
 	caFile := filepath.Join(dir, "trusted_ca.pub")
 	engineSrv := startServer(t, keys.String(), func(cfg *Config) { cfg.TrustedUserCAKeys = caFile })
-	xsshSrv := startServer(t, keys.String(), func(cfg *Config) { cfg.TrustedUserCAKeys = caFile; cfg.Handshake = xssh.Server })
 	kh := filepath.Join(dir, "known_hosts")
-	if err := os.WriteFile(kh, []byte(sshd.KnownHostsLine()+engineSrv.knownHostsLine()+xsshSrv.knownHostsLine()), 0o600); err != nil {
+	if err := os.WriteFile(kh, []byte(sshd.KnownHostsLine()+engineSrv.knownHostsLine()), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	echo := echoServer(t, "tcp", "127.0.0.1:0").Addr().String()
 	servers := []struct{ name, port string }{
-		{"sshd", strconv.Itoa(sshd.Port)}, {"jumpgate", engineSrv.port}, {"jumpgate-xssh", xsshSrv.port},
+		{"sshd", strconv.Itoa(sshd.Port)}, {"jumpgate", engineSrv.port},
 	}
 	for _, srv := range servers {
 		t.Run(srv.name, func(t *testing.T) {

@@ -70,7 +70,7 @@ type HostProof struct {
 }
 
 // HostProver is a client connection that can say what its first key
-// exchange proved (our engine; x/crypto's adapter cannot).
+// exchange proved.
 type HostProver interface {
 	HostProof() HostProof
 }
