@@ -183,10 +183,12 @@ func (r *Client) dialMasterFor(ctx context.Context, path string, removeStale, ow
 	case errors.Is(err, os.ErrNotExist):
 		r.log.Debugf("Control socket %q does not exist", path)
 		return nil, false, err
-	case errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, syscall.EAGAIN):
+		// EAGAIN: its queue of connections is full; it is not accepting.
 		return nil, true, err
 	}
-	r.log.Debugf("Control socket %s: %v", path, err)
+	// As ssh(1): said at the default level, then on without the master.
+	r.log.Errorf("Control socket connect(%s): %v", path, err)
 	return nil, false, err
 }
 

@@ -55,19 +55,19 @@ func Dial(ctx context.Context, path string, exts ...Extension) (*Client, error) 
 	var d net.Dialer
 	c, err := d.DialContext(ctx, "unix", path)
 	if err != nil {
-		return nil, err
+		return nil, ctxErr(ctx, err)
 	}
 	cl := &Client{fc: newFDConn(c.(*net.UnixConn))}
 	stop := cl.bound(ctx)
 	defer stop()
 	if err := cl.fc.writePacket(&Hello{Version: Version, Extensions: exts}); err != nil {
 		cl.Close()
-		return nil, cl.ctxErr(ctx, fmt.Errorf("send hello: %w", err))
+		return nil, ctxErr(ctx, fmt.Errorf("send hello: %w", err))
 	}
 	msg, err := cl.read()
 	if err != nil {
 		cl.Close()
-		return nil, cl.ctxErr(ctx, fmt.Errorf("read hello: %w", err))
+		return nil, ctxErr(ctx, fmt.Errorf("read hello: %w", err))
 	}
 	h, ok := msg.(*Hello)
 	if !ok {
@@ -95,7 +95,9 @@ func (c *Client) bound(ctx context.Context) func() {
 	}
 }
 
-func (c *Client) ctxErr(ctx context.Context, err error) error {
+// ctxErr makes an error that came of ctx's end, or of a timeout, wrap
+// ctx's error: callers tell "did not answer" by context.DeadlineExceeded.
+func ctxErr(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return fmt.Errorf("%w (%v)", ctx.Err(), err)
 	}
@@ -132,7 +134,7 @@ func (c *Client) call(ctx context.Context, req Message, id uint32) (Message, err
 	stop := c.bound(ctx)
 	defer stop()
 	if err := c.fc.writePacket(req); err != nil {
-		return nil, c.ctxErr(ctx, err)
+		return nil, ctxErr(ctx, err)
 	}
 	return c.reply(ctx, id)
 }
@@ -140,7 +142,7 @@ func (c *Client) call(ctx context.Context, req Message, id uint32) (Message, err
 func (c *Client) reply(ctx context.Context, id uint32) (Message, error) {
 	msg, err := c.read()
 	if err != nil {
-		return nil, c.ctxErr(ctx, err)
+		return nil, ctxErr(ctx, err)
 	}
 	if rid, ok := replyID(msg); ok && rid != id {
 		return nil, protoErr("out of sequence reply: my id %d theirs %d", id, rid)
@@ -336,10 +338,10 @@ func (c *Client) open(ctx context.Context, req Message, id uint32, files ...*os.
 	stop := c.bound(ctx)
 	defer stop()
 	if err := c.fc.writePacket(req); err != nil {
-		return 0, c.ctxErr(ctx, err)
+		return 0, ctxErr(ctx, err)
 	}
 	if err := c.fc.sendFDs(files...); err != nil {
-		return 0, c.ctxErr(ctx, fmt.Errorf("send file descriptors: %w", err))
+		return 0, ctxErr(ctx, fmt.Errorf("send file descriptors: %w", err))
 	}
 	msg, err := c.reply(ctx, id)
 	if err != nil {
