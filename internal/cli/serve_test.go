@@ -118,6 +118,17 @@ func TestServeLifecycle(t *testing.T) {
 	if seen == nil || !bytes.Equal(seen.Marshal(), signer.PublicKey().Marshal()) {
 		t.Fatalf("server presented another host key %v (dial: %v)", seen, dialErr)
 	}
+	// The command line, configured as ssh(1) 9.2 by default, offers the
+	// engine's post-quantum hybrid first, and the server takes it.
+	host, port, _ := net.SplitHostPort(addr)
+	cerr := &lockedBuffer{}
+	cios := &iostreams.IOStreams{In: strings.NewReader(""), Out: &bytes.Buffer{}, ErrOut: cerr}
+	Main(ctx, []string{"ssh", "-v", "-F", "/dev/null", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
+		"-o", "UserKnownHostsFile=/dev/null", "-o", "GlobalKnownHostsFile=/dev/null", "-o", "IdentityAgent=none",
+		"-p", port, host, "true"}, cios)
+	if !strings.Contains(cerr.String(), "kex: algorithm: mlkem768x25519-sha256") {
+		t.Errorf("ssh against jumpgate serve did not use mlkem768x25519-sha256:\n%s", cerr)
+	}
 	cancel()
 	select {
 	case err := <-done:

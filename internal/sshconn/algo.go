@@ -22,11 +22,10 @@ func algorithms(s settings, p *hostKeyPolicy, log *vlog.Logger) (sshwire.Algorit
 	n := negotiable()
 	var out sshwire.AlgorithmList
 	var err error
-	pick := func(key, def string, supported []string) []string {
+	pick := func(key string, want, supported []string) []string {
 		if err != nil {
 			return nil
 		}
-		want := s.list(key, def)
 		if len(want) == 0 {
 			return nil
 		}
@@ -46,11 +45,11 @@ func algorithms(s settings, p *hostKeyPolicy, log *vlog.Logger) (sshwire.Algorit
 		}
 		return keep
 	}
-	out.KeyExchanges = pick("kexalgorithms", "", n.KeyExchanges)
-	out.Ciphers = pick("ciphers", "", n.Ciphers)
-	out.MACs = pick("macs", "", n.MACs)
+	out.KeyExchanges = pick("kexalgorithms", hybridInPlace(s.list("kexalgorithms", ""), n.KeyExchanges, log), n.KeyExchanges)
+	out.Ciphers = pick("ciphers", s.list("ciphers", ""), n.Ciphers)
+	out.MACs = pick("macs", s.list("macs", ""), n.MACs)
 	hk := s.str("hostkeyalgorithms", defaultHostKeyAlgorithms)
-	out.HostKeys = pick("hostkeyalgorithms", defaultHostKeyAlgorithms, n.HostKeys)
+	out.HostKeys = pick("hostkeyalgorithms", s.list("hostkeyalgorithms", defaultHostKeyAlgorithms), n.HostKeys)
 	if s.flag("compression", false) {
 		// ssh(1)'s list for Compression yes.
 		out.Compressions = []string{"zlib@openssh.com", "zlib", "none"}
@@ -64,6 +63,37 @@ func algorithms(s settings, p *hostKeyPolicy, log *vlog.Logger) (sshwire.Algorit
 		log.Debug2f("hostkeyalgorithms: %s", strings.Join(out.HostKeys, ","))
 	}
 	return out, nil
+}
+
+// Post-quantum hybrid key exchanges: ssh(1) 9.2's, which the engine does
+// not implement, and the engine's, which 9.2's configuration does not know.
+var (
+	sntrupKexes = []string{"sntrup761x25519-sha512", "sntrup761x25519-sha512@openssh.com"}
+	mlkemKex    = "mlkem768x25519-sha256"
+)
+
+// hybridInPlace puts the engine's post-quantum hybrid where want names
+// ssh(1) 9.2's (its default list does, and so every "+" or "-" edit of
+// it), as the engine's own default list does: without it, the command
+// line offered no post-quantum key exchange at all.
+func hybridInPlace(want, supported []string, log *vlog.Logger) []string {
+	if !slices.Contains(supported, mlkemKex) || slices.Contains(want, mlkemKex) {
+		return want
+	}
+	out := make([]string, 0, len(want))
+	placed := false
+	for _, a := range want {
+		if !slices.Contains(sntrupKexes, a) || slices.Contains(supported, a) {
+			out = append(out, a)
+			continue
+		}
+		if !placed {
+			log.Debug2f("kexalgorithms: %s offered in place of %s", mlkemKex, a)
+			out = append(out, mlkemKex)
+			placed = true
+		}
+	}
+	return out
 }
 
 // orderHostKeyAlgorithms puts first, keeping their order, the algorithms
