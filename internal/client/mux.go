@@ -183,8 +183,7 @@ func (r *Client) dialMasterFor(ctx context.Context, path string, removeStale, ow
 	case errors.Is(err, os.ErrNotExist):
 		r.log.Debugf("Control socket %q does not exist", path)
 		return nil, false, err
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, syscall.EAGAIN):
-		// EAGAIN: its queue of connections is full; it is not accepting.
+	case errors.Is(err, context.DeadlineExceeded): // mux.Dial's timeouts, and a full queue (EAGAIN)
 		return nil, true, err
 	}
 	// As ssh(1): said at the default level, then on without the master.

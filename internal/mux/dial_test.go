@@ -52,10 +52,10 @@ func TestDialMasterNotAnswering(t *testing.T) {
 		defer first.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 		defer cancel()
-		_, err = Dial(ctx, path)
-		if !errors.Is(err, syscall.EAGAIN) && !errors.Is(err, context.DeadlineExceeded) {
-			t.Errorf("Dial: %v, want EAGAIN or context.DeadlineExceeded", err)
+		// connect's EAGAIN is a timeout (syscall.Errno.Timeout): the master
+		// is not accepting, which the client tells by the deadline.
+		if _, err := Dial(ctx, path); !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("Dial: %v, want context.DeadlineExceeded", err)
 		}
-		t.Logf("Dial: %v", err)
 	})
 }

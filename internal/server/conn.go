@@ -308,17 +308,10 @@ func (c *Conn) serveRequests(ctx context.Context, reqs <-chan *sshwire.Request) 
 			}
 			c.globalRequest(ctx, r)
 		case done := <-c.flush:
-			for queued := true; queued; {
-				select {
-				case r, ok := <-reqs:
-					if !ok {
-						close(done)
-						return
-					}
-					c.globalRequest(ctx, r)
-				default:
-					queued = false
-				}
+			// Only this loop takes from reqs: what it holds now arrived
+			// before the flush was asked for.
+			for range len(reqs) {
+				c.globalRequest(ctx, <-reqs)
 			}
 			close(done)
 		}

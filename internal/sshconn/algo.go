@@ -73,8 +73,8 @@ var (
 )
 
 // hybridInPlace puts the engine's post-quantum hybrid where want names
-// ssh(1) 9.2's (its default list does, and so every "+" or "-" edit of
-// it), as the engine's own default list does: without it, the command
+// ssh(1) 9.2's (its default list does, and so every edit of it that
+// keeps it), as the engine's own default list does: without it, the command
 // line offered no post-quantum key exchange at all.
 func hybridInPlace(want, supported []string, log *vlog.Logger) []string {
 	if !slices.Contains(supported, mlkemKex) || slices.Contains(want, mlkemKex) {
