@@ -14,8 +14,9 @@ package engine
 // The probe is only a round trip when the sender waited for the adjust;
 // on a short path whose buffers hold the whole window it times their
 // draining instead. So the path's own smallest round trip, as TCP below
-// measured it (sshio.MinRTT), bounds it, and without one (a ProxyCommand's
-// pipe) the window stays (growLocked).
+// measured it (sshio.MinRTT), bounds it. Without one (a hop through a
+// master, a ProxyCommand's pipe) the probe is all there is: trusted up to
+// unknownPathWindow (growLocked).
 //
 // A reader that drains more than half the window per round trip is held
 // back by the window, not by itself: the window doubles, up to the
@@ -38,6 +39,12 @@ const (
 	defaultMaxWindow = 64 << 20
 	// defaultWindowBudget bounds the growth of a connection's windows.
 	defaultWindowBudget = 256 << 20
+	// unknownPathWindow caps growth where no TCP below tells the path's
+	// round trip. Through masters, the relays' queues held a download at
+	// 2 MiB a round trip (0.83x OpenSSH's); growing by the probe alone
+	// went up to 64 MiB into those queues and runs swung from 380 to 1398
+	// Mbit/s; up to 8 MiB they held 1.23-1.39x (docs/perf.md).
+	unknownPathWindow = 4 * initialWindow
 )
 
 // windowPool is a connection's limits and the growth its channels hold.
@@ -114,8 +121,8 @@ func (ch *channel) growLocked(now time.Time) uint32 {
 	// round trip holds is counted over the path's where TCP knows it
 	// shorter: the probe then timed buffers draining, not the path, and a
 	// rate over a shorter time catches bursts out of those buffers.
-	// Without a path below that TCP measured (a ProxyCommand's pipe),
-	// the probe alone is no round trip to trust: no growth.
+	// Without a path below that TCP measured, the probe is the round trip,
+	// within a smaller cap.
 	elapsed := now.Sub(t.since)
 	if t.minRTT == 0 || t.since.IsZero() || elapsed < t.minRTT {
 		if t.since.IsZero() {
@@ -123,15 +130,15 @@ func (ch *channel) growLocked(now time.Time) uint32 {
 		}
 		return 0
 	}
+	pool := &ch.conn.windows
+	limit := pool.max()
 	path := ch.conn.pc.minRTT() // asked once an interval, not per adjust
 	if path == 0 {
-		return 0
+		path, limit = t.minRTT, min(limit, unknownPathWindow)
 	}
 	rtt := min(t.minRTT, path)
 	perRTT := float64(t.drained-t.sinceDrained) * float64(rtt) / float64(elapsed)
 	t.since, t.sinceDrained = now, t.drained
-	pool := &ch.conn.windows
-	limit := pool.max()
 	if 2*perRTT <= float64(ch.rwinMax) || ch.rwinMax >= limit {
 		return 0
 	}

@@ -196,12 +196,14 @@ func TestWindowShortPath(t *testing.T) {
 }
 
 // TestWindowUnknownPath: where no TCP below tells the path's round trip
-// (a ProxyCommand's pipe), the window stays, however long the round trip.
+// (a hop through a master, a ProxyCommand's pipe), the window grows by the
+// probe's round trip alone, to unknownPathWindow and no further, however
+// long the round trip and high the cap.
 func TestWindowUnknownPath(t *testing.T) {
 	t.Parallel()
 	c, _ := pathConns(t, 100*time.Millisecond, 0, sshwire.WindowLimits{Max: 64 << 20})
-	if largest := drain(t, download(t, c, 192), 192, 0); largest != initialWindow {
-		t.Errorf("window grew to %d MiB with no round trip known", largest>>20)
+	if largest := drain(t, download(t, c, 768), 768, 0); largest != unknownPathWindow {
+		t.Errorf("window grew to %d MiB with no round trip known, want %d", largest>>20, unknownPathWindow>>20)
 	}
 }
 

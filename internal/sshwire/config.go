@@ -52,9 +52,8 @@ type ClientConfig struct {
 // WindowLimits bound the receive windows (RFC 4254 section 5.2) an engine
 // grows past OpenSSH's 2 MiB to fill long paths.
 type WindowLimits struct {
-	// Max is one channel's largest window in bytes; 0 or a value at or
-	// below 2 MiB keeps windows fixed at OpenSSH's 2 MiB (growth is off by
-	// default until it helps every path: docs/perf.md).
+	// Max is one channel's largest window in bytes; 0 means 64 MiB, and
+	// a value at or below 2 MiB keeps windows fixed at OpenSSH's 2 MiB.
 	Max uint32
 	// Budget bounds the bytes a connection's windows may hold past their
 	// first 2 MiB each, summed over its channels; 0 means 256 MiB.
