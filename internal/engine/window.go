@@ -40,11 +40,12 @@ const (
 	// defaultWindowBudget bounds the growth of a connection's windows.
 	defaultWindowBudget = 256 << 20
 	// unknownPathWindow caps growth where no TCP below tells the path's
-	// round trip. Through masters, the relays' queues held a download at
-	// 2 MiB a round trip (0.83x OpenSSH's); growing by the probe alone
-	// went up to 64 MiB into those queues and runs swung from 380 to 1398
-	// Mbit/s; up to 8 MiB they held 1.23-1.39x (docs/perf.md).
-	unknownPathWindow = 4 * initialWindow
+	// round trip: the probe's round trip may be relays' queues draining.
+	// It is also what a stock sshd takes in its stride: its channel
+	// buffers grow by whole copies, and through masters a window of 8 MiB
+	// stalled each new channel's first seconds while sshd copied; 4 MiB
+	// did not (docs/perf.md).
+	unknownPathWindow = 2 * initialWindow
 )
 
 // windowPool is a connection's limits and the growth its channels hold.
