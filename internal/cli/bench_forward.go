@@ -22,13 +22,17 @@ type benchForwardFlags struct {
 	rtt     time.Duration
 }
 
+// longPathTarget is the verdict's ratio to plain TCP on a long path: the
+// engine's goal there (OpenSSH, held to 2 MiB a round trip, makes ~0.6).
+const longPathTarget = 0.8
+
 const benchForwardUse = "forward [--runs N] [--seconds S] [--server openssh|jumpgate] [--cipher NAME] [--client PATH] [--masters=false] [--rtt DURATION] [--keep] [--json]"
 
 func parseBenchForward(e *env, args []string) (*benchForwardFlags, error) {
 	var f benchForwardFlags
 	flags := pflag.NewFlagSet("bench forward", pflag.ContinueOnError)
 	f.add(flags, 5, "iperf3 runs per side and direction (after one warm-up)", "benchfwd", "key exchange forced on both sides (`name`)",
-		"target jumpgate/OpenSSH throughput `ratio` for the verdict (with --rtt: jumpgate/plain TCP)")
+		"target jumpgate/OpenSSH throughput `ratio` for the verdict (with --rtt: jumpgate/plain TCP, 0.8 unless given)")
 	flags.IntVar(&f.seconds, "seconds", 3, "length of each iperf3 run in `seconds`")
 	flags.StringVar(&f.cipher, "cipher", bench.DefaultCipher, "cipher forced on both sides, every hop (`name`, or default for each side's own)")
 	flags.BoolVar(&f.masters, "masters", true, "measure both clients through their control masters as well (ControlMaster auto, one master per host of the chain: jumpgate's default)")
@@ -38,6 +42,9 @@ func parseBenchForward(e *env, args []string) (*benchForwardFlags, error) {
 	}
 	if f.seconds < 1 {
 		return nil, usageErrorf("bench forward: --seconds must be at least 1, got %d", f.seconds)
+	}
+	if f.rtt > 0 && !flags.Changed("target") {
+		f.target = longPathTarget
 	}
 	return &f, nil
 }

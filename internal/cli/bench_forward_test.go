@@ -1,8 +1,11 @@
 package cli
 
 import (
+	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/jumpgate/jumpgate/internal/iostreams"
 )
 
 func TestBenchForwardUsage(t *testing.T) {
@@ -37,4 +40,29 @@ func TestBenchForwardUsage(t *testing.T) {
 			t.Errorf("exit %d, stdout %q; want flags", code, out)
 		}
 	})
+}
+
+// TestBenchForwardTarget: the verdict's default ratio is 1 against OpenSSH,
+// 0.8 against plain TCP on a long path, and --target wins over both.
+func TestBenchForwardTarget(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		args []string
+		want float64
+	}{
+		{nil, 1},
+		{[]string{"--rtt", "200ms"}, longPathTarget},
+		{[]string{"--rtt", "200ms", "--target", "0.9"}, 0.9},
+		{[]string{"--target", "1.1"}, 1.1},
+	}
+	for _, tt := range tests {
+		e := &env{io: &iostreams.IOStreams{In: strings.NewReader(""), Out: &bytes.Buffer{}, ErrOut: &bytes.Buffer{}},
+			getenv: func(string) string { return "" }, argv0: "jumpgate"}
+		f, err := parseBenchForward(e, tt.args)
+		if err != nil {
+			t.Errorf("%q: %v", tt.args, err)
+		} else if f.target != tt.want {
+			t.Errorf("%q: target %v, want %v", tt.args, f.target, tt.want)
+		}
+	}
 }
