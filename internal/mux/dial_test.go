@@ -16,6 +16,16 @@ import (
 func TestDialMasterNotAnswering(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
+	// connect's EAGAIN is a timeout (syscall.Errno.Timeout) as much as the
+	// deadline is: either way the master is not accepting.
+	wantDeadline := func(t *testing.T, path string) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		defer cancel()
+		if _, err := Dial(ctx, path); !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("Dial: %v, want context.DeadlineExceeded", err)
+		}
+	}
 
 	t.Run("never accepts", func(t *testing.T) {
 		path := filepath.Join(dir, "quiet")
@@ -24,11 +34,7 @@ func TestDialMasterNotAnswering(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer l.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-		defer cancel()
-		if _, err := Dial(ctx, path); !errors.Is(err, context.DeadlineExceeded) {
-			t.Errorf("Dial: %v, want context.DeadlineExceeded", err)
-		}
+		wantDeadline(t, path)
 	})
 
 	t.Run("queue full", func(t *testing.T) {
@@ -50,12 +56,6 @@ func TestDialMasterNotAnswering(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer first.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-		defer cancel()
-		// connect's EAGAIN is a timeout (syscall.Errno.Timeout): the master
-		// is not accepting, which the client tells by the deadline.
-		if _, err := Dial(ctx, path); !errors.Is(err, context.DeadlineExceeded) {
-			t.Errorf("Dial: %v, want context.DeadlineExceeded", err)
-		}
+		wantDeadline(t, path)
 	})
 }
