@@ -223,12 +223,15 @@ func (m *Master) shutdown() {
 	m.fwds = nil
 	remote := m.remote
 	m.mu.Unlock()
-	for c := range chans {
-		c.close()
-	}
+	// Clients first: closing a session's channel makes the server end its
+	// command and report how, and a master that is going away (-O exit)
+	// relays no exit status after the fact, as ssh(1)'s does not.
 	for c := range conns {
 		c.tellLost()
 		c.fc.Close()
+	}
+	for c := range chans {
+		c.close()
 	}
 	for _, f := range fwds {
 		f.close()
