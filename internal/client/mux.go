@@ -19,6 +19,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -185,6 +186,11 @@ func (r *Client) dialMasterFor(ctx context.Context, path string, removeStale, ow
 		return nil, false, err
 	case errors.Is(err, context.DeadlineExceeded): // mux.Dial's timeouts, and a full queue (EAGAIN)
 		return nil, true, err
+	case errors.Is(err, io.EOF), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
+		// A master going away as we connected (killed, or exiting): as a
+		// refused socket, nothing to say at the default level.
+		r.log.Debugf("Control master at %s went away: %v", path, err)
+		return nil, false, err
 	}
 	// As ssh(1): said at the default level, then on without the master.
 	r.log.Errorf("Control socket connect(%s): %v", path, err)
